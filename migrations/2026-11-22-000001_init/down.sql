@@ -1,0 +1,9 @@
+DROP TABLE sync_jobs;
+DROP TABLE events;
+DROP TABLE group_members;
+DROP TABLE groups;
+DROP TABLE users;
+DROP FUNCTION scimd_emails(jsonb);
+DROP TABLE admin_keys;
+DROP TABLE scim_tokens;
+DROP TABLE tenants;

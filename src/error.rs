@@ -1,0 +1,350 @@
+//! The one place errors become HTTP responses.
+//!
+//! [`Error`] has a variant for each RFC 7644 §3.12 `scimType` plus the plain statuses the
+//! server uses. Its `ResponseError` impl writes the RFC 7644 §3.12 body as
+//! `application/scim+json`; [`AdminError`] writes the same error as the admin API's JSON.
+//! Internal causes are logged with their chain and never sent to the client.
+
+use std::error::Error as StdError;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+pub const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+type Cause = Box<dyn StdError + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // 400 with a scimType (RFC 7644 §3.12, Table 9).
+    #[error("{0}")]
+    InvalidFilter(String),
+    #[error("{0}")]
+    TooMany(String),
+    #[error("{0}")]
+    Uniqueness(String),
+    #[error("{0}")]
+    Mutability(String),
+    #[error("{0}")]
+    InvalidSyntax(String),
+    #[error("{0}")]
+    InvalidPath(String),
+    #[error("{0}")]
+    NoTarget(String),
+    #[error("{0}")]
+    InvalidValue(String),
+    #[error("{0}")]
+    InvalidVersion(String),
+    #[error("{0}")]
+    Sensitive(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 409 without a scimType: the request is valid but the tenant's state refuses it.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    HeadersTooLarge(String),
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
+    #[error("{0}")]
+    NotImplemented(String),
+    /// The database cannot be reached: 503, and the client should retry.
+    #[error("the service is temporarily unavailable; retry shortly")]
+    Unavailable(#[source] Cause),
+    #[error("internal server error")]
+    Internal(#[source] Cause),
+}
+
+impl Error {
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        use Error::*;
+        match self {
+            InvalidFilter(_) | TooMany(_) | Uniqueness(_) | Mutability(_) | InvalidSyntax(_)
+            | InvalidPath(_) | NoTarget(_) | InvalidValue(_) | InvalidVersion(_) | Sensitive(_)
+            | BadRequest(_) => StatusCode::BAD_REQUEST,
+            Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Forbidden(_) => StatusCode::FORBIDDEN,
+            NotFound(_) => StatusCode::NOT_FOUND,
+            MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Conflict(_) => StatusCode::CONFLICT,
+            PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// RFC 7644 §3.12 `scimType`, where one applies. Uniqueness is a 409 (RFC 7644 §3.3).
+    pub fn scim_type(&self) -> Option<&'static str> {
+        use Error::*;
+        Some(match self {
+            InvalidFilter(_) => "invalidFilter",
+            TooMany(_) => "tooMany",
+            Uniqueness(_) => "uniqueness",
+            Mutability(_) => "mutability",
+            InvalidSyntax(_) => "invalidSyntax",
+            InvalidPath(_) => "invalidPath",
+            NoTarget(_) => "noTarget",
+            InvalidValue(_) => "invalidValue",
+            InvalidVersion(_) => "invalidVers",
+            Sensitive(_) => "sensitive",
+            _ => return None,
+        })
+    }
+
+    /// A short machine code for the admin API.
+    fn code(&self) -> &'static str {
+        use Error::*;
+        match self {
+            InvalidFilter(_) => "invalid_filter",
+            TooMany(_) => "too_many",
+            Uniqueness(_) => "uniqueness",
+            Mutability(_) => "mutability",
+            InvalidSyntax(_) => "invalid_syntax",
+            InvalidPath(_) => "invalid_path",
+            NoTarget(_) => "no_target",
+            InvalidValue(_) => "invalid_value",
+            InvalidVersion(_) => "invalid_version",
+            Sensitive(_) => "sensitive",
+            BadRequest(_) => "bad_request",
+            Unauthorized(_) => "unauthorized",
+            Forbidden(_) => "forbidden",
+            NotFound(_) => "not_found",
+            MethodNotAllowed(_) => "method_not_allowed",
+            Conflict(_) => "conflict",
+            PreconditionFailed(_) => "precondition_failed",
+            PayloadTooLarge(_) => "payload_too_large",
+            UnsupportedMediaType(_) => "unsupported_media_type",
+            HeadersTooLarge(_) => "headers_too_large",
+            TooManyRequests { .. } => "too_many_requests",
+            NotImplemented(_) => "not_implemented",
+            Unavailable(_) => "unavailable",
+            Internal(_) => "internal",
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            Error::Internal(cause) => {
+                tracing::error!(error = %chain(cause.as_ref()), "request failed")
+            }
+            Error::Unavailable(cause) => {
+                tracing::warn!(error = %chain(cause.as_ref()), "database unavailable")
+            }
+            _ => {}
+        }
+    }
+
+    fn decorate(&self, builder: &mut actix_web::HttpResponseBuilder) {
+        match self {
+            Error::Unauthorized(_) => {
+                builder.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"scimd\""),
+                ));
+            }
+            Error::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Error::Unavailable(_) => {
+                builder.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
+        }
+    }
+
+    /// The RFC 7644 §3.12 error body.
+    pub fn scim_body(&self) -> serde_json::Value {
+        let mut body = json!({
+            "schemas": [SCIM_ERROR_SCHEMA],
+            "status": self.status().as_u16().to_string(),
+            "detail": self.to_string(),
+        });
+        if let (Some(t), Some(obj)) = (self.scim_type(), body.as_object_mut()) {
+            obj.insert("scimType".into(), t.into());
+        }
+        body
+    }
+}
+
+fn chain(e: &(dyn StdError + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        let mut builder = HttpResponse::build(self.status());
+        self.decorate(&mut builder);
+        builder
+            .content_type(SCIM_CONTENT_TYPE)
+            .body(self.scim_body().to_string())
+    }
+}
+
+/// The same errors, answered as the admin API's JSON:
+/// `{"status": 404, "error": "not_found", "detail": "…"}`.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct AdminError(#[from] pub Error);
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        let mut builder = HttpResponse::build(self.0.status());
+        self.0.decorate(&mut builder);
+        builder.json(json!({
+            "status": self.0.status().as_u16(),
+            "error": self.0.code(),
+            "detail": self.0.to_string(),
+        }))
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error as D};
+        match e {
+            D::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | D::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _)
+            | D::BrokenTransactionManager => Error::Unavailable(Box::new(e)),
+            D::DatabaseError(_, ref info) if is_connection_failure(info.message()) => {
+                Error::Unavailable(Box::new(e))
+            }
+            other => Error::Internal(Box::new(other)),
+        }
+    }
+}
+
+/// libpq reports a dropped server connection as an unclassified error with one of these texts.
+fn is_connection_failure(message: &str) -> bool {
+    const SIGNS: [&str; 5] = [
+        "server closed the connection",
+        "terminating connection",
+        "no connection to the server",
+        "connection to server",
+        "could not receive data",
+    ];
+    SIGNS.iter().any(|s| message.contains(s))
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(e: r2d2::Error) -> Self {
+        Error::Unavailable(Box::new(e))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for Error {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Error::internal(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    fn body(resp: HttpResponse) -> serde_json::Value {
+        let bytes = resp.into_body().try_into_bytes().unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[test]
+    fn scim_error_body_is_rfc_7644_shaped() {
+        let resp = Error::InvalidFilter("unknown attribute `foo`".into()).error_response();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            resp.headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes()),
+            Some(SCIM_CONTENT_TYPE.as_bytes())
+        );
+        assert_eq!(
+            body(resp),
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": "400",
+                "scimType": "invalidFilter",
+                "detail": "unknown attribute `foo`",
+            })
+        );
+    }
+
+    #[test]
+    fn unauthorized_carries_www_authenticate_and_no_scim_type() {
+        let resp = Error::Unauthorized("missing bearer token".into()).error_response();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        assert!(resp.headers().get(header::WWW_AUTHENTICATE).is_some());
+        assert_eq!(
+            body(resp),
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": "401",
+                "detail": "missing bearer token",
+            })
+        );
+    }
+
+    #[test]
+    fn internal_causes_are_never_sent() {
+        let resp = Error::internal("password=hunter2 leaked").error_response();
+        let text = body(resp).to_string();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("internal server error"));
+    }
+
+    #[test]
+    fn admin_errors_are_plain_json() {
+        let resp = AdminError(Error::NotFound("no tenant `x`".into())).error_response();
+        assert_eq!(
+            body(resp),
+            json!({"status": 404, "error": "not_found", "detail": "no tenant `x`"})
+        );
+    }
+}

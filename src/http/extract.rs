@@ -1,0 +1,113 @@
+//! Authenticated request contexts.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use uuid::Uuid;
+
+use super::middleware::RequestId;
+use super::AppState;
+use crate::auth::{Principal, Verifier};
+use crate::error::{AdminError, Error};
+
+/// A SCIM request, authenticated by a tenant's bearer token. Every query the handler makes
+/// is scoped by `tenant_id`.
+#[derive(Clone, Debug)]
+pub struct TenantCtx {
+    pub tenant_id: Uuid,
+    pub slug: String,
+    pub key_id: String,
+    pub request_id: String,
+}
+
+impl TenantCtx {
+    /// The event actor (DESIGN.md, Events).
+    pub fn actor(&self) -> String {
+        format!("token:{}", self.key_id)
+    }
+}
+
+/// An admin API request, authenticated by an admin key.
+#[derive(Clone, Debug)]
+pub struct AdminCtx {
+    pub key_id: String,
+    pub request_id: String,
+}
+
+impl AdminCtx {
+    pub fn actor(&self) -> String {
+        format!("admin:{}", self.key_id)
+    }
+}
+
+fn request_id(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
+}
+
+type Pinned<T, E> = Pin<Box<dyn Future<Output = Result<T, E>>>>;
+
+fn authenticate(
+    req: &HttpRequest,
+    pick: fn(&AppState) -> &Verifier,
+) -> Pinned<(Principal, String), Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().map(str::to_owned));
+    let request_id = request_id(req);
+    Box::pin(async move {
+        let state = state.ok_or_else(|| Error::internal("application state missing"))?;
+        let header = match authorization {
+            None => None,
+            Some(Ok(v)) => Some(v),
+            Some(Err(_)) => return Err(Error::Unauthorized("invalid token".into())),
+        };
+        let principal = pick(&state)
+            .verify_header(&state.db, header.as_deref())
+            .await?;
+        Ok((principal, request_id))
+    })
+}
+
+impl FromRequest for TenantCtx {
+    type Error = Error;
+    type Future = Pinned<Self, Error>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let auth = authenticate(req, |s| &s.scim_tokens);
+        Box::pin(async move {
+            let (principal, request_id) = auth.await?;
+            let tenant = principal
+                .tenant
+                .ok_or_else(|| Error::Unauthorized("invalid token".into()))?;
+            Ok(TenantCtx {
+                tenant_id: tenant.id,
+                slug: tenant.slug,
+                key_id: principal.key_id,
+                request_id,
+            })
+        })
+    }
+}
+
+impl FromRequest for AdminCtx {
+    type Error = AdminError;
+    type Future = Pinned<Self, AdminError>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let auth = authenticate(req, |s| &s.admin_keys);
+        Box::pin(async move {
+            let (principal, request_id) = auth.await?;
+            Ok(AdminCtx {
+                key_id: principal.key_id,
+                request_id,
+            })
+        })
+    }
+}

@@ -1,0 +1,43 @@
+//! actix-web only: routes, extractors and thin handlers. Handlers extract an authenticated
+//! context and a typed request, call one provisioning or store function through `Db::run`,
+//! and map the error in one place (`crate::error`).
+
+pub mod admin;
+pub mod body;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod ops;
+pub mod scim;
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::auth::Verifier;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::store::Db;
+
+/// Shared by every worker of one server.
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub clock: SharedClock,
+    pub scim_tokens: Verifier,
+    pub admin_keys: Verifier,
+    pub metrics: metrics::Metrics,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(ops::metrics))
+        .service(web::scope("/scim/v2").configure(scim::configure))
+        .service(web::scope("/admin/v1").configure(admin::configure))
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound()
+        .json(json!({"status": 404, "error": "not_found", "detail": "no such endpoint"}))
+}

@@ -1,0 +1,109 @@
+//! scimd: a SCIM 2.0 provisioning server for a multi-tenant security-awareness-training
+//! platform. See DESIGN.md for the rooms and the arrows between them:
+//! `http -> provisioning -> store`, all of them may use `scim`, which uses none of them.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod provisioning;
+pub mod store;
+pub mod telemetry;
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+
+use crate::auth::{CredentialKind, Verifier};
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::http::AppState;
+use crate::store::Db;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot set up metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// A bound, not yet running server. Tests build one on port 0 and read the port.
+pub struct Application {
+    addr: SocketAddr,
+    server: actix_web::dev::Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    pub fn build(settings: Settings, clock: SharedClock) -> Result<Self, StartError> {
+        let db = Db::new(
+            &settings.database_url,
+            settings.pool_size,
+            settings.pool_timeout,
+        );
+        let ttl = settings.token_cache_ttl;
+        let state = web::Data::new(AppState {
+            scim_tokens: Verifier::new(CredentialKind::ScimToken, ttl, clock.clone()),
+            admin_keys: Verifier::new(CredentialKind::AdminKey, ttl, clock.clone()),
+            metrics: http::metrics::Metrics::new()?,
+            db,
+            clock,
+            settings: settings.clone(),
+        });
+        let bind_err = |source| StartError::Bind {
+            addr: settings.bind,
+            source,
+        };
+        let listener = TcpListener::bind(settings.bind).map_err(bind_err)?;
+        let addr = listener.local_addr().map_err(bind_err)?;
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .wrap(from_fn(http::middleware::observe))
+                .configure(http::routes)
+        })
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .listen(listener)
+        .map_err(bind_err)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers.max(1));
+        }
+        Ok(Self {
+            addr,
+            server: server.run(),
+            state,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn db(&self) -> Db {
+        self.state.db.clone()
+    }
+
+    /// The base URL clients reach this server at.
+    pub fn public_url(&self) -> String {
+        match &self.state.settings.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.addr),
+        }
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

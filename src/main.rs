@@ -1,0 +1,360 @@
+//! The `scimd` command line. Every flag has an env twin; `scimd --help` lists them.
+//! Command output (a token, a table) goes to stdout; logs and errors go to stderr.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use scimd::clock::{self, SharedClock};
+use scimd::config::{DatabaseUrl, LogFormat, Settings};
+use scimd::error::Error;
+use scimd::provisioning::{credentials, tenants};
+use scimd::store::{self, database};
+use scimd::{telemetry, Application};
+
+#[derive(Parser)]
+#[command(name = "scimd", version, about = "SCIM 2.0 provisioning server")]
+struct Cli {
+    /// PostgreSQL URL; the database is created if missing.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/scimd",
+        global = true,
+        hide_env_values = true
+    )]
+    database_url: String,
+
+    /// Log filter, e.g. `info` or `info,scimd=debug`.
+    #[arg(long, env = "SCIMD_LOG", default_value = "info", global = true)]
+    log: String,
+
+    #[arg(
+        long,
+        env = "SCIMD_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
+    log_format: Format,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Pretty,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database if missing and run the migrations (idempotent).
+    Migrate,
+    /// Migrate, then serve SCIM and the admin API until SIGINT/SIGTERM.
+    Serve(ServeArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Manage SCIM bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Manage admin keys for /admin/v1.
+    #[command(subcommand, name = "admin-key")]
+    AdminKey(AdminKeyCmd),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCIMD_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Do not create the `default` tenant on an empty database.
+    #[arg(long, env = "SCIMD_NO_BOOTSTRAP")]
+    no_bootstrap: bool,
+    /// External base URL (for SCIM `meta.location`), e.g. https://scim.example.com.
+    #[arg(long, env = "SCIMD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Database connections in the pool.
+    #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 10)]
+    pool_size: u32,
+    /// How long a request waits for a database connection before a 503.
+    #[arg(long, env = "SCIMD_POOL_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pool_timeout: Duration,
+    /// How long a verified token stays cached.
+    #[arg(long, env = "SCIMD_TOKEN_CACHE_TTL", default_value = "60s", value_parser = humantime::parse_duration)]
+    token_cache_ttl: Duration,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "SCIMD_WORKERS")]
+    workers: Option<usize>,
+    /// How long in-flight requests may run after SIGINT/SIGTERM.
+    #[arg(long, env = "SCIMD_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    shutdown_timeout: Duration,
+}
+
+#[derive(Subcommand)]
+enum TenantCmd {
+    /// Create a tenant.
+    Create {
+        slug: String,
+        #[arg(long, env = "SCIMD_TENANT_NAME")]
+        name: Option<String>,
+    },
+    /// List tenants.
+    List,
+    /// Delete a tenant and everything it owns.
+    Delete {
+        slug: String,
+        /// Confirm the deletion.
+        #[arg(long, env = "SCIMD_YES")]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Issue a SCIM token; prints only the token.
+    Issue {
+        #[arg(long, env = "SCIMD_TENANT")]
+        tenant: String,
+        #[arg(long, env = "SCIMD_TOKEN_LABEL")]
+        label: Option<String>,
+        /// Lifetime such as 90d or 12h; no expiry when omitted.
+        #[arg(long, env = "SCIMD_TOKEN_EXPIRES_IN")]
+        expires_in: Option<String>,
+    },
+    /// List a tenant's tokens (never their secrets).
+    List {
+        #[arg(long, env = "SCIMD_TENANT")]
+        tenant: String,
+    },
+    /// Revoke a token by key id.
+    Revoke { key_id: String },
+}
+
+#[derive(Subcommand)]
+enum AdminKeyCmd {
+    /// Issue an admin key; prints only the key.
+    Issue {
+        #[arg(long, env = "SCIMD_ADMIN_KEY_LABEL")]
+        label: Option<String>,
+    },
+}
+
+/// A failure the command line reports as one line on stderr.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Url(#[from] scimd::config::DatabaseUrlError),
+    #[error(transparent)]
+    Migrate(#[from] database::MigrateError),
+    #[error(transparent)]
+    Start(#[from] scimd::StartError),
+    #[error("{0}")]
+    App(String),
+    #[error("server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+impl From<Error> for CliError {
+    fn from(e: Error) -> Self {
+        let mut text = e.to_string();
+        if let Error::Unavailable(cause) | Error::Internal(cause) = &e {
+            text = format!("{text}: {cause}");
+        }
+        CliError::App(text)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(
+        &cli.log,
+        match cli.log_format {
+            Format::Pretty => LogFormat::Pretty,
+            Format::Json => LogFormat::Json,
+        },
+    );
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scimd: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let url = DatabaseUrl::parse(&cli.database_url)?;
+    let clock = clock::system();
+    match cli.command {
+        Command::Migrate => {
+            let applied = database::migrate(&url)?;
+            eprintln!(
+                "scimd: database `{}` is up to date ({applied} migrations applied)",
+                url.database_name()
+            );
+            Ok(())
+        }
+        Command::Serve(args) => serve(url, args, clock),
+        Command::Tenant(cmd) => tenant(&url, cmd),
+        Command::Token(cmd) => token(&url, cmd, &clock),
+        Command::AdminKey(AdminKeyCmd::Issue { label }) => {
+            let mut conn = database::connect(&url)?;
+            let issued =
+                credentials::issue_admin_key(&mut conn, label.as_deref(), None, clock.now())?;
+            println!("{}", issued.token);
+            Ok(())
+        }
+    }
+}
+
+fn serve(url: DatabaseUrl, args: ServeArgs, clock: SharedClock) -> Result<(), CliError> {
+    database::migrate(&url)?;
+    let mut settings = Settings::new(url);
+    settings.bind = args.bind;
+    settings.public_url = args.public_url;
+    settings.pool_size = args.pool_size;
+    settings.pool_timeout = args.pool_timeout;
+    settings.token_cache_ttl = args.token_cache_ttl;
+    settings.max_body_bytes = args.max_body_bytes;
+    settings.workers = args.workers;
+    settings.shutdown_timeout = args.shutdown_timeout;
+    settings.bootstrap = !args.no_bootstrap;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Serve)?;
+    runtime.block_on(async move {
+        let app = Application::build(settings.clone(), clock.clone())?;
+        if settings.bootstrap {
+            let db = app.db();
+            let now = clock.now();
+            let made = db.run(move |conn| credentials::bootstrap(conn, now)).await?;
+            if let Some(made) = made {
+                println!(
+                    "scimd: bootstrapped tenant `{}` on an empty database. These are shown once:\n\
+                     \n  SCIM base URL: {}/scim/v2\n  SCIM token:    {}\n  Admin key:     {}\n\
+                     \n  Try: curl -H \"Authorization: Bearer {}\" {}/scim/v2/ServiceProviderConfig\n",
+                    made.tenant.slug,
+                    app.public_url(),
+                    made.token.token,
+                    made.admin_key.token,
+                    made.token.token,
+                    app.public_url(),
+                );
+            }
+        }
+        tracing::info!(addr = %app.addr(), "scimd listening");
+        app.run_until_stopped().await.map_err(CliError::Serve)?;
+        tracing::info!("scimd stopped");
+        Ok(())
+    })
+}
+
+fn tenant(url: &DatabaseUrl, cmd: TenantCmd) -> Result<(), CliError> {
+    let mut conn = database::connect(url)?;
+    match cmd {
+        TenantCmd::Create { slug, name } => {
+            let slug = tenants::TenantSlug::parse(&slug)?;
+            let t = tenants::create(&mut conn, &slug, name.as_deref())?;
+            println!("{}", t.slug);
+        }
+        TenantCmd::List => {
+            let mut after: Option<String> = None;
+            loop {
+                let page = tenants::list(&mut conn, after.as_deref(), 500)?;
+                for t in &page {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        t.slug,
+                        t.source,
+                        t.created_at.to_rfc3339(),
+                        t.name
+                    );
+                }
+                match page.last() {
+                    Some(last) if page.len() == 500 => after = Some(last.slug.clone()),
+                    _ => break,
+                }
+            }
+        }
+        TenantCmd::Delete { slug, yes } => {
+            if !yes {
+                return Err(CliError::App(format!(
+                    "deleting tenant `{slug}` erases all its people, groups, tokens and events; add --yes to confirm"
+                )));
+            }
+            tenants::delete(&mut conn, &slug)?;
+            eprintln!("scimd: deleted tenant `{slug}`");
+        }
+    }
+    Ok(())
+}
+
+fn token(url: &DatabaseUrl, cmd: TokenCmd, clock: &SharedClock) -> Result<(), CliError> {
+    let mut conn = database::connect(url)?;
+    let now = clock.now();
+    match cmd {
+        TokenCmd::Issue {
+            tenant,
+            label,
+            expires_in,
+        } => {
+            let expires_at = expires_in
+                .as_deref()
+                .map(scimd::http::admin::parse_expires_in)
+                .transpose()?
+                .map(|d| now + d);
+            let t = tenants::get(&mut conn, &tenant)?;
+            let issued =
+                credentials::issue_token(&mut conn, t.id, label.as_deref(), expires_at, now)?;
+            println!("{}", issued.token);
+        }
+        TokenCmd::List { tenant } => {
+            let t = tenants::get(&mut conn, &tenant)?;
+            let mut after = None;
+            loop {
+                let page = store::credentials::list_tokens(&mut conn, t.id, after, 500)
+                    .map_err(Error::from)?;
+                for k in &page {
+                    let state = match (k.revoked_at, k.expires_at) {
+                        (Some(_), _) => "revoked",
+                        (None, Some(at)) if at <= now => "expired",
+                        _ => "live",
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        k.key_id,
+                        state,
+                        k.created_at.to_rfc3339(),
+                        k.expires_at
+                            .map(|t| t.to_rfc3339())
+                            .unwrap_or_else(|| "-".into()),
+                        k.label.as_deref().unwrap_or("-"),
+                    );
+                }
+                match page.last() {
+                    Some(last) if page.len() == 500 => {
+                        after = Some((last.created_at, last.key_id.clone()))
+                    }
+                    _ => break,
+                }
+            }
+        }
+        TokenCmd::Revoke { key_id } => {
+            credentials::revoke_token(&mut conn, &key_id, None, now)?;
+            eprintln!(
+                "scimd: revoked token {key_id}; servers that cached it drop it within their token cache TTL"
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! The one write path. SCIM pushes, pull syncs, admin actions and CSV imports all change
+//! state through here, so they share one set of rules. Functions take `&mut PgConnection`
+//! and run synchronously; the HTTP layer calls them through `Db::run`.
+
+pub mod credentials;
+pub mod tenants;

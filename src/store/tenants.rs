@@ -1,0 +1,69 @@
+//! The `tenants` table.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::tenants;
+
+#[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
+#[diesel(table_name = tenants)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct Tenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub source: String,
+    pub on_source_delete: String,
+    pub rate_per_second: i32,
+    pub rate_burst: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Insertable, Debug)]
+#[diesel(table_name = tenants)]
+pub struct NewTenant<'a> {
+    pub id: Uuid,
+    pub slug: &'a str,
+    pub name: &'a str,
+}
+
+pub fn insert(conn: &mut PgConnection, new: &NewTenant<'_>) -> QueryResult<Tenant> {
+    diesel::insert_into(tenants::table)
+        .values(new)
+        .returning(Tenant::as_returning())
+        .get_result(conn)
+}
+
+pub fn find_by_slug(conn: &mut PgConnection, slug: &str) -> QueryResult<Option<Tenant>> {
+    tenants::table
+        .filter(tenants::slug.eq(slug))
+        .select(Tenant::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// One page in slug order, starting after `after`.
+pub fn list(conn: &mut PgConnection, after: Option<&str>, limit: i64) -> QueryResult<Vec<Tenant>> {
+    let mut query = tenants::table
+        .select(Tenant::as_select())
+        .order(tenants::slug.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(tenants::slug.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
+    tenants::table.count().get_result(conn)
+}
+
+/// Deletes the tenant and, by cascade, everything it owns.
+pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::delete(tenants::table.find(id))
+        .execute(conn)
+        .map(|n| n > 0)
+}

@@ -1,0 +1,184 @@
+//! The admin API: tenants and paging.
+
+use reqwest::header::LOCATION;
+use serde_json::{json, Value};
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn create_get_and_delete_a_tenant() {
+    let app = spawn_app().await;
+    let res = app
+        .admin_post(
+            "/admin/v1/tenants",
+            &json!({"slug": "acme", "name": "Acme Corp"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        res.headers().get(LOCATION).and_then(|v| v.to_str().ok()),
+        Some("/admin/v1/tenants/acme")
+    );
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["slug"], "acme");
+    assert_eq!(created["name"], "Acme Corp");
+    assert_eq!(created["source"], "scim");
+    assert_eq!(created["on_source_delete"], "retain");
+    assert_eq!(
+        created["rate_limit"],
+        json!({"per_second": 100, "burst": 200})
+    );
+
+    let got: Value = app
+        .admin_get("/admin/v1/tenants/acme")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got, created);
+
+    assert_eq!(
+        app.admin_delete("/admin/v1/tenants/acme").await.status(),
+        204
+    );
+    assert_eq!(app.admin_get("/admin/v1/tenants/acme").await.status(), 404);
+    assert_eq!(
+        app.admin_delete("/admin/v1/tenants/acme").await.status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn duplicate_and_invalid_tenants_are_refused() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.admin_post("/admin/v1/tenants", &json!({"slug": "acme"}))
+            .await
+            .status(),
+        201
+    );
+    let dup = app
+        .admin_post("/admin/v1/tenants", &json!({"slug": "acme"}))
+        .await;
+    assert_eq!(dup.status(), 409);
+    let body: Value = dup.json().await.unwrap();
+    assert_eq!(body["error"], "conflict");
+    for bad in [
+        json!({"slug": "Acme"}),
+        json!({"slug": ""}),
+        json!({"slug": "-x"}),
+        json!({"slug": "a".repeat(64)}),
+        json!({"slug": 7}),
+        json!({"name": "no slug"}),
+        json!({"slug": "ok", "extra": 1}),
+        json!({"slug": "ok", "name": "n".repeat(201)}),
+    ] {
+        let res = app.admin_post("/admin/v1/tenants", &bad).await;
+        assert_eq!(res.status(), 400, "{bad}");
+        let body: Value = res.json().await.unwrap();
+        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    let res = app
+        .client
+        .post(app.url("/admin/v1/tenants"))
+        .header("authorization", format!("Bearer {}", app.admin_key))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_syntax");
+    // Nothing but the first tenant was made.
+    let list: Value = app
+        .admin_get("/admin/v1/tenants")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn tenant_list_pages_by_cursor() {
+    let app = spawn_app().await;
+    for slug in ["e", "b", "d", "a", "c"] {
+        assert_eq!(
+            app.admin_post("/admin/v1/tenants", &json!({"slug": slug}))
+                .await
+                .status(),
+            201
+        );
+    }
+    let mut seen = Vec::new();
+    let mut path = "/admin/v1/tenants?limit=2".to_owned();
+    for _ in 0..10 {
+        let page: Value = app.admin_get(&path).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|t| t["slug"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/admin/v1/tenants?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+    assert_eq!(
+        app.admin_get("/admin/v1/tenants?limit=0").await.status(),
+        400
+    );
+    assert_eq!(
+        app.admin_get("/admin/v1/tenants?cursor=%%%").await.status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn token_list_pages_by_cursor() {
+    let app = spawn_app().await;
+    app.tenant_with_token("acme").await;
+    for _ in 0..4 {
+        app.issue_token("acme", &json!({})).await;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut path = "/admin/v1/tenants/acme/tokens?limit=2".to_owned();
+    loop {
+        let page: Value = app.admin_get(&path).await.json().await.unwrap();
+        for t in page["items"].as_array().unwrap() {
+            assert!(seen.insert(t["key_id"].as_str().unwrap().to_owned()));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/admin/v1/tenants/acme/tokens?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    assert_eq!(
+        app.admin_get("/admin/v1/tenants/nope/tokens")
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_describes_the_admin_api() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/admin/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/tenants",
+        "/tenants/{slug}",
+        "/tenants/{slug}/tokens",
+        "/tenants/{slug}/tokens/{key_id}",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} undocumented");
+    }
+}

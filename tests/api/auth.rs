@@ -1,0 +1,275 @@
+//! SCIM bearer tokens: issue, use, rotate, revoke, expire; and admin keys.
+
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use serde_json::{json, Value};
+
+use crate::helpers::{eventually, spawn_app};
+
+const SPC: &str = "/ServiceProviderConfig";
+
+async fn assert_scim_401(res: reqwest::Response) {
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("application/scim+json")
+    );
+    let challenge = res
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(challenge.starts_with("Bearer"), "{challenge}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    assert_eq!(body["status"], "401");
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+}
+
+#[tokio::test]
+async fn issued_token_reaches_scim() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    let res = app.scim_get(&token, SPC).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("application/scim+json")
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"])
+    );
+}
+
+#[tokio::test]
+async fn issue_answers_201_with_the_token_once_and_lists_never_show_it() {
+    let app = spawn_app().await;
+    app.tenant_with_token("acme").await;
+    let issued = app
+        .issue_token("acme", &json!({"label": "entra", "expires_in": "90d"}))
+        .await;
+    let keys: Vec<&str> = issued
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys.len(), 5, "{issued}");
+    for k in ["key_id", "token", "label", "created_at", "expires_at"] {
+        assert!(issued.get(k).is_some(), "{k} missing in {issued}");
+    }
+    assert_eq!(issued["label"], "entra");
+    let token = issued["token"].as_str().unwrap();
+    let key_id = issued["key_id"].as_str().unwrap();
+    assert!(token.starts_with(&format!("scimd_{key_id}_")));
+
+    let listed = app.admin_get("/admin/v1/tenants/acme/tokens").await;
+    assert_eq!(listed.status(), 200);
+    let text = listed.text().await.unwrap();
+    assert!(!text.contains(token), "a list showed a token's secret");
+    let listed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(listed["next_cursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn missing_malformed_and_unknown_tokens_get_401() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    let url = app.url("/scim/v2/ServiceProviderConfig");
+
+    assert_scim_401(app.client.get(&url).send().await.unwrap()).await;
+    for header in [
+        "Bearer".to_owned(),
+        "Basic dXNlcjpwYXNz".to_owned(),
+        "Bearer not-a-token".to_owned(),
+        format!("Token {token}"),
+        // Right shape, key id nobody issued.
+        format!("Bearer scimd_{}_{}", "a".repeat(16), "b".repeat(40)),
+    ] {
+        let res = app
+            .client
+            .get(&url)
+            .header(AUTHORIZATION, header)
+            .send()
+            .await
+            .unwrap();
+        assert_scim_401(res).await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_secret_gets_401_even_after_the_right_one_was_cached() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    assert_eq!(app.scim_get(&token, SPC).await.status(), 200);
+    let (head, secret) = token.rsplit_once('_').unwrap();
+    let mut wrong: Vec<u8> = secret.bytes().collect();
+    wrong[0] = if wrong[0] == b'A' { b'B' } else { b'A' };
+    let wrong = format!("{head}_{}", String::from_utf8(wrong).unwrap());
+    assert_scim_401(app.scim_get(&wrong, SPC).await).await;
+    assert_eq!(app.scim_get(&token, SPC).await.status(), 200);
+}
+
+#[tokio::test]
+async fn revoked_token_gets_401_at_once_while_its_rotation_partner_works() {
+    let app = spawn_app().await;
+    let old = app.tenant_with_token("acme").await;
+    let new = app.issue_token("acme", &json!({"label": "rotation"})).await;
+    let new = new["token"].as_str().unwrap();
+    // Both live at once, and the old one is now cached.
+    assert_eq!(app.scim_get(&old, SPC).await.status(), 200);
+    assert_eq!(app.scim_get(new, SPC).await.status(), 200);
+
+    let key_id = old.split('_').nth(1).unwrap();
+    let res = app
+        .admin_delete(&format!("/admin/v1/tenants/acme/tokens/{key_id}"))
+        .await;
+    assert_eq!(res.status(), 204);
+
+    assert_scim_401(app.scim_get(&old, SPC).await).await;
+    assert_eq!(app.scim_get(new, SPC).await.status(), 200);
+    let listed: Value = app
+        .admin_get("/admin/v1/tenants/acme/tokens")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let revoked = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key_id"] == key_id)
+        .unwrap();
+    assert!(revoked["revoked_at"].is_string());
+}
+
+#[tokio::test]
+async fn expired_token_gets_401_even_from_the_cache() {
+    let app = spawn_app().await;
+    app.tenant_with_token("acme").await;
+    let issued = app.issue_token("acme", &json!({"expires_in": "1h"})).await;
+    let token = issued["token"].as_str().unwrap();
+    assert_eq!(app.scim_get(token, SPC).await.status(), 200);
+    app.clock.advance(chrono::Duration::minutes(61));
+    assert_scim_401(app.scim_get(token, SPC).await).await;
+}
+
+#[tokio::test]
+async fn expiry_must_be_a_future_duration() {
+    let app = spawn_app().await;
+    app.tenant_with_token("acme").await;
+    for body in [
+        json!({"expires_in": "soon"}),
+        json!({"expires_in": "0s"}),
+        json!({"expires_at": "2001-01-01T00:00:00Z"}),
+        json!({"expires_in": "1d", "expires_at": "2999-01-01T00:00:00Z"}),
+        json!({"unknown": true}),
+    ] {
+        let res = app.admin_post("/admin/v1/tenants/acme/tokens", &body).await;
+        assert_eq!(res.status(), 400, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn one_tenants_token_cannot_reach_another_tenants_credentials() {
+    let app = spawn_app().await;
+    let a = app.tenant_with_token("tenant-a").await;
+    let b = app.tenant_with_token("tenant-b").await;
+    let a_key = a.split('_').nth(1).unwrap();
+    // A SCIM token is no admin key.
+    let res = app
+        .client
+        .get(app.url("/admin/v1/tenants/tenant-b/tokens"))
+        .header(AUTHORIZATION, format!("Bearer {a}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // A's key id under B's path does not exist.
+    let res = app
+        .admin_delete(&format!("/admin/v1/tenants/tenant-b/tokens/{a_key}"))
+        .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(app.scim_get(&a, SPC).await.status(), 200);
+    // Deleting B leaves A's token working and B's refused at once.
+    assert_eq!(app.scim_get(&b, SPC).await.status(), 200);
+    assert_eq!(
+        app.admin_delete("/admin/v1/tenants/tenant-b")
+            .await
+            .status(),
+        204
+    );
+    assert_scim_401(app.scim_get(&b, SPC).await).await;
+    assert_eq!(app.scim_get(&a, SPC).await.status(), 200);
+}
+
+#[tokio::test]
+async fn last_use_is_recorded_in_the_background_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    for _ in 0..5 {
+        assert_eq!(app.scim_get(&token, SPC).await.status(), 200);
+    }
+    let last_used = || async {
+        let listed: Value = app
+            .admin_get("/admin/v1/tenants/acme/tokens")
+            .await
+            .json()
+            .await
+            .unwrap();
+        listed["items"][0]["last_used_at"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            last_used().await.is_some()
+        })
+        .await
+    );
+    let first = last_used().await;
+    // More uses within the minute write nothing.
+    app.clock.advance(chrono::Duration::seconds(10));
+    for _ in 0..5 {
+        assert_eq!(app.scim_get(&token, SPC).await.status(), 200);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(last_used().await, first);
+}
+
+#[tokio::test]
+async fn admin_api_needs_an_admin_key() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/admin/v1/tenants"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().get(WWW_AUTHENTICATE).is_some());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+
+    let res = app
+        .client
+        .get(app.url("/admin/v1/tenants"))
+        .header(AUTHORIZATION, format!("Bearer {}x", app.admin_key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(app.admin_get("/admin/v1/tenants").await.status(), 200);
+}

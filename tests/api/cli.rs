@@ -1,0 +1,224 @@
+//! The command line contract: `migrate`, `serve` with bootstrap, `tenant`, `token`,
+//! `admin-key`, and clean failures.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{spawn_app, TestDb};
+
+fn scimd(db_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimd"));
+    cmd.env("DATABASE_URL", db_url)
+        .env("SCIMD_LOG", "warn")
+        .env_remove("SCIMD_BIND");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn migrate_creates_the_database_and_is_idempotent() {
+    let db = TestDb::unborn();
+    for _ in 0..2 {
+        let (ok, _, err) = run(scimd(db.url.expose()).arg("migrate"));
+        assert!(ok, "{err}");
+    }
+    use diesel::RunQueryDsl;
+    let n = diesel::sql_query("SELECT 1 FROM tenants")
+        .execute(&mut db.conn())
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn unparseable_database_url_is_one_clear_line_and_a_failure() {
+    for url in ["not a url", "mysql://h/db", "postgres://h/"] {
+        let (ok, out, err) = run(scimd(url).arg("migrate"));
+        assert!(!ok);
+        assert!(out.is_empty());
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("DATABASE_URL"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn unreachable_database_at_start_is_one_clear_line_and_a_failure() {
+    let started = Instant::now();
+    let (ok, _, err) = run(
+        scimd("postgres://postgres:secretpw@127.0.0.1:1/scimd").args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+        ]),
+    );
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(!err.contains("secretpw"), "the password leaked: {err}");
+    assert!(!err.contains("panicked"));
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[tokio::test]
+async fn tenant_and_token_commands_print_what_scripts_need() {
+    let app = spawn_app().await;
+    let url = app.db.url.expose().to_owned();
+    let (ok, out, err) = run(scimd(&url).args(["tenant", "create", "acme", "--name", "Acme"]));
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "acme");
+    let (ok, out, _) = run(scimd(&url).args(["tenant", "list"]));
+    assert!(ok);
+    assert!(out.starts_with("acme\t"), "{out}");
+
+    let (ok, token, err) =
+        run(scimd(&url).args(["token", "issue", "--tenant", "acme", "--expires-in", "90d"]));
+    assert!(ok, "{err}");
+    let token = token.trim().to_owned();
+    assert_eq!(token.lines().count(), 1);
+    assert!(token.starts_with("scimd_"), "{token}");
+    assert_eq!(
+        app.scim_get(&token, "/ServiceProviderConfig")
+            .await
+            .status(),
+        200
+    );
+
+    let (ok, listed, _) = run(scimd(&url).args(["token", "list", "--tenant", "acme"]));
+    assert!(ok);
+    let key_id = token.split('_').nth(1).unwrap();
+    assert!(
+        listed.contains(key_id) && listed.contains("live"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&token));
+
+    let (ok, _, err) = run(scimd(&url).args(["token", "revoke", key_id]));
+    assert!(ok, "{err}");
+    let (_, listed, _) = run(scimd(&url).args(["token", "list", "--tenant", "acme"]));
+    assert!(listed.contains("revoked"), "{listed}");
+
+    let (ok, key, _) = run(scimd(&url).args(["admin-key", "issue", "--label", "ops"]));
+    assert!(ok);
+    let res = app
+        .client
+        .get(app.url("/admin/v1/tenants"))
+        .header("authorization", format!("Bearer {}", key.trim()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let (ok, _, err) = run(scimd(&url).args(["tenant", "delete", "acme"]));
+    assert!(!ok && err.contains("--yes"), "{err}");
+    let (ok, _, _) = run(scimd(&url).args(["tenant", "delete", "acme", "--yes"]));
+    assert!(ok);
+    let (ok, _, err) = run(scimd(&url).args(["token", "issue", "--tenant", "acme"]));
+    assert!(!ok && err.contains("no tenant"), "{err}");
+}
+
+/// `serve` on an empty database bootstraps `default`, prints a working token once, and
+/// exits 0 on SIGTERM.
+#[tokio::test]
+async fn serve_bootstraps_an_empty_database_and_stops_cleanly_on_sigterm() {
+    let db = TestDb::unborn();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = scimd(db.url.expose())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines: Vec<String> = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .take_while(|l| !l.trim_start().starts_with("Try:"))
+            .collect()
+    })
+    .await
+    .unwrap();
+    let find = |label: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("no {label} in {lines:?}"))
+    };
+    let base = find("SCIM base URL:");
+    let token = find("SCIM token:");
+    assert_eq!(base, format!("http://127.0.0.1:{port}/scim/v2"));
+    let res = reqwest::Client::new()
+        .get(format!("{base}/ServiceProviderConfig"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+
+    // A second start on the same (now non-empty) database prints nothing.
+    let again = scimd(db.url.expose())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pid = again.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = tokio::task::spawn_blocking(move || again.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn no_bootstrap_leaves_an_empty_database_empty() {
+    let db = TestDb::unborn();
+    let mut child = scimd(db.url.expose())
+        .args(["serve", "--bind", "127.0.0.1:0", "--no-bootstrap"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    use diesel::RunQueryDsl;
+    let n = diesel::sql_query("SELECT 1 FROM tenants")
+        .execute(&mut db.conn())
+        .unwrap();
+    assert_eq!(n, 0);
+}

@@ -1,0 +1,299 @@
+//! The world each test gets: its own database, cloned from a migrated template on the
+//! server `DATABASE_URL` names, and the real app on port 0 in front of it.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::header::AUTHORIZATION;
+use serde_json::Value;
+
+use scimd::clock::{ManualClock, SharedClock};
+use scimd::config::{DatabaseUrl, Settings};
+use scimd::provisioning::credentials;
+use scimd::store::database::{quote_ident, run_migrations};
+use scimd::Application;
+
+pub fn server_url() -> DatabaseUrl {
+    let raw = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    DatabaseUrl::parse(&raw).expect("DATABASE_URL must be a PostgreSQL URL")
+}
+
+fn admin_conn() -> PgConnection {
+    let url = server_url().with_database("postgres");
+    PgConnection::establish(url.expose())
+        .expect("cannot connect to PostgreSQL (is it running at DATABASE_URL?)")
+}
+
+/// A name that changes whenever a migration does, so a stale template is never used.
+fn template_name() -> String {
+    let mut files = Vec::new();
+    collect(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .as_path(),
+        &mut files,
+    );
+    files.sort();
+    let mut hasher = DefaultHasher::new();
+    for f in files {
+        f.hash(&mut hasher);
+        std::fs::read(&f).unwrap_or_default().hash(&mut hasher);
+    }
+    format!("scimd_template_{:016x}", hasher.finish())
+}
+
+fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// Builds the migrated template once per server; an advisory lock makes concurrent test
+/// processes wait for the one building it.
+fn template() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let name = template_name();
+        let mut conn = admin_conn();
+        diesel::sql_query("SELECT pg_advisory_lock(7272701)")
+            .execute(&mut conn)
+            .expect("advisory lock");
+        let exists = diesel::sql_query("SELECT 1 AS n FROM pg_database WHERE datname = $1")
+            .bind::<diesel::sql_types::Text, _>(&name)
+            .execute(&mut conn)
+            .expect("query pg_database");
+        if exists == 0 {
+            let building = format!("{name}_building");
+            for sql in [
+                format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident(&building)
+                ),
+                format!("CREATE DATABASE {}", quote_ident(&building)),
+            ] {
+                diesel::sql_query(sql)
+                    .execute(&mut conn)
+                    .expect("create template");
+            }
+            {
+                let url = server_url().with_database(&building);
+                let mut tpl = PgConnection::establish(url.expose()).expect("connect to template");
+                run_migrations(&mut tpl).expect("migrate template");
+            }
+            diesel::sql_query(format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                quote_ident(&building),
+                quote_ident(&name)
+            ))
+            .execute(&mut conn)
+            .expect("rename template");
+        }
+        diesel::sql_query("SELECT pg_advisory_unlock(7272701)")
+            .execute(&mut conn)
+            .expect("advisory unlock");
+        name
+    })
+}
+
+/// A database of the test's own, dropped when the value is.
+pub struct TestDb {
+    pub name: String,
+    pub url: DatabaseUrl,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        let template = template();
+        let name = format!("scimd_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = admin_conn();
+        diesel::sql_query(format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(&name),
+            quote_ident(template)
+        ))
+        .execute(&mut conn)
+        .expect("clone the template database");
+        let url = server_url().with_database(&name);
+        Self { name, url }
+    }
+
+    /// A name for a database that does not exist yet (and is dropped afterwards).
+    pub fn unborn() -> Self {
+        let name = format!("scimd_test_{}", uuid::Uuid::new_v4().simple());
+        let url = server_url().with_database(&name);
+        Self { name, url }
+    }
+
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(self.url.expose()).expect("connect to test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Off the async runtime: a plain thread with its own connection.
+        let _ = std::thread::spawn(move || {
+            let mut conn = admin_conn();
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&name)
+            ))
+            .execute(&mut conn);
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDb,
+    pub admin_key: String,
+    pub clock: Arc<ManualClock>,
+    pub client: reqwest::Client,
+}
+
+pub fn init_logs() {
+    static LOGS: Mutex<bool> = Mutex::new(false);
+    let mut done = LOGS.lock().unwrap_or_else(|e| e.into_inner());
+    if !*done {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            scimd::telemetry::init(&filter, scimd::config::LogFormat::Pretty);
+        }
+        *done = true;
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tune: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::new();
+    spawn_app_on(db, |s| tune(s)).await
+}
+
+/// Starts the app against `db`, connecting through `db_url` when given (a proxy, say).
+pub async fn spawn_app_on(db: TestDb, tune: impl FnOnce(&mut Settings)) -> TestApp {
+    init_logs();
+    let mut settings = Settings::new(db.url.clone());
+    settings.bind = "127.0.0.1:0".parse().expect("addr");
+    settings.pool_size = 8;
+    settings.pool_timeout = Duration::from_secs(2);
+    settings.shutdown_timeout = Duration::from_secs(1);
+    settings.workers = Some(2);
+    tune(&mut settings);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let shared: SharedClock = clock.clone();
+    let app = Application::build(settings, shared).expect("build app");
+    let address = format!("http://{}", app.addr());
+    tokio::spawn(app.run_until_stopped());
+
+    let mut conn = db.conn();
+    let admin_key = credentials::issue_admin_key(&mut conn, Some("tests"), None, Utc::now())
+        .expect("issue admin key")
+        .token;
+    TestApp {
+        address,
+        db,
+        admin_key,
+        clock,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(AUTHORIZATION, format!("Bearer {}", self.admin_key))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn admin_post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header(AUTHORIZATION, format!("Bearer {}", self.admin_key))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn admin_delete(&self, path: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .header(AUTHORIZATION, format!("Bearer {}", self.admin_key))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates a tenant through the admin API and issues it a token.
+    pub async fn tenant_with_token(&self, slug: &str) -> String {
+        let res = self
+            .admin_post("/admin/v1/tenants", &serde_json::json!({"slug": slug}))
+            .await;
+        assert_eq!(res.status(), 201, "create tenant {slug}");
+        self.issue_token(slug, &serde_json::json!({})).await["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
+    pub async fn issue_token(&self, slug: &str, body: &Value) -> Value {
+        let res = self
+            .admin_post(&format!("/admin/v1/tenants/{slug}/tokens"), body)
+            .await;
+        assert_eq!(res.status(), 201, "issue token for {slug}");
+        res.json().await.expect("json")
+    }
+
+    pub async fn scim_get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(&format!("/scim/v2{path}")))
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// Polls `check` until it holds or `within` passes.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real app on a real PostgreSQL, one database per test.
+// Tests state their expectations with unwrap/expect/panic; the lints guard the library.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod admin;
+mod auth;
+mod cli;
+mod helpers;
+mod ops;
+mod proxy;
