@@ -1,5 +1,7 @@
 //! The SCIM 2.0 surface under `/scim/v2` (RFC 7644).
 
+use std::sync::LazyLock;
+
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
@@ -17,8 +19,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// RFC 7643 §5. A fixed body for now: it advertises nothing beyond what is served.
 async fn service_provider_config(_ctx: TenantCtx) -> HttpResponse {
-    HttpResponse::Ok().content_type(SCIM_CONTENT_TYPE).body(
-        json!({
+    static BODY: LazyLock<String> = LazyLock::new(service_provider_config_body);
+    HttpResponse::Ok()
+        .content_type(SCIM_CONTENT_TYPE)
+        .body(BODY.as_str())
+}
+
+fn service_provider_config_body() -> String {
+    json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
             "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
             "patch": {"supported": false},
@@ -35,8 +43,7 @@ async fn service_provider_config(_ctx: TenantCtx) -> HttpResponse {
             }],
             "meta": {"resourceType": "ServiceProviderConfig"}
         })
-        .to_string(),
-    )
+        .to_string()
 }
 
 async fn method_not_allowed(_ctx: TenantCtx) -> Result<HttpResponse, Error> {
