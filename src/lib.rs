@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod provisioning;
+pub mod scim;
 pub mod store;
 pub mod telemetry;
 
