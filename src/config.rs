@@ -122,6 +122,11 @@ pub struct Settings {
     /// How long in-flight requests may run after SIGINT/SIGTERM.
     pub shutdown_timeout: Duration,
     pub bootstrap: bool,
+    /// The largest SCIM page (`count`) served (RFC 7644 §3.4.2.4).
+    pub max_results: i64,
+    /// Bulk limits advertised in /ServiceProviderConfig and enforced (RFC 7644 §3.7).
+    pub bulk_max_operations: usize,
+    pub bulk_max_payload: usize,
 }
 
 impl Settings {
@@ -137,6 +142,9 @@ impl Settings {
             workers: None,
             shutdown_timeout: Duration::from_secs(30),
             bootstrap: true,
+            max_results: 1000,
+            bulk_max_operations: 1000,
+            bulk_max_payload: 4 * 1024 * 1024,
         }
     }
 }

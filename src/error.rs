@@ -83,9 +83,11 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         use Error::*;
         match self {
-            InvalidFilter(_) | TooMany(_) | Uniqueness(_) | Mutability(_) | InvalidSyntax(_)
-            | InvalidPath(_) | NoTarget(_) | InvalidValue(_) | InvalidVersion(_) | Sensitive(_)
-            | BadRequest(_) => StatusCode::BAD_REQUEST,
+            Uniqueness(_) => StatusCode::CONFLICT,
+            InvalidFilter(_) | TooMany(_) | Mutability(_) | InvalidSyntax(_) | InvalidPath(_)
+            | NoTarget(_) | InvalidValue(_) | InvalidVersion(_) | Sensitive(_) | BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Forbidden(_) => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
@@ -282,6 +284,38 @@ impl From<r2d2::Error> for Error {
 impl From<actix_web::error::BlockingError> for Error {
     fn from(e: actix_web::error::BlockingError) -> Self {
         Error::internal(e)
+    }
+}
+
+impl From<crate::scim::resource::ResourceError> for Error {
+    fn from(e: crate::scim::resource::ResourceError) -> Self {
+        use crate::scim::resource::ResourceError as R;
+        match e {
+            R::InvalidSyntax(m) => Error::InvalidSyntax(m),
+            R::InvalidValue(m) => Error::InvalidValue(m),
+            R::InvalidPath(m) => Error::InvalidPath(m),
+            R::NoTarget(m) => Error::NoTarget(m),
+            R::Mutability(m) => Error::Mutability(m),
+            R::InvalidFilter(m) => Error::InvalidFilter(m),
+        }
+    }
+}
+
+impl From<crate::scim::filter::FilterError> for Error {
+    fn from(e: crate::scim::filter::FilterError) -> Self {
+        match e.scim_type() {
+            "invalidPath" => Error::InvalidPath(e.detail()),
+            _ => Error::InvalidFilter(e.detail()),
+        }
+    }
+}
+
+impl From<crate::store::search::ListError> for Error {
+    fn from(e: crate::store::search::ListError) -> Self {
+        match e {
+            crate::store::search::ListError::Filter(f) => f.into(),
+            crate::store::search::ListError::Db(d) => d.into(),
+        }
     }
 }
 

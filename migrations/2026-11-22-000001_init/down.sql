@@ -4,6 +4,8 @@ DROP TABLE group_members;
 DROP TABLE groups;
 DROP TABLE users;
 DROP FUNCTION scimd_emails(jsonb);
+DROP FUNCTION scimd_present(jsonb);
+DROP FUNCTION scimd_timestamptz(text);
 DROP TABLE admin_keys;
 DROP TABLE scim_tokens;
 DROP TABLE tenants;

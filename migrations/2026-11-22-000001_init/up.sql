@@ -55,6 +55,40 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
     ) AS e
 $$;
 
+-- RFC 7644 §3.4.2.2 `pr`: present and not empty (not null, not "", not [] or {}, and
+-- for arrays and objects, some member present). The filter compiler's twin of the
+-- in-memory evaluator's rule.
+CREATE FUNCTION scimd_present(v jsonb) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    CASE jsonb_typeof(v)
+        WHEN 'string' THEN RETURN (v #>> '{}') <> '';
+        WHEN 'array' THEN RETURN EXISTS (SELECT 1 FROM jsonb_array_elements(v) AS e(x) WHERE scimd_present(e.x));
+        WHEN 'object' THEN RETURN EXISTS (SELECT 1 FROM jsonb_each(v) AS e(k, x) WHERE scimd_present(e.x));
+        WHEN 'number' THEN RETURN true;
+        WHEN 'boolean' THEN RETURN true;
+        ELSE RETURN false;
+    END CASE;
+END
+$$;
+
+-- An RFC 3339 dateTime as an instant (without an offset: UTC), or NULL when the text is
+-- not one. Never raises, so a stored oddity cannot fail a filter.
+CREATE FUNCTION scimd_timestamptz(t text) RETURNS timestamptz
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    IF t IS NULL OR t !~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$' THEN
+        RETURN NULL;
+    END IF;
+    IF t ~ '([Zz]|[+-]\d{2}:\d{2})$' THEN
+        RETURN t::timestamptz;
+    END IF;
+    RETURN (t || 'Z')::timestamptz;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END
+$$;
+
 -- People. The SCIM resource (core and enterprise attributes as the IdP last set them) is
 -- `resource`; the columns beside it are what the server queries, indexes or owns itself.
 CREATE TABLE users (

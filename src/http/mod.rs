@@ -32,7 +32,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
-        .service(web::scope("/scim/v2").configure(scim::configure))
+        .service(
+            web::scope("/scim/v2")
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    crate::error::Error::InvalidValue(format!("invalid query string: {e}")).into()
+                }))
+                .configure(scim::configure),
+        )
         .service(web::scope("/admin/v1").configure(admin::configure))
         .default_service(web::to(not_found));
 }

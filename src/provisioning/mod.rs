@@ -3,4 +3,7 @@
 //! and run synchronously; the HTTP layer calls them through `Db::run`.
 
 pub mod credentials;
+pub mod events;
+pub mod groups;
 pub mod tenants;
+pub mod users;

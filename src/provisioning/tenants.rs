@@ -98,6 +98,11 @@ pub fn list(
     Ok(tenants::list(conn, after, limit)?)
 }
 
+/// The tenant a credential resolved to. Gone means it was deleted while cached: 401.
+pub fn by_id(conn: &mut PgConnection, id: Uuid) -> Result<Tenant, Error> {
+    tenants::find_by_id(conn, id)?.ok_or_else(|| Error::Unauthorized("invalid token".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,13 @@
 
 pub mod credentials;
 pub mod database;
+pub mod events;
+pub mod filter;
+pub mod groups;
 pub mod schema;
+pub mod search;
 pub mod tenants;
+pub mod users;
 
 use std::time::Duration;
 

@@ -67,3 +67,11 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
         .execute(conn)
         .map(|n| n > 0)
 }
+
+pub fn find_by_id(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Tenant>> {
+    tenants::table
+        .find(id)
+        .select(Tenant::as_select())
+        .first(conn)
+        .optional()
+}

@@ -297,3 +297,79 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+impl TestApp {
+    pub async fn scim_send(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .request(method, self.url(&format!("/scim/v2{path}")))
+            .header(AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn scim_post(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.scim_send(reqwest::Method::POST, token, path, Some(body))
+            .await
+    }
+
+    pub async fn scim_put(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.scim_send(reqwest::Method::PUT, token, path, Some(body))
+            .await
+    }
+
+    pub async fn scim_patch(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.scim_send(reqwest::Method::PATCH, token, path, Some(body))
+            .await
+    }
+
+    pub async fn scim_delete(&self, token: &str, path: &str) -> reqwest::Response {
+        self.scim_send(reqwest::Method::DELETE, token, path, None)
+            .await
+    }
+
+    /// POSTs a user and returns its JSON, asserting 201.
+    pub async fn create_user(&self, token: &str, body: &Value) -> Value {
+        let res = self.scim_post(token, "/Users", body).await;
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        assert_eq!(status, 201, "{text}");
+        serde_json::from_str(&text).expect("json")
+    }
+
+    pub async fn create_group(&self, token: &str, body: &Value) -> Value {
+        let res = self.scim_post(token, "/Groups", body).await;
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        assert_eq!(status, 201, "{text}");
+        serde_json::from_str(&text).expect("json")
+    }
+
+    pub async fn json(&self, res: reqwest::Response) -> Value {
+        res.json().await.expect("json body")
+    }
+}
+
+pub fn patch_op(ops: Value) -> Value {
+    serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+pub fn user_body(user_name: &str) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "active": true,
+        "name": {"givenName": "Ann", "familyName": "Smith"},
+        "emails": [{"value": user_name, "type": "work", "primary": true}],
+    })
+}

@@ -5,6 +5,10 @@
 mod admin;
 mod auth;
 mod cli;
+mod entra;
+mod filters;
 mod helpers;
 mod ops;
+mod plans;
 mod proxy;
+mod scim;

@@ -1,49 +1,82 @@
-//! The SCIM 2.0 surface under `/scim/v2` (RFC 7644).
+//! The SCIM 2.0 surface under `/scim/v2` (RFC 7644). Every response is
+//! `application/scim+json`; errors are RFC 7644 §3.12 bodies.
 
-use std::sync::LazyLock;
+mod common;
+mod discovery;
+mod groups;
+pub mod params;
+mod users;
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 
-use super::extract::TenantCtx;
-use crate::error::{Error, SCIM_CONTENT_TYPE};
+use crate::error::Error;
+use crate::http::extract::TenantCtx;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/ServiceProviderConfig")
-            .route(web::get().to(service_provider_config))
+            .route(web::get().to(discovery::config))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource(["/ResourceTypes", "/ResourceTypes/"])
+            .route(web::get().to(discovery::resource_types))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/ResourceTypes/{id}")
+            .route(web::get().to(discovery::resource_type))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource(["/Schemas", "/Schemas/"])
+            .route(web::get().to(discovery::schemas))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Schemas/{id}")
+            .route(web::get().to(discovery::schema))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource(["/Users", "/Users/"])
+            .route(web::get().to(users::list))
+            .route(web::post().to(users::create))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Users/.search")
+            .route(web::post().to(users::search))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Users/{id}")
+            .route(web::get().to(users::get))
+            .route(web::put().to(users::replace))
+            .route(web::patch().to(users::patch))
+            .route(web::delete().to(users::delete))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource(["/Groups", "/Groups/"])
+            .route(web::get().to(groups::list))
+            .route(web::post().to(groups::create))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Groups/.search")
+            .route(web::post().to(groups::search))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Groups/{id}")
+            .route(web::get().to(groups::get))
+            .route(web::put().to(groups::replace))
+            .route(web::patch().to(groups::patch))
+            .route(web::delete().to(groups::delete))
             .default_service(web::to(method_not_allowed)),
     )
     .default_service(web::to(not_found));
-}
-
-/// RFC 7643 §5. A fixed body for now: it advertises nothing beyond what is served.
-async fn service_provider_config(_ctx: TenantCtx) -> HttpResponse {
-    static BODY: LazyLock<String> = LazyLock::new(service_provider_config_body);
-    HttpResponse::Ok()
-        .content_type(SCIM_CONTENT_TYPE)
-        .body(BODY.as_str())
-}
-
-fn service_provider_config_body() -> String {
-    json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-            "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
-            "patch": {"supported": false},
-            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-            "filter": {"supported": false, "maxResults": 0},
-            "changePassword": {"supported": false},
-            "sort": {"supported": false},
-            "etag": {"supported": false},
-            "authenticationSchemes": [{
-                "type": "oauthbearertoken",
-                "name": "OAuth Bearer Token",
-                "description": "Authentication with a per-tenant bearer token (scimd_<key id>_<secret>)",
-                "primary": true
-            }],
-            "meta": {"resourceType": "ServiceProviderConfig"}
-        })
-        .to_string()
 }
 
 async fn method_not_allowed(_ctx: TenantCtx) -> Result<HttpResponse, Error> {

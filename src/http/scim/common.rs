@@ -1,0 +1,168 @@
+//! What every SCIM handler shares: the base URL, bodies, responses and rendering rows.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::params::{etag, Projection, StringOrList};
+use crate::error::{Error, SCIM_CONTENT_TYPE};
+use crate::http::extract::TenantCtx;
+use crate::http::AppState;
+use crate::provisioning::events::Actor;
+use crate::scim::resource::{render_group, render_user, Meta};
+use crate::store::groups::GroupRow;
+use crate::store::users::UserRow;
+
+pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// The SCIM base URL clients use for this server, e.g. `https://scim.example.com/scim/v2`.
+pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
+    match &state.settings.public_url {
+        Some(url) => format!("{}/scim/v2", url.trim_end_matches('/')),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}/scim/v2", info.scheme(), info.host())
+        }
+    }
+}
+
+/// A JSON object from a request body; anything else is 400 invalidSyntax.
+pub fn json_body(bytes: &[u8]) -> Result<Value, Error> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::InvalidSyntax(format!("the body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(Error::InvalidSyntax(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    Ok(value)
+}
+
+pub fn scim(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(SCIM_CONTENT_TYPE)
+        .body(body.to_string())
+}
+
+/// A single resource with its `ETag` (RFC 7644 §3.14).
+pub fn resource(status: StatusCode, body: &Value, version: i64) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(SCIM_CONTENT_TYPE)
+        .insert_header((header::ETAG, etag(version)))
+        .body(body.to_string())
+}
+
+/// 201 with `Location` (RFC 7644 §3.3).
+pub fn created(body: &Value, version: i64, location: &str) -> HttpResponse {
+    HttpResponse::Created()
+        .content_type(SCIM_CONTENT_TYPE)
+        .insert_header((header::ETAG, etag(version)))
+        .insert_header((header::LOCATION, location.to_owned()))
+        .body(body.to_string())
+}
+
+/// RFC 7240 `Prefer: return=minimal`: the client wants no body back.
+pub fn wants_minimal(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+        })
+}
+
+pub fn not_modified(version: i64) -> HttpResponse {
+    HttpResponse::NotModified()
+        .insert_header((header::ETAG, etag(version)))
+        .finish()
+}
+
+pub fn user_location(base: &str, id: Uuid) -> String {
+    format!("{base}/Users/{id}")
+}
+
+pub fn group_location(base: &str, id: Uuid) -> String {
+    format!("{base}/Groups/{id}")
+}
+
+pub fn user_json(row: &UserRow, base: &str, groups: Option<&[(Uuid, String)]>) -> Value {
+    let meta = Meta {
+        resource_type: "User",
+        created: row.created_at,
+        last_modified: row.updated_at,
+        location: user_location(base, row.id),
+        version: etag(row.version),
+    };
+    let groups = groups.map(|gs| {
+        gs.iter()
+            .map(|(id, name)| {
+                json!({"value": id, "$ref": group_location(base, *id), "display": name, "type": "direct"})
+            })
+            .collect()
+    });
+    render_user(&row.resource, &row.id.to_string(), &meta, groups)
+}
+
+/// A group with its members (`None` when not asked for). Members carry `value`, `$ref` and
+/// `type`; `display` is left out, as RFC 7643 §8.7.1 lists no such sub-attribute and a
+/// computed one would differ from what clients sent.
+pub fn group_json(
+    row: &GroupRow,
+    base: &str,
+    members: Option<&[(Uuid, String, Option<String>)]>,
+) -> Value {
+    let meta = Meta {
+        resource_type: "Group",
+        created: row.created_at,
+        last_modified: row.updated_at,
+        location: group_location(base, row.id),
+        version: etag(row.version),
+    };
+    let members = members.map(|ms| {
+        ms.iter()
+            .map(|(id, kind, _display)| {
+                let location = if kind == "Group" {
+                    group_location(base, *id)
+                } else {
+                    user_location(base, *id)
+                };
+                json!({"value": id, "$ref": location, "type": kind})
+            })
+            .collect()
+    });
+    render_group(&row.resource, &row.id.to_string(), &meta, members)
+}
+
+pub fn actor(ctx: &TenantCtx) -> Actor {
+    Actor {
+        tenant_id: ctx.tenant_id,
+        actor: ctx.actor(),
+        request_id: Some(ctx.request_id.clone()),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionQuery {
+    attributes: Option<StringOrList>,
+    excluded_attributes: Option<StringOrList>,
+}
+
+impl ProjectionQuery {
+    pub fn parse(&self) -> Result<Projection, Error> {
+        Projection::parse(self.attributes.as_ref(), self.excluded_attributes.as_ref())
+    }
+}
+
+/// The response to a PUT or PATCH: the resource, or nothing when the client asked for
+/// `Prefer: return=minimal`.
+pub fn updated(req: &HttpRequest, version: i64, body: &Value) -> HttpResponse {
+    if wants_minimal(req) {
+        return HttpResponse::NoContent()
+            .insert_header((actix_web::http::header::ETAG, etag(version)))
+            .finish();
+    }
+    resource(StatusCode::OK, body, version)
+}

@@ -1,0 +1,346 @@
+//! The SCIM Group write path. Members live in `group_members`: adding or removing k members
+//! costs O(k) whatever the group's size, and a group's row lock serialises concurrent
+//! PATCHes to it so none loses a member.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use diesel::{Connection, PgConnection};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::events::{changed_fields, Actor};
+use crate::error::Error;
+use crate::scim::patch::{self, MemberChange, PatchRequest};
+use crate::scim::resource::{group_columns, GroupInput, MemberRef};
+use crate::store::events;
+use crate::store::groups::{self, GroupData, GroupRow, Member, MemberKind, NewGroup};
+use crate::store::users;
+
+pub fn not_found(id: &str) -> Error {
+    Error::NotFound(format!(
+        "no Group `{}`",
+        id.chars().take(64).collect::<String>()
+    ))
+}
+
+fn data_of(resource: Value) -> GroupData {
+    let c = group_columns(&resource);
+    GroupData {
+        display_name: c.display_name,
+        external_id: c.external_id,
+        resource,
+    }
+}
+
+/// Resolves member references to users and groups of this tenant. Any that is not one is
+/// 400 invalidValue, naming it, before anything is written.
+fn resolve_members(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    refs: &[MemberRef],
+) -> Result<Vec<Member>, Error> {
+    let mut ids = Vec::with_capacity(refs.len());
+    let mut seen = HashSet::with_capacity(refs.len());
+    for r in refs {
+        let id = Uuid::parse_str(&r.value).map_err(|_| unknown_member(&r.value))?;
+        if id == group_id {
+            return Err(Error::InvalidValue(
+                "a group cannot be a member of itself".into(),
+            ));
+        }
+        if seen.insert(id) {
+            ids.push(id);
+        }
+    }
+    let mut found_users = HashSet::with_capacity(ids.len());
+    let mut found_groups = HashSet::new();
+    for chunk in ids.chunks(10_000) {
+        found_users.extend(users::existing_ids(conn, tenant_id, chunk)?);
+        let rest: Vec<Uuid> = chunk
+            .iter()
+            .filter(|id| !found_users.contains(*id))
+            .copied()
+            .collect();
+        if !rest.is_empty() {
+            found_groups.extend(groups::existing_ids(conn, tenant_id, &rest)?);
+        }
+    }
+    ids.into_iter()
+        .map(|id| {
+            if found_users.contains(&id) {
+                Ok(Member {
+                    id,
+                    kind: MemberKind::User,
+                })
+            } else if found_groups.contains(&id) {
+                Ok(Member {
+                    id,
+                    kind: MemberKind::Group,
+                })
+            } else {
+                Err(unknown_member(&id.to_string()))
+            }
+        })
+        .collect()
+}
+
+fn unknown_member(value: &str) -> Error {
+    Error::InvalidValue(format!(
+        "member `{}` is not a user or group of this tenant",
+        value.chars().take(64).collect::<String>()
+    ))
+}
+
+fn member_ids(values: &[String]) -> Vec<Uuid> {
+    // A value that is no UUID cannot be a member, so removing it removes nothing.
+    values
+        .iter()
+        .filter_map(|v| Uuid::parse_str(v).ok())
+        .collect()
+}
+
+fn add(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    group_id: Uuid,
+    members: &[Member],
+) -> Result<usize, Error> {
+    let added = groups::add_members(conn, actor.tenant_id, group_id, members)?;
+    if !added.is_empty() {
+        events::insert(
+            conn,
+            &actor.event(
+                "group.member_added",
+                "Group",
+                group_id,
+                json!({"members": added}),
+            ),
+        )?;
+    }
+    Ok(added.len())
+}
+
+fn remove(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    group_id: Uuid,
+    ids: &[Uuid],
+) -> Result<usize, Error> {
+    let removed = groups::remove_members(conn, group_id, ids)?;
+    if !removed.is_empty() {
+        events::insert(
+            conn,
+            &actor.event(
+                "group.member_removed",
+                "Group",
+                group_id,
+                json!({"members": removed}),
+            ),
+        )?;
+    }
+    Ok(removed.len())
+}
+
+/// Makes the membership exactly `members`: removes the others, adds the missing.
+fn set_members(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    group_id: Uuid,
+    members: &[Member],
+) -> Result<usize, Error> {
+    let wanted: HashSet<Uuid> = members.iter().map(|m| m.id).collect();
+    let current = groups::member_ids(conn, group_id)?;
+    let gone: Vec<Uuid> = current
+        .iter()
+        .filter(|id| !wanted.contains(id))
+        .copied()
+        .collect();
+    let have: HashSet<Uuid> = current.into_iter().collect();
+    let new: Vec<Member> = members
+        .iter()
+        .filter(|m| !have.contains(&m.id))
+        .copied()
+        .collect();
+    Ok(remove(conn, actor, group_id, &gone)? + add(conn, actor, group_id, &new)?)
+}
+
+/// POST /Groups (RFC 7644 §3.3).
+pub fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    source: &str,
+    input: GroupInput,
+) -> Result<GroupRow, Error> {
+    conn.transaction(|conn| {
+        let id = Uuid::now_v7();
+        let members = resolve_members(
+            conn,
+            actor.tenant_id,
+            id,
+            input.members.as_deref().unwrap_or_default(),
+        )?;
+        let row = groups::insert(
+            conn,
+            &NewGroup {
+                id,
+                tenant_id: actor.tenant_id,
+                source,
+                source_ref: None,
+                data: data_of(input.resource),
+            },
+        )?;
+        events::insert(
+            conn,
+            &actor.event(
+                "group.created",
+                "Group",
+                id,
+                json!({"displayName": row.display_name, "externalId": row.external_id}),
+            ),
+        )?;
+        add(conn, actor, id, &members)?;
+        Ok(row)
+    })
+}
+
+fn locked(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    if_match: Option<i64>,
+) -> Result<GroupRow, Error> {
+    let row = groups::find_for_update(conn, actor.tenant_id, id)?
+        .ok_or_else(|| not_found(&id.to_string()))?;
+    match if_match {
+        Some(v) if v != row.version => Err(Error::PreconditionFailed(format!(
+            "the resource is at version {}, not {v}",
+            row.version
+        ))),
+        _ => Ok(row),
+    }
+}
+
+/// Writes the new attributes (and bumps the version when membership changed).
+fn finish(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    row: GroupRow,
+    resource: Value,
+    members_changed: bool,
+    now: DateTime<Utc>,
+) -> Result<GroupRow, Error> {
+    if resource != row.resource {
+        let data = data_of(resource);
+        let updated = groups::update(conn, row.id, row.version, &data, now)?
+            .ok_or_else(|| Error::internal("row changed under its lock"))?;
+        let changed = changed_fields(&row.resource, &updated.resource);
+        events::insert(
+            conn,
+            &actor.event(
+                "group.updated",
+                "Group",
+                row.id,
+                json!({"changed": changed}),
+            ),
+        )?;
+        return Ok(updated);
+    }
+    if members_changed {
+        return Ok(groups::touch(conn, row.id, now)?);
+    }
+    Ok(row)
+}
+
+/// PUT /Groups/{id} (RFC 7644 §3.5.1): `members` given replaces the membership; absent, it
+/// is cleared, as a replace of the whole resource says.
+pub fn replace(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    if_match: Option<i64>,
+    input: GroupInput,
+    now: DateTime<Utc>,
+) -> Result<GroupRow, Error> {
+    conn.transaction(|conn| {
+        let row = locked(conn, actor, id, if_match)?;
+        let members = resolve_members(
+            conn,
+            actor.tenant_id,
+            id,
+            input.members.as_deref().unwrap_or_default(),
+        )?;
+        let changed = set_members(conn, actor, id, &members)? > 0;
+        finish(conn, actor, row, input.resource, changed, now)
+    })
+}
+
+/// PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations apply, or none.
+pub fn patch(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    if_match: Option<i64>,
+    request: &PatchRequest,
+    now: DateTime<Utc>,
+) -> Result<GroupRow, Error> {
+    conn.transaction(|conn| {
+        let row = locked(conn, actor, id, if_match)?;
+        let patched = patch::apply_group_patch(&row.resource, &id.to_string(), request)?;
+        let mut changed = 0;
+        for change in &patched.members {
+            changed += match change {
+                MemberChange::Add(refs) => {
+                    let members = resolve_members(conn, actor.tenant_id, id, refs)?;
+                    add(conn, actor, id, &members)?
+                }
+                MemberChange::Remove(values) => remove(conn, actor, id, &member_ids(values))?,
+                MemberChange::RemoveAll => {
+                    let all = groups::member_ids(conn, id)?;
+                    remove(conn, actor, id, &all)?
+                }
+                MemberChange::Replace(refs) => {
+                    let members = resolve_members(conn, actor.tenant_id, id, refs)?;
+                    set_members(conn, actor, id, &members)?
+                }
+            };
+        }
+        finish(conn, actor, row, patched.resource, changed > 0, now)
+    })
+}
+
+/// DELETE /Groups/{id} (RFC 7644 §3.6).
+pub fn delete(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    if_match: Option<i64>,
+) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        let row = locked(conn, actor, id, if_match)?;
+        // Its own memberships in other groups go too (nested groups).
+        for parent in groups::remove_from_all(conn, id)? {
+            events::insert(
+                conn,
+                &actor.event(
+                    "group.member_removed",
+                    "Group",
+                    parent,
+                    json!({"members": [id]}),
+                ),
+            )?;
+        }
+        groups::delete(conn, id)?;
+        events::insert(
+            conn,
+            &actor.event(
+                "group.deleted",
+                "Group",
+                id,
+                json!({"displayName": row.display_name}),
+            ),
+        )?;
+        Ok(())
+    })
+}

@@ -1,0 +1,360 @@
+//! SCIM protocol behaviour beyond the IdP replays: errors, versions, listing, discovery, Okta.
+
+use reqwest::header::ETAG;
+use serde_json::{json, Value};
+
+use crate::helpers::{patch_op, spawn_app, user_body};
+
+#[tokio::test]
+async fn errors_carry_the_right_status_and_scim_type_and_change_nothing() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    let user = app.create_user(&token, &user_body("ann@acme.com")).await;
+    let id = user["id"].as_str().unwrap();
+    let path = format!("/Users/{id}");
+
+    // Malformed JSON and wrong types: invalidSyntax.
+    let res = app
+        .client
+        .post(app.url("/scim/v2/Users"))
+        .bearer_auth(&token)
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(app.json(res).await["scimType"], "invalidSyntax");
+    let res = app
+        .scim_post(&token, "/Users", &json!({"userName": 42}))
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(app.json(res).await["scimType"], "invalidSyntax");
+    // Missing userName: invalidValue.
+    let res = app
+        .scim_post(&token, "/Users", &json!({"name": {"givenName": "x"}}))
+        .await;
+    assert_eq!(res.status(), 400);
+    // Duplicate userName, case-insensitively: 409 uniqueness.
+    let res = app
+        .scim_post(&token, "/Users", &user_body("ANN@acme.com"))
+        .await;
+    assert_eq!(res.status(), 409, "{:?}", res.text().await);
+    assert_eq!(app.json(res).await["scimType"], "uniqueness");
+    // Bad PATCH path, unknown attribute, no target, changing id.
+    for (ops, scim_type) in [
+        (
+            json!([{"op": "replace", "path": "emails[type eq", "value": "x"}]),
+            "invalidPath",
+        ),
+        (
+            json!([{"op": "replace", "path": "nosuch", "value": "x"}]),
+            "invalidPath",
+        ),
+        (json!([{"op": "remove"}]), "noTarget"),
+        (
+            json!([{"op": "replace", "path": "id", "value": "x"}]),
+            "mutability",
+        ),
+        (
+            json!([{"op": "replace", "path": "title", "value": "ok"}, {"op": "frobnicate", "path": "title"}]),
+            "invalidSyntax",
+        ),
+    ] {
+        let res = app.scim_patch(&token, &path, &patch_op(ops.clone())).await;
+        assert_eq!(res.status(), 400, "{ops}");
+        assert_eq!(app.json(res).await["scimType"], scim_type, "{ops}");
+    }
+    // A failed PATCH applied nothing (the first op of the last one was valid).
+    let after = app.json(app.scim_get(&token, &path).await).await;
+    assert_eq!(after["meta"]["version"], user["meta"]["version"]);
+    assert!(after.get("title").is_none());
+    // Unknown and non-UUID ids: 404.
+    assert_eq!(
+        app.scim_get(&token, &format!("/Users/{}", uuid::Uuid::new_v4()))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.scim_get(&token, "/Users/not-a-uuid").await.status(),
+        404
+    );
+    // A bad filter: invalidFilter naming the attribute.
+    let res = app
+        .scim_get(&token, "/Users?filter=nosuch%20eq%20%22x%22")
+        .await;
+    assert_eq!(res.status(), 400);
+    let body = app.json(res).await;
+    assert_eq!(body["scimType"], "invalidFilter");
+    assert!(body["detail"].as_str().unwrap().contains("nosuch"));
+    let res = app.scim_get(&token, "/Users?filter=userName%20eq").await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(app.json(res).await["scimType"], "invalidFilter");
+}
+
+#[tokio::test]
+async fn if_match_mismatch_is_412_and_if_none_match_is_304() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    let res = app
+        .scim_post(&token, "/Users", &user_body("v@acme.com"))
+        .await;
+    let etag = res
+        .headers()
+        .get(ETAG)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let id = app.json(res).await["id"].as_str().unwrap().to_owned();
+    let url = app.url(&format!("/scim/v2/Users/{id}"));
+
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth(&token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 304);
+    let body = patch_op(json!([{"op": "replace", "path": "title", "value": "a"}]));
+    let res = app
+        .client
+        .patch(&url)
+        .bearer_auth(&token)
+        .header("if-match", "W/\"999\"")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 412);
+    let res = app
+        .client
+        .patch(&url)
+        .bearer_auth(&token)
+        .header("if-match", &etag)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let new_etag = res
+        .headers()
+        .get(ETAG)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_etag, etag);
+    // The old version no longer matches.
+    let res = app
+        .client
+        .delete(&url)
+        .bearer_auth(&token)
+        .header("if-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 412);
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth(&token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn listing_pages_are_stable_with_exact_totals_and_cursors() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    for i in 0..7 {
+        app.create_user(&token, &user_body(&format!("p{i}@acme.com")))
+            .await;
+    }
+    let mut seen = Vec::new();
+    for start in [1, 4, 7] {
+        let page = app
+            .json(
+                app.scim_get(&token, &format!("/Users?startIndex={start}&count=3"))
+                    .await,
+            )
+            .await;
+        assert_eq!(page["totalResults"], 7);
+        assert_eq!(page["startIndex"], start);
+        for r in page["Resources"].as_array().unwrap() {
+            seen.push(r["userName"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(seen.len(), 7);
+    let mut cursor_seen = Vec::new();
+    let mut path = "/Users?count=3&cursor=".to_owned();
+    for _ in 0..5 {
+        let page = app.json(app.scim_get(&token, &path).await).await;
+        for r in page["Resources"].as_array().unwrap() {
+            cursor_seen.push(r["userName"].as_str().unwrap().to_owned());
+        }
+        match page["nextCursor"].as_str() {
+            Some(c) => path = format!("/Users?count=3&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(cursor_seen, seen);
+    let sorted = app
+        .json(
+            app.scim_get(&token, "/Users?sortBy=userName&sortOrder=descending")
+                .await,
+        )
+        .await;
+    let names: Vec<&str> = sorted["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["userName"].as_str().unwrap())
+        .collect();
+    let mut expected = names.clone();
+    expected.sort_by(|a, b| b.cmp(a));
+    assert_eq!(names, expected);
+    assert_eq!(
+        app.scim_get(&token, "/Users?cursor=garbage").await.status(),
+        400
+    );
+    assert_eq!(
+        app.scim_get(&token, "/Users?sortOrder=sideways")
+            .await
+            .status(),
+        400
+    );
+    let search = app
+        .scim_post(
+            &token,
+            "/Users/.search",
+            &json!({"filter": "userName sw \"p1\"", "attributes": ["userName"]}),
+        )
+        .await;
+    assert_eq!(search.status(), 200);
+    let found = app.json(search).await;
+    assert_eq!(found["totalResults"], 1);
+    assert!(found["Resources"][0].get("emails").is_none());
+}
+
+#[tokio::test]
+async fn discovery_endpoints_describe_the_server_and_refuse_other_methods() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    let spc = app
+        .json(app.scim_get(&token, "/ServiceProviderConfig").await)
+        .await;
+    assert_eq!(spc["patch"]["supported"], true);
+    assert_eq!(spc["filter"]["supported"], true);
+    assert_eq!(spc["pagination"]["cursor"], true);
+    let types = app.json(app.scim_get(&token, "/ResourceTypes").await).await;
+    assert_eq!(types["Resources"][0]["endpoint"], "/Users");
+    let schemas = app.scim_get(&token, "/Schemas").await.text().await.unwrap();
+    assert!(schemas.contains("User Account"));
+    let user_schema = app
+        .scim_get(
+            &token,
+            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+        )
+        .await;
+    assert_eq!(user_schema.status(), 200);
+    assert_eq!(
+        app.scim_get(&token, &format!("/Schemas/{}", uuid::Uuid::new_v4()))
+            .await
+            .status(),
+        404
+    );
+    for path in ["/ServiceProviderConfig", "/ResourceTypes", "/Schemas"] {
+        let res = app.scim_post(&token, path, &json!({})).await;
+        assert_eq!(res.status(), 405, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn okta_cycle_create_with_password_put_update_and_pathless_deactivation() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    let res = app
+        .scim_get(
+            &token,
+            "/Users?filter=userName%20eq%20%22okta@acme.com%22&startIndex=1&count=100",
+        )
+        .await;
+    assert_eq!(app.json(res).await["totalResults"], 0);
+    let created = app
+        .create_user(
+            &token,
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "okta@acme.com",
+                "name": {"givenName": "Okta", "familyName": "User"},
+                "emails": [{"primary": true, "value": "okta@acme.com", "type": "work"}],
+                "displayName": "Okta User",
+                "locale": "en-US",
+                "externalId": "00u1",
+                "groups": [],
+                "password": "1mP@ssw0rd",
+                "active": true
+            }),
+        )
+        .await;
+    let text = created.to_string();
+    assert!(!text.contains("1mP@ssw0rd") && created.get("password").is_none());
+    let id = created["id"].as_str().unwrap();
+    // GET then full PUT.
+    let mut full: Value = app
+        .json(app.scim_get(&token, &format!("/Users/{id}")).await)
+        .await;
+    full["name"]["familyName"] = json!("Renamed");
+    let res = app.scim_put(&token, &format!("/Users/{id}"), &full).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.json(res).await["name"]["familyName"], "Renamed");
+    // Deactivation and reactivation as a path-less replace.
+    for active in [false, true] {
+        let res = app
+            .scim_patch(
+                &token,
+                &format!("/Users/{id}"),
+                &patch_op(json!([{"op": "replace", "value": {"active": active}}])),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(app.json(res).await["active"], active);
+    }
+    // Group push and rename with id in the value.
+    let group = app.create_group(&token, &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Okta Group", "members": []})).await;
+    let gid = group["id"].as_str().unwrap();
+    let res = app
+        .scim_patch(
+            &token,
+            &format!("/Groups/{gid}"),
+            &patch_op(
+                json!([{"op": "replace", "value": {"id": gid, "displayName": "Renamed Group"}}]),
+            ),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.json(res).await["displayName"], "Renamed Group");
+    let res = app
+        .scim_patch(
+            &token,
+            &format!("/Groups/{gid}"),
+            &patch_op(json!([
+                {"op": "remove", "path": format!("members[value eq \"{}\"]", uuid::Uuid::new_v4())},
+                {"op": "add", "path": "members", "value": [{"value": id, "display": "okta@acme.com"}]}
+            ])),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let g = app.json(res).await;
+    assert_eq!(g["members"][0]["value"], id);
+    let u = app
+        .json(app.scim_get(&token, &format!("/Users/{id}")).await)
+        .await;
+    assert_eq!(u["groups"][0]["value"], gid);
+}
