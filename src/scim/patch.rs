@@ -272,6 +272,36 @@ impl State<'_> {
     fn apply_op(&mut self, op: &PatchOperation) -> Result<(), ResourceError> {
         match &op.path {
             None => self.apply_pathless(op.op, value_or_null(op.value.as_ref())),
+            // The path is an extension's URN: the whole extension object (RFC 7644 §3.10).
+            Some(PatchPath::Attr(attr))
+                if self
+                    .rt
+                    .schema_named_by(attr)
+                    .is_some_and(|schema| schema.id != self.rt.schema.id) =>
+            {
+                let schema_id = self
+                    .rt
+                    .schema_named_by(attr)
+                    .map(|s| s.id)
+                    .unwrap_or_default();
+                match op.op {
+                    OpKind::Remove => {
+                        self.doc.remove(schema_id);
+                        Ok(())
+                    }
+                    kind => {
+                        let mut wrapped = Map::new();
+                        wrapped.insert(
+                            schema_id.to_owned(),
+                            value_or_null(op.value.as_ref()).clone(),
+                        );
+                        if kind == OpKind::Replace {
+                            self.doc.remove(schema_id);
+                        }
+                        self.apply_pathless(kind, &Value::Object(wrapped))
+                    }
+                }
+            }
             Some(path) => {
                 let resolved = check_patch_path(path, self.rt).map_err(|e| path_error(path, e))?;
                 let top = resolved.top();

@@ -240,6 +240,34 @@ async fn listing_pages_are_stable_with_exact_totals_and_cursors() {
     let found = app.json(search).await;
     assert_eq!(found["totalResults"], 1);
     assert!(found["Resources"][0].get("emails").is_none());
+    // At the root, Users and Groups together; a filter on displayName finds both kinds.
+    app.create_group(&token, &json!({"displayName": "p1 team"}))
+        .await;
+    let root = app
+        .scim_post(
+            &token,
+            "/.search",
+            &json!({"filter": "displayName sw \"p1\"", "count": 10}),
+        )
+        .await;
+    assert_eq!(root.status(), 200);
+    let root = app.json(root).await;
+    assert_eq!(root["totalResults"], 1);
+    assert_eq!(root["Resources"][0]["displayName"], "p1 team");
+    let all = app
+        .json(
+            app.scim_post(&token, "/.search", &json!({"startIndex": 7, "count": 2}))
+                .await,
+        )
+        .await;
+    assert_eq!(all["totalResults"], 8);
+    let kinds: Vec<&str> = all["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["meta"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["User", "Group"]);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ mod common;
 mod discovery;
 mod groups;
 pub mod params;
+mod root_search;
 mod users;
 
 use actix_web::{web, HttpResponse};
@@ -74,6 +75,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(groups::replace))
             .route(web::patch().to(groups::patch))
             .route(web::delete().to(groups::delete))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/.search")
+            .route(web::post().to(root_search::search))
             .default_service(web::to(method_not_allowed)),
     )
     .default_service(web::to(not_found));

@@ -851,3 +851,15 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn path_naming_the_extension_urn_adds_replaces_and_removes_the_whole_extension() {
+    let added = user_ok(
+        json!([{"op": "add", "path": ENT, "value": {"department": "Ops", "schemas": [ENT]}}]),
+    );
+    assert_eq!(added[ENT]["department"], "Ops");
+    let replaced = user_ok(json!([{"op": "replace", "path": ENT, "value": {"costCenter": "42"}}]));
+    assert_eq!(replaced[ENT], json!({"costCenter": "42"}));
+    let removed = user_ok(json!([{"op": "remove", "path": ENT}]));
+    assert!(removed.get(ENT).is_none());
+}

@@ -29,13 +29,15 @@ static MEMBERS_SUB: [AttrDef; 4] = [
     .mutability(Mutability::Immutable),
 ];
 
-/// §8.7.1 marks `displayName` `"required": false` although §4.2 says "REQUIRED"; the
-/// characteristics here follow §8.7.1, so the provisioning layer enforces the requirement.
+/// §8.7.1 marks `displayName` `"required": false` although §4.2 says "REQUIRED". This
+/// server requires it (a group without a name cannot be matched by Entra's displayName
+/// lookup), and says so in /Schemas so that clients reading it send one.
 static GROUP_ATTRIBUTES: [AttrDef; 2] = [
     AttrDef::string(
         "displayName",
         "A human-readable name for the Group.  REQUIRED.",
-    ),
+    )
+    .required(),
     AttrDef::complex("members", "A list of members of the Group.", &MEMBERS_SUB).multi_valued(),
 ];
 
