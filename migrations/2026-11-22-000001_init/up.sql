@@ -158,6 +158,8 @@ CREATE TABLE group_members (
     group_id    uuid NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
     member_id   uuid NOT NULL,
     member_type text NOT NULL CHECK (member_type IN ('User', 'Group')),
+    -- The member's `display` as the client sent it, if it did.
+    display     text,
     tenant_id   uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (group_id, member_id)

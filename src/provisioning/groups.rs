@@ -2,7 +2,7 @@
 //! costs O(k) whatever the group's size, and a group's row lock serialises concurrent
 //! PATCHes to it so none loses a member.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
@@ -42,7 +42,7 @@ fn resolve_members(
     refs: &[MemberRef],
 ) -> Result<Vec<Member>, Error> {
     let mut ids = Vec::with_capacity(refs.len());
-    let mut seen = HashSet::with_capacity(refs.len());
+    let mut displays: HashMap<Uuid, Option<String>> = HashMap::with_capacity(refs.len());
     for r in refs {
         let id = Uuid::parse_str(&r.value).map_err(|_| unknown_member(&r.value))?;
         if id == group_id {
@@ -50,8 +50,9 @@ fn resolve_members(
                 "a group cannot be a member of itself".into(),
             ));
         }
-        if seen.insert(id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = displays.entry(id) {
             ids.push(id);
+            slot.insert(r.display.clone());
         }
     }
     let mut found_users = HashSet::with_capacity(ids.len());
@@ -69,19 +70,15 @@ fn resolve_members(
     }
     ids.into_iter()
         .map(|id| {
-            if found_users.contains(&id) {
-                Ok(Member {
-                    id,
-                    kind: MemberKind::User,
-                })
+            let kind = if found_users.contains(&id) {
+                MemberKind::User
             } else if found_groups.contains(&id) {
-                Ok(Member {
-                    id,
-                    kind: MemberKind::Group,
-                })
+                MemberKind::Group
             } else {
-                Err(unknown_member(&id.to_string()))
-            }
+                return Err(unknown_member(&id.to_string()));
+            };
+            let display = displays.remove(&id).flatten();
+            Ok(Member { id, kind, display })
         })
         .collect()
 }
@@ -161,7 +158,7 @@ fn set_members(
     let new: Vec<Member> = members
         .iter()
         .filter(|m| !have.contains(&m.id))
-        .copied()
+        .cloned()
         .collect();
     Ok(remove(conn, actor, group_id, &gone)? + add(conn, actor, group_id, &new)?)
 }

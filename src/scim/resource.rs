@@ -73,6 +73,8 @@ impl ResourceError {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MemberRef {
     pub value: String,
+    /// The `display` the client sent, kept as sent (scim2-tester reads it back).
+    pub display: Option<String>,
 }
 
 /// A normalised User body: the canonical stored form and the password, if one was sent.
@@ -287,7 +289,18 @@ pub(crate) fn members_value(value: &Value) -> Result<Vec<MemberRef>, ResourceErr
             .find(|(k, _)| k.eq_ignore_ascii_case("value"))
             .map(|(_, v)| v);
         match value {
-            Some(Value::String(s)) if !s.is_empty() => members.push(MemberRef { value: s.clone() }),
+            Some(Value::String(s)) if !s.is_empty() => {
+                let display = obj
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("display"))
+                    .and_then(|(_, v)| v.as_str())
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned);
+                members.push(MemberRef {
+                    value: s.clone(),
+                    display,
+                })
+            }
             Some(Value::String(_)) | Some(Value::Null) | None => {
                 return Err(ResourceError::InvalidValue(
                     "each member needs a non-empty 'value'".to_owned(),

@@ -400,12 +400,9 @@ impl Compiler<'_> {
                 "EXISTS (SELECT 1 FROM group_members rm JOIN groups rg ON rg.id = rm.group_id \
                  WHERE rm.member_id = ",
             ),
-            Relation::GroupMembers => self.out.push(
-                "EXISTS (SELECT 1 FROM group_members rm \
-                 LEFT JOIN users ru ON rm.member_type = 'User' AND ru.id = rm.member_id \
-                 LEFT JOIN groups rg ON rm.member_type = 'Group' AND rg.id = rm.member_id \
-                 WHERE rm.group_id = ",
-            ),
+            Relation::GroupMembers => self
+                .out
+                .push("EXISTS (SELECT 1 FROM group_members rm WHERE rm.group_id = "),
         };
         self.out.push(a).push(".id AND ");
     }
@@ -462,9 +459,7 @@ impl Compiler<'_> {
             (Relation::UserGroups, "display") => "rg.display_name".to_owned(),
             (Relation::UserGroups, "type") => "'direct'".to_owned(),
             (Relation::GroupMembers, "value") => "rm.member_id::text".to_owned(),
-            (Relation::GroupMembers, "display") => {
-                "coalesce(ru.display_name, ru.user_name, rg.display_name)".to_owned()
-            }
+            (Relation::GroupMembers, "display") => "rm.display".to_owned(),
             (Relation::GroupMembers, "type") => "rm.member_type".to_owned(),
             _ => return None,
         }))

@@ -47,10 +47,11 @@ pub struct NewGroup<'a> {
 }
 
 /// A member: a user or (RFC 7643 §4.2) a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Member {
     pub id: Uuid,
     pub kind: MemberKind,
+    pub display: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -164,6 +165,7 @@ struct NewMember<'a> {
     group_id: Uuid,
     member_id: Uuid,
     member_type: &'a str,
+    display: Option<&'a str>,
     tenant_id: Uuid,
 }
 
@@ -182,6 +184,7 @@ pub fn add_members(
                 group_id,
                 member_id: m.id,
                 member_type: m.kind.as_str(),
+                display: m.display.as_deref(),
                 tenant_id,
             })
             .collect();
@@ -223,21 +226,14 @@ pub fn clear_members(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<Vec
         .get_results(conn)
 }
 
-/// A group's members with a display name (a user's displayName or userName, a group's
-/// displayName), in insertion order.
+/// A group's members with the `display` the client sent, in insertion order.
 pub fn members_of(
     conn: &mut PgConnection,
     group_id: Uuid,
 ) -> QueryResult<Vec<(Uuid, String, Option<String>)>> {
     diesel::sql_query(
-        "SELECT m.member_id AS id, m.member_type AS kind, \
-                coalesce(u.display_name, u.user_name, g.display_name) AS display \
-         FROM group_members m \
-         LEFT JOIN users u ON m.member_type = 'User' AND u.id = m.member_id \
-         LEFT JOIN groups g ON m.member_type = 'Group' AND g.id = m.member_id \
-         WHERE m.group_id = $1 \
-           AND (m.member_type = 'Group' OR u.deprovisioned_at IS NULL) \
-         ORDER BY m.created_at, m.member_id",
+        "SELECT member_id AS id, member_type AS kind, display \
+         FROM group_members WHERE group_id = $1 ORDER BY member_id",
     )
     .bind::<diesel::sql_types::Uuid, _>(group_id)
     .load::<MemberLine>(conn)

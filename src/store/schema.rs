@@ -33,6 +33,7 @@ diesel::table! {
         group_id -> Uuid,
         member_id -> Uuid,
         member_type -> Text,
+        display -> Nullable<Text>,
         tenant_id -> Uuid,
         created_at -> Timestamptz,
     }

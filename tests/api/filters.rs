@@ -159,6 +159,7 @@ fn seed(conn: &mut PgConnection, tenant_id: Uuid) -> World {
             .map(|(_, r)| Member {
                 id: r.id,
                 kind: MemberKind::User,
+                display: None,
             })
             .collect();
         groups::add_members(conn, tenant_id, group.id, &members).expect("members");

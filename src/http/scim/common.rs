@@ -105,9 +105,8 @@ pub fn user_json(row: &UserRow, base: &str, groups: Option<&[(Uuid, String)]>) -
     render_user(&row.resource, &row.id.to_string(), &meta, groups)
 }
 
-/// A group with its members (`None` when not asked for). Members carry `value`, `$ref` and
-/// `type`; `display` is left out, as RFC 7643 §8.7.1 lists no such sub-attribute and a
-/// computed one would differ from what clients sent.
+/// A group with its members (`None` when not asked for). Members carry `value`, `$ref`,
+/// `type`, and `display` when the client sent one (kept as sent, never computed).
 pub fn group_json(
     row: &GroupRow,
     base: &str,
@@ -122,13 +121,17 @@ pub fn group_json(
     };
     let members = members.map(|ms| {
         ms.iter()
-            .map(|(id, kind, _display)| {
+            .map(|(id, kind, display)| {
                 let location = if kind == "Group" {
                     group_location(base, *id)
                 } else {
                     user_location(base, *id)
                 };
-                json!({"value": id, "$ref": location, "type": kind})
+                let mut member = json!({"value": id, "$ref": location, "type": kind});
+                if let Some(display) = display {
+                    member["display"] = json!(display);
+                }
+                member
             })
             .collect()
     });

@@ -56,6 +56,7 @@ fn members_of(ops: Value) -> Vec<MemberChange> {
 fn m(v: &str) -> MemberRef {
     MemberRef {
         value: v.to_owned(),
+        display: None,
     }
 }
 
@@ -602,7 +603,13 @@ fn add_members_with_path() {
         members_of(
             json!([{"op": "add", "path": "members", "value": [{"value": "u1", "$ref": null}, {"value": "u2", "display": "x"}]}])
         ),
-        vec![MemberChange::Add(vec![m("u1"), m("u2")])]
+        vec![MemberChange::Add(vec![
+            m("u1"),
+            MemberRef {
+                display: Some("x".into()),
+                ..m("u2")
+            }
+        ])]
     );
 }
 

@@ -341,8 +341,14 @@ fn group_members_keep_only_value() {
     assert_eq!(
         got.members,
         Some(vec![
-            MemberRef { value: "u1".into() },
-            MemberRef { value: "g2".into() }
+            MemberRef {
+                value: "u1".into(),
+                display: Some("U One".into())
+            },
+            MemberRef {
+                value: "g2".into(),
+                display: None
+            }
         ])
     );
 }

@@ -1,8 +1,10 @@
 //! Attribute definitions (RFC 7643 §2, §7) as `'static` data, and their lookup.
 //!
-//! The data is the RFC's: core User (§4.1), Enterprise User extension (§4.3), Group (§4.2)
-//! and the common attributes `id`, `externalId` and `meta` (§3.1). Characteristics follow
-//! the schema representations of §8.7.1 (and §8.7.2 for the extension).
+//! The data is the RFC's: core User (§4.1), Enterprise User extension (§4.3), Group (§4.2),
+//! the common attributes `id`, `externalId` and `meta` (§3.1), and the schemas of the
+//! discovery resources ServiceProviderConfig, ResourceType and Schema (§8.7.2).
+//! Characteristics follow the schema representations of §8.7.1 (and §8.7.2 for the
+//! extension and the discovery schemas).
 //!
 //! [`ResourceTypeDef::resolve`] turns an [`AttrPath`] (schema URN optional, attribute,
 //! sub-attribute; all case-insensitive, RFC 7644 §3.10) into its [`AttrDef`]. The `/Schemas`
@@ -12,19 +14,33 @@
 mod common;
 mod group;
 mod json;
+mod meta;
 mod user;
 
 pub use common::{COMMON_ATTRIBUTES, EXTERNAL_ID, ID, META, SCHEMAS};
 pub use group::{GROUP_RESOURCE, GROUP_SCHEMA, GROUP_SCHEMA_URN};
 pub use json::{RESOURCE_TYPE_SCHEMA_URN, SCHEMA_SCHEMA_URN};
+pub use meta::{
+    RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA,
+    SERVICE_PROVIDER_CONFIG_SCHEMA_URN,
+};
 pub use user::{
     ENTERPRISE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA_URN, USER_RESOURCE, USER_SCHEMA, USER_SCHEMA_URN,
 };
 
 use crate::scim::path::AttrPath;
 
-/// Every schema this server describes at `/Schemas` (RFC 7644 §4).
-pub static ALL_SCHEMAS: [&SchemaDef; 3] = [&USER_SCHEMA, &ENTERPRISE_USER_SCHEMA, &GROUP_SCHEMA];
+/// Every schema this server describes at `/Schemas` (RFC 7644 §4): the resource schemas,
+/// then the schemas of the discovery resources (RFC 7643 §8.7.2). The latter belong to no
+/// [`ResourceTypeDef`], so nothing resolves attribute paths against them.
+pub static ALL_SCHEMAS: [&SchemaDef; 6] = [
+    &USER_SCHEMA,
+    &ENTERPRISE_USER_SCHEMA,
+    &GROUP_SCHEMA,
+    &SERVICE_PROVIDER_CONFIG_SCHEMA,
+    &RESOURCE_TYPE_SCHEMA,
+    &SCHEMA_SCHEMA,
+];
 
 /// Every resource type this server serves, as listed at `/ResourceTypes` (RFC 7644 §4).
 pub static ALL_RESOURCE_TYPES: [&ResourceTypeDef; 2] = [&USER_RESOURCE, &GROUP_RESOURCE];

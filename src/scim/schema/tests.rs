@@ -163,3 +163,93 @@ fn resolve_errors_name_the_attribute_as_written() {
     assert!(resolve(&GROUP_RESOURCE, "userName").is_err());
     assert!(resolve(&GROUP_RESOURCE, "employeeNumber").is_err());
 }
+
+#[test]
+fn service_provider_config_schema_json() {
+    insta::assert_json_snapshot!(
+        "service_provider_config_schema",
+        SERVICE_PROVIDER_CONFIG_SCHEMA.to_json("https://scim.example.com/scim/v2")
+    );
+}
+
+#[test]
+fn resource_type_schema_json() {
+    insta::assert_json_snapshot!(
+        "resource_type_schema",
+        RESOURCE_TYPE_SCHEMA.to_json("https://scim.example.com/scim/v2")
+    );
+}
+
+#[test]
+fn schema_schema_json() {
+    insta::assert_json_snapshot!(
+        "schema_schema",
+        SCHEMA_SCHEMA.to_json("https://scim.example.com/scim/v2")
+    );
+}
+
+#[test]
+fn all_schemas_have_unique_ids_and_resource_schemas_come_first() {
+    let ids: Vec<_> = ALL_SCHEMAS.iter().map(|s| s.id).collect();
+    assert_eq!(
+        ids,
+        [
+            USER_SCHEMA_URN,
+            ENTERPRISE_USER_SCHEMA_URN,
+            GROUP_SCHEMA_URN,
+            "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig",
+            "urn:ietf:params:scim:schemas:core:2.0:ResourceType",
+            "urn:ietf:params:scim:schemas:core:2.0:Schema",
+        ]
+    );
+    let mut lowered: Vec<_> = ids.iter().map(|id| id.to_ascii_lowercase()).collect();
+    lowered.sort();
+    lowered.dedup();
+    assert_eq!(lowered.len(), ids.len(), "duplicate schema id in {ids:?}");
+}
+
+#[test]
+fn discovery_schemas_are_served_as_schema_resources() {
+    for schema in [
+        &SERVICE_PROVIDER_CONFIG_SCHEMA,
+        &RESOURCE_TYPE_SCHEMA,
+        &SCHEMA_SCHEMA,
+    ] {
+        let json = schema.to_json("https://scim.example.com/scim/v2/");
+        assert_eq!(json["schemas"], serde_json::json!([SCHEMA_SCHEMA_URN]));
+        assert_eq!(json["id"], schema.id);
+        assert_eq!(json["meta"]["resourceType"], "Schema");
+        assert_eq!(
+            json["meta"]["location"],
+            format!("https://scim.example.com/scim/v2/Schemas/{}", schema.id)
+        );
+        // RFC 7643 §8.7.2: every attribute of a discovery resource is read-only.
+        fn all_read_only(attrs: &[AttrDef]) -> bool {
+            attrs
+                .iter()
+                .all(|a| a.mutability == Mutability::ReadOnly && all_read_only(a.sub_attributes))
+        }
+        assert!(all_read_only(schema.attributes), "{}", schema.id);
+    }
+}
+
+#[test]
+fn discovery_schemas_are_not_resolvable_from_resources() {
+    for rt in ALL_RESOURCE_TYPES {
+        for urn in [
+            SERVICE_PROVIDER_CONFIG_SCHEMA_URN,
+            RESOURCE_TYPE_SCHEMA_URN,
+            SCHEMA_SCHEMA_URN,
+        ] {
+            assert!(rt.schema_by_urn(urn).is_none());
+            assert!(matches!(
+                resolve(rt, &format!("{urn}:attributes")),
+                Err(ResolveError::UnknownSchema { .. })
+            ));
+        }
+        // Attribute names that exist only in the discovery schemas stay unknown.
+        for name in ["authenticationSchemes", "schemaExtensions", "endpoint"] {
+            assert!(resolve(rt, name).is_err(), "{name}");
+        }
+    }
+}
