@@ -386,3 +386,97 @@ async fn okta_cycle_create_with_password_put_update_and_pathless_deactivation() 
         .await;
     assert_eq!(u["groups"][0]["value"], gid);
 }
+
+fn bulk(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops})
+}
+
+#[tokio::test]
+async fn bulk_resolves_bulk_ids_and_reports_each_operation() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    let res = app
+        .scim_post(
+            &token,
+            "/Bulk",
+            &bulk(json!([
+                {"method": "POST", "path": "/Users", "bulkId": "u1", "data": user_body("bulk1@acme.com")},
+                {"method": "POST", "path": "/Groups", "bulkId": "g1",
+                 "data": {"displayName": "Bulk group", "members": [{"value": "bulkId:u1"}]}},
+                {"method": "PATCH", "path": "/Users/bulkId:u1",
+                 "data": patch_op(json!([{"op": "replace", "path": "title", "value": "Bulk"}]))},
+                {"method": "POST", "path": "/Groups", "bulkId": "g2",
+                 "data": {"displayName": "Dangling", "members": [{"value": "bulkId:nope"}]}},
+                {"method": "DELETE", "path": format!("/Users/{}", uuid::Uuid::new_v4())},
+            ])),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let body = app.json(res).await;
+    let statuses: Vec<&str> = body["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["201", "201", "200", "400", "404"]);
+    assert_eq!(
+        body["Operations"][3]["response"]["scimType"],
+        "invalidValue"
+    );
+    let user_location = body["Operations"][0]["location"].as_str().unwrap();
+    let user_id = user_location.rsplit('/').next().unwrap();
+    let group_location = body["Operations"][1]["location"].as_str().unwrap();
+    let group_id = group_location.rsplit('/').next().unwrap();
+    let group = app
+        .json(app.scim_get(&token, &format!("/Groups/{group_id}")).await)
+        .await;
+    assert_eq!(group["members"][0]["value"], user_id);
+    let user = app
+        .json(app.scim_get(&token, &format!("/Users/{user_id}")).await)
+        .await;
+    assert_eq!(user["title"], "Bulk");
+}
+
+#[tokio::test]
+async fn bulk_stops_after_fail_on_errors_and_enforces_its_limits() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.bulk_max_operations = 3;
+        s.bulk_max_payload = 2048;
+    })
+    .await;
+    let token = app.tenant_with_token("acme").await;
+    let mut request = bulk(json!([
+        {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": 1}},
+        {"method": "POST", "path": "/Users", "bulkId": "b", "data": user_body("b@acme.com")},
+    ]));
+    request["failOnErrors"] = json!(1);
+    let body = app
+        .json(app.scim_post(&token, "/Bulk", &request).await)
+        .await;
+    assert_eq!(body["Operations"].as_array().unwrap().len(), 1);
+    assert_eq!(body["Operations"][0]["status"], "400");
+    assert_eq!(
+        app.json(app.scim_get(&token, "/Users").await).await["totalResults"],
+        0
+    );
+
+    let four: Vec<Value> = (0..4)
+        .map(|i| json!({"method": "DELETE", "path": format!("/Users/{}", uuid::Uuid::new_v4()), "bulkId": i.to_string()}))
+        .collect();
+    let res = app
+        .scim_post(&token, "/Bulk", &bulk(Value::Array(four)))
+        .await;
+    assert_eq!(res.status(), 413);
+    let big = bulk(
+        json!([{"method": "POST", "path": "/Users", "bulkId": "x", "data": {"userName": "x".repeat(4000)}}]),
+    );
+    assert_eq!(app.scim_post(&token, "/Bulk", &big).await.status(), 413);
+    let spc = app
+        .json(app.scim_get(&token, "/ServiceProviderConfig").await)
+        .await;
+    assert_eq!(
+        spc["bulk"],
+        json!({"supported": true, "maxOperations": 3, "maxPayloadSize": 2048})
+    );
+}

@@ -1,6 +1,7 @@
 //! The SCIM 2.0 surface under `/scim/v2` (RFC 7644). Every response is
 //! `application/scim+json`; errors are RFC 7644 §3.12 bodies.
 
+mod bulk;
 mod common;
 mod discovery;
 mod groups;
@@ -75,6 +76,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(groups::replace))
             .route(web::patch().to(groups::patch))
             .route(web::delete().to(groups::delete))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Bulk")
+            .route(web::post().to(bulk::bulk))
             .default_service(web::to(method_not_allowed)),
     )
     .service(
