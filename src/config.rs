@@ -121,6 +121,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// How long in-flight requests may run after SIGINT/SIGTERM.
     pub shutdown_timeout: Duration,
+    /// How long a client may take to send its request.
+    pub client_request_timeout: Duration,
     pub bootstrap: bool,
     /// The largest SCIM page (`count`) served (RFC 7644 §3.4.2.4).
     pub max_results: i64,
@@ -141,6 +143,7 @@ impl Settings {
             max_body_bytes: 16 * 1024 * 1024,
             workers: None,
             shutdown_timeout: Duration::from_secs(30),
+            client_request_timeout: Duration::from_secs(60),
             bootstrap: true,
             max_results: 1000,
             bulk_max_operations: 1000,

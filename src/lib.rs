@@ -71,6 +71,9 @@ impl Application {
                 .configure(http::routes)
         })
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        // actix's default (5 s) cut off clients still sending a large body (a group of
+        // 100,000 members is about 5 MB) while the handler had not started reading it.
+        .client_request_timeout(settings.client_request_timeout)
         .listen(listener)
         .map_err(bind_err)?;
         if let Some(workers) = settings.workers {

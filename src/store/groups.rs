@@ -146,17 +146,27 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
         .map(|n| n > 0)
 }
 
-/// The subset of `ids` that are groups of the tenant.
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+}
+
+/// The subset of `ids` that are groups of the tenant, one primary-key probe per id (see
+/// `users::existing_ids`).
 pub fn existing_ids(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     ids: &[Uuid],
 ) -> QueryResult<Vec<Uuid>> {
-    groups::table
-        .filter(groups::tenant_id.eq(tenant_id))
-        .filter(groups::id.eq_any(ids))
-        .select(groups::id)
-        .load(conn)
+    diesel::sql_query(
+        "SELECT g.id FROM unnest($2::uuid[]) AS x(id) JOIN groups g ON g.id = x.id \
+         WHERE g.tenant_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .load::<IdRow>(conn)
+    .map(|rows| rows.into_iter().map(|r| r.id).collect())
 }
 
 #[derive(Insertable)]

@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod big_group;
 mod cli;
 mod entra;
 mod filters;
