@@ -316,7 +316,8 @@ pub fn delete(
 ) -> Result<(), Error> {
     conn.transaction(|conn| {
         let row = locked(conn, actor, id, if_match)?;
-        // Its own memberships in other groups go too (nested groups).
+        // Its own memberships in other groups go too (nested groups), parents locked first.
+        groups::lock_groups_of(conn, id)?;
         for parent in groups::remove_from_all(conn, id)? {
             events::insert(
                 conn,

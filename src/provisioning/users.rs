@@ -285,6 +285,7 @@ pub fn delete(
         let row = users::find_for_update(conn, actor.tenant_id, id)?
             .ok_or_else(|| not_found(&id.to_string()))?;
         check_version(&row, if_match)?;
+        groups::lock_groups_of(conn, id)?;
         let left = groups::remove_from_all(conn, id)?;
         for group_id in left {
             groups::touch(conn, group_id, now)?;

@@ -301,3 +301,19 @@ pub fn groups_of_many(
         .select((group_members::member_id, groups::id, groups::display_name))
         .load(conn)
 }
+
+/// The groups `member_id` is a direct member of, locked (in id order, so two writers
+/// never lock two groups in opposite orders). Taking these locks before touching the
+/// membership rows keeps the lock order every group writer uses: group row first.
+pub fn lock_groups_of(conn: &mut PgConnection, member_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    let ids: Vec<Uuid> = group_members::table
+        .filter(group_members::member_id.eq(member_id))
+        .select(group_members::group_id)
+        .load(conn)?;
+    groups::table
+        .filter(groups::id.eq_any(ids))
+        .order(groups::id)
+        .select(groups::id)
+        .for_update()
+        .load(conn)
+}

@@ -46,7 +46,9 @@ impl Db {
             .max_size(size.max(1))
             .min_idle(Some(0))
             .connection_timeout(timeout)
-            .test_on_check_out(true)
+            // No `SELECT 1` per checkout: a dead connection fails its query, which is mapped
+            // to 503, and r2d2 drops connections diesel reports broken.
+            .test_on_check_out(false)
             // r2d2 logs every failed connect attempt; the request that waited reports it.
             .error_handler(Box::new(diesel::r2d2::LoggingErrorHandler))
             .build_unchecked(manager);

@@ -19,7 +19,7 @@ use crate::http::body::ScimBody;
 use crate::http::extract::TenantCtx;
 use crate::http::AppState;
 use crate::provisioning::tenants;
-use crate::provisioning::users::{self as prov, check_push_allowed, not_found, SCIM};
+use crate::provisioning::users::{self as prov, check_push_allowed, not_found, Created, SCIM};
 use crate::scim::patch::parse_patch;
 use crate::scim::resource::{normalize_user, project, wants};
 use crate::scim::schema::USER_RESOURCE;
@@ -210,7 +210,12 @@ pub async fn create(
         .run(move |conn| {
             let tenant = tenants::by_id(conn, actor.tenant_id)?;
             check_push_allowed(&tenant)?;
-            let (row, _) = prov::create(conn, &actor, SCIM, input, now)?;
+            let (row, how) = prov::create(conn, &actor, SCIM, input, now)?;
+            if how == Created::New {
+                // A new person belongs to no group yet: nothing more to read.
+                let body = render(&row, &base, None, &Projection::default());
+                return Ok((row, body));
+            }
             load(conn, actor.tenant_id, row.id, &base, &Projection::default())
         })
         .await?;
