@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# SCIM throughput and latency on a tenant of 100,000 users, against the machine's own
+# PostgreSQL ceilings measured in the same run (pgbench), with wrk at 16 connections.
+#
+# Usage: conformance/bench-scim.sh [duration, default 15s] [scimd binary]
+#   The binary may also be given as SCIMD_BIN; without one, `cargo build --release` and
+#   target/release/scimd. Each wrk workload runs `duration` after a BENCH_WARMUP (default
+#   3s, 0 to skip) warm-up. A run takes about 9 × (duration + warm-up) + 2 × duration
+#   + ~1 min (seeding, the cursor walk): ~5 min at 15s. Progress goes to stderr, the
+#   report to stdout. Measure on an otherwise idle machine: scimd, PostgreSQL, pgbench
+#   and wrk share its cores, and anything else running moves every figure.
+# Needs: a PostgreSQL server at DATABASE_URL (default
+#   postgres://postgres@127.0.0.1:5432/postgres; a user allowed to create databases), its
+#   client tools (psql, pgbench), wrk (apt-get install wrk), curl and python3.
+# Settings: BENCH_PORT (18432), BENCH_WARMUP (3s), BENCH_KEEP=1 keeps the work folder
+#   (wrk outputs, server log, request files); SCIMD_* settings pass through to the server
+#   (e.g. SCIMD_POOL_SIZE, default 10).
+#
+# What it does, on scratch databases dropped on exit:
+#   1. scimd migrate, tenant `bench`, a token, `scimd serve --no-bootstrap`, wait for /readyz.
+#   2. Seeds by SQL (bench/seed.sql): 100,000 users, all members of group "Bench Everyone"
+#      (100,000 members), 1,000 spare users in no group (the PATCH pool), and group "Bench
+#      Small" (10 members); VACUUM ANALYZE; checks a few seeded users through the API.
+#   3. Measures (wrk -t2 -c16, scripts in bench/):
+#        pgbench -S (select-only, 16 clients, scale 10)     the read ceiling
+#        pgbench -f bench/insert.sql (16 clients)            the single-row INSERT ceiling
+#        GET /Users?filter=userName eq "<random>"            Entra's match lookup
+#        GET /Users/<random id>
+#        POST /Users, a new userName every request, Entra's body
+#        PATCH /Groups/<id> remove one member + add one, Prefer: return=minimal,
+#          on the 100,000-member group and on the 10-member group
+#        GET /Users?startIndex=90000&count=100               deep offset page
+#        GET /Users?count=100&cursor=  vs  the cursor after user 90,000
+#      and the server's peak RSS (VmHWM) over the whole run.
+#   4. Prints one table: each figure, its target, the ratio, met/missed. Exit 0 whatever
+#      the figures (a measurement, not a test); 1 only when the run itself failed.
+#      Responses with status >= 400 (wrk's "Non-2xx or 3xx responses") and socket errors
+#      are counted per workload: a workload with any is marked invalid, as errors answered
+#      fast inflate throughput. Also printed per workload: p50/p99, CPU per request of scimd
+#      and of the local postgres processes (/proc), scimd's RSS after it, and for the PATCH
+#      runs how many requests changed the membership (the group's version) and the group's
+#      size afterwards (it must not move).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+duration="${1:-15s}"
+bin="${2:-${SCIMD_BIN:-}}"
+warmup="${BENCH_WARMUP:-3s}"
+port="${BENCH_PORT:-18432}"
+base="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+server="${base%/*}"
+db="scimd_bench_$$"
+pgdb="scimd_bench_pg_$$"
+url="$server/$db"
+pgurl="$server/$pgdb"
+users=100000
+spare=1000
+small=10
+depth=90000
+conns=16
+threads=2
+export BENCH_LUA_DIR="$repo/conformance/bench"
+
+say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+for tool in wrk psql pgbench curl python3; do
+  command -v "$tool" >/dev/null || die "$tool is needed (wrk: apt-get install wrk; pgbench: postgresql-contrib or postgresql-client)"
+done
+seconds() { # 15s, 15, 2m -> whole seconds (pgbench -T)
+  case $1 in
+    *ms) echo 1 ;;
+    *s) echo "${1%s}" ;;
+    *m) echo $(( ${1%m} * 60 )) ;;
+    *) echo "$1" ;;
+  esac
+}
+secs=$(seconds "$duration")
+
+if [ -z "$bin" ]; then
+  say "building scimd (cargo build --release)"
+  cargo build --release --quiet
+  bin="$repo/target/release/scimd"
+fi
+[ -x "$bin" ] || die "no scimd binary at $bin"
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench-scim.XXXXXX")
+log="$work/server.log"
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; fi
+  psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1 || true
+  if [ "${BENCH_KEEP:-}" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$url" "$@"; }
+
+# ---- 1. server -----------------------------------------------------------------------
+say "scratch database $db, scimd $bin"
+export DATABASE_URL="$url" SCIMD_LOG="${SCIMD_LOG:-warn}"
+"$bin" migrate >/dev/null
+"$bin" tenant create bench >/dev/null
+token=$("$bin" token issue --tenant bench --label bench)
+"$bin" serve --bind "127.0.0.1:$port" --no-bootstrap >"$log" 2>&1 &
+pid=$!
+for _ in $(seq 1 150); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
+  kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "scimd exited"; }
+  sleep 0.2
+done
+curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" || die "scimd not ready on port $port"
+scim="http://127.0.0.1:$port/scim/v2"
+auth="Authorization: Bearer $token"
+curl -fsS -o /dev/null -H "$auth" "$scim/ServiceProviderConfig" || die "the token is refused"
+
+# ---- 2. seed -------------------------------------------------------------------------
+say "seeding $users users in one group, $spare spare users, a group of $small"
+t0=$(date +%s)
+psql -X -q -v ON_ERROR_STOP=1 -v tenant=bench -v users=$users -v spare=$spare -v small=$small \
+  -f "$BENCH_LUA_DIR/seed.sql" "$url" >/dev/null
+say "seeded in $(( $(date +%s) - t0 ))s: $(sql -c "SELECT count(*) FROM users") users, \
+$(sql -c "SELECT string_agg(g.display_name || ' ' || (SELECT count(*) FROM group_members m WHERE m.group_id = g.id), ', ') FROM groups g") members"
+big_id=$(sql -c "SELECT id FROM groups WHERE display_name = 'Bench Everyone'")
+small_id=$(sql -c "SELECT id FROM groups WHERE display_name = 'Bench Small'")
+
+# Request files for the wrk scripts.
+sql -c "SELECT '/scim/v2/Users?filter=userName%20eq%20%22' || replace(user_name, '@', '%40') || '%22'
+        FROM users WHERE user_name LIKE 'user%'" >"$work/lookup.paths"
+sql -c "SELECT '/scim/v2/Users/' || id FROM users WHERE user_name LIKE 'user%'" >"$work/get.paths"
+sql -c "SELECT a || ' ' || b FROM bench_patch_pairs WHERE group_name = 'big' ORDER BY slot" >"$work/big.pairs"
+sql -c "SELECT a || ' ' || b FROM bench_patch_pairs WHERE group_name = 'small' ORDER BY slot" >"$work/small.pairs"
+sql -c "SELECT id || ' ' || user_name FROM users WHERE user_name LIKE 'user%' ORDER BY random() LIMIT 5" >"$work/samples"
+python3 "$BENCH_LUA_DIR/prepare.py" verify "$scim" "$token" "$work/samples" "$big_id" >&2 \
+  || die "the seeded data does not read back as expected"
+
+# ---- 3. measure ----------------------------------------------------------------------
+declare -A R
+hz=$(getconf CLK_TCK)
+cpu_ticks_of() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+# Every local process named postgres (0 when the server runs elsewhere).
+cpu_ticks_postgres() {
+  # (processes end between the glob and cat: cat fails then, which is fine)
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '$2 == "(postgres)" { s += $14 + $15 } END { print s + 0 }'
+}
+per_request() { awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN { printf "%.2f", (n > 0 ? t * 1000 / hz / n : 0) }'; }
+# wrk stops counting at the deadline, but scimd still finishes the requests then in
+# flight: wait until no query of the scratch database is running.
+wait_idle() {
+  local _
+  for _ in $(seq 1 100); do
+    [ "$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+                   AND backend_type = 'client backend' AND state <> 'idle'
+                   AND pid <> pg_backend_pid()")" = 0 ] && return
+    sleep 0.1
+  done
+  say "warning: scimd's queries still running 10s after wrk stopped"
+}
+# run_wrk NAME PATH SCRIPT [script args…]: a warm-up, then the measured run; its BENCH line
+# goes into R[NAME.key].
+run_wrk() {
+  local name=$1 path=$2 script=$3
+  shift 3
+  local out="$work/$name.wrk" line kv
+  if [ "$warmup" != 0 ] && [ "$warmup" != 0s ]; then
+    wrk -t$threads -c$conns -d"$warmup" --timeout 10s -H "$auth" -s "$BENCH_LUA_DIR/$script" \
+      "http://127.0.0.1:$port$path" -- "${@//@PHASE@/warm}" >"$work/$name.warmup" 2>&1 || true
+  fi
+  if [ -n "${BEFORE_RUN:-}" ]; then $BEFORE_RUN; fi
+  wait_idle
+  local c0 p0
+  c0=$(cpu_ticks_of "$pid")
+  p0=$(cpu_ticks_postgres)
+  wrk -t$threads -c$conns -d"$duration" --timeout 10s --latency -H "$auth" \
+    -s "$BENCH_LUA_DIR/$script" "http://127.0.0.1:$port$path" -- "${@//@PHASE@/run}" >"$out" 2>&1 \
+    || { cat "$out" >&2; die "wrk failed for $name"; }
+  line=$(grep '^BENCH ' "$out" | tail -n 1) || { cat "$out" >&2; die "no BENCH line for $name"; }
+  for kv in $line; do
+    case $kv in *=*) R["$name.${kv%%=*}"]=${kv#*=} ;; esac
+  done
+  grep '^BENCH_ERROR' "$out" | sed "s/^/  $name: /" >&2 || true
+  # CPU per request (ms) of scimd and, when it runs here, of PostgreSQL; RSS after the run.
+  R["$name.scimd_cpu"]=$(per_request $(( $(cpu_ticks_of "$pid") - c0 )) "${R[$name.requests]}")
+  R["$name.pg_cpu"]=$(per_request $(( $(cpu_ticks_postgres) - p0 )) "${R[$name.requests]}")
+  R["$name.rss"]=$(awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
+  say "$name: ${R[$name.rps]} req/s, p50 ${R[$name.p50_ms]} ms, p99 ${R[$name.p99_ms]} ms, \
+${R[$name.requests]} requests, non-2xx ${R[$name.non2xx]}, socket errors ${R[$name.socket_errors]}"
+}
+
+say "pgbench ceilings on $pgdb (scale 10, $conns clients, ${secs}s each)"
+psql -X -q "$server/postgres" -c "CREATE DATABASE $pgdb" >/dev/null
+pgbench -i -q -s 10 "$pgurl" >"$work/pgbench-init.log" 2>&1 || { cat "$work/pgbench-init.log" >&2; die "pgbench -i failed"; }
+psql -X -q -v ON_ERROR_STOP=1 "$pgurl" -c "CREATE TABLE bench_insert (id uuid PRIMARY KEY,
+  created_at timestamptz NOT NULL DEFAULT now(), payload jsonb NOT NULL)" >/dev/null
+pgbench_tps() { awk '/^tps = / {t = $3} END {print t}'; }
+pg_select=$(pgbench -n -S -c $conns -j $threads -T "$secs" "$pgurl" 2>&1 | tee "$work/pgbench-S.log" | pgbench_tps) || true
+say "pgbench -S: $pg_select tx/s"
+pg_insert=$(pgbench -n -f "$BENCH_LUA_DIR/insert.sql" -c $conns -j $threads -T "$secs" "$pgurl" 2>&1 \
+  | tee "$work/pgbench-insert.log" | pgbench_tps) || true
+say "pgbench INSERT: $pg_insert tx/s"
+[ -n "$pg_select" ] && [ -n "$pg_insert" ] || { cat "$work"/pgbench-*.log >&2; die "pgbench failed"; }
+psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null
+
+run_wrk lookup "/scim/v2/Users" paths.lua "$work/lookup.paths"
+run_wrk get "/scim/v2/Users" paths.lua "$work/get.paths"
+run_wrk create "/scim/v2/Users" create.lua "b$$-@PHASE@"
+
+# The group back to: every a of its pairs a member, every b not (see bench/patch.lua),
+# under the group's row lock as scimd's own PATCH takes it.
+reset_group() { # group id, pairs name
+  wait_idle
+  sql -c "BEGIN;
+          SELECT 1 FROM groups WHERE id = '$1' FOR UPDATE;
+          DELETE FROM group_members m USING bench_patch_pairs p
+            WHERE p.group_name = '$2' AND m.group_id = '$1' AND m.member_id = p.b;
+          INSERT INTO group_members (group_id, member_id, member_type, tenant_id)
+            SELECT '$1', p.a, 'User', g.tenant_id FROM bench_patch_pairs p, groups g
+            WHERE p.group_name = '$2' AND g.id = '$1'
+          ON CONFLICT DO NOTHING;
+          COMMIT;" >/dev/null
+}
+group_state() { sql -c "SELECT g.version || ' ' || (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) FROM groups g WHERE g.id = '$1'"; }
+# Run by run_wrk between the warm-up and the measured run.
+patch_reset_and_mark() { reset_group "$1" "$2"; patch_v0=$(group_state "$1" | cut -d' ' -f1); }
+patch_run() { # name, group id, pairs name, expected size
+  local name=$1 gid=$2 pairs=$3 size=$4 v1 n1
+  BEFORE_RUN="patch_reset_and_mark $gid $pairs"
+  run_wrk "$name" "/scim/v2/Groups/$gid" patch.lua "$work/$pairs.pairs" $threads
+  BEFORE_RUN=""
+  wait_idle
+  read -r v1 n1 < <(group_state "$gid")
+  # Every PATCH that changed the membership bumps the group's version once.
+  R["$name.effective"]=$(( v1 - patch_v0 ))
+  R["$name.size_after"]=$n1
+  say "$name: ${R[$name.effective]} membership changes for ${R[$name.requests]} requests; group size after: $n1 (expected $size)"
+  if [ "$n1" != "$size" ]; then say "warning: $name left the group at $n1 members, not $size"; fi
+}
+patch_run patch_big "$big_id" big $users
+patch_run patch_small "$small_id" small $small
+
+run_wrk deep "/scim/v2/Users?startIndex=$depth&count=100" static.lua
+run_wrk cursor_first "/scim/v2/Users?count=100&cursor=" static.lua
+say "walking cursor pages of 1000 to depth $depth"
+deep_cursor=$(python3 "$BENCH_LUA_DIR/prepare.py" cursor "$scim" "$token" $depth)
+rss_walk=$(awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
+run_wrk cursor_deep "/scim/v2/Users?count=100&cursor=$deep_cursor" static.lua
+
+rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
+kill -0 "$pid" 2>/dev/null || die "scimd died during the run"
+
+# ---- 4. report -----------------------------------------------------------------------
+server_errors=$(grep -ciE '\b(ERROR|WARN)\b' "$log" || true)
+f() { awk -v x="$1" 'BEGIN { printf "%.2f", x }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+invalid() { [ "${R[$1.non2xx]:-0}" != 0 ] || [ "${R[$1.socket_errors]:-0}" != 0 ]; }
+errs() { echo "${R[$1.non2xx]:-?}/${R[$1.socket_errors]:-?}"; }
+# verdict RATIO OP TARGET [workloads…]
+verdict() {
+  local ratio=$1 op=$2 target=$3 w
+  shift 3
+  for w in "$@"; do invalid "$w" && { echo "INVALID (errors)"; return; }; done
+  if awk -v r="$ratio" -v t="$target" -v op="$op" 'BEGIN { exit !((op == ">=") ? r >= t : (op == "<=") ? r <= t : r < t) }'; then
+    echo met
+  else
+    echo MISSED
+  fi
+}
+row() { printf '%-44s %16s  %-26s %8s  %-9s %s\n' "$@"; }
+
+lookup_r=$(div "${R[lookup.rps]}" "$pg_select")
+get_r=$(div "${R[get.rps]}" "$pg_select")
+create_r=$(div "${R[create.rps]}" "$pg_insert")
+patch_r=$(div "${R[patch_big.rps]}" "${R[patch_small.rps]}")
+cursor_r=$(div "${R[cursor_deep.p50_ms]}" "${R[cursor_first.p50_ms]}")
+rss_mib=$(div "$rss_kb" 1024)
+rss_r=$(div "$rss_mib" 256)
+
+echo
+echo "scimd SCIM benchmark: $(nproc) cores, $(psql -X -At "$server/postgres" -c 'SHOW server_version'),"
+echo "  wrk -t$threads -c$conns, ${duration} per workload after ${warmup} warm-up, SCIMD_POOL_SIZE=${SCIMD_POOL_SIZE:-10 (default)};"
+echo "  tenant: $users users in one group, $spare spare users, a group of $small."
+echo
+row "workload" "figure" "target" "ratio" "verdict" "non2xx/sock"
+row "--------" "------" "------" "-----" "-------" "-----------"
+row "ceiling: pgbench -S (select-only)" "$(f "$pg_select") tx/s" "" "" "" ""
+row "ceiling: pgbench single-row INSERT" "$(f "$pg_insert") tx/s" "" "" "" ""
+row "GET /Users?filter=userName eq (Entra match)" "${R[lookup.rps]} req/s" ">= 0.40 x pgbench -S" "$lookup_r" \
+  "$(verdict "$lookup_r" ">=" 0.40 lookup)" "$(errs lookup)"
+row "GET /Users/{id}" "${R[get.rps]} req/s" ">= 0.40 x pgbench -S" "$get_r" \
+  "$(verdict "$get_r" ">=" 0.40 get)" "$(errs get)"
+row "POST /Users (new user each)" "${R[create.rps]} req/s" ">= 0.35 x INSERT" "$create_r" \
+  "$(verdict "$create_r" ">=" 0.35 create)" "$(errs create)"
+row "PATCH group of $small (-1 +1 member)" "${R[patch_small.rps]} req/s" "" "" "" "$(errs patch_small)"
+row "PATCH group of $users (-1 +1 member)" "${R[patch_big.rps]} req/s" ">= 0.8 x group of $small" "$patch_r" \
+  "$(verdict "$patch_r" ">=" 0.8 patch_big patch_small)" "$(errs patch_big)"
+row "GET /Users?startIndex=$depth&count=100 p50" "${R[deep.p50_ms]} ms" "reported" "" "" "$(errs deep)"
+row "GET /Users?startIndex=$depth&count=100 p99" "${R[deep.p99_ms]} ms" "reported" "" "" ""
+row "cursor page count=100, first, p50" "${R[cursor_first.p50_ms]} ms" "" "" "" "$(errs cursor_first)"
+row "cursor page count=100, at $depth, p50" "${R[cursor_deep.p50_ms]} ms" "<= 2 x first page p50" "$cursor_r" \
+  "$(verdict "$cursor_r" "<=" 2 cursor_deep cursor_first)" "$(errs cursor_deep)"
+row "scimd peak RSS (VmHWM)" "$rss_mib MiB" "< 256 MiB" "$rss_r" "$(verdict "$rss_mib" "<" 256)" ""
+echo
+echo "per workload (CPU per request: scimd process, and all local postgres processes; RSS: scimd after the run):"
+printf '  %-13s %9s %9s %9s %9s %10s %9s %8s  %s\n' workload "req/s" "p50 ms" "p99 ms" requests "scimd CPU" "pg CPU" "RSS MiB" ""
+for w in lookup get create patch_big patch_small deep cursor_first cursor_deep; do
+  note=""
+  case $w in patch_*) note="${R[$w.effective]} membership changes, group size after: ${R[$w.size_after]}" ;; esac
+  printf '  %-13s %9s %9s %9s %9s %8s ms %6s ms %8s  %s\n' "$w" "${R[$w.rps]}" "${R[$w.p50_ms]}" \
+    "${R[$w.p99_ms]}" "${R[$w.requests]}" "${R[$w.scimd_cpu]}" "${R[$w.pg_cpu]}" "${R[$w.rss]}" "$note"
+done
+echo "  RSS after the 90 cursor pages of 1000: $rss_walk MiB; peak over the run: $rss_mib MiB"
+echo "  server log: $server_errors WARN/ERROR lines$([ "$server_errors" != 0 ] && echo ", first ones:")"
+if [ "$server_errors" != 0 ]; then grep -iE '\b(ERROR|WARN)\b' "$log" | head -n 5 | cut -c1-300 | sed 's/^/    /'; fi
+exit 0
