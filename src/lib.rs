@@ -53,6 +53,7 @@ impl Application {
             scim_tokens: Verifier::new(CredentialKind::ScimToken, ttl, clock.clone()),
             admin_keys: Verifier::new(CredentialKind::AdminKey, ttl, clock.clone()),
             metrics: http::metrics::Metrics::new()?,
+            spc_cache: std::sync::Mutex::new(None),
             db,
             clock,
             settings: settings.clone(),

@@ -26,6 +26,8 @@ pub struct AppState {
     pub scim_tokens: Verifier,
     pub admin_keys: Verifier,
     pub metrics: metrics::Metrics,
+    /// The /ServiceProviderConfig body and the base URL it was built for.
+    pub spc_cache: std::sync::Mutex<Option<(String, String)>>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

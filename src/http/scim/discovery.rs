@@ -7,7 +7,9 @@ use serde_json::{json, Value};
 
 use super::common::{base_url, scim, LIST_RESPONSE};
 use super::params::DEFAULT_COUNT;
-use crate::error::Error;
+use std::sync::PoisonError;
+
+use crate::error::{Error, SCIM_CONTENT_TYPE};
 use crate::http::extract::TenantCtx;
 use crate::http::AppState;
 use crate::scim::schema::{ALL_RESOURCE_TYPES, ALL_SCHEMAS};
@@ -53,10 +55,32 @@ pub fn service_provider_config(state: &AppState, base: &str) -> Value {
 
 pub async fn config(_ctx: TenantCtx, state: web::Data<AppState>, req: HttpRequest) -> Reply {
     let base = base_url(&req, &state);
-    Ok(scim(
-        StatusCode::OK,
-        &service_provider_config(&state, &base),
-    ))
+    // The body only changes with the base URL: built once per base, then served as is.
+    let cached = {
+        let cache = state
+            .spc_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        cache
+            .as_ref()
+            .filter(|(b, _)| *b == base)
+            .map(|(_, body)| body.clone())
+    };
+    let body = match cached {
+        Some(body) => body,
+        None => {
+            let body = service_provider_config(&state, &base).to_string();
+            let mut cache = state
+                .spc_cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            *cache = Some((base, body.clone()));
+            body
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(SCIM_CONTENT_TYPE)
+        .body(body))
 }
 
 fn list(resources: Vec<Value>) -> Value {
