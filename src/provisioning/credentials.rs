@@ -23,6 +23,9 @@ pub struct Issued {
 }
 
 fn check_label(label: Option<&str>) -> Result<(), Error> {
+    if let Some(l) = label {
+        super::storable::text(l, "label")?;
+    }
     match label {
         Some(l) if l.chars().count() > MAX_LABEL => Err(Error::InvalidValue(format!(
             "label is longer than {MAX_LABEL} characters"

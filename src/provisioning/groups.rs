@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::events::{changed_fields, Actor};
+use super::storable;
 use crate::error::Error;
 use crate::scim::patch::{self, MemberChange, PatchRequest};
 use crate::scim::resource::{group_columns, GroupInput, MemberRef};
@@ -24,13 +25,18 @@ pub fn not_found(id: &str) -> Error {
     ))
 }
 
-fn data_of(resource: Value) -> GroupData {
+/// The row's columns from the resource, refused when PostgreSQL could not store or
+/// index them.
+fn data_of(resource: Value) -> Result<GroupData, Error> {
+    storable::json(&resource)?;
     let c = group_columns(&resource);
-    GroupData {
+    storable::indexed(Some(&c.display_name), "displayName")?;
+    storable::indexed(c.external_id.as_deref(), "externalId")?;
+    Ok(GroupData {
         display_name: c.display_name,
         external_id: c.external_id,
         resource,
-    }
+    })
 }
 
 /// Resolves member references to users and groups of this tenant. Any that is not one is
@@ -49,6 +55,9 @@ fn resolve_members(
             return Err(Error::InvalidValue(
                 "a group cannot be a member of itself".into(),
             ));
+        }
+        if let Some(display) = &r.display {
+            storable::text(display, "members.display")?;
         }
         if let std::collections::hash_map::Entry::Vacant(slot) = displays.entry(id) {
             ids.push(id);
@@ -185,7 +194,7 @@ pub fn create(
                 tenant_id: actor.tenant_id,
                 source,
                 source_ref: None,
-                data: data_of(input.resource),
+                data: data_of(input.resource)?,
             },
         )?;
         events::insert(
@@ -229,7 +238,7 @@ fn finish(
     now: DateTime<Utc>,
 ) -> Result<GroupRow, Error> {
     if resource != row.resource {
-        let data = data_of(resource);
+        let data = data_of(resource)?;
         let updated = groups::update(conn, row.id, row.version, &data, now)?
             .ok_or_else(|| Error::internal("row changed under its lock"))?;
         let changed = changed_fields(&row.resource, &updated.resource);

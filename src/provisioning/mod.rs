@@ -5,5 +5,6 @@
 pub mod credentials;
 pub mod events;
 pub mod groups;
+pub mod storable;
 pub mod tenants;
 pub mod users;

@@ -54,6 +54,7 @@ pub fn create(
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .unwrap_or(slug.as_str());
+    super::storable::text(name, "tenant name")?;
     if name.chars().count() > MAX_NAME {
         return Err(Error::InvalidValue(format!(
             "tenant name is longer than {MAX_NAME} characters"

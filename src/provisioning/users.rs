@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::events::{changed_fields, Actor};
+use super::storable;
 use crate::error::Error;
 use crate::scim::patch::{self, PatchRequest};
 use crate::scim::resource::{user_columns, UserInput};
@@ -19,9 +20,20 @@ use crate::store::users::{self, NewUser, UserData, UserRow};
 /// Where a write comes from; people are managed by one source at a time.
 pub const SCIM: &str = "scim";
 
-fn data_of(resource: Value) -> UserData {
+/// The row's columns from the resource, refused when PostgreSQL could not store or
+/// index them.
+fn data_of(resource: Value) -> Result<UserData, Error> {
+    storable::json(&resource)?;
     let c = user_columns(&resource);
-    UserData {
+    storable::indexed(Some(&c.user_name), "userName")?;
+    storable::indexed(c.external_id.as_deref(), "externalId")?;
+    storable::indexed(c.display_name.as_deref(), "displayName")?;
+    if let Some(emails) = resource.get("emails").and_then(Value::as_array) {
+        for email in emails {
+            storable::indexed(email.get("value").and_then(Value::as_str), "emails.value")?;
+        }
+    }
+    Ok(UserData {
         user_name: c.user_name,
         external_id: c.external_id,
         display_name: c.display_name,
@@ -29,7 +41,7 @@ fn data_of(resource: Value) -> UserData {
         email: c.email,
         department: c.department,
         resource,
-    }
+    })
 }
 
 fn uniqueness(user_name: &str) -> Error {
@@ -90,7 +102,7 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<(UserRow, Created), Error> {
     conn.transaction(|conn| {
-        let data = data_of(input.resource);
+        let data = data_of(input.resource)?;
         let emails: Vec<String> = data.email.iter().cloned().collect();
         let candidates = users::find_candidates(
             conn,
@@ -212,7 +224,7 @@ fn write_update(
     if resource == row.resource {
         return Ok(row);
     }
-    let data = data_of(resource);
+    let data = data_of(resource)?;
     let user_name = data.user_name.clone();
     let updated = users::update(conn, actor.tenant_id, row.id, row.version, &data, now)
         .map_err(|e| map_unique(e, &user_name))?

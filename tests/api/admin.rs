@@ -72,6 +72,7 @@ async fn duplicate_and_invalid_tenants_are_refused() {
         json!({"name": "no slug"}),
         json!({"slug": "ok", "extra": 1}),
         json!({"slug": "ok", "name": "n".repeat(201)}),
+        json!({"slug": "ok", "name": "nul\u{0}"}),
     ] {
         let res = app.admin_post("/admin/v1/tenants", &bad).await;
         assert_eq!(res.status(), 400, "{bad}");

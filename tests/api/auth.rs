@@ -176,6 +176,7 @@ async fn expiry_must_be_a_future_duration() {
         json!({"expires_at": "2001-01-01T00:00:00Z"}),
         json!({"expires_in": "1d", "expires_at": "2999-01-01T00:00:00Z"}),
         json!({"unknown": true}),
+        json!({"label": "nul\u{0}"}),
     ] {
         let res = app.admin_post("/admin/v1/tenants/acme/tokens", &body).await;
         assert_eq!(res.status(), 400, "{body}");

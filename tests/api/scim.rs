@@ -480,3 +480,39 @@ async fn bulk_stops_after_fail_on_errors_and_enforces_its_limits() {
         json!({"supported": true, "maxOperations": 3, "maxPayloadSize": 2048})
     );
 }
+
+#[tokio::test]
+async fn hostile_strings_are_refused_with_400_and_change_nothing() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    for body in [
+        json!({"userName": "nul\u{0}byte@acme.com"}),
+        json!({"userName": format!("{}@acme.com", "a".repeat(5000))}),
+        json!({"userName": "ok@acme.com", "externalId": "x".repeat(5000)}),
+        json!({"userName": "ok2@acme.com", "displayName": "d".repeat(5000)}),
+        json!({"userName": "ok3@acme.com", "title": "t\u{0}"}),
+        json!({"userName": "ok4@acme.com", "emails": [{"value": format!("{}@x.com", "e".repeat(5000)), "primary": true}]}),
+    ] {
+        let res = app.scim_post(&token, "/Users", &body).await;
+        assert_eq!(
+            res.status(),
+            400,
+            "{}",
+            &body.to_string()[..80.min(body.to_string().len())]
+        );
+        assert_eq!(app.json(res).await["scimType"], "invalidValue");
+    }
+    assert_eq!(
+        app.json(app.scim_get(&token, "/Users").await).await["totalResults"],
+        0
+    );
+    let res = app
+        .scim_get(&token, "/Users?filter=userName%20eq%20%22a%5Cu0000b%22")
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(app.json(res).await["scimType"], "invalidFilter");
+    let res = app
+        .scim_post(&token, "/Groups", &json!({"displayName": "g".repeat(5000)}))
+        .await;
+    assert_eq!(res.status(), 400);
+}

@@ -107,6 +107,21 @@ impl Projection {
     }
 }
 
+/// Does any value in the filter hold U+0000? PostgreSQL text cannot, so such a filter
+/// could only fail in the database.
+fn has_nul(filter: &Filter) -> bool {
+    use crate::scim::filter::{AttrExp, CompValue, LogExp, ValuePath};
+    match filter {
+        Filter::AttrExp(AttrExp::Compare {
+            value: CompValue::String(s),
+            ..
+        }) => s.contains('\0'),
+        Filter::AttrExp(_) => false,
+        Filter::LogExp(LogExp { left, right, .. }) => has_nul(left) || has_nul(right),
+        Filter::ValuePath(ValuePath { filter, .. }) | Filter::Not(filter) => has_nul(filter),
+    }
+}
+
 impl ListParams {
     pub fn parse(raw: &RawList, max_count: i64) -> Result<Self, Error> {
         let filter = raw
@@ -116,6 +131,11 @@ impl ListParams {
             .map(parse_filter)
             .transpose()
             .map_err(parse_error)?;
+        if filter.as_ref().is_some_and(has_nul) {
+            return Err(Error::InvalidFilter(
+                "a filter value contains a NUL character (U+0000)".into(),
+            ));
+        }
         let projection =
             Projection::parse(raw.attributes.as_ref(), raw.excluded_attributes.as_ref())?;
         let sort_by = raw
