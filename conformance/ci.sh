@@ -21,6 +21,8 @@ trap cleanup EXIT
 export DATABASE_URL="$url" SCIMD_LOG=warn
 "$bin" migrate
 "$bin" tenant create conformance >/dev/null
+# The suites fire requests back to back, faster than a real IdP's 100 per second.
+"$bin" tenant set conformance --rate-per-second 100000 --rate-burst 1000000 >/dev/null
 token=$("$bin" token issue --tenant conformance --label conformance)
 "$bin" serve --bind "127.0.0.1:$port" --no-bootstrap 2>"$log" &
 pid=$!

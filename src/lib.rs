@@ -54,6 +54,7 @@ impl Application {
             admin_keys: Verifier::new(CredentialKind::AdminKey, ttl, clock.clone()),
             metrics: http::metrics::Metrics::new()?,
             spc_cache: std::sync::Mutex::new(None),
+            rate_limits: http::ratelimit::RateLimits::new(clock.clone(), ttl),
             db,
             clock,
             settings: settings.clone(),

@@ -108,6 +108,25 @@ enum TenantCmd {
     },
     /// List tenants.
     List,
+    /// Change a tenant's settings; options not given are left as they are.
+    Set {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Where people come from: scim, graph, google or manual. While graph or google
+        /// is set, SCIM writes are refused with 409.
+        #[arg(long)]
+        source: Option<String>,
+        /// What a delete at the source does: retain (deprovision, restorable) or remove.
+        #[arg(long)]
+        on_source_delete: Option<String>,
+        /// Sustained SCIM requests per second for this tenant.
+        #[arg(long)]
+        rate_per_second: Option<i64>,
+        /// SCIM requests allowed in a burst above the sustained rate.
+        #[arg(long)]
+        rate_burst: Option<i64>,
+    },
     /// Delete a tenant and everything it owns.
     Delete {
         slug: String,
@@ -285,6 +304,29 @@ fn tenant(url: &DatabaseUrl, cmd: TenantCmd) -> Result<(), CliError> {
                     _ => break,
                 }
             }
+        }
+        TenantCmd::Set {
+            slug,
+            name,
+            source,
+            on_source_delete,
+            rate_per_second,
+            rate_burst,
+        } => {
+            let patch = tenants::SettingsPatch {
+                name,
+                source,
+                on_source_delete,
+                rate_limit: Some(tenants::RatePatch {
+                    per_second: rate_per_second,
+                    burst: rate_burst,
+                }),
+            };
+            let t = tenants::update_settings(&mut conn, &slug, &patch, chrono::Utc::now())?;
+            println!(
+                "{}\tsource={}\ton_source_delete={}\trate_limit={}/s burst {}",
+                t.slug, t.source, t.on_source_delete, t.rate_per_second, t.rate_burst
+            );
         }
         TenantCmd::Delete { slug, yes } => {
             if !yes {

@@ -8,6 +8,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use uuid::Uuid;
 
 use super::middleware::RequestId;
+use super::ratelimit::{too_many, Decision, Limit};
 use super::AppState;
 use crate::auth::{Principal, Verifier};
 use crate::error::{AdminError, Error};
@@ -81,11 +82,15 @@ impl FromRequest for TenantCtx {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let auth = authenticate(req, |s| &s.scim_tokens);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let (principal, request_id) = auth.await?;
             let tenant = principal
                 .tenant
                 .ok_or_else(|| Error::Unauthorized("invalid token".into()))?;
+            if let Some(state) = state {
+                rate_limit(&state, tenant.id).await?;
+            }
             Ok(TenantCtx {
                 tenant_id: tenant.id,
                 slug: tenant.slug,
@@ -93,6 +98,34 @@ impl FromRequest for TenantCtx {
                 request_id,
             })
         })
+    }
+}
+
+/// Takes one request from the tenant's bucket: 429 when it is empty. The tenant's limit is
+/// read from its row only when this node has no fresh copy of it.
+async fn rate_limit(state: &web::Data<AppState>, tenant_id: Uuid) -> Result<(), Error> {
+    let decision = match state.rate_limits.check(tenant_id) {
+        Decision::Unknown => {
+            let tenant = state
+                .db
+                .run(move |conn| crate::provisioning::tenants::by_id(conn, tenant_id))
+                .await?;
+            state.rate_limits.load(
+                tenant_id,
+                Limit {
+                    per_second: u32::try_from(tenant.rate_per_second).unwrap_or(1),
+                    burst: u32::try_from(tenant.rate_burst).unwrap_or(1),
+                },
+            )
+        }
+        known => known,
+    };
+    match decision {
+        Decision::Limited(wait) => {
+            state.metrics.rate_limited();
+            Err(too_many(wait))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -2,7 +2,8 @@
 //! One registry per app instance, so tests running several apps in a process stay apart.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::store::PoolState;
@@ -12,6 +13,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    rate_limited: IntCounter,
 }
 
 impl Metrics {
@@ -38,12 +40,18 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        let rate_limited = IntCounter::new(
+            "rate_limited_total",
+            "SCIM requests refused with 429 because their tenant was over its rate limit",
+        )?;
         registry.register(Box::new(pool.clone()))?;
+        registry.register(Box::new(rate_limited.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool,
+            rate_limited,
         })
     }
 
@@ -54,6 +62,10 @@ impl Metrics {
         self.latency
             .with_label_values(&[method, route])
             .observe(seconds);
+    }
+
+    pub fn rate_limited(&self) {
+        self.rate_limited.inc();
     }
 
     pub fn render(&self, pool: PoolState) -> Result<String, prometheus::Error> {

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
+pub mod ratelimit;
 pub mod scim;
 
 use actix_web::{web, HttpResponse};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// The /ServiceProviderConfig body and the base URL it was built for.
     pub spc_cache: std::sync::Mutex<Option<(String, String)>>,
+    /// Per-tenant SCIM rate limits.
+    pub rate_limits: ratelimit::RateLimits,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -5,6 +5,9 @@
 pub mod credentials;
 pub mod events;
 pub mod groups;
+pub mod import;
+pub mod manual;
+pub mod people;
 pub mod storable;
 pub mod tenants;
 pub mod users;

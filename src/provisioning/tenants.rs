@@ -7,7 +7,7 @@ use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::store::tenants::{self, NewTenant, Tenant};
+use crate::store::tenants::{self, NewTenant, SettingsChange, Tenant};
 
 /// A tenant's slug: 1 to 63 characters of `[a-z0-9-]`, not starting or ending with `-`
 /// (a DNS label, so it can name a subdomain later).
@@ -44,6 +44,109 @@ impl fmt::Display for TenantSlug {
 }
 
 const MAX_NAME: usize = 200;
+
+pub const SOURCES: [&str; 4] = ["scim", "graph", "google", "manual"];
+pub const DELETE_POLICIES: [&str; 2] = ["retain", "remove"];
+pub const MAX_RATE_PER_SECOND: i64 = 100_000;
+pub const MAX_RATE_BURST: i64 = 1_000_000;
+
+/// A change to a tenant's settings (`PATCH /admin/v1/tenants/{slug}`, `scimd tenant set`):
+/// any subset of the keys.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    pub name: Option<String>,
+    pub source: Option<String>,
+    pub on_source_delete: Option<String>,
+    pub rate_limit: Option<RatePatch>,
+}
+
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatePatch {
+    pub per_second: Option<i64>,
+    pub burst: Option<i64>,
+}
+
+fn one_of(value: &str, allowed: &[&str], what: &str) -> Result<String, Error> {
+    if allowed.contains(&value) {
+        Ok(value.to_owned())
+    } else {
+        Err(Error::InvalidValue(format!(
+            "{what} `{}` is not one of {}",
+            value.chars().take(40).collect::<String>(),
+            allowed.join(", ")
+        )))
+    }
+}
+
+fn in_range(value: i64, max: i64, what: &str) -> Result<i32, Error> {
+    if (1..=max).contains(&value) {
+        i32::try_from(value).map_err(|_| Error::InvalidValue(format!("{what} is too large")))
+    } else {
+        Err(Error::InvalidValue(format!(
+            "{what} must be between 1 and {max}"
+        )))
+    }
+}
+
+fn check_name(name: &str) -> Result<String, Error> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::InvalidValue("tenant name cannot be empty".into()));
+    }
+    super::storable::text(name, "tenant name")?;
+    if name.chars().count() > MAX_NAME {
+        return Err(Error::InvalidValue(format!(
+            "tenant name is longer than {MAX_NAME} characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+impl SettingsPatch {
+    /// The checked change; any invalid value refuses the whole patch.
+    pub fn check(&self) -> Result<SettingsChange, Error> {
+        let rate = self.rate_limit.clone().unwrap_or_default();
+        Ok(SettingsChange {
+            name: self.name.as_deref().map(check_name).transpose()?,
+            source: self
+                .source
+                .as_deref()
+                .map(|s| one_of(s, &SOURCES, "source"))
+                .transpose()?,
+            on_source_delete: self
+                .on_source_delete
+                .as_deref()
+                .map(|s| one_of(s, &DELETE_POLICIES, "on_source_delete"))
+                .transpose()?,
+            rate_per_second: rate
+                .per_second
+                .map(|n| in_range(n, MAX_RATE_PER_SECOND, "rate_limit.per_second"))
+                .transpose()?,
+            rate_burst: rate
+                .burst
+                .map(|n| in_range(n, MAX_RATE_BURST, "rate_limit.burst"))
+                .transpose()?,
+        })
+    }
+}
+
+/// Applies a settings change. Switching `source` keeps every person: they are rebound by
+/// the new source (adopted by an IdP's create, or by a pull source's first sync).
+pub fn update_settings(
+    conn: &mut PgConnection,
+    slug: &str,
+    patch: &SettingsPatch,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Tenant, Error> {
+    let change = patch.check()?;
+    let tenant = get(conn, slug)?;
+    if change.is_empty() {
+        return Ok(tenant);
+    }
+    Ok(tenants::update_settings(conn, tenant.id, &change, now)?)
+}
 
 pub fn create(
     conn: &mut PgConnection,
@@ -115,6 +218,37 @@ mod tests {
         }
         for bad in ["", "-a", "a-", "Acme", "a_b", "a b", "é", &"x".repeat(64)] {
             assert!(TenantSlug::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn settings_are_checked_whole() {
+        let ok: SettingsPatch = serde_json::from_value(serde_json::json!({
+            "source": "manual", "on_source_delete": "remove",
+            "rate_limit": {"per_second": 25, "burst": 50}
+        }))
+        .unwrap_or_default();
+        let change = ok.check().ok();
+        assert_eq!(
+            change.as_ref().and_then(|c| c.source.clone()).as_deref(),
+            Some("manual")
+        );
+        assert_eq!(change.as_ref().and_then(|c| c.rate_burst), Some(50));
+        for bad in [
+            serde_json::json!({"source": "ldap"}),
+            serde_json::json!({"on_source_delete": "purge"}),
+            serde_json::json!({"rate_limit": {"per_second": 0}}),
+            serde_json::json!({"rate_limit": {"burst": 2_000_000}}),
+            serde_json::json!({"name": "  "}),
+        ] {
+            let patch: SettingsPatch = serde_json::from_value(bad.clone()).unwrap_or_default();
+            assert!(patch.check().is_err(), "{bad}");
+        }
+        for unknown in [
+            serde_json::json!({"sauce": "scim"}),
+            serde_json::json!({"rate_limit": {"per_minute": 5}}),
+        ] {
+            assert!(serde_json::from_value::<SettingsPatch>(unknown).is_err());
         }
     }
 }

@@ -22,7 +22,7 @@ pub const SCIM: &str = "scim";
 
 /// The row's columns from the resource, refused when PostgreSQL could not store or
 /// index them.
-fn data_of(resource: Value) -> Result<UserData, Error> {
+pub(crate) fn data_of(resource: Value) -> Result<UserData, Error> {
     storable::json(&resource)?;
     let c = user_columns(&resource);
     storable::indexed(Some(&c.user_name), "userName")?;
@@ -297,44 +297,56 @@ pub fn delete(
         let row = users::find_for_update(conn, actor.tenant_id, id)?
             .ok_or_else(|| not_found(&id.to_string()))?;
         check_version(&row, if_match)?;
-        groups::lock_groups_of(conn, id)?;
-        let left = groups::remove_from_all(conn, id)?;
-        for group_id in left {
-            groups::touch(conn, group_id, now)?;
-            events::insert(
-                conn,
-                &actor.event(
-                    "group.member_removed",
-                    "Group",
-                    group_id,
-                    json!({"members": [id]}),
-                ),
-            )?;
-        }
-        if tenant.on_source_delete == "remove" {
-            users::delete(conn, id)?;
-            events::insert(
-                conn,
-                &actor.event(
-                    "user.removed",
-                    "User",
-                    id,
-                    json!({"userName": row.user_name}),
-                ),
-            )?;
-        } else {
-            let source = row.source.clone();
-            users::set_lifecycle(conn, id, &source, Some(now), now)?;
-            events::insert(
-                conn,
-                &actor.event(
-                    "user.deprovisioned",
-                    "User",
-                    id,
-                    json!({"userName": row.user_name}),
-                ),
-            )?;
-        }
-        Ok(())
+        end(conn, actor, &row, tenant.on_source_delete == "remove", now)
     })
+}
+
+/// Ends a person's life at their source: they leave every group, then are erased
+/// (`remove`) or deprovisioned, with their events. The caller holds the row's lock.
+pub(crate) fn end(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    row: &UserRow,
+    remove: bool,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let id = row.id;
+    groups::lock_groups_of(conn, id)?;
+    let left = groups::remove_from_all(conn, id)?;
+    for group_id in left {
+        groups::touch(conn, group_id, now)?;
+        events::insert(
+            conn,
+            &actor.event(
+                "group.member_removed",
+                "Group",
+                group_id,
+                json!({"members": [id]}),
+            ),
+        )?;
+    }
+    if remove {
+        users::delete(conn, id)?;
+        events::insert(
+            conn,
+            &actor.event(
+                "user.removed",
+                "User",
+                id,
+                json!({"userName": row.user_name}),
+            ),
+        )?;
+    } else if row.deprovisioned_at.is_none() {
+        users::set_lifecycle(conn, id, &row.source, Some(now), now)?;
+        events::insert(
+            conn,
+            &actor.event(
+                "user.deprovisioned",
+                "User",
+                id,
+                json!({"userName": row.user_name}),
+            ),
+        )?;
+    }
+    Ok(())
 }

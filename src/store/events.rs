@@ -97,16 +97,19 @@ pub fn feed(
         .load(conn)
 }
 
-/// Every event of one resource, oldest first (sequenced or not yet).
+/// The events of one resource after insertion position `after_seq`, oldest first
+/// (sequenced or not yet).
 pub fn for_resource(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     resource_id: Uuid,
+    after_seq: i64,
     limit: i64,
 ) -> QueryResult<Vec<EventRow>> {
     events::table
         .filter(events::tenant_id.eq(tenant_id))
         .filter(events::resource_id.eq(resource_id))
+        .filter(events::seq.gt(after_seq))
         .order(events::seq.asc())
         .limit(limit)
         .select(EventRow::as_select())

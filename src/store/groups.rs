@@ -281,6 +281,14 @@ pub fn remove_from_all(conn: &mut PgConnection, member_id: Uuid) -> QueryResult<
         .get_results(conn)
 }
 
+/// How many members a group has.
+pub fn member_count(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<i64> {
+    group_members::table
+        .filter(group_members::group_id.eq(group_id))
+        .count()
+        .get_result(conn)
+}
+
 /// Every member id of a group.
 pub fn member_ids(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<Vec<Uuid>> {
     group_members::table

@@ -9,6 +9,7 @@ pub mod database;
 pub mod events;
 pub mod filter;
 pub mod groups;
+pub mod people;
 pub mod schema;
 pub mod search;
 pub mod tenants;

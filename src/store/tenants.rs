@@ -36,6 +36,48 @@ pub fn insert(conn: &mut PgConnection, new: &NewTenant<'_>) -> QueryResult<Tenan
         .get_result(conn)
 }
 
+/// Settings to change; `None` leaves one as it is.
+#[derive(AsChangeset, Debug, Default, Clone)]
+#[diesel(table_name = tenants)]
+pub struct SettingsChange {
+    pub name: Option<String>,
+    pub source: Option<String>,
+    pub on_source_delete: Option<String>,
+    pub rate_per_second: Option<i32>,
+    pub rate_burst: Option<i32>,
+}
+
+impl SettingsChange {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.source.is_none()
+            && self.on_source_delete.is_none()
+            && self.rate_per_second.is_none()
+            && self.rate_burst.is_none()
+    }
+}
+
+pub fn update_settings(
+    conn: &mut PgConnection,
+    id: Uuid,
+    change: &SettingsChange,
+    now: DateTime<Utc>,
+) -> QueryResult<Tenant> {
+    diesel::update(tenants::table.find(id))
+        .set((change, tenants::updated_at.eq(now)))
+        .returning(Tenant::as_returning())
+        .get_result(conn)
+}
+
+/// The tenant row, locked for the rest of the transaction.
+pub fn lock(conn: &mut PgConnection, id: Uuid) -> QueryResult<Tenant> {
+    tenants::table
+        .find(id)
+        .select(Tenant::as_select())
+        .for_update()
+        .first(conn)
+}
+
 pub fn find_by_slug(conn: &mut PgConnection, slug: &str) -> QueryResult<Option<Tenant>> {
     tenants::table
         .filter(tenants::slug.eq(slug))

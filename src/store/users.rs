@@ -65,6 +65,11 @@ pub fn insert(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<UserRow
         .get_result(conn)
 }
 
+/// Many new users in one statement (a CSV import's batch).
+pub fn insert_many(conn: &mut PgConnection, new: &[NewUser<'_>]) -> QueryResult<usize> {
+    diesel::insert_into(users::table).values(new).execute(conn)
+}
+
 /// A user SCIM can see: not deprovisioned.
 pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<UserRow>> {
     users::table
@@ -102,6 +107,21 @@ pub fn find_any(
         .filter(users::tenant_id.eq(tenant_id))
         .filter(users::id.eq(id))
         .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The same, locked for the rest of the transaction.
+pub fn find_any_for_update(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::id.eq(id))
+        .select(UserRow::as_select())
+        .for_update()
         .first(conn)
         .optional()
 }

@@ -250,8 +250,34 @@ impl TestApp {
             .expect("request")
     }
 
-    /// Creates a tenant through the admin API and issues it a token.
+    pub async fn admin_patch(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .header(AUTHORIZATION, format!("Bearer {}", self.admin_key))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates a tenant through the admin API and issues it a token. The tenant's rate
+    /// limit is raised out of the way: the test clock does not move by itself, so a
+    /// bucket would never refill. Tests of the limit itself use
+    /// [`TestApp::tenant_with_default_limit`].
     pub async fn tenant_with_token(&self, slug: &str) -> String {
+        let token = self.tenant_with_default_limit(slug).await;
+        let res = self
+            .admin_patch(
+                &format!("/admin/v1/tenants/{slug}"),
+                &serde_json::json!({"rate_limit": {"per_second": 100000, "burst": 1000000}}),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "raise the rate limit of {slug}");
+        token
+    }
+
+    /// Creates a tenant with the default settings and issues it a token.
+    pub async fn tenant_with_default_limit(&self, slug: &str) -> String {
         let res = self
             .admin_post("/admin/v1/tenants", &serde_json::json!({"slug": slug}))
             .await;

@@ -9,11 +9,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+mod events;
+mod import;
+mod people;
+
 use super::body::AdminBody;
 use super::extract::AdminCtx;
 use super::AppState;
 use crate::error::{AdminError, Error};
 use crate::provisioning::credentials as creds;
+use crate::provisioning::events::Actor;
+use crate::provisioning::people as people_writes;
 use crate::provisioning::tenants::{self, TenantSlug};
 use crate::store::credentials::{list_tokens as store_list_tokens, ScimToken};
 use crate::store::tenants::Tenant;
@@ -34,8 +40,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/tenants/{slug}")
                 .route(web::get().to(get_tenant))
+                .route(web::patch().to(update_tenant))
                 .route(web::delete().to(delete_tenant)),
         )
+        .service(web::resource("/tenants/{slug}/disconnect").route(web::post().to(disconnect)))
+        .configure(people::configure)
+        .service(web::resource("/tenants/{slug}/events").route(web::get().to(events::feed)))
         .service(
             web::resource("/tenants/{slug}/tokens")
                 .route(web::get().to(list_tokens))
@@ -58,19 +68,19 @@ async fn not_found() -> Reply {
 }
 
 #[derive(Serialize)]
-struct Page<T> {
+pub(super) struct Page<T> {
     items: Vec<T>,
     next_cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct PageQuery {
+pub(super) struct PageQuery {
     cursor: Option<String>,
     limit: Option<i64>,
 }
 
 impl PageQuery {
-    fn limit(&self) -> Result<i64, Error> {
+    pub(super) fn limit(&self) -> Result<i64, Error> {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
@@ -80,7 +90,7 @@ impl PageQuery {
         }
     }
 
-    fn cursor(&self) -> Result<Option<String>, Error> {
+    pub(super) fn cursor(&self) -> Result<Option<String>, Error> {
         self.cursor
             .as_deref()
             .map(|c| {
@@ -94,7 +104,7 @@ impl PageQuery {
     }
 }
 
-fn encode_cursor(s: &str) -> String {
+pub(super) fn encode_cursor(s: &str) -> String {
     URL_SAFE_NO_PAD.encode(s)
 }
 
@@ -132,7 +142,7 @@ struct CreateTenant {
     name: Option<String>,
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(body)
         .map_err(|e| Error::InvalidSyntax(format!("invalid JSON body: {e}")))
 }
@@ -175,7 +185,7 @@ async fn list_tenants(
 }
 
 /// Keeps `limit` rows and gives the cursor after the last when one more row was fetched.
-fn next_cursor<T>(
+pub(super) fn next_cursor<T>(
     rows: &mut Vec<T>,
     limit: i64,
     cursor_of: impl Fn(&T) -> String,
@@ -197,6 +207,63 @@ async fn get_tenant(
     let slug = slug.into_inner();
     let tenant = state.db.run(move |conn| tenants::get(conn, &slug)).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
+}
+
+async fn update_tenant(
+    _admin: AdminCtx,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    AdminBody(body): AdminBody,
+) -> Reply {
+    let patch: tenants::SettingsPatch = parse_json(&body)?;
+    let slug = slug.into_inner();
+    let now = state.clock.now();
+    let tenant = state
+        .db
+        .run(move |conn| tenants::update_settings(conn, &slug, &patch, now))
+        .await?;
+    state.rate_limits.forget(tenant.id);
+    Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Disconnect {
+    keep_people: bool,
+}
+
+async fn disconnect(
+    admin: AdminCtx,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    AdminBody(body): AdminBody,
+) -> Reply {
+    let req: Disconnect = parse_json(&body)?;
+    let slug = slug.into_inner();
+    let now = state.clock.now();
+    let done = state
+        .db
+        .run(move |conn| {
+            let tenant = tenants::get(conn, &slug)?;
+            let actor = admin_actor(&admin, tenant.id);
+            people_writes::disconnect(conn, &actor, req.keep_people, now)
+        })
+        .await?;
+    let mut body = serde_json::to_value(&done).map_err(Error::internal)?;
+    if let Some(tenant) = done.tenant {
+        state.rate_limits.forget(tenant.id);
+        body["tenant"] = serde_json::to_value(TenantView::from(tenant)).map_err(Error::internal)?;
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// An admin's writes are attributed to their key (DESIGN.md, Events).
+pub(super) fn admin_actor(admin: &AdminCtx, tenant_id: uuid::Uuid) -> Actor {
+    Actor {
+        tenant_id,
+        actor: admin.actor(),
+        request_id: Some(admin.request_id.clone()).filter(|r| !r.is_empty()),
+    }
 }
 
 async fn delete_tenant(

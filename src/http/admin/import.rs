@@ -1,0 +1,177 @@
+//! `POST /admin/v1/tenants/{slug}/people/import?dry_run=`: a CSV file, streamed from the
+//! request body into the import on a database thread, never held whole.
+
+use std::io::{self, Read};
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::Reply;
+use crate::error::Error;
+use crate::http::extract::AdminCtx;
+use crate::http::AppState;
+use crate::provisioning::events::Actor;
+use crate::provisioning::import::{self, Outcome};
+use crate::provisioning::tenants;
+
+/// The largest file: 100,000 rows of ordinary people fit in well under half of it.
+pub const MAX_CSV_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Deserialize)]
+pub(super) struct ImportQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Why the body stopped before its end.
+#[derive(Debug)]
+enum BodyFailure {
+    TooLarge,
+    Broken(String),
+}
+
+impl std::fmt::Display for BodyFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyFailure::TooLarge => write!(f, "the file is larger than {MAX_CSV_BYTES} bytes"),
+            BodyFailure::Broken(e) => write!(f, "the request body broke off: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BodyFailure {}
+
+fn too_large() -> Error {
+    Error::PayloadTooLarge(format!(
+        "the file is larger than {} MiB; split it (at most {} rows per file)",
+        MAX_CSV_BYTES / (1024 * 1024),
+        import::MAX_ROWS
+    ))
+}
+
+/// The body's chunks, as `Read` for the import's thread. Blocks that thread (a blocking
+/// pool thread, never an async worker) until the next chunk arrives.
+struct ChannelReader {
+    rx: mpsc::Receiver<Result<Bytes, BodyFailure>>,
+    buf: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.buf.is_empty() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(chunk)) => self.buf = chunk,
+                Some(Err(failure)) => return Err(io::Error::other(failure)),
+            }
+        }
+        let n = out.len().min(self.buf.len());
+        out[..n].copy_from_slice(&self.buf[..n]);
+        self.buf = self.buf.slice(n..);
+        Ok(n)
+    }
+}
+
+fn failure_of(e: &io::Error) -> Option<Error> {
+    match e.get_ref()?.downcast_ref::<BodyFailure>()? {
+        BodyFailure::TooLarge => Some(too_large()),
+        BodyFailure::Broken(m) => Some(Error::BadRequest(format!(
+            "the request body broke off: {m}"
+        ))),
+    }
+}
+
+/// `text/csv`, with no charset or UTF-8.
+fn check_content_type(req: &HttpRequest) -> Result<(), Error> {
+    let raw = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut parts = raw.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+    if essence != "text/csv" {
+        return Err(Error::UnsupportedMediaType(format!(
+            "send the file as text/csv, not `{}`",
+            raw.chars().take(80).collect::<String>()
+        )));
+    }
+    for param in parts {
+        if let Some((k, v)) = param.split_once('=') {
+            let v = v.trim().trim_matches('"').to_ascii_lowercase();
+            if k.trim().eq_ignore_ascii_case("charset") && v != "utf-8" && v != "utf8" {
+                return Err(Error::UnsupportedMediaType(format!(
+                    "the file must be UTF-8, not {v}; save it as CSV UTF-8"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn import(
+    admin: AdminCtx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    query: web::Query<ImportQuery>,
+    mut payload: web::Payload,
+) -> Reply {
+    check_content_type(&req)?;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_CSV_BYTES) {
+        return Err(too_large().into());
+    }
+    let dry_run = query.dry_run;
+    let slug = slug.into_inner();
+    let now = state.clock.now();
+    let (tx, rx) = mpsc::channel::<Result<Bytes, BodyFailure>>(16);
+    let pump = async move {
+        let mut total = 0usize;
+        while let Some(chunk) = payload.next().await {
+            let message = match chunk {
+                Ok(bytes) => {
+                    total += bytes.len();
+                    if total > MAX_CSV_BYTES {
+                        Err(BodyFailure::TooLarge)
+                    } else {
+                        Ok(bytes)
+                    }
+                }
+                Err(e) => Err(BodyFailure::Broken(e.to_string())),
+            };
+            let last = message.is_err();
+            // The import stopped reading (a refused header, say): stop sending.
+            if tx.send(message).await.is_err() || last {
+                break;
+            }
+        }
+    };
+    let run = state.db.run(move |conn| {
+        let tenant = tenants::get(conn, &slug)?;
+        let actor = Actor {
+            tenant_id: tenant.id,
+            actor: format!("import:{}", Uuid::now_v7()),
+            request_id: Some(admin.request_id.clone()).filter(|r| !r.is_empty()),
+        };
+        let reader = ChannelReader {
+            rx,
+            buf: Bytes::new(),
+        };
+        import::import(conn, &actor, reader, dry_run, now, failure_of)
+    });
+    let ((), outcome) = futures_util::future::join(pump, run).await;
+    match outcome? {
+        Outcome::Done(summary) => Ok(HttpResponse::Ok().json(summary)),
+        Outcome::Refused(summary) => Ok(HttpResponse::UnprocessableEntity().json(summary)),
+    }
+}

@@ -1,0 +1,381 @@
+//! The platform admin's side of the lifecycle (DESIGN.md, Lifecycle): deactivating and
+//! reactivating people, excluding ("sleeping") groups, deleting and restoring people,
+//! creating manual people, and disconnecting a tenant's source.
+//!
+//! None of it is ever reflected into the SCIM resource: the admin state and group
+//! exclusion live in their own columns, SCIM writes never touch them, and the SCIM
+//! version does not move when they change.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::events::Actor;
+use super::manual::{self, ManualPerson};
+use super::users as user_writes;
+use crate::error::Error;
+use crate::store::events::{self, NewEvent};
+use crate::store::groups::{self, GroupRow};
+use crate::store::people;
+use crate::store::tenants::{self, Tenant};
+use crate::store::users::{self, NewUser, UserRow};
+
+/// The most ids one deactivate or reactivate request may carry.
+pub const MAX_IDS: usize = 1000;
+
+/// What a bulk state change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StateChange {
+    pub changed: usize,
+    pub unchanged: usize,
+}
+
+/// Deactivates (`deactivate`) or reactivates people by id, all or none: any id that is not
+/// a person of the tenant is 404 and nothing changes. Already in the state is a no-op.
+pub fn set_admin_state(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    ids: &[Uuid],
+    deactivate: bool,
+) -> Result<StateChange, Error> {
+    if ids.is_empty() || ids.len() > MAX_IDS {
+        return Err(Error::InvalidValue(format!(
+            "ids must hold between 1 and {MAX_IDS} ids"
+        )));
+    }
+    let mut seen = HashSet::with_capacity(ids.len());
+    let ids: Vec<Uuid> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+    conn.transaction(|conn| {
+        let known: HashSet<Uuid> = people::known_ids(conn, actor.tenant_id, &ids)?
+            .into_iter()
+            .collect();
+        let unknown: Vec<String> = ids
+            .iter()
+            .filter(|id| !known.contains(id))
+            .take(10)
+            .map(Uuid::to_string)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::NotFound(format!(
+                "no person {} in this tenant; nothing was changed",
+                unknown.join(", ")
+            )));
+        }
+        let (state, kind) = if deactivate {
+            ("deactivated", "user.excluded")
+        } else {
+            ("active", "user.included")
+        };
+        let changed = people::set_admin_state(conn, actor.tenant_id, &ids, state)?;
+        let batch: Vec<NewEvent> = changed
+            .iter()
+            .map(|id| actor.event(kind, "User", *id, json!({"admin_state": state})))
+            .collect();
+        events::insert_many(conn, &batch)?;
+        Ok(StateChange {
+            changed: changed.len(),
+            unchanged: ids.len() - changed.len(),
+        })
+    })
+}
+
+/// A group as the admin API shows it.
+#[derive(Debug, Clone)]
+pub struct AdminGroup {
+    pub row: GroupRow,
+    pub members: i64,
+}
+
+/// Excludes ("sleeps") or includes a group: its members do not participate while it is
+/// excluded. Already in the state is a no-op.
+pub fn set_group_excluded(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    group_id: Uuid,
+    exclude: bool,
+    now: DateTime<Utc>,
+) -> Result<AdminGroup, Error> {
+    conn.transaction(|conn| {
+        let row = groups::find_for_update(conn, actor.tenant_id, group_id)?
+            .ok_or_else(|| super::groups::not_found(&group_id.to_string()))?;
+        let members = groups::member_count(conn, group_id)?;
+        if row.excluded_at.is_some() == exclude {
+            return Ok(AdminGroup { row, members });
+        }
+        let row = groups::set_excluded(conn, group_id, exclude.then_some(now))?;
+        let kind = if exclude {
+            "group.excluded"
+        } else {
+            "group.included"
+        };
+        events::insert(
+            conn,
+            &actor.event(
+                kind,
+                "Group",
+                group_id,
+                json!({"displayName": row.display_name, "members": members}),
+            ),
+        )?;
+        Ok(AdminGroup { row, members })
+    })
+}
+
+/// Deletes a person: by the tenant's `on_source_delete` policy (retain: deprovisioned and
+/// restorable; remove: erased), or erased whatever the policy with `erase`. Deleting a
+/// deprovisioned person without `erase` is a no-op.
+pub fn delete(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    tenant: &Tenant,
+    id: Uuid,
+    erase: bool,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    conn.transaction(|conn| {
+        let row = users::find_any_for_update(conn, actor.tenant_id, id)?
+            .ok_or_else(|| person_not_found(id))?;
+        let remove = erase || tenant.on_source_delete == "remove";
+        if row.deprovisioned_at.is_some() && !remove {
+            return Ok(());
+        }
+        user_writes::end(conn, actor, &row, remove, now)
+    })
+}
+
+pub fn person_not_found(id: Uuid) -> Error {
+    Error::NotFound(format!("no person `{id}` in this tenant"))
+}
+
+/// Brings back a deprovisioned person (same id and history, admin state kept). A live
+/// person is returned as is. 409 when a live person has taken the userName since.
+pub fn restore(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<UserRow, Error> {
+    conn.transaction(|conn| {
+        let row = users::find_any_for_update(conn, actor.tenant_id, id)?
+            .ok_or_else(|| person_not_found(id))?;
+        if row.deprovisioned_at.is_none() {
+            return Ok(row);
+        }
+        let restored =
+            users::set_lifecycle(conn, id, &row.source, None, now).map_err(|e| match e {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => Error::Conflict(format!(
+                    "userName `{}` now belongs to another person; this one cannot be restored \
+                     until that one is deleted",
+                    row.user_name
+                )),
+                other => other.into(),
+            })?;
+        events::insert(
+            conn,
+            &actor.event(
+                "user.restored",
+                "User",
+                id,
+                json!({"userName": restored.user_name}),
+            ),
+        )?;
+        Ok(restored)
+    })
+}
+
+/// Creates one manual person. 409 when a live person already has the email (as email or
+/// userName, case-insensitively).
+pub fn create_manual(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    person: &ManualPerson,
+) -> Result<UserRow, Error> {
+    conn.transaction(|conn| {
+        let taken = people::find_by_emails(conn, actor.tenant_id, &[person.key()])?;
+        if let Some(live) = taken.iter().find(|u| u.deprovisioned_at.is_none()) {
+            return Err(Error::Uniqueness(format!(
+                "person `{}` already has the email `{}`",
+                live.id, person.email
+            )));
+        }
+        let row = insert_manual(conn, actor.tenant_id, Uuid::now_v7(), person, None)?;
+        events::insert(conn, &created_event(actor, &row))?;
+        Ok(row)
+    })
+}
+
+pub(crate) fn insert_manual(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    person: &ManualPerson,
+    manager: Option<Uuid>,
+) -> Result<UserRow, Error> {
+    Ok(users::insert(
+        conn,
+        &new_manual(tenant_id, id, person, manager)?,
+    )?)
+}
+
+pub(crate) fn new_manual(
+    tenant_id: Uuid,
+    id: Uuid,
+    person: &ManualPerson,
+    manager: Option<Uuid>,
+) -> Result<NewUser<'static>, Error> {
+    Ok(NewUser {
+        id,
+        tenant_id,
+        source: manual::SOURCE,
+        source_ref: None,
+        data: user_writes::data_of(person.resource(manager, None))?,
+    })
+}
+
+pub(crate) fn created_event(actor: &Actor, row: &UserRow) -> NewEvent {
+    actor.event(
+        "user.created",
+        "User",
+        row.id,
+        json!({"userName": row.user_name, "source": row.source, "active": row.active}),
+    )
+}
+
+/// What a disconnect did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Disconnected {
+    #[serde(skip)]
+    pub tenant: Option<Tenant>,
+    pub people_kept: usize,
+    pub people_deprovisioned: usize,
+    pub people_removed: usize,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Changed {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Disconnects the tenant's source: the tenant becomes `manual`. With `keep_people`,
+/// everyone the source managed becomes a manual person (same id, history and admin
+/// state); without, they are deprovisioned (or erased, under the `remove` policy) and leave
+/// their groups. One transaction, set-based, with an event per person.
+pub fn disconnect(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    keep_people: bool,
+    now: DateTime<Utc>,
+) -> Result<Disconnected, Error> {
+    conn.transaction(|conn| {
+        let tenant = tenants::lock(conn, actor.tenant_id)?;
+        let mut out = Disconnected {
+            tenant: None,
+            people_kept: 0,
+            people_deprovisioned: 0,
+            people_removed: 0,
+        };
+        // $1 tenant, $2 actor, $3 request id, $4 now.
+        let run = |conn: &mut PgConnection, sql: &str| -> Result<usize, Error> {
+            let n: Changed = diesel::sql_query(sql)
+                .bind::<SqlUuid, _>(actor.tenant_id)
+                .bind::<Text, _>(&actor.actor)
+                .bind::<Nullable<Text>, _>(actor.request_id.as_deref())
+                .bind::<Timestamptz, _>(now)
+                .get_result(conn)?;
+            Ok(usize::try_from(n.n).unwrap_or(0))
+        };
+        if keep_people {
+            out.people_kept = run(
+                conn,
+                "WITH old AS (SELECT id, source FROM users WHERE tenant_id = $1 \
+                   AND deprovisioned_at IS NULL AND source <> 'manual' FOR UPDATE), \
+                 moved AS (UPDATE users u SET source = 'manual', source_ref = NULL, updated_at = $4 \
+                   FROM old WHERE u.id = old.id RETURNING u.id, old.source AS previous), \
+                 ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
+                   request_id, occurred_at, data) \
+                   SELECT $1, 'user.updated', 'User', id, $2, $3, $4, \
+                   jsonb_build_object('changed', jsonb_build_object('source', 'manual'), \
+                                      'previous_source', previous) FROM moved) \
+                 SELECT count(*) AS n FROM moved",
+            )?;
+            diesel::sql_query(
+                "UPDATE groups SET source = 'manual', source_ref = NULL \
+                 WHERE tenant_id = $1 AND source <> 'manual'",
+            )
+            .bind::<SqlUuid, _>(actor.tenant_id)
+            .execute(conn)?;
+        } else {
+            // Leaving groups first: one member_removed event per group, its version bumped.
+            run(
+                conn,
+                "WITH gone AS (DELETE FROM group_members gm USING users u \
+                   WHERE gm.member_id = u.id AND u.tenant_id = $1 AND u.deprovisioned_at IS NULL \
+                   AND u.source <> 'manual' RETURNING gm.group_id, gm.member_id), \
+                 per_group AS (SELECT group_id, jsonb_agg(member_id) AS members FROM gone \
+                   GROUP BY group_id), \
+                 bumped AS (UPDATE groups g SET version = version + 1, updated_at = $4 \
+                   FROM per_group p WHERE g.id = p.group_id RETURNING g.id), \
+                 ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
+                   request_id, occurred_at, data) \
+                   SELECT $1, 'group.member_removed', 'Group', group_id, $2, $3, $4, \
+                   jsonb_build_object('members', members) FROM per_group) \
+                 SELECT count(*) AS n FROM bumped",
+            )?;
+            if tenant.on_source_delete == "remove" {
+                out.people_removed = run(
+                    conn,
+                    "WITH gone AS (DELETE FROM users WHERE tenant_id = $1 \
+                       AND deprovisioned_at IS NULL AND source <> 'manual' \
+                       RETURNING id, user_name), \
+                     ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, \
+                       actor, request_id, occurred_at, data) \
+                       SELECT $1, 'user.removed', 'User', id, $2, $3, $4, \
+                       jsonb_build_object('userName', user_name) FROM gone) \
+                     SELECT count(*) AS n FROM gone",
+                )?;
+            } else {
+                out.people_deprovisioned = run(
+                    conn,
+                    "WITH gone AS (UPDATE users SET deprovisioned_at = $4, version = version + 1, \
+                       updated_at = $4 WHERE tenant_id = $1 AND deprovisioned_at IS NULL \
+                       AND source <> 'manual' RETURNING id, user_name), \
+                     ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, \
+                       actor, request_id, occurred_at, data) \
+                       SELECT $1, 'user.deprovisioned', 'User', id, $2, $3, $4, \
+                       jsonb_build_object('userName', user_name) FROM gone) \
+                     SELECT count(*) AS n FROM gone",
+                )?;
+            }
+        }
+        let tenant = tenants::update_settings(
+            conn,
+            tenant.id,
+            &tenants::SettingsChange {
+                source: Some(manual::SOURCE.to_owned()),
+                ..tenants::SettingsChange::default()
+            },
+            now,
+        )?;
+        out.tenant = Some(tenant);
+        Ok(out)
+    })
+}
+
+/// The person, with the groups that exclude them.
+pub fn person(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<(UserRow, Vec<people::ExcludedBy>), Error> {
+    let row = users::find_any(conn, tenant_id, id)?.ok_or_else(|| person_not_found(id))?;
+    let excluded = people::excluded_groups_of(conn, &[id])?;
+    Ok((row, excluded))
+}

@@ -1,0 +1,262 @@
+//! The people list: every person of a tenant with their participation (DESIGN.md,
+//! Lifecycle), for the admin API.
+//!
+//! A person participates (gets training, is billed) when they are not deprovisioned, the
+//! IdP has them active, no admin deactivated them, they have a deliverable email and they
+//! are a direct member of no excluded group. The same rule is written once, in SQL, below.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use super::users::UserRow;
+
+/// A person is in an excluded group (direct membership).
+const EXCLUDED: &str =
+    "EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+     WHERE gm.member_id = u.id AND g.excluded_at IS NOT NULL)";
+
+/// The `state` filter of the people list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Not deprovisioned (the default).
+    Live,
+    Participating,
+    Inactive,
+    Deactivated,
+    Excluded,
+    Deprovisioned,
+    /// Everyone, deprovisioned people too.
+    All,
+}
+
+impl State {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "live" => Self::Live,
+            "participating" => Self::Participating,
+            "inactive" => Self::Inactive,
+            "deactivated" => Self::Deactivated,
+            "excluded" => Self::Excluded,
+            "deprovisioned" => Self::Deprovisioned,
+            "all" => Self::All,
+            _ => return None,
+        })
+    }
+
+    fn predicate(self) -> String {
+        const LIVE: &str = "u.deprovisioned_at IS NULL";
+        match self {
+            Self::Live => LIVE.to_owned(),
+            Self::Participating => format!(
+                "{LIVE} AND u.active AND u.admin_state = 'active' AND u.email IS NOT NULL \
+                 AND NOT {EXCLUDED}"
+            ),
+            Self::Inactive => format!("{LIVE} AND NOT u.active"),
+            Self::Deactivated => format!("{LIVE} AND u.admin_state = 'deactivated'"),
+            Self::Excluded => format!("{LIVE} AND {EXCLUDED}"),
+            Self::Deprovisioned => "u.deprovisioned_at IS NOT NULL".to_owned(),
+            Self::All => "true".to_owned(),
+        }
+    }
+}
+
+/// Where a page starts: after this (created_at, id).
+pub type After = (DateTime<Utc>, Uuid);
+
+/// `q` as an ILIKE pattern matching it anywhere, with `%`, `_` and `\` taken literally.
+fn contains_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// One page of people in (created_at, id) order.
+pub fn list(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    state: State,
+    q: Option<&str>,
+    after: Option<After>,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
+    let sql = format!(
+        "SELECT u.* FROM users u WHERE u.tenant_id = $1 AND {} \
+         AND ($2::text IS NULL OR u.email ILIKE $2 OR u.user_name ILIKE $2 \
+              OR u.display_name ILIKE $2 OR u.department ILIKE $2 \
+              OR u.resource -> 'name' ->> 'givenName' ILIKE $2 \
+              OR u.resource -> 'name' ->> 'familyName' ILIKE $2 \
+              OR u.resource -> 'name' ->> 'formatted' ILIKE $2) \
+         AND ($3::timestamptz IS NULL OR (u.created_at, u.id) > ($3, $4)) \
+         ORDER BY u.created_at, u.id LIMIT $5",
+        state.predicate()
+    );
+    let (at, id) = after.map_or((None, None), |(at, id)| (Some(at), Some(id)));
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Nullable<Text>, _>(q.map(contains_pattern))
+        .bind::<Nullable<Timestamptz>, _>(at)
+        .bind::<Nullable<SqlUuid>, _>(id)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+}
+
+/// How many people are in each state. `total` counts live people; the states overlap as
+/// the list's `state` filter does; deprovisioned people are outside `total`.
+#[derive(QueryableByName, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    #[diesel(sql_type = BigInt)]
+    pub total: i64,
+    #[diesel(sql_type = BigInt)]
+    pub participating: i64,
+    #[diesel(sql_type = BigInt)]
+    pub inactive: i64,
+    #[diesel(sql_type = BigInt)]
+    pub deactivated: i64,
+    #[diesel(sql_type = BigInt)]
+    pub excluded: i64,
+    #[diesel(sql_type = BigInt)]
+    pub deprovisioned: i64,
+    #[diesel(sql_type = BigInt)]
+    pub no_email: i64,
+}
+
+/// Every count in one pass over the tenant's people; the excluded groups' members are
+/// collected once and hash-joined.
+pub fn counts(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Counts> {
+    diesel::sql_query(
+        "WITH ex AS (SELECT DISTINCT gm.member_id FROM group_members gm \
+                     JOIN groups g ON g.id = gm.group_id \
+                     WHERE g.tenant_id = $1 AND g.excluded_at IS NOT NULL) \
+         SELECT count(*) FILTER (WHERE live) AS total, \
+                count(*) FILTER (WHERE live AND active AND admin_state = 'active' \
+                                 AND email IS NOT NULL AND NOT excluded) AS participating, \
+                count(*) FILTER (WHERE live AND NOT active) AS inactive, \
+                count(*) FILTER (WHERE live AND admin_state = 'deactivated') AS deactivated, \
+                count(*) FILTER (WHERE live AND excluded) AS excluded, \
+                count(*) FILTER (WHERE NOT live) AS deprovisioned, \
+                count(*) FILTER (WHERE live AND email IS NULL) AS no_email \
+         FROM (SELECT u.deprovisioned_at IS NULL AS live, u.active, u.admin_state, u.email, \
+                      ex.member_id IS NOT NULL AS excluded \
+               FROM users u LEFT JOIN ex ON ex.member_id = u.id \
+               WHERE u.tenant_id = $1) AS p",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .get_result(conn)
+}
+
+#[derive(QueryableByName, Debug, Clone, PartialEq, Eq)]
+pub struct ExcludedBy {
+    #[diesel(sql_type = SqlUuid)]
+    pub member_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub group_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub display_name: String,
+}
+
+/// For each of `ids`, the excluded groups it is a direct member of.
+pub fn excluded_groups_of(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ExcludedBy>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(
+        "SELECT gm.member_id, g.id AS group_id, g.display_name \
+         FROM unnest($1::uuid[]) AS x(id) JOIN group_members gm ON gm.member_id = x.id \
+         JOIN groups g ON g.id = gm.group_id \
+         WHERE g.excluded_at IS NOT NULL ORDER BY gm.member_id, g.display_name, g.id",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// The subset of `ids` that are people of the tenant, deprovisioned ones too.
+pub fn known_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+    diesel::sql_query(
+        "SELECT u.id FROM unnest($2::uuid[]) AS x(id) JOIN users u ON u.id = x.id \
+         WHERE u.tenant_id = $1",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load::<IdRow>(conn)
+    .map(|rows| rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Sets the admin state of those of `ids` not already in it; returns the ids changed.
+/// Neither the SCIM version nor lastModified moves: SCIM never sees the admin state.
+pub fn set_admin_state(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+    admin_state: &str,
+) -> QueryResult<Vec<Uuid>> {
+    diesel::sql_query(
+        "UPDATE users u SET admin_state = $3 FROM unnest($2::uuid[]) AS x(id) \
+         WHERE u.id = x.id AND u.tenant_id = $1 AND u.admin_state <> $3 RETURNING u.id",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Text, _>(admin_state)
+    .load::<IdRow>(conn)
+    .map(|rows| rows.into_iter().map(|r| r.id).collect())
+}
+
+/// People matching any of `keys` (lower-cased emails) by email or userName, deprovisioned
+/// ones too, locked for the caller's transaction.
+pub fn find_by_emails(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    keys: &[String],
+) -> QueryResult<Vec<UserRow>> {
+    diesel::sql_query(
+        "SELECT u.* FROM users u WHERE u.tenant_id = $1 \
+         AND (u.email = ANY($2) OR lower(u.user_name) = ANY($2)) \
+         ORDER BY u.deprovisioned_at IS NOT NULL, u.updated_at DESC FOR UPDATE",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<Text>, _>(keys)
+    .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn q_is_matched_literally() {
+        assert_eq!(contains_pattern("ann"), "%ann%");
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn states_parse_by_name_only() {
+        for s in [
+            "live",
+            "participating",
+            "inactive",
+            "deactivated",
+            "excluded",
+            "deprovisioned",
+            "all",
+        ] {
+            assert!(State::parse(s).is_some(), "{s}");
+        }
+        for s in ["", "Participating", "active", "all "] {
+            assert!(State::parse(s).is_none(), "{s}");
+        }
+    }
+}
