@@ -628,3 +628,43 @@ async fn disconnect_keeps_people_as_manual_or_deprovisions_them() {
         assert_eq!(status, 400, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn scim_adopts_a_manual_person_by_email_when_the_user_name_differs() {
+    let (app, token) = setup().await;
+    let (status, manual) = body(
+        app.admin_post(
+            &format!("{T}/people"),
+            &json!({"email": "Kim@Acme.test", "given_name": "Kim"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{manual}");
+    // Okta sends its own login as userName, with the work email beside it.
+    let mut b = user_body("kim.okta-login");
+    b["emails"] = json!([{"value": "kim@acme.test", "type": "work", "primary": true}]);
+    let res = app.scim_post(&token, "/Users", &b).await;
+    assert_eq!(res.status(), 201);
+    let adopted = app.json(res).await;
+    assert_eq!(adopted["id"], manual["id"]);
+    assert_eq!(adopted["userName"], "kim.okta-login");
+    let p = person(&app, manual["id"].as_str().unwrap()).await;
+    assert_eq!(p["source"], "scim");
+    let (_, h) = body(
+        app.admin_get(&format!(
+            "{T}/people/{}/history",
+            manual["id"].as_str().unwrap()
+        ))
+        .await,
+    )
+    .await;
+    let kinds: Vec<&str> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["user.created", "user.adopted"]);
+    assert_eq!(counts(&app).await["total"], 1);
+}
