@@ -68,6 +68,10 @@ pub enum Error {
     },
     #[error("{0}")]
     NotImplemented(String),
+    /// The transaction collided with a concurrent one (a deadlock or a serialization
+    /// failure) and was rolled back whole: 503, and the client should retry.
+    #[error("a concurrent change to the same resources collided with this one; nothing was applied; retry")]
+    Contention(#[source] Cause),
     /// The database cannot be reached: 503, and the client should retry.
     #[error("the service is temporarily unavailable; retry shortly")]
     Unavailable(#[source] Cause),
@@ -99,7 +103,7 @@ impl Error {
             HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable(_) | Contention(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -149,6 +153,7 @@ impl Error {
             TooManyRequests { .. } => "too_many_requests",
             NotImplemented(_) => "not_implemented",
             Unavailable(_) => "unavailable",
+            Contention(_) => "contention",
             Internal(_) => "internal",
         }
     }
@@ -160,6 +165,9 @@ impl Error {
             }
             Error::Unavailable(cause) => {
                 tracing::warn!(error = %chain(cause.as_ref()), "database unavailable")
+            }
+            Error::Contention(cause) => {
+                tracing::warn!(error = %chain(cause.as_ref()), "transaction rolled back by a conflict")
             }
             _ => {}
         }
@@ -180,6 +188,9 @@ impl Error {
             }
             Error::Unavailable(_) => {
                 builder.insert_header((header::RETRY_AFTER, "5"));
+            }
+            Error::Contention(_) => {
+                builder.insert_header((header::RETRY_AFTER, "1"));
             }
             _ => {}
         }
@@ -257,6 +268,13 @@ impl From<diesel::result::Error> for Error {
             | D::BrokenTransactionManager => Error::Unavailable(Box::new(e)),
             D::DatabaseError(_, ref info) if is_connection_failure(info.message()) => {
                 Error::Unavailable(Box::new(e))
+            }
+            // 40001 is classified; 40P01 (deadlock_detected) reaches diesel unclassified.
+            D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                Error::Contention(Box::new(e))
+            }
+            D::DatabaseError(_, ref info) if info.message().contains("deadlock detected") => {
+                Error::Contention(Box::new(e))
             }
             other => Error::Internal(Box::new(other)),
         }
@@ -363,6 +381,34 @@ mod tests {
                 "detail": "missing bearer token",
             })
         );
+    }
+
+    #[test]
+    fn deadlocks_and_serialization_failures_are_503_with_retry_after() {
+        use diesel::result::{DatabaseErrorKind, Error as D};
+        for e in [
+            D::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new("deadlock detected".to_owned()),
+            ),
+            D::DatabaseError(
+                DatabaseErrorKind::SerializationFailure,
+                Box::new("could not serialize access".to_owned()),
+            ),
+        ] {
+            let e = Error::from(e);
+            assert!(matches!(e, Error::Contention(_)), "{e:?}");
+            let resp = e.error_response();
+            assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                resp.headers()
+                    .get(header::RETRY_AFTER)
+                    .map(|v| v.as_bytes()),
+                Some(&b"1"[..])
+            );
+            let text = body(resp).to_string();
+            assert!(!text.contains("deadlock"), "{text}");
+        }
     }
 
     #[test]
