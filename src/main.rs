@@ -209,6 +209,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// Caps glibc's malloc at two arenas. Its default (eight per core) gives every thread of the
+/// blocking pool that runs queries an arena of its own, and memory freed after a large
+/// page stays spread across them: the server's RSS grew to over 300 MiB walking cursor
+/// pages of 1,000 users. With two, freed memory is reused.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called once, before the
+    // server starts its threads.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn run(cli: Cli) -> Result<(), CliError> {
     let url = DatabaseUrl::parse(&cli.database_url)?;
     let clock = clock::system();
@@ -221,7 +234,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
-        Command::Serve(args) => serve(url, args, clock),
+        Command::Serve(args) => {
+            limit_malloc_arenas();
+            serve(url, args, clock)
+        }
         Command::Tenant(cmd) => tenant(&url, cmd),
         Command::Token(cmd) => token(&url, cmd, &clock),
         Command::AdminKey(AdminKeyCmd::Issue { label }) => {
