@@ -668,3 +668,52 @@ async fn scim_adopts_a_manual_person_by_email_when_the_user_name_differs() {
     assert_eq!(kinds, ["user.created", "user.adopted"]);
     assert_eq!(counts(&app).await["total"], 1);
 }
+
+#[tokio::test]
+async fn an_exclusion_sticks_through_scim_group_updates_and_covers_new_members() {
+    let (app, token) = setup().await;
+    let ann = app.create_user(&token, &user_body("ann@acme.test")).await;
+    let bob = app.create_user(&token, &user_body("bob@acme.test")).await;
+    let g = app
+        .create_group(
+            &token,
+            &json!({"displayName": "Shared", "members": [{"value": ann["id"]}]}),
+        )
+        .await;
+    let gid = g["id"].as_str().unwrap();
+    let (status, _) = body(
+        app.admin_post(&format!("{T}/groups/{gid}/exclude"), &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Okta renames the group and adds bob; Entra PUTs it whole.
+    let res = app
+        .scim_patch(
+            &token,
+            &format!("/Groups/{gid}"),
+            &patch_op(json!([
+                {"op": "replace", "value": {"id": gid, "displayName": "Shared mailboxes"}},
+                {"op": "add", "path": "members", "value": [{"value": bob["id"]}]}
+            ])),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .scim_put(
+            &token,
+            &format!("/Groups/{gid}"),
+            &json!({"displayName": "Shared mailboxes",
+                    "members": [{"value": ann["id"]}, {"value": bob["id"]}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let c = counts(&app).await;
+    assert_eq!(c["excluded"], 2, "{c}");
+    assert_eq!(c["participating"], 0, "{c}");
+    let p = person(&app, bob["id"].as_str().unwrap()).await;
+    assert_eq!(
+        p["excluded_by_groups"],
+        json!([{"id": gid, "displayName": "Shared mailboxes"}])
+    );
+}
