@@ -185,6 +185,9 @@ impl Error {
                 retry_after_secs, ..
             } => {
                 builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+                // A client over its limit reconnects before its next try: a flood pays a
+                // connection per request instead of streaming requests down kept-alive ones.
+                builder.force_close();
             }
             Error::Unavailable(_) => {
                 builder.insert_header((header::RETRY_AFTER, "5"));

@@ -62,6 +62,8 @@ async fn over_the_limit_is_429_with_retry_after_and_a_scim_error() {
     let res = app.scim_get(&token, "/Users").await;
     assert_eq!(res.status(), 429);
     assert_eq!(res.headers()["retry-after"], "1");
+    // The connection is closed: a flooding client pays a reconnect per request.
+    assert_eq!(res.headers()["connection"], "close");
     assert_eq!(res.headers()["content-type"], "application/scim+json");
     let e: Value = res.json().await.unwrap();
     assert_eq!(
