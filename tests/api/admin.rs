@@ -174,12 +174,41 @@ async fn openapi_document_describes_the_admin_api() {
     assert_eq!(res.status(), 200);
     let doc: Value = res.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in [
-        "/tenants",
-        "/tenants/{slug}",
-        "/tenants/{slug}/tokens",
-        "/tenants/{slug}/tokens/{key_id}",
+    for (path, methods) in [
+        ("/tenants", &["get", "post"][..]),
+        ("/tenants/{slug}", &["get", "patch", "delete"]),
+        ("/tenants/{slug}/tokens", &["get", "post"]),
+        ("/tenants/{slug}/tokens/{key_id}", &["delete"]),
+        ("/tenants/{slug}/disconnect", &["post"]),
+        ("/tenants/{slug}/people", &["get", "post"]),
+        ("/tenants/{slug}/people/counts", &["get"]),
+        ("/tenants/{slug}/people/deactivate", &["post"]),
+        ("/tenants/{slug}/people/reactivate", &["post"]),
+        ("/tenants/{slug}/people/import", &["post"]),
+        ("/tenants/{slug}/people/{id}", &["get", "delete"]),
+        ("/tenants/{slug}/people/{id}/restore", &["post"]),
+        ("/tenants/{slug}/people/{id}/history", &["get"]),
+        ("/tenants/{slug}/groups/{id}/exclude", &["post"]),
+        ("/tenants/{slug}/groups/{id}/include", &["post"]),
+        ("/tenants/{slug}/events", &["get"]),
     ] {
-        assert!(doc["paths"].get(path).is_some(), "{path} undocumented");
+        for method in methods {
+            assert!(
+                doc["paths"][path].get(*method).is_some(),
+                "{method} {path} undocumented"
+            );
+        }
+    }
+    // Every $ref resolves to a schema the document defines.
+    let text = doc.to_string();
+    let refs: Vec<&str> = text.split("\"$ref\":\"#/components/").skip(1).collect();
+    assert!(refs.len() > 20, "{} $refs", refs.len());
+    for piece in refs {
+        let target = piece.split('"').next().unwrap();
+        let mut node = &doc["components"];
+        for part in target.split('/') {
+            node = &node[part];
+        }
+        assert!(!node.is_null(), "dangling $ref {target}");
     }
 }
