@@ -1,35 +1,28 @@
-//! `/Groups` (RFC 7644 §3.3–§3.6, RFC 7643 §4.2). Members are loaded only when the
-//! response shows them: `excludedAttributes=members` never reads the membership table.
+//! `/Groups` (RFC 7644 §3.3–§3.6, RFC 7643 §4.2): what is particular to groups. The
+//! handlers are in `resources.rs`. Members are loaded only when the response shows them:
+//! `excludedAttributes=members` never reads the membership table.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::common::{
-    actor, base_url, created, group_json, group_location, json_body, not_modified, resource, scim,
-    updated, ProjectionQuery, LIST_RESPONSE,
-};
-use super::params::{
-    encode_cursor, if_match, if_none_match, resource_id, ListParams, Projection, RawList,
-};
+use super::common::{group_json, group_location};
+use super::params::Projection;
+use super::resources::Resource;
 use crate::error::Error;
-use crate::http::body::ScimBody;
-use crate::http::extract::TenantCtx;
-use crate::http::AppState;
+use crate::provisioning::events::Actor;
 use crate::provisioning::groups::{self as prov, not_found};
-use crate::provisioning::tenants;
-use crate::provisioning::users::{check_push_allowed, SCIM};
-use crate::scim::patch::parse_patch;
-use crate::scim::resource::{normalize_group, project, wants};
+use crate::provisioning::users::SCIM;
+use crate::scim::patch::PatchRequest;
+use crate::scim::resource::{normalize_group, project, wants, GroupInput};
 use crate::scim::schema::GROUP_RESOURCE;
 use crate::store::groups::{self, members_of, GroupRow};
-use crate::store::search::{self, Kind, ListQuery, Start};
-
-type Reply = Result<HttpResponse, Error>;
+use crate::store::search::{self, Kind, ListQuery};
+use crate::store::tenants::Tenant;
 
 fn render(
-    conn: &mut diesel::PgConnection,
+    conn: &mut PgConnection,
     row: &GroupRow,
     base: &str,
     projection: &Projection,
@@ -52,224 +45,107 @@ fn render(
     ))
 }
 
-pub async fn list_page(
-    ctx: &TenantCtx,
-    state: &AppState,
-    base: String,
-    params: ListParams,
-) -> Result<Value, Error> {
-    let tenant_id = ctx.tenant_id;
-    state
-        .db
-        .run(move |conn| {
-            let fetch = if params.cursor {
-                params.count + 1
-            } else {
-                params.count
-            };
-            let q = ListQuery {
-                filter: params.filter.as_ref(),
-                sort_by: params.sort_by.as_ref(),
-                descending: params.descending,
-                start: params.start,
-                count: fetch,
-                total: false,
-            };
-            let (mut rows, _) = search::list_groups(conn, tenant_id, &q, &base)?;
-            let more = usize::try_from(params.count).is_ok_and(|c| rows.len() > c);
-            if more {
-                rows.truncate(usize::try_from(params.count).unwrap_or(0));
-            }
-            let total = match params.start {
-                Start::Offset(0)
-                    if !more && i64::try_from(rows.len()).is_ok_and(|n| n < params.count) =>
-                {
-                    i64::try_from(rows.len()).unwrap_or(i64::MAX)
-                }
-                _ => search::count(conn, Kind::Groups, tenant_id, params.filter.as_ref(), &base)?,
-            };
-            let resources = rows
-                .iter()
-                .map(|r| render(conn, r, &base, &params.projection))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut body = json!({
-                "schemas": [LIST_RESPONSE],
-                "totalResults": total,
-                "itemsPerPage": resources.len(),
-                "startIndex": params.start_index,
-                "Resources": resources,
-            });
-            if let (true, true, Some(last), Some(obj)) =
-                (params.cursor, more, rows.last(), body.as_object_mut())
-            {
-                obj.insert(
-                    "nextCursor".into(),
-                    encode_cursor(last.created_at, last.id).into(),
-                );
-            }
-            Ok(body)
-        })
-        .await
-}
+/// `/Groups`.
+pub struct Groups;
 
-pub async fn list(
-    ctx: TenantCtx,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    query: web::Query<RawList>,
-) -> Reply {
-    let params = ListParams::parse(&query, state.settings.max_results)?;
-    let body = list_page(&ctx, &state, base_url(&req, &state), params).await?;
-    Ok(scim(StatusCode::OK, &body))
-}
+impl Resource for Groups {
+    type Row = GroupRow;
+    type Input = GroupInput;
+    const KIND: Kind = Kind::Groups;
 
-pub async fn search(
-    ctx: TenantCtx,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: ScimBody,
-) -> Reply {
-    let raw: RawList = serde_json::from_value(json_body(&body.0)?)
-        .map_err(|e| Error::InvalidSyntax(format!("invalid SearchRequest: {e}")))?;
-    let params = ListParams::parse(&raw, state.settings.max_results)?;
-    let body = list_page(&ctx, &state, base_url(&req, &state), params).await?;
-    Ok(scim(StatusCode::OK, &body))
-}
-
-fn load(
-    conn: &mut diesel::PgConnection,
-    tenant_id: Uuid,
-    id: Uuid,
-    base: &str,
-    projection: &Projection,
-) -> Result<(GroupRow, Value), Error> {
-    let row = groups::find(conn, tenant_id, id)?.ok_or_else(|| not_found(&id.to_string()))?;
-    let body = render(conn, &row, base, projection)?;
-    Ok((row, body))
-}
-
-pub async fn get(
-    ctx: TenantCtx,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: web::Query<ProjectionQuery>,
-) -> Reply {
-    let id = resource_id(&path, not_found)?;
-    let projection = query.parse()?;
-    let base = base_url(&req, &state);
-    let tenant_id = ctx.tenant_id;
-    let (row, body) = state
-        .db
-        .run(move |conn| load(conn, tenant_id, id, &base, &projection))
-        .await?;
-    if if_none_match(&req, row.version) {
-        return Ok(not_modified(row.version));
+    fn not_found(id: &str) -> Error {
+        not_found(id)
     }
-    Ok(resource(StatusCode::OK, &body, row.version))
-}
 
-pub async fn create(
-    ctx: TenantCtx,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: ScimBody,
-) -> Reply {
-    let input = normalize_group(&json_body(&body.0)?)?;
-    let base = base_url(&req, &state);
-    let actor = actor(&ctx);
-    let (row, body) = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::by_id(conn, actor.tenant_id)?;
-            check_push_allowed(&tenant)?;
-            let row = prov::create(conn, &actor, SCIM, input)?;
-            load(conn, actor.tenant_id, row.id, &base, &Projection::default())
-        })
-        .await?;
-    Ok(created(
-        &body,
-        row.version,
-        &group_location(&base_url(&req, &state), row.id),
-    ))
-}
+    fn normalize(body: &Value) -> Result<GroupInput, Error> {
+        Ok(normalize_group(body)?)
+    }
 
-pub async fn replace(
-    ctx: TenantCtx,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: web::Query<ProjectionQuery>,
-    body: ScimBody,
-) -> Reply {
-    let id = resource_id(&path, not_found)?;
-    let input = normalize_group(&json_body(&body.0)?)?;
-    let projection = query.parse()?;
-    let base = base_url(&req, &state);
-    let actor = actor(&ctx);
-    let expected = if_match(&req);
-    let now = state.clock.now();
-    let (row, body) = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::by_id(conn, actor.tenant_id)?;
-            check_push_allowed(&tenant)?;
-            prov::replace(conn, &actor, id, expected, input, now)?;
-            load(conn, actor.tenant_id, id, &base, &projection)
-        })
-        .await?;
-    Ok(updated(&req, row.version, &body))
-}
+    fn version(row: &GroupRow) -> i64 {
+        row.version
+    }
 
-pub async fn patch(
-    ctx: TenantCtx,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: web::Query<ProjectionQuery>,
-    body: ScimBody,
-) -> Reply {
-    let id = resource_id(&path, not_found)?;
-    let request = parse_patch(&json_body(&body.0)?)?;
-    let projection = query.parse()?;
-    let base = base_url(&req, &state);
-    let actor = actor(&ctx);
-    let expected = if_match(&req);
-    let now = state.clock.now();
-    let minimal = super::common::wants_minimal(&req);
-    let (version, body) = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::by_id(conn, actor.tenant_id)?;
-            check_push_allowed(&tenant)?;
-            let row = prov::patch(conn, &actor, id, expected, &request, now)?;
-            // A minimal reply never reads the (possibly huge) membership back.
-            if minimal {
-                return Ok((row.version, Value::Null));
-            }
-            let (row, body) = load(conn, actor.tenant_id, id, &base, &projection)?;
-            Ok((row.version, body))
-        })
-        .await?;
-    Ok(updated(&req, version, &body))
-}
+    fn position(row: &GroupRow) -> (DateTime<Utc>, Uuid) {
+        (row.created_at, row.id)
+    }
 
-pub async fn delete(
-    ctx: TenantCtx,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Reply {
-    let id = resource_id(&path, not_found)?;
-    let actor = actor(&ctx);
-    let expected = if_match(&req);
-    state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::by_id(conn, actor.tenant_id)?;
-            check_push_allowed(&tenant)?;
-            prov::delete(conn, &actor, id, expected)
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    fn location(base: &str, row: &GroupRow) -> String {
+        group_location(base, row.id)
+    }
+
+    fn load(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        id: Uuid,
+        base: &str,
+        projection: &Projection,
+    ) -> Result<(GroupRow, Value), Error> {
+        let row = groups::find(conn, tenant_id, id)?.ok_or_else(|| not_found(&id.to_string()))?;
+        let body = render(conn, &row, base, projection)?;
+        Ok((row, body))
+    }
+
+    fn fetch(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        q: &ListQuery<'_>,
+        base: &str,
+    ) -> Result<Vec<GroupRow>, Error> {
+        Ok(search::list_groups(conn, tenant_id, q, base)?.0)
+    }
+
+    fn render_page(
+        conn: &mut PgConnection,
+        rows: &[GroupRow],
+        base: &str,
+        projection: &Projection,
+    ) -> Result<Vec<Value>, Error> {
+        rows.iter()
+            .map(|r| render(conn, r, base, projection))
+            .collect()
+    }
+
+    fn create(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        input: GroupInput,
+        _now: DateTime<Utc>,
+        base: &str,
+    ) -> Result<(GroupRow, Value), Error> {
+        let row = prov::create(conn, actor, SCIM, input)?;
+        Self::load(conn, actor.tenant_id, row.id, base, &Projection::default())
+    }
+
+    fn replace(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        input: GroupInput,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        prov::replace(conn, actor, id, if_match, input, now).map(drop)
+    }
+
+    fn patch(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        request: &PatchRequest,
+        now: DateTime<Utc>,
+    ) -> Result<i64, Error> {
+        Ok(prov::patch(conn, actor, id, if_match, request, now)?.version)
+    }
+
+    fn delete(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        _tenant: &Tenant,
+        id: Uuid,
+        if_match: Option<i64>,
+        _now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        prov::delete(conn, actor, id, if_match)
+    }
 }

@@ -6,10 +6,14 @@ mod common;
 mod discovery;
 mod groups;
 pub mod params;
+mod resources;
 mod root_search;
 mod users;
 
 use actix_web::{web, HttpResponse};
+
+use groups::Groups;
+use users::Users;
 
 use crate::error::Error;
 use crate::http::extract::TenantCtx;
@@ -42,40 +46,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource(["/Users", "/Users/"])
-            .route(web::get().to(users::list))
-            .route(web::post().to(users::create))
+            .route(web::get().to(resources::list::<Users>))
+            .route(web::post().to(resources::create::<Users>))
             .default_service(web::to(method_not_allowed)),
     )
     .service(
         web::resource("/Users/.search")
-            .route(web::post().to(users::search))
+            .route(web::post().to(resources::search::<Users>))
             .default_service(web::to(method_not_allowed)),
     )
     .service(
         web::resource("/Users/{id}")
-            .route(web::get().to(users::get))
-            .route(web::put().to(users::replace))
-            .route(web::patch().to(users::patch))
-            .route(web::delete().to(users::delete))
+            .route(web::get().to(resources::get::<Users>))
+            .route(web::put().to(resources::replace::<Users>))
+            .route(web::patch().to(resources::patch::<Users>))
+            .route(web::delete().to(resources::delete::<Users>))
             .default_service(web::to(method_not_allowed)),
     )
     .service(
         web::resource(["/Groups", "/Groups/"])
-            .route(web::get().to(groups::list))
-            .route(web::post().to(groups::create))
+            .route(web::get().to(resources::list::<Groups>))
+            .route(web::post().to(resources::create::<Groups>))
             .default_service(web::to(method_not_allowed)),
     )
     .service(
         web::resource("/Groups/.search")
-            .route(web::post().to(groups::search))
+            .route(web::post().to(resources::search::<Groups>))
             .default_service(web::to(method_not_allowed)),
     )
     .service(
         web::resource("/Groups/{id}")
-            .route(web::get().to(groups::get))
-            .route(web::put().to(groups::replace))
-            .route(web::patch().to(groups::patch))
-            .route(web::delete().to(groups::delete))
+            .route(web::get().to(resources::get::<Groups>))
+            .route(web::put().to(resources::replace::<Groups>))
+            .route(web::patch().to(resources::patch::<Groups>))
+            .route(web::delete().to(resources::delete::<Groups>))
             .default_service(web::to(method_not_allowed)),
     )
     .service(

@@ -6,8 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::common::{base_url, json_body, scim, LIST_RESPONSE};
+use super::groups::Groups;
 use super::params::{ListParams, RawList};
-use super::{groups, users};
+use super::resources;
+use super::users::Users;
 use crate::error::Error;
 use crate::http::body::ScimBody;
 use crate::http::extract::TenantCtx;
@@ -64,13 +66,14 @@ pub async fn search(
         Start::Offset(o) => (o, first.count, first.start_index),
         Start::After(..) => (0, first.count, 1),
     };
-    let user_page = page(users::list_page(&ctx, &state, base.clone(), first).await).await?;
+    let user_page =
+        page(resources::list_page::<Users>(&ctx, &state, base.clone(), first).await).await?;
     let user_total = total(&user_page);
     let mut items = resources(user_page);
     let mut second = ListParams::parse(&raw, max)?;
     second.start = Start::Offset((offset - user_total).max(0));
     second.count = (count - i64::try_from(items.len()).unwrap_or(count)).max(0);
-    let group_page = page(groups::list_page(&ctx, &state, base, second).await).await?;
+    let group_page = page(resources::list_page::<Groups>(&ctx, &state, base, second).await).await?;
     let group_total = total(&group_page);
     items.extend(resources(group_page));
     Ok(scim(

@@ -1,0 +1,306 @@
+//! The handlers `/Users` and `/Groups` share (RFC 7644 §3.3–§3.6). What differs between
+//! the two resource types is the [`Resource`] trait, implemented in `users.rs` and
+//! `groups.rs`; the request handling (parsing, preconditions, the push-mode check, the
+//! response) is written once, here.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::common::{
+    actor, base_url, created, json_body, not_modified, resource, scim, updated, wants_minimal,
+    ProjectionQuery, LIST_RESPONSE,
+};
+use super::params::{
+    encode_cursor, if_match, if_none_match, resource_id, ListParams, Projection, RawList,
+};
+use crate::error::Error;
+use crate::http::body::ScimBody;
+use crate::http::extract::TenantCtx;
+use crate::http::AppState;
+use crate::provisioning::events::Actor;
+use crate::provisioning::tenants;
+use crate::provisioning::users::check_push_allowed;
+use crate::scim::patch::{parse_patch, PatchRequest};
+use crate::store::search::{self, Kind, ListQuery, Start};
+use crate::store::tenants::Tenant;
+
+type Reply = Result<HttpResponse, Error>;
+
+/// One SCIM resource type as the handlers see it.
+pub trait Resource: 'static {
+    type Row: Send + 'static;
+    type Input: Send + 'static;
+    const KIND: Kind;
+
+    fn not_found(id: &str) -> Error;
+    fn normalize(body: &Value) -> Result<Self::Input, Error>;
+    fn version(row: &Self::Row) -> i64;
+    /// The row's place in the default order, for `nextCursor`.
+    fn position(row: &Self::Row) -> (DateTime<Utc>, Uuid);
+    fn location(base: &str, row: &Self::Row) -> String;
+
+    /// One resource, rendered with `projection`.
+    fn load(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        id: Uuid,
+        base: &str,
+        projection: &Projection,
+    ) -> Result<(Self::Row, Value), Error>;
+    /// A page of rows, before rendering.
+    fn fetch(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        q: &ListQuery<'_>,
+        base: &str,
+    ) -> Result<Vec<Self::Row>, Error>;
+    /// A page's rows, rendered with `projection`.
+    fn render_page(
+        conn: &mut PgConnection,
+        rows: &[Self::Row],
+        base: &str,
+        projection: &Projection,
+    ) -> Result<Vec<Value>, Error>;
+
+    /// POST; returns the row and its full rendering.
+    fn create(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        input: Self::Input,
+        now: DateTime<Utc>,
+        base: &str,
+    ) -> Result<(Self::Row, Value), Error>;
+    fn replace(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        input: Self::Input,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error>;
+    /// PATCH; returns the new version.
+    fn patch(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        request: &PatchRequest,
+        now: DateTime<Utc>,
+    ) -> Result<i64, Error>;
+    fn delete(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        if_match: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error>;
+}
+
+/// A page as a ListResponse (RFC 7644 §3.4.2), shared by GET, POST /.search and the root
+/// search.
+pub async fn list_page<R: Resource>(
+    ctx: &TenantCtx,
+    state: &AppState,
+    base: String,
+    params: ListParams,
+) -> Result<Value, Error> {
+    let tenant_id = ctx.tenant_id;
+    state
+        .db
+        .run(move |conn| {
+            // One more row than asked tells whether a next cursor page exists.
+            let fetch = if params.cursor {
+                params.count + 1
+            } else {
+                params.count
+            };
+            let q = ListQuery {
+                filter: params.filter.as_ref(),
+                sort_by: params.sort_by.as_ref(),
+                descending: params.descending,
+                start: params.start,
+                count: fetch,
+                total: false,
+            };
+            let mut rows = R::fetch(conn, tenant_id, &q, &base)?;
+            let more = usize::try_from(params.count).is_ok_and(|c| rows.len() > c);
+            if more {
+                rows.truncate(usize::try_from(params.count).unwrap_or(0));
+            }
+            // A first page that is not full holds every match: no count query needed.
+            let total = match params.start {
+                Start::Offset(0)
+                    if !more && i64::try_from(rows.len()).is_ok_and(|n| n < params.count) =>
+                {
+                    i64::try_from(rows.len()).unwrap_or(i64::MAX)
+                }
+                _ => search::count(conn, R::KIND, tenant_id, params.filter.as_ref(), &base)?,
+            };
+            let resources = R::render_page(conn, &rows, &base, &params.projection)?;
+            let mut body = json!({
+                "schemas": [LIST_RESPONSE],
+                "totalResults": total,
+                "itemsPerPage": resources.len(),
+                "startIndex": params.start_index,
+                "Resources": resources,
+            });
+            if let (true, true, Some(last), Some(obj)) =
+                (params.cursor, more, rows.last(), body.as_object_mut())
+            {
+                let (at, id) = R::position(last);
+                obj.insert("nextCursor".into(), encode_cursor(at, id).into());
+            }
+            Ok(body)
+        })
+        .await
+}
+
+pub async fn list<R: Resource>(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<RawList>,
+) -> Reply {
+    let params = ListParams::parse(&query, state.settings.max_results)?;
+    let body = list_page::<R>(&ctx, &state, base_url(&req, &state), params).await?;
+    Ok(scim(StatusCode::OK, &body))
+}
+
+pub async fn search<R: Resource>(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ScimBody,
+) -> Reply {
+    let raw: RawList = serde_json::from_value(json_body(&body.0)?)
+        .map_err(|e| Error::InvalidSyntax(format!("invalid SearchRequest: {e}")))?;
+    let params = ListParams::parse(&raw, state.settings.max_results)?;
+    let body = list_page::<R>(&ctx, &state, base_url(&req, &state), params).await?;
+    Ok(scim(StatusCode::OK, &body))
+}
+
+pub async fn get<R: Resource>(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ProjectionQuery>,
+) -> Reply {
+    let id = resource_id(&path, R::not_found)?;
+    let projection = query.parse()?;
+    let base = base_url(&req, &state);
+    let tenant_id = ctx.tenant_id;
+    let (row, body) = state
+        .db
+        .run(move |conn| R::load(conn, tenant_id, id, &base, &projection))
+        .await?;
+    let version = R::version(&row);
+    if if_none_match(&req, version) {
+        return Ok(not_modified(version));
+    }
+    Ok(resource(StatusCode::OK, &body, version))
+}
+
+/// Runs a write for the tenant, refused while the tenant pulls its people (409).
+async fn write<T: Send + 'static>(
+    state: &AppState,
+    actor: Actor,
+    f: impl FnOnce(&mut PgConnection, &Actor, &Tenant) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    state
+        .db
+        .run(move |conn| {
+            let tenant = tenants::by_id(conn, actor.tenant_id)?;
+            check_push_allowed(&tenant)?;
+            f(conn, &actor, &tenant)
+        })
+        .await
+}
+
+pub async fn create<R: Resource>(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ScimBody,
+) -> Reply {
+    let input = R::normalize(&json_body(&body.0)?)?;
+    let base = base_url(&req, &state);
+    let now = state.clock.now();
+    let (row, body) = write(&state, actor(&ctx), move |conn, actor, _| {
+        R::create(conn, actor, input, now, &base)
+    })
+    .await?;
+    let location = R::location(&base_url(&req, &state), &row);
+    Ok(created(&body, R::version(&row), &location))
+}
+
+pub async fn replace<R: Resource>(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ProjectionQuery>,
+    body: ScimBody,
+) -> Reply {
+    let id = resource_id(&path, R::not_found)?;
+    let input = R::normalize(&json_body(&body.0)?)?;
+    let projection = query.parse()?;
+    let base = base_url(&req, &state);
+    let expected = if_match(&req);
+    let now = state.clock.now();
+    let (row, body) = write(&state, actor(&ctx), move |conn, actor, _| {
+        R::replace(conn, actor, id, expected, input, now)?;
+        R::load(conn, actor.tenant_id, id, &base, &projection)
+    })
+    .await?;
+    Ok(updated(&req, R::version(&row), &body))
+}
+
+pub async fn patch<R: Resource>(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ProjectionQuery>,
+    body: ScimBody,
+) -> Reply {
+    let id = resource_id(&path, R::not_found)?;
+    let request = parse_patch(&json_body(&body.0)?)?;
+    let projection = query.parse()?;
+    let base = base_url(&req, &state);
+    let expected = if_match(&req);
+    let now = state.clock.now();
+    let minimal = wants_minimal(&req);
+    let (version, body) = write(&state, actor(&ctx), move |conn, actor, _| {
+        let version = R::patch(conn, actor, id, expected, &request, now)?;
+        // A minimal reply never reads the resource (or a huge membership) back.
+        if minimal {
+            return Ok((version, Value::Null));
+        }
+        let (row, body) = R::load(conn, actor.tenant_id, id, &base, &projection)?;
+        Ok((R::version(&row), body))
+    })
+    .await?;
+    Ok(updated(&req, version, &body))
+}
+
+pub async fn delete<R: Resource>(
+    ctx: TenantCtx,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Reply {
+    let id = resource_id(&path, R::not_found)?;
+    let expected = if_match(&req);
+    let now = state.clock.now();
+    write(&state, actor(&ctx), move |conn, actor, tenant| {
+        R::delete(conn, actor, tenant, id, expected, now)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
