@@ -18,10 +18,17 @@ use scimd::provisioning::credentials;
 use scimd::store::database::{quote_ident, run_migrations};
 use scimd::Application;
 
+/// The test server. Unless the URL says otherwise, connections skip TLS: with it, the
+/// pools that tests leave open at exit race OpenSSL's own exit-time cleanup, and the test
+/// process could abort after every test had passed ("double free or corruption").
 pub fn server_url() -> DatabaseUrl {
     let raw = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    DatabaseUrl::parse(&raw).expect("DATABASE_URL must be a PostgreSQL URL")
+    let mut url = url::Url::parse(&raw).expect("DATABASE_URL must be a URL");
+    if !url.query_pairs().any(|(k, _)| k == "sslmode") {
+        url.query_pairs_mut().append_pair("sslmode", "disable");
+    }
+    DatabaseUrl::parse(url.as_str()).expect("DATABASE_URL must be a PostgreSQL URL")
 }
 
 fn admin_conn() -> PgConnection {
