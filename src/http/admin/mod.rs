@@ -277,6 +277,7 @@ async fn delete_tenant(
         .run(move |conn| tenants::delete(conn, &slug))
         .await?;
     state.scim_tokens.forget_tenant(tenant.id);
+    state.rate_limits.forget(tenant.id);
     Ok(HttpResponse::NoContent().finish())
 }
 
