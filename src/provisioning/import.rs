@@ -115,6 +115,22 @@ impl From<diesel::result::Error> for Abort {
     }
 }
 
+/// A unique index refused a write: someone else created the same person while the import
+/// ran (the rows were matched under lock, so the file itself cannot cause it).
+fn clash(e: diesel::result::Error) -> Abort {
+    match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => Abort::Fail(Error::Conflict(
+            "a person in this file was created or renamed elsewhere while the import ran; \
+             nothing was applied; run the import again"
+                .into(),
+        )),
+        other => other.into(),
+    }
+}
+
 impl From<Error> for Abort {
     fn from(e: Error) -> Self {
         Abort::Fail(e)
@@ -142,6 +158,8 @@ struct Run<'a> {
     summary: Summary,
     /// Every email of the file so far (lower case): its row, and its person once applied.
     seen: HashMap<String, (u64, Option<Uuid>)>,
+    /// Every existing person a row matched, and that row: two rows may not match one person.
+    claimed: HashMap<Uuid, u64>,
     deferred: Vec<Deferred>,
 }
 
@@ -164,6 +182,7 @@ pub fn import<R: Read>(
                 ..Summary::default()
             },
             seen: HashMap::new(),
+            claimed: HashMap::new(),
             deferred: Vec::new(),
         };
         run.read(conn, input, &read_failure)?;
@@ -370,7 +389,23 @@ impl Run<'_> {
                         .map(|u| u.id),
                 },
             };
-            let id = match by_key.get(&key) {
+            let matched = by_key.get(&key).copied();
+            if let Some(existing) = matched {
+                // One person matched by two emails of the file (one as their email, the
+                // other as their userName, say): which row wins would be a guess.
+                if let Some(first) = self.claimed.insert(existing.id, p.row) {
+                    self.claimed.insert(existing.id, first);
+                    self.summary.error(
+                        p.row,
+                        format!(
+                            "`{}` is the same person as row {first} matched (id {})",
+                            p.person.email, existing.id
+                        ),
+                    );
+                    continue;
+                }
+            }
+            let id = match matched {
                 Some(existing)
                     if existing.deprovisioned_at.is_none() && existing.source != manual::SOURCE =>
                 {
@@ -414,7 +449,7 @@ impl Run<'_> {
             self.seen.insert(key, (p.row, Some(id)));
         }
         for chunk in inserts.chunks(BATCH) {
-            users::insert_many(conn, chunk)?;
+            users::insert_many(conn, chunk).map_err(clash)?;
         }
         events::insert_many(conn, &new_events)?;
         Ok(())
@@ -442,20 +477,22 @@ impl Run<'_> {
             self.summary.unchanged += 1;
             return Ok(());
         }
-        let mut version = existing.version;
-        if restoring {
-            version =
-                users::set_lifecycle(conn, existing.id, manual::SOURCE, None, self.now)?.version;
-        }
-        let updated = users::update(
+        // The data first: while the person is still deprovisioned their new userName
+        // cannot clash with the unique index, which covers live people only.
+        let mut updated = users::update(
             conn,
             self.actor.tenant_id,
             existing.id,
-            version,
+            existing.version,
             &data_of(resource)?,
             self.now,
-        )?
+        )
+        .map_err(clash)?
         .ok_or_else(|| Error::internal("row changed under its lock"))?;
+        if restoring {
+            updated = users::set_lifecycle(conn, existing.id, manual::SOURCE, None, self.now)
+                .map_err(clash)?;
+        }
         let kind = if restoring {
             "user.restored"
         } else {

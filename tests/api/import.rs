@@ -287,3 +287,36 @@ async fn hostile_files_get_a_clear_4xx_and_change_nothing() {
     }
     assert_eq!(counts(&app).await["total"], 0, "nothing applied");
 }
+
+/// One person, matched by two rows of a file (one by email, one by userName): a row error,
+/// never a server error, and nothing applied.
+#[tokio::test]
+async fn two_rows_matching_one_person_are_a_row_error() {
+    let (app, token) = setup().await;
+    let mut b = user_body("lee@acme.test");
+    b["emails"] = json!([{"value": "kim@acme.test", "type": "work", "primary": true}]);
+    let person = app.create_user(&token, &b).await;
+    // The tenant's people become manual, so the import may change them.
+    let res = app
+        .admin_post(&format!("{T}/disconnect"), &json!({"keep_people": true}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let file = format!("{HEADER}kim@acme.test,Kim,One,,,\nlee@acme.test,Lee,Two,,,\n");
+    for dry_run in [true, false] {
+        let (status, s) = csv(&app, dry_run, &file).await;
+        assert_eq!(status, if dry_run { 200 } else { 422 }, "{s}");
+        assert_eq!(s["errors"].as_array().unwrap().len(), 1, "{s}");
+        assert_eq!(s["errors"][0]["row"], 3, "{s}");
+    }
+    let after = app
+        .json(
+            app.admin_get(&format!("{T}/people/{}", person["id"].as_str().unwrap()))
+                .await,
+        )
+        .await;
+    assert_eq!(
+        after["userName"], "lee@acme.test",
+        "nothing applied: {after}"
+    );
+    assert_eq!(counts(&app).await["total"], 1);
+}
