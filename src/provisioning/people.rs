@@ -218,10 +218,18 @@ pub(crate) fn insert_manual(
     person: &ManualPerson,
     manager: Option<Uuid>,
 ) -> Result<UserRow, Error> {
-    Ok(users::insert(
-        conn,
-        &new_manual(tenant_id, id, person, manager)?,
-    )?)
+    let new = new_manual(tenant_id, id, person, manager)?;
+    users::insert(conn, &new).map_err(|e| match e {
+        // A person with this email as userName was created since the caller's check.
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => Error::Uniqueness(format!(
+            "a person with the email `{}` already exists",
+            person.email
+        )),
+        other => other.into(),
+    })
 }
 
 pub(crate) fn new_manual(

@@ -153,20 +153,15 @@ pub fn create(
     slug: &TenantSlug,
     name: Option<&str>,
 ) -> Result<Tenant, Error> {
-    let name = name
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .unwrap_or(slug.as_str());
-    super::storable::text(name, "tenant name")?;
-    if name.chars().count() > MAX_NAME {
-        return Err(Error::InvalidValue(format!(
-            "tenant name is longer than {MAX_NAME} characters"
-        )));
-    }
+    let name = check_name(
+        name.map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(slug.as_str()),
+    )?;
     let new = NewTenant {
         id: Uuid::now_v7(),
         slug: slug.as_str(),
-        name,
+        name: &name,
     };
     tenants::insert(conn, &new).map_err(|e| match e {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {

@@ -62,6 +62,16 @@ impl State {
     }
 }
 
+/// Whether a person participates, given the excluded groups they are in: the twin of
+/// [`State::Participating`]'s SQL, for one row already loaded.
+pub fn participates(row: &UserRow, excluded_groups: usize) -> bool {
+    row.deprovisioned_at.is_none()
+        && row.active
+        && row.admin_state == "active"
+        && row.email.is_some()
+        && excluded_groups == 0
+}
+
 /// Where a page starts: after this (created_at, id).
 pub type After = (DateTime<Utc>, Uuid);
 

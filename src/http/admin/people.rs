@@ -43,16 +43,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/tenants/{slug}/groups/{id}/include").route(web::post().to(include)));
 }
 
-/// Whether a person participates (gets training, is billed): the twin of
-/// `store::people::State::Participating`.
-fn participates(row: &UserRow, excluded_by: &[&ExcludedBy]) -> bool {
-    row.deprovisioned_at.is_none()
-        && row.active
-        && row.admin_state == "active"
-        && row.email.is_some()
-        && excluded_by.is_empty()
-}
-
 fn person_view(row: &UserRow, excluded_by: &[&ExcludedBy]) -> Value {
     let r = &row.resource;
     json!({
@@ -70,7 +60,7 @@ fn person_view(row: &UserRow, excluded_by: &[&ExcludedBy]) -> Value {
             .map(|g| json!({"id": g.group_id, "displayName": g.display_name}))
             .collect::<Vec<_>>(),
         "deprovisioned_at": row.deprovisioned_at,
-        "participating": participates(row, excluded_by),
+        "participating": people::participates(row, excluded_by.len()),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     })
