@@ -46,6 +46,8 @@ impl fmt::Display for TenantSlug {
 const MAX_NAME: usize = 200;
 
 pub const SOURCES: [&str; 4] = ["scim", "graph", "google", "manual"];
+/// The sources a tenant pulls its people from; SCIM writes are refused while it does.
+pub const PULL_SOURCES: [&str; 2] = ["graph", "google"];
 pub const DELETE_POLICIES: [&str; 2] = ["retain", "remove"];
 pub const MAX_RATE_PER_SECOND: i64 = 100_000;
 pub const MAX_RATE_BURST: i64 = 1_000_000;

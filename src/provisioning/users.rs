@@ -9,13 +9,14 @@ use uuid::Uuid;
 
 use super::events::{changed_fields, Actor};
 use super::storable;
+use super::tenants::PULL_SOURCES;
 use crate::error::Error;
 use crate::scim::patch::{self, PatchRequest};
 use crate::scim::resource::{user_columns, UserInput};
 use crate::store::events;
 use crate::store::groups;
 use crate::store::tenants::Tenant;
-use crate::store::users::{self, NewUser, UserData, UserRow};
+use crate::store::users::{self, NewUser, UserData, UserRow, UserView};
 
 /// Where a write comes from; people are managed by one source at a time.
 pub const SCIM: &str = "scim";
@@ -67,7 +68,7 @@ pub fn not_found(id: &str) -> Error {
 /// SCIM writes are refused while the tenant pulls people from a directory.
 pub fn check_push_allowed(tenant: &Tenant) -> Result<(), Error> {
     match tenant.source.as_str() {
-        "graph" | "google" => Err(Error::Conflict(format!(
+        s if PULL_SOURCES.contains(&s) => Err(Error::Conflict(format!(
             "tenant `{}` takes its people from {} (pull mode), so SCIM writes are refused; \
              switch the tenant's source to `scim` to provision over SCIM",
             tenant.slug,
@@ -101,8 +102,53 @@ pub fn create(
     input: UserInput,
     now: DateTime<Utc>,
 ) -> Result<(UserRow, Created), Error> {
+    create_from(conn, actor, source, data_of(input.resource)?, now)
+}
+
+/// A brand-new user and its `user.created` event in one statement, when nothing needs
+/// deciding: the tenant takes SCIM writes, and no user, live or deprovisioned, could be
+/// the same person. `Ok(Err(data))` hands `data` back, with nothing written, for
+/// [`create_from`] to decide (adoption, restoration, conflict, the tenant's mode). This
+/// is the path of nearly every create an IdP sends, at one round trip instead of six.
+pub fn create_new(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    source: &str,
+    data: UserData,
+) -> Result<Result<UserView, UserData>, Error> {
+    let id = Uuid::now_v7();
+    let emails: Vec<String> = data.email.iter().cloned().collect();
+    let event = actor.event("user.created", "User", id, created_event(&data));
+    let user_name = data.user_name.clone();
+    let new = NewUser {
+        id,
+        tenant_id: actor.tenant_id,
+        source,
+        source_ref: None,
+        data,
+    };
+    match users::insert_if_new(conn, &new, &emails, &PULL_SOURCES, &event)
+        .map_err(|e| map_unique(e, &user_name))?
+    {
+        Some(view) => Ok(Ok(view)),
+        None => Ok(Err(new.data)),
+    }
+}
+
+/// The data of a `user.created` event.
+fn created_event(data: &UserData) -> Value {
+    json!({"userName": data.user_name, "externalId": data.external_id, "active": data.active})
+}
+
+/// [`create`] from the row's columns.
+pub fn create_from(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    source: &str,
+    data: UserData,
+    now: DateTime<Utc>,
+) -> Result<(UserRow, Created), Error> {
     conn.transaction(|conn| {
-        let data = data_of(input.resource)?;
         let emails: Vec<String> = data.email.iter().cloned().collect();
         let candidates = users::find_candidates(
             conn,
@@ -113,7 +159,11 @@ pub fn create(
         )?;
         let same_name = |u: &&UserRow| u.user_name.to_lowercase() == data.user_name.to_lowercase();
         // A live person with this userName.
-        if let Some(live) = candidates.iter().filter(|u| u.deprovisioned_at.is_none()).find(same_name) {
+        if let Some(live) = candidates
+            .iter()
+            .filter(|u| u.deprovisioned_at.is_none())
+            .find(same_name)
+        {
             if live.source == source {
                 return Err(uniqueness(&data.user_name));
             }
@@ -130,14 +180,19 @@ pub fn create(
             return Ok((row, Created::Adopted));
         }
         // The same person, deprovisioned earlier: restore them.
-        if let Some(gone) = candidates.iter().filter(|u| u.deprovisioned_at.is_some()).find(|u| {
-            same_name(u) || (data.external_id.is_some() && u.external_id == data.external_id)
-        }) {
+        if let Some(gone) = candidates
+            .iter()
+            .filter(|u| u.deprovisioned_at.is_some())
+            .find(|u| {
+                same_name(u) || (data.external_id.is_some() && u.external_id == data.external_id)
+            })
+        {
             let row = take_over(conn, actor, gone, data, source, now, "user.restored")?;
             return Ok((row, Created::Restored));
         }
         let id = Uuid::now_v7();
         let user_name = data.user_name.clone();
+        let event = created_event(&data);
         let row = users::insert(
             conn,
             &NewUser {
@@ -149,15 +204,7 @@ pub fn create(
             },
         )
         .map_err(|e| map_unique(e, &user_name))?;
-        events::insert(
-            conn,
-            &actor.event(
-                "user.created",
-                "User",
-                id,
-                json!({"userName": row.user_name, "externalId": row.external_id, "active": row.active}),
-            ),
-        )?;
+        events::insert(conn, &actor.event("user.created", "User", id, event))?;
         Ok((row, Created::New))
     })
 }

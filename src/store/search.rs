@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::filter::{compile_into, sort_expr, Bind, Sql, Target};
+use super::filter::{compile_into, sort_expr, Bind, Sql, Statement, Target};
 use super::groups::GroupRow;
-use super::users::UserRow;
+use super::users::{view_columns, UserView};
 use crate::scim::filter::{Filter, FilterError};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{GROUP_RESOURCE, USER_RESOURCE};
@@ -101,13 +101,24 @@ pub fn page_sql(
     q: &ListQuery<'_>,
     base_url: &str,
 ) -> Result<Sql, FilterError> {
+    page_with(kind, tenant_id, q, base_url, "")
+}
+
+/// [`page_sql`] with more select-list `columns` after the row's own.
+fn page_with(
+    kind: Kind,
+    tenant_id: Uuid,
+    q: &ListQuery<'_>,
+    base_url: &str,
+    columns: &str,
+) -> Result<Sql, FilterError> {
     let a = match kind {
         Kind::Users => "u",
         Kind::Groups => "g",
     };
     let body = from_where(kind, tenant_id, q.filter, base_url)?;
     let mut sql = Sql::new();
-    sql.push("SELECT ").push(a).push(".*");
+    sql.push("SELECT ").push(a).push(".*").push(columns);
     sql.push(&body.text);
     sql.binds = body.binds;
     if let Start::After(at, id) = q.start {
@@ -137,6 +148,24 @@ pub fn page_sql(
     Ok(sql)
 }
 
+/// Whether the statements of a listing are prepared once per connection and kept. Only
+/// the shapes a provisioning client repeats are: no filter, or one comparison
+/// (`userName eq "…"`, Entra's and Okta's lookups), in the default order. Their texts
+/// come from a small set (attributes × operators), so the kept statements stay few
+/// whatever clients send; every other shape is planned afresh.
+fn cacheable(filter: Option<&Filter>, sort_by: Option<&AttrPath>) -> bool {
+    sort_by.is_none() && filter.is_none_or(|f| matches!(f, Filter::AttrExp(_)))
+}
+
+/// A statement for `sql`, kept prepared when the listing's shape is [`cacheable`].
+fn statement(sql: Sql, filter: Option<&Filter>, sort_by: Option<&AttrPath>) -> Statement {
+    if cacheable(filter, sort_by) {
+        sql.into_cached_query()
+    } else {
+        sql.into_query()
+    }
+}
+
 /// How many visible resources of `kind` match `filter`.
 pub fn count(
     conn: &mut PgConnection,
@@ -149,22 +178,24 @@ pub fn count(
     let mut sql = Sql::new();
     sql.push("SELECT count(*) AS n").push(&body.text);
     sql.binds = body.binds;
-    Ok(sql.into_query().get_result::<Count>(conn)?.n)
+    Ok(statement(sql, filter, None).get_result::<Count>(conn)?.n)
 }
 
+/// A page of users; with `groups`, each user's groups are read in the same statement.
 pub fn list_users(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     q: &ListQuery<'_>,
     base_url: &str,
-) -> Result<(Vec<UserRow>, Option<i64>), ListError> {
-    let page = page_sql(Kind::Users, tenant_id, q, base_url)?;
+    groups: bool,
+) -> Result<(Vec<UserView>, Option<i64>), ListError> {
+    let page = page_with(Kind::Users, tenant_id, q, base_url, view_columns(groups))?;
     let total = q
         .total
         .then(|| count(conn, Kind::Users, tenant_id, q.filter, base_url))
         .transpose()?;
     let rows = if q.count > 0 {
-        page.into_query().load::<UserRow>(conn)?
+        statement(page, q.filter, q.sort_by).load::<UserView>(conn)?
     } else {
         Vec::new()
     };
@@ -183,9 +214,36 @@ pub fn list_groups(
         .then(|| count(conn, Kind::Groups, tenant_id, q.filter, base_url))
         .transpose()?;
     let rows = if q.count > 0 {
-        page.into_query().load::<GroupRow>(conn)?
+        statement(page, q.filter, q.sort_by).load::<GroupRow>(conn)?
     } else {
         Vec::new()
     };
     Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::filter::parse_filter;
+    use crate::scim::path::AttrPath;
+
+    #[test]
+    fn only_the_repeated_shapes_are_kept_prepared() -> Result<(), crate::scim::error::ParseError> {
+        let one = parse_filter(r#"userName eq "a@b.c""#)?;
+        let present = parse_filter("externalId pr")?;
+        assert!(cacheable(None, None));
+        assert!(cacheable(Some(&one), None));
+        assert!(cacheable(Some(&present), None));
+        for f in [
+            r#"userName eq "a" or userName eq "b""#,
+            r#"emails[type eq "work"]"#,
+            r#"not (userName eq "a")"#,
+        ] {
+            assert!(!cacheable(Some(&parse_filter(f)?), None), "{f}");
+        }
+        let sort = AttrPath::new("userName");
+        assert!(!cacheable(None, Some(&sort)));
+        assert!(!cacheable(Some(&one), Some(&sort)));
+        Ok(())
+    }
 }

@@ -9,6 +9,8 @@ use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::events::NewEvent;
+use super::filter::{Bind, Sql};
 use super::schema::users;
 
 #[derive(Queryable, QueryableByName, Selectable, Identifiable, Debug, Clone, PartialEq)]
@@ -31,6 +33,51 @@ pub struct UserRow {
     pub department: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A user as SCIM shows it: the row and, when the reader asked for them, the groups it is
+/// a direct member of, read in the same statement as the row.
+#[derive(QueryableByName, Debug, Clone, PartialEq)]
+pub struct UserView {
+    #[diesel(embed)]
+    pub user: UserRow,
+    /// Group ids, ordered by (displayName, id); `None` when not read.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Uuid>>)]
+    group_ids: Option<Vec<Uuid>>,
+    /// Their displayNames, in the same order.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Text>>)]
+    group_names: Option<Vec<String>>,
+}
+
+impl UserView {
+    /// A user whose groups were not read.
+    pub fn without_groups(user: UserRow) -> Self {
+        Self {
+            user,
+            group_ids: None,
+            group_names: None,
+        }
+    }
+
+    /// (group id, displayName) of each group, when they were read.
+    pub fn groups(&self) -> Option<Vec<(Uuid, String)>> {
+        let ids = self.group_ids.as_ref()?;
+        let names = self.group_names.as_deref().unwrap_or_default();
+        Some(ids.iter().copied().zip(names.iter().cloned()).collect())
+    }
+}
+
+/// The select-list columns of a [`UserView`] beyond `u.*`: the user's groups as two
+/// aligned arrays (scalar subqueries over `group_members_member`), or two NULLs.
+pub fn view_columns(groups: bool) -> &'static str {
+    if groups {
+        ", coalesce((SELECT array_agg(g.id ORDER BY g.display_name, g.id) FROM group_members m \
+         JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id), '{}') AS group_ids\
+         , coalesce((SELECT array_agg(g.display_name ORDER BY g.display_name, g.id) FROM group_members m \
+         JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id), '{}') AS group_names"
+    } else {
+        ", NULL::uuid[] AS group_ids, NULL::text[] AS group_names"
+    }
 }
 
 /// The columns a SCIM write sets, all derived from the resource.
@@ -70,6 +117,64 @@ pub fn insert_many(conn: &mut PgConnection, new: &[NewUser<'_>]) -> QueryResult<
     diesel::insert_into(users::table).values(new).execute(conn)
 }
 
+/// Inserts `new` and its creation `event` in one statement, which commits both or
+/// neither, unless the tenant's source is one of `pull_sources` or some user of the
+/// tenant, live or deprovisioned, could be the same person (the test of
+/// [`find_candidates`]). `None` then, and nothing is written: the caller decides on the
+/// full path. Two such inserts racing on one userName still meet the unique index.
+pub fn insert_if_new(
+    conn: &mut PgConnection,
+    new: &NewUser<'_>,
+    emails: &[String],
+    pull_sources: &[&str],
+    event: &NewEvent,
+) -> QueryResult<Option<UserView>> {
+    let d = &new.data;
+    let mut sql = Sql::new();
+    sql.push(
+        "WITH u AS (INSERT INTO users (id, tenant_id, source, source_ref, user_name, \
+         external_id, display_name, active, resource, email, department) SELECT ",
+    );
+    sql.bind(Bind::Uuid(new.id)).push(", t.id, ");
+    sql.bind(Bind::Text(new.source.to_owned())).push(", ");
+    sql.bind(Bind::OptText(new.source_ref.map(str::to_owned)))
+        .push(", ");
+    sql.bind(Bind::Text(d.user_name.clone())).push(", ");
+    sql.bind(Bind::OptText(d.external_id.clone())).push(", ");
+    sql.bind(Bind::OptText(d.display_name.clone())).push(", ");
+    sql.bind(Bind::Bool(d.active)).push(", ");
+    sql.bind(Bind::Json(d.resource.clone())).push(", ");
+    sql.bind(Bind::OptText(d.email.clone())).push(", ");
+    sql.bind(Bind::OptText(d.department.clone()))
+        .push(" FROM tenants t WHERE t.id = ");
+    sql.bind(Bind::Uuid(new.tenant_id))
+        .push(" AND t.source <> ALL(");
+    sql.bind(Bind::TextArray(
+        pull_sources.iter().map(|s| (*s).to_owned()).collect(),
+    ))
+    .push(") AND NOT EXISTS (SELECT 1 FROM users c WHERE c.tenant_id = t.id AND (lower(c.user_name) = lower(");
+    sql.bind(Bind::Text(d.user_name.clone()))
+        .push(") OR c.email = ANY(");
+    sql.bind(Bind::TextArray(
+        emails.iter().map(|e| e.to_lowercase()).collect(),
+    ))
+    .push(") OR c.external_id = ");
+    sql.bind(Bind::OptText(d.external_id.clone())).push(
+        ")) RETURNING *), e AS (INSERT INTO events (tenant_id, type, resource_type, \
+         resource_id, actor, request_id, data) SELECT u.tenant_id, ",
+    );
+    sql.bind(Bind::Text(event.kind.clone())).push(", ");
+    sql.bind(Bind::Text(event.resource_type.clone()))
+        .push(", u.id, ");
+    sql.bind(Bind::Text(event.actor.clone())).push(", ");
+    sql.bind(Bind::OptText(event.request_id.clone())).push(", ");
+    sql.bind(Bind::Json(event.data.clone()))
+        .push(" FROM u) SELECT u.*")
+        .push(view_columns(false))
+        .push(" FROM u");
+    sql.into_cached_query().get_result(conn).optional()
+}
+
 /// A user SCIM can see: not deprovisioned.
 pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<UserRow>> {
     users::table
@@ -79,6 +184,23 @@ pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<O
         .select(UserRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// A user SCIM can see, with its groups when `groups`, in one prepared statement.
+pub fn view(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    groups: bool,
+) -> QueryResult<Option<UserView>> {
+    let mut sql = Sql::new();
+    sql.push("SELECT u.*")
+        .push(view_columns(groups))
+        .push(" FROM users u WHERE u.tenant_id = ");
+    sql.bind(Bind::Uuid(tenant_id)).push(" AND u.id = ");
+    sql.bind(Bind::Uuid(id))
+        .push(" AND u.deprovisioned_at IS NULL");
+    sql.into_cached_query().get_result(conn).optional()
 }
 
 /// The same, locking the row for the rest of the transaction.

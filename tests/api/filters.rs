@@ -389,9 +389,9 @@ fn sql_and_evaluator_select_the_same_people_for_every_filter_in_the_corpus() {
             count: 10_000,
             total: true,
         };
-        let (rows, total) =
-            list_users(&mut conn, tenant.id, &q, BASE).unwrap_or_else(|e| panic!("{text}: {e}"));
-        let got: BTreeSet<Uuid> = rows.iter().map(|r| r.id).collect();
+        let (rows, total) = list_users(&mut conn, tenant.id, &q, BASE, true)
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let got: BTreeSet<Uuid> = rows.iter().map(|r| r.user.id).collect();
         assert_eq!(total, Some(got.len() as i64), "{text}");
         if got != expected {
             failures.push(format!(

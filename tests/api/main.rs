@@ -17,3 +17,4 @@ mod plans;
 mod proxy;
 mod ratelimit;
 mod scim;
+mod statements;

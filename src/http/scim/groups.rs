@@ -90,6 +90,7 @@ impl Resource for Groups {
         tenant_id: Uuid,
         q: &ListQuery<'_>,
         base: &str,
+        _projection: &Projection,
     ) -> Result<Vec<GroupRow>, Error> {
         Ok(search::list_groups(conn, tenant_id, q, base)?.0)
     }

@@ -30,6 +30,9 @@ use crate::store::tenants::Tenant;
 
 type Reply = Result<HttpResponse, Error>;
 
+/// A create done in one statement (the row and its rendering), or the input handed back.
+pub type CreatedOr<R> = Result<(<R as Resource>::Row, Value), <R as Resource>::Input>;
+
 /// One SCIM resource type as the handlers see it.
 pub trait Resource: 'static {
     type Row: Send + 'static;
@@ -51,12 +54,14 @@ pub trait Resource: 'static {
         base: &str,
         projection: &Projection,
     ) -> Result<(Self::Row, Value), Error>;
-    /// A page of rows, before rendering.
+    /// A page of rows, before rendering (with what `projection` will show of them that
+    /// can be read in the same statement).
     fn fetch(
         conn: &mut PgConnection,
         tenant_id: Uuid,
         q: &ListQuery<'_>,
         base: &str,
+        projection: &Projection,
     ) -> Result<Vec<Self::Row>, Error>;
     /// A page's rows, rendered with `projection`.
     fn render_page(
@@ -65,6 +70,19 @@ pub trait Resource: 'static {
         base: &str,
         projection: &Projection,
     ) -> Result<Vec<Value>, Error>;
+
+    /// POST in one statement, when the resource type has such a path and the write needs
+    /// no decision (see `provisioning::users::create_new`); it also checks that the
+    /// tenant takes SCIM writes. `Ok(Err(input))` hands the input back, with nothing
+    /// written, for [`Resource::create`].
+    fn create_new(
+        _conn: &mut PgConnection,
+        _actor: &Actor,
+        input: Self::Input,
+        _base: &str,
+    ) -> Result<CreatedOr<Self>, Error> {
+        Ok(Err(input))
+    }
 
     /// POST; returns the row and its full rendering.
     fn create(
@@ -127,7 +145,7 @@ pub async fn list_page<R: Resource>(
                 count: fetch,
                 total: false,
             };
-            let mut rows = R::fetch(conn, tenant_id, &q, &base)?;
+            let mut rows = R::fetch(conn, tenant_id, &q, &base, &params.projection)?;
             let more = usize::try_from(params.count).is_ok_and(|c| rows.len() > c);
             if more {
                 rows.truncate(usize::try_from(params.count).unwrap_or(0));
@@ -215,11 +233,17 @@ async fn write<T: Send + 'static>(
     state
         .db
         .run(move |conn| {
-            let tenant = tenants::by_id(conn, actor.tenant_id)?;
-            check_push_allowed(&tenant)?;
+            let tenant = pushing_tenant(conn, actor.tenant_id)?;
             f(conn, &actor, &tenant)
         })
         .await
+}
+
+/// The tenant, when it takes SCIM writes (409 while it pulls its people).
+fn pushing_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Tenant, Error> {
+    let tenant = tenants::by_id(conn, tenant_id)?;
+    check_push_allowed(&tenant)?;
+    Ok(tenant)
 }
 
 pub async fn create<R: Resource>(
@@ -231,10 +255,19 @@ pub async fn create<R: Resource>(
     let input = R::normalize(&json_body(&body.0)?)?;
     let base = base_url(&req, &state);
     let now = state.clock.now();
-    let (row, body) = write(&state, actor(&ctx), move |conn, actor, _| {
-        R::create(conn, actor, input, now, &base)
-    })
-    .await?;
+    let actor = actor(&ctx);
+    let (row, body) = state
+        .db
+        .run(
+            move |conn| match R::create_new(conn, &actor, input, &base)? {
+                Ok(done) => Ok(done),
+                Err(input) => {
+                    pushing_tenant(conn, actor.tenant_id)?;
+                    R::create(conn, &actor, input, now, &base)
+                }
+            },
+        )
+        .await?;
     let location = R::location(&base_url(&req, &state), &row);
     Ok(created(&body, R::version(&row), &location))
 }

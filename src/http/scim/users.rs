@@ -1,8 +1,6 @@
 //! `/Users` (RFC 7644 §3.3–§3.6, RFC 7643 §4.1): what is particular to users. The
 //! handlers are in `resources.rs`.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use serde_json::Value;
@@ -10,53 +8,31 @@ use uuid::Uuid;
 
 use super::common::{user_json, user_location};
 use super::params::Projection;
-use super::resources::Resource;
+use super::resources::{CreatedOr, Resource};
 use crate::error::Error;
 use crate::provisioning::events::Actor;
 use crate::provisioning::users::{self as prov, Created, SCIM};
 use crate::scim::patch::PatchRequest;
 use crate::scim::resource::{normalize_user, project, wants, UserInput};
 use crate::scim::schema::USER_RESOURCE;
-use crate::store::groups::groups_of_many;
 use crate::store::search::{self, Kind, ListQuery};
 use crate::store::tenants::Tenant;
-use crate::store::users::{self, UserRow};
+use crate::store::users::{self, UserView};
 
-/// Each user's groups: (group id, displayName).
-type GroupsByUser = HashMap<Uuid, Vec<(Uuid, String)>>;
-
-/// The groups of each user, when the response will show them.
-fn groups_for(
-    conn: &mut PgConnection,
-    rows: &[UserRow],
-    projection: &Projection,
-) -> Result<Option<GroupsByUser>, Error> {
-    if !wants(
+/// Whether the response shows `groups`, which are then read with the user.
+fn wants_groups(projection: &Projection) -> bool {
+    wants(
         &USER_RESOURCE,
         &projection.attributes,
         &projection.excluded,
         "groups",
-    ) || rows.is_empty()
-    {
-        return Ok(None);
-    }
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut by_user = GroupsByUser::new();
-    for (member, group, name) in groups_of_many(conn, &ids)? {
-        by_user.entry(member).or_default().push((group, name));
-    }
-    Ok(Some(by_user))
+    )
 }
 
-fn render(
-    row: &UserRow,
-    base: &str,
-    groups: Option<&GroupsByUser>,
-    projection: &Projection,
-) -> Value {
-    let mine = groups.map(|g| g.get(&row.id).map(Vec::as_slice).unwrap_or_default());
+fn render(view: &UserView, base: &str, projection: &Projection) -> Value {
+    let groups = view.groups();
     project(
-        user_json(row, base, mine),
+        user_json(&view.user, base, groups.as_deref()),
         &USER_RESOURCE,
         &projection.attributes,
         &projection.excluded,
@@ -67,7 +43,7 @@ fn render(
 pub struct Users;
 
 impl Resource for Users {
-    type Row = UserRow;
+    type Row = UserView;
     type Input = UserInput;
     const KIND: Kind = Kind::Users;
 
@@ -79,16 +55,16 @@ impl Resource for Users {
         Ok(normalize_user(body)?)
     }
 
-    fn version(row: &UserRow) -> i64 {
-        row.version
+    fn version(row: &UserView) -> i64 {
+        row.user.version
     }
 
-    fn position(row: &UserRow) -> (DateTime<Utc>, Uuid) {
-        (row.created_at, row.id)
+    fn position(row: &UserView) -> (DateTime<Utc>, Uuid) {
+        (row.user.created_at, row.user.id)
     }
 
-    fn location(base: &str, row: &UserRow) -> String {
-        user_location(base, row.id)
+    fn location(base: &str, row: &UserView) -> String {
+        user_location(base, row.user.id)
     }
 
     fn load(
@@ -97,12 +73,11 @@ impl Resource for Users {
         id: Uuid,
         base: &str,
         projection: &Projection,
-    ) -> Result<(UserRow, Value), Error> {
-        let row =
-            users::find(conn, tenant_id, id)?.ok_or_else(|| prov::not_found(&id.to_string()))?;
-        let groups = groups_for(conn, std::slice::from_ref(&row), projection)?;
-        let body = render(&row, base, groups.as_ref(), projection);
-        Ok((row, body))
+    ) -> Result<(UserView, Value), Error> {
+        let view = users::view(conn, tenant_id, id, wants_groups(projection))?
+            .ok_or_else(|| prov::not_found(&id.to_string()))?;
+        let body = render(&view, base, projection);
+        Ok((view, body))
     }
 
     fn fetch(
@@ -110,21 +85,37 @@ impl Resource for Users {
         tenant_id: Uuid,
         q: &ListQuery<'_>,
         base: &str,
-    ) -> Result<Vec<UserRow>, Error> {
-        Ok(search::list_users(conn, tenant_id, q, base)?.0)
+        projection: &Projection,
+    ) -> Result<Vec<UserView>, Error> {
+        Ok(search::list_users(conn, tenant_id, q, base, wants_groups(projection))?.0)
     }
 
     fn render_page(
-        conn: &mut PgConnection,
-        rows: &[UserRow],
+        _conn: &mut PgConnection,
+        rows: &[UserView],
         base: &str,
         projection: &Projection,
     ) -> Result<Vec<Value>, Error> {
-        let groups = groups_for(conn, rows, projection)?;
-        Ok(rows
-            .iter()
-            .map(|r| render(r, base, groups.as_ref(), projection))
-            .collect())
+        Ok(rows.iter().map(|r| render(r, base, projection)).collect())
+    }
+
+    fn create_new(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        input: UserInput,
+        base: &str,
+    ) -> Result<CreatedOr<Self>, Error> {
+        let data = prov::data_of(input.resource)?;
+        Ok(match prov::create_new(conn, actor, SCIM, data)? {
+            Ok(view) => {
+                let body = render(&view, base, &Projection::default());
+                Ok((view, body))
+            }
+            Err(data) => Err(UserInput {
+                resource: data.resource,
+                password: input.password,
+            }),
+        })
     }
 
     fn create(
@@ -133,12 +124,13 @@ impl Resource for Users {
         input: UserInput,
         now: DateTime<Utc>,
         base: &str,
-    ) -> Result<(UserRow, Value), Error> {
+    ) -> Result<(UserView, Value), Error> {
         let (row, how) = prov::create(conn, actor, SCIM, input, now)?;
         if how == Created::New {
             // A new person belongs to no group yet: nothing more to read.
-            let body = render(&row, base, None, &Projection::default());
-            return Ok((row, body));
+            let view = UserView::without_groups(row);
+            let body = render(&view, base, &Projection::default());
+            return Ok((view, body));
         }
         Self::load(conn, actor.tenant_id, row.id, base, &Projection::default())
     }

@@ -1,0 +1,113 @@
+//! `store::filter::Statement`: placeholders reach PostgreSQL as binds however the text uses
+//! them, and a cached statement is prepared once per connection while an uncached one is
+//! never kept.
+
+use diesel::sql_types::{BigInt, Text};
+use diesel::{QueryableByName, RunQueryDsl};
+
+use scimd::store::filter::{Bind, Sql};
+
+use crate::helpers::TestDb;
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Pair {
+    #[diesel(sql_type = Text)]
+    a: String,
+    #[diesel(sql_type = Text)]
+    b: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// `$2` used twice and before `$1`, and a `$` that is no placeholder.
+fn reordered(first: &str, second: &str) -> Sql {
+    let mut sql = Sql::new();
+    sql.push("SELECT ");
+    sql.binds.push(Bind::Text(first.to_owned()));
+    sql.binds.push(Bind::Text(second.to_owned()));
+    sql.push("$2::text || $1::text AS a, $2::text || '$ref' AS b");
+    sql
+}
+
+fn kept(conn: &mut diesel::PgConnection, fragment: &str) -> i64 {
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_prepared_statements WHERE NOT from_sql AND statement LIKE $1",
+    )
+    .bind::<Text, _>(format!("%{fragment}%"))
+    .get_result::<Count>(conn)
+    .expect("pg_prepared_statements")
+    .n
+}
+
+#[test]
+fn placeholders_bind_in_any_order_and_more_than_once() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    for cached in [false, true] {
+        let sql = reordered("x", "y");
+        let q = if cached {
+            sql.into_cached_query()
+        } else {
+            sql.into_query()
+        };
+        let got: Pair = q.get_result(&mut conn).expect("query");
+        assert_eq!(
+            got,
+            Pair {
+                a: "yx".into(),
+                b: "y$ref".into()
+            },
+            "cached: {cached}"
+        );
+    }
+}
+
+#[test]
+fn a_placeholder_without_its_bind_is_an_error_not_a_panic() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let mut sql = Sql::new();
+    sql.push("SELECT $3::text AS a, 'b' AS b");
+    sql.binds.push(Bind::Text("only one".into()));
+    let err = sql
+        .into_query()
+        .get_result::<Pair>(&mut conn)
+        .expect_err("no bind for $3");
+    assert!(err.to_string().contains("$3"), "{err}");
+}
+
+#[test]
+fn cached_statements_are_prepared_once_and_uncached_ones_never_kept() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    for i in 0..5 {
+        let mut sql = Sql::new();
+        sql.push("SELECT 'kept-marker' AS a, ");
+        sql.bind(Bind::Text(format!("v{i}"))).push("::text AS b");
+        let got: Pair = sql
+            .into_cached_query()
+            .get_result(&mut conn)
+            .expect("cached");
+        assert_eq!(got.b, format!("v{i}"));
+
+        let mut sql = Sql::new();
+        sql.push("SELECT 'fresh-marker' AS a, ");
+        sql.bind(Bind::Text(format!("v{i}"))).push("::text AS b");
+        let got: Pair = sql.into_query().get_result(&mut conn).expect("uncached");
+        assert_eq!(got.b, format!("v{i}"));
+    }
+    assert_eq!(
+        kept(&mut conn, "kept-marker"),
+        1,
+        "one prepared statement, reused"
+    );
+    assert_eq!(
+        kept(&mut conn, "fresh-marker"),
+        0,
+        "planned afresh each time"
+    );
+}
