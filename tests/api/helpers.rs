@@ -219,6 +219,10 @@ pub async fn spawn_app_on(db: TestDb, tune: impl FnOnce(&mut Settings)) -> TestA
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
+            // The server closes a connection idle for 5 s (actix's keep-alive); a request
+            // sent on it just then fails (a broken pipe, an incomplete message). Idle
+            // connections are dropped here first.
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .expect("client"),
     }
