@@ -117,7 +117,6 @@ pub fn create_new(
     data: UserData,
 ) -> Result<Result<UserView, UserData>, Error> {
     let id = Uuid::now_v7();
-    let emails: Vec<String> = data.email.iter().cloned().collect();
     let event = actor.event("user.created", "User", id, created_event(&data));
     let user_name = data.user_name.clone();
     let new = NewUser {
@@ -127,7 +126,7 @@ pub fn create_new(
         source_ref: None,
         data,
     };
-    match users::insert_if_new(conn, &new, &emails, &PULL_SOURCES, &event)
+    match users::insert_if_new(conn, &new, &PULL_SOURCES, &event)
         .map_err(|e| map_unique(e, &user_name))?
     {
         Some(view) => Ok(Ok(view)),

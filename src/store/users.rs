@@ -125,7 +125,6 @@ pub fn insert_many(conn: &mut PgConnection, new: &[NewUser<'_>]) -> QueryResult<
 pub fn insert_if_new(
     conn: &mut PgConnection,
     new: &NewUser<'_>,
-    emails: &[String],
     pull_sources: &[&str],
     event: &NewEvent,
 ) -> QueryResult<Option<UserView>> {
@@ -147,18 +146,20 @@ pub fn insert_if_new(
     sql.bind(Bind::OptText(d.email.clone())).push(", ");
     sql.bind(Bind::OptText(d.department.clone()))
         .push(" FROM tenants t WHERE t.id = ");
-    sql.bind(Bind::Uuid(new.tenant_id))
-        .push(" AND t.source <> ALL(");
-    sql.bind(Bind::TextArray(
-        pull_sources.iter().map(|s| (*s).to_owned()).collect(),
-    ))
-    .push(") AND NOT EXISTS (SELECT 1 FROM users c WHERE c.tenant_id = t.id AND (lower(c.user_name) = lower(");
+    sql.bind(Bind::Uuid(new.tenant_id));
+    // Scalars rather than arrays: PostgreSQL then costs the kept generic plan like a
+    // fresh one and keeps using it, instead of planning this statement on every run.
+    for pull in pull_sources {
+        sql.push(" AND t.source <> ");
+        sql.bind(Bind::Text((*pull).to_owned()));
+    }
+    sql.push(
+        " AND NOT EXISTS (SELECT 1 FROM users c WHERE c.tenant_id = t.id AND (lower(c.user_name) = lower(",
+    );
     sql.bind(Bind::Text(d.user_name.clone()))
-        .push(") OR c.email = ANY(");
-    sql.bind(Bind::TextArray(
-        emails.iter().map(|e| e.to_lowercase()).collect(),
-    ))
-    .push(") OR c.external_id = ");
+        .push(") OR c.email = lower(");
+    sql.bind(Bind::OptText(d.email.clone()))
+        .push(") OR c.external_id = ");
     sql.bind(Bind::OptText(d.external_id.clone())).push(
         ")) RETURNING *), e AS (INSERT INTO events (tenant_id, type, resource_type, \
          resource_id, actor, request_id, data) SELECT u.tenant_id, ",
