@@ -182,7 +182,7 @@ const LOOKUPS: [(&str, Option<&str>); 5] = [
 ///   (which it switches to for a kept statement) is as good as a fresh one. A listing
 ///   without such a filter must not be kept: its generic plan does not know the page
 ///   size, and sorting the whole tenant for `count=100` made a page 13 times slower.
-fn cacheable(filter: Option<&Filter>, sort_by: Option<&AttrPath>) -> bool {
+pub fn cacheable(filter: Option<&Filter>, sort_by: Option<&AttrPath>) -> bool {
     let Some(Filter::AttrExp(AttrExp::Compare {
         path,
         op: CompareOp::Eq,

@@ -59,6 +59,16 @@ impl UserView {
         }
     }
 
+    /// The user with its groups, read by the caller: (group id, displayName), ordered.
+    pub fn with_groups(self, groups: Vec<(Uuid, String)>) -> Self {
+        let (ids, names) = groups.into_iter().unzip();
+        Self {
+            group_ids: Some(ids),
+            group_names: Some(names),
+            ..self
+        }
+    }
+
     /// (group id, displayName) of each group, when they were read.
     pub fn groups(&self) -> Option<Vec<(Uuid, String)>> {
         let ids = self.group_ids.as_ref()?;
