@@ -264,16 +264,6 @@ struct MemberLine {
     display: Option<String>,
 }
 
-/// The groups a user (or group) is a direct member of: (id, displayName).
-pub fn groups_of(conn: &mut PgConnection, member_id: Uuid) -> QueryResult<Vec<(Uuid, String)>> {
-    group_members::table
-        .inner_join(groups::table)
-        .filter(group_members::member_id.eq(member_id))
-        .order(groups::display_name.asc())
-        .select((groups::id, groups::display_name))
-        .load(conn)
-}
-
 /// Drops every membership of a member (a user removed or deprovisioned, a group deleted).
 pub fn remove_from_all(conn: &mut PgConnection, member_id: Uuid) -> QueryResult<Vec<Uuid>> {
     diesel::delete(group_members::table.filter(group_members::member_id.eq(member_id)))

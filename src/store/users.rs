@@ -91,7 +91,7 @@ pub fn view_columns(groups: bool) -> &'static str {
 }
 
 /// The columns a SCIM write sets, all derived from the resource.
-#[derive(Insertable, AsChangeset, Debug, Clone)]
+#[derive(Insertable, AsChangeset, Debug, Clone, PartialEq)]
 #[diesel(table_name = users)]
 #[diesel(treat_none_as_null = true)]
 pub struct UserData {
@@ -186,17 +186,6 @@ pub fn insert_if_new(
     sql.into_cached_query().get_result(conn).optional()
 }
 
-/// A user SCIM can see: not deprovisioned.
-pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<UserRow>> {
-    users::table
-        .filter(users::tenant_id.eq(tenant_id))
-        .filter(users::id.eq(id))
-        .filter(users::deprovisioned_at.is_null())
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()
-}
-
 /// A user SCIM can see, with its groups when `groups`, in one prepared statement.
 pub fn view(
     conn: &mut PgConnection,
@@ -214,7 +203,7 @@ pub fn view(
     sql.into_cached_query().get_result(conn).optional()
 }
 
-/// The same, locking the row for the rest of the transaction.
+/// A user SCIM can see (not deprovisioned), locked for the rest of the transaction.
 pub fn find_for_update(
     conn: &mut PgConnection,
     tenant_id: Uuid,

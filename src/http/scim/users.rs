@@ -1,8 +1,6 @@
 //! `/Users` (RFC 7644 §3.3–§3.6, RFC 7643 §4.1): what is particular to users. The
 //! handlers are in `resources.rs`.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use serde_json::Value;
@@ -17,7 +15,6 @@ use crate::provisioning::users::{self as prov, Created, SCIM};
 use crate::scim::patch::PatchRequest;
 use crate::scim::resource::{normalize_user, project, wants, UserInput};
 use crate::scim::schema::USER_RESOURCE;
-use crate::store::groups::groups_of_many;
 use crate::store::search::{self, Kind, ListQuery};
 use crate::store::tenants::Tenant;
 use crate::store::users::{self, UserView};
@@ -90,27 +87,7 @@ impl Resource for Users {
         base: &str,
         projection: &Projection,
     ) -> Result<Vec<UserView>, Error> {
-        let groups = wants_groups(projection);
-        // A lookup finds a handful of users: their groups come in the same statement. A
-        // page's come in one query after it, which costs PostgreSQL less than a
-        // subquery per row once pages are large.
-        let lookup = search::cacheable(q.filter, q.sort_by);
-        let rows = search::list_users(conn, tenant_id, q, base, groups && lookup)?.0;
-        if !groups || lookup || rows.is_empty() {
-            return Ok(rows);
-        }
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.user.id).collect();
-        let mut by_user: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
-        for (member, group, name) in groups_of_many(conn, &ids)? {
-            by_user.entry(member).or_default().push((group, name));
-        }
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let mine = by_user.remove(&r.user.id).unwrap_or_default();
-                r.with_groups(mine)
-            })
-            .collect())
+        Ok(search::list_users(conn, tenant_id, q, base, wants_groups(projection))?.0)
     }
 
     fn render_page(
