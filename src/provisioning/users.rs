@@ -23,7 +23,7 @@ pub const SCIM: &str = "scim";
 
 /// The row's columns from the resource, refused when PostgreSQL could not store or
 /// index them.
-pub(crate) fn data_of(resource: Value) -> Result<UserData, Error> {
+pub fn data_of(resource: Value) -> Result<UserData, Error> {
     storable::json(&resource)?;
     let c = user_columns(&resource);
     storable::indexed(Some(&c.user_name), "userName")?;

@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod big_group;
 mod cli;
+mod create_path;
 mod entra;
 mod feed;
 mod filters;
