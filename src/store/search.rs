@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::filter::{compile_into, sort_expr, Bind, Sql, Statement, Target};
 use super::groups::{groups_of_many, GroupRow};
-use super::users::{view_columns, UserView};
+use super::users::{view_columns, view_join, UserView};
 use crate::scim::filter::{AttrExp, CompareOp, Filter, FilterError};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{GROUP_RESOURCE, USER_RESOURCE};
@@ -103,18 +103,20 @@ pub fn page_sql(
     q: &ListQuery<'_>,
     base_url: &str,
 ) -> Result<Sql, FilterError> {
-    page_with(kind, tenant_id, q, base_url, "")
+    page_with(kind, tenant_id, q, base_url, "", "")
 }
 
-/// [`page_sql`] with more select-list `columns` after the row's own. They are computed
-/// for the page's rows only: PostgreSQL evaluates a select list for every row it reads,
-/// the ones an OFFSET skips included, so the page is chosen in a subquery first.
+/// [`page_sql`] with more select-list `columns` after the row's own, from the FROM-clause
+/// `joins` they need. They are computed for the page's rows only: PostgreSQL evaluates a
+/// select list for every row it reads, the ones an OFFSET skips included, so the page is
+/// chosen in a subquery first.
 fn page_with(
     kind: Kind,
     tenant_id: Uuid,
     q: &ListQuery<'_>,
     base_url: &str,
     columns: &str,
+    joins: &str,
 ) -> Result<Sql, FilterError> {
     let a = match kind {
         Kind::Users => "u",
@@ -159,7 +161,7 @@ fn page_with(
         sql.bind(Bind::BigInt(offset));
     }
     if !columns.is_empty() {
-        sql.push(") ").push(a).push(&order);
+        sql.push(") ").push(a).push(joins).push(&order);
     }
     Ok(sql)
 }
@@ -244,6 +246,7 @@ pub fn list_users(
         q,
         base_url,
         view_columns(groups && lookup),
+        view_join(groups && lookup),
     )?;
     let total = q
         .total

@@ -78,15 +78,28 @@ impl UserView {
 }
 
 /// The select-list columns of a [`UserView`] beyond `u.*`: the user's groups as two
-/// aligned arrays (scalar subqueries over `group_members_member`), or two NULLs.
+/// aligned arrays, read by [`VIEW_GROUPS_JOIN`], or two NULLs without it.
 pub fn view_columns(groups: bool) -> &'static str {
     if groups {
-        ", coalesce((SELECT array_agg(g.id ORDER BY g.display_name, g.id) FROM group_members m \
-         JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id), '{}') AS group_ids\
-         , coalesce((SELECT array_agg(g.display_name ORDER BY g.display_name, g.id) FROM group_members m \
-         JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id), '{}') AS group_names"
+        ", coalesce(ug.ids, '{}') AS group_ids, coalesce(ug.names, '{}') AS group_names"
     } else {
         ", NULL::uuid[] AS group_ids, NULL::text[] AS group_names"
+    }
+}
+
+/// What follows `users u` in the FROM clause for `view_columns(true)`: both arrays from
+/// one scan of `group_members_member` (two scalar subqueries would scan it twice).
+pub const VIEW_GROUPS_JOIN: &str = " LEFT JOIN LATERAL (SELECT \
+     array_agg(g.id ORDER BY g.display_name, g.id) AS ids, \
+     array_agg(g.display_name ORDER BY g.display_name, g.id) AS names \
+     FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id) ug ON true";
+
+/// [`VIEW_GROUPS_JOIN`] when `groups`, else nothing.
+pub fn view_join(groups: bool) -> &'static str {
+    if groups {
+        VIEW_GROUPS_JOIN
+    } else {
+        ""
     }
 }
 
@@ -196,7 +209,9 @@ pub fn view(
     let mut sql = Sql::new();
     sql.push("SELECT u.*")
         .push(view_columns(groups))
-        .push(" FROM users u WHERE u.tenant_id = ");
+        .push(" FROM users u")
+        .push(view_join(groups))
+        .push(" WHERE u.tenant_id = ");
     sql.bind(Bind::Uuid(tenant_id)).push(" AND u.id = ");
     sql.bind(Bind::Uuid(id))
         .push(" AND u.deprovisioned_at IS NULL");
