@@ -39,10 +39,16 @@ pub fn json_body(bytes: &[u8]) -> Result<Value, Error> {
     Ok(value)
 }
 
+/// A response body's bytes. serde_json writes straight into the buffer here, where
+/// `to_string` would go through `fmt::Write`; a `Value` always serialises.
+fn bytes_of(body: &Value) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_default()
+}
+
 pub fn scim(status: StatusCode, body: &Value) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(SCIM_CONTENT_TYPE)
-        .body(body.to_string())
+        .body(bytes_of(body))
 }
 
 /// A single resource with its `ETag` (RFC 7644 §3.14).
@@ -50,7 +56,7 @@ pub fn resource(status: StatusCode, body: &Value, version: i64) -> HttpResponse 
     HttpResponse::build(status)
         .content_type(SCIM_CONTENT_TYPE)
         .insert_header((header::ETAG, etag(version)))
-        .body(body.to_string())
+        .body(bytes_of(body))
 }
 
 /// 201 with `Location` (RFC 7644 §3.3).
@@ -59,7 +65,7 @@ pub fn created(body: &Value, version: i64, location: &str) -> HttpResponse {
         .content_type(SCIM_CONTENT_TYPE)
         .insert_header((header::ETAG, etag(version)))
         .insert_header((header::LOCATION, location.to_owned()))
-        .body(body.to_string())
+        .body(bytes_of(body))
 }
 
 /// RFC 7240 `Prefer: return=minimal`: the client wants no body back.
