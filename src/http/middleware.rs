@@ -6,7 +6,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, ResponseError};
+use actix_web::{web, HttpMessage, HttpRequest, ResponseError};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -33,6 +33,48 @@ fn usable(value: &HeaderValue) -> Option<String> {
     ok.then(|| s.to_owned())
 }
 
+/// The route pattern a routed request matched, e.g. `/scim/v2/Users/{id}`, or
+/// `unmatched`: a label of bounded cardinality for the metrics. Rebuilt from what routing
+/// left in the match info (each dynamic segment is a slice of the path), where
+/// `match_pattern` would walk the route table and run its regexes a second time.
+pub fn route_of(req: &HttpRequest) -> String {
+    let info = req.match_info();
+    if !info.unprocessed().is_empty() {
+        // A default service answered: no route matched the whole path.
+        return "unmatched".to_owned();
+    }
+    let path = info.as_str();
+    let mut route = String::with_capacity(path.len());
+    let mut done = 0;
+    for (name, value) in info.iter() {
+        let start = (value.as_ptr() as usize).wrapping_sub(path.as_ptr() as usize);
+        match start
+            .checked_add(value.len())
+            .and_then(|end| path.get(start..end))
+        {
+            Some(slice) if start >= done && std::ptr::eq(slice, value) => {
+                route.push_str(&path[done..start]);
+                route.push('{');
+                route.push_str(name);
+                route.push('}');
+                done = start + value.len();
+            }
+            // Not a slice of the path (a value set by hand): ask the route table.
+            _ => {
+                return req
+                    .match_pattern()
+                    .unwrap_or_else(|| "unmatched".to_owned())
+            }
+        }
+    }
+    route.push_str(&path[done..]);
+    // `/Users/` is registered as another spelling of `/Users`: one label for both.
+    if route.len() > 1 && route.ends_with('/') {
+        route.pop();
+    }
+    route
+}
+
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -44,9 +86,6 @@ pub async fn observe(
         .unwrap_or_else(|| Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let span =
         tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
@@ -75,9 +114,11 @@ pub async fn observe(
     };
 
     let elapsed = started.elapsed();
-    let status = match &result {
-        Ok(res) => res.status(),
-        Err(e) => e.as_response_error().status_code(),
+    // Routing fills in the request's match info: the route is read from it afterwards.
+    // (Holding a clone of the request during the call would stop routing from writing it.)
+    let (route, status) = match &result {
+        Ok(res) => (route_of(res.request()), res.status()),
+        Err(e) => ("unmatched".to_owned(), e.as_response_error().status_code()),
     };
     if let Some(state) = state {
         state
@@ -90,4 +131,75 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(res)
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::middleware::from_fn;
+    use actix_web::{test, App};
+
+    use super::*;
+
+    /// For every kind of path, the route rebuilt from the match info is the pattern the
+    /// route table gives, and paths no route matches are `unmatched`.
+    #[actix_web::test]
+    async fn the_route_label_is_the_matched_pattern() {
+        // (path, route_of, match_pattern) of each request
+        type Seen = Vec<(String, String, Option<String>)>;
+        let seen: Arc<Mutex<Seen>> = Arc::default();
+        let record = seen.clone();
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(move |req: ServiceRequest, next: Next<_>| {
+                    let record = record.clone();
+                    async move {
+                        let res = next.call(req).await?;
+                        let routed = res.request();
+                        record.lock().unwrap().push((
+                            routed.path().to_owned(),
+                            route_of(routed),
+                            routed.match_pattern(),
+                        ));
+                        Ok(res)
+                    }
+                }))
+                .configure(crate::http::routes),
+        )
+        .await;
+        let cases = [
+            ("/healthz", "/healthz"),
+            ("/scim/v2/Users", "/scim/v2/Users"),
+            ("/scim/v2/Users/", "/scim/v2/Users"),
+            ("/scim/v2/Users/.search", "/scim/v2/Users/.search"),
+            ("/scim/v2/Users/abc", "/scim/v2/Users/{id}"),
+            ("/scim/v2/Users/Users", "/scim/v2/Users/{id}"),
+            ("/scim/v2/Groups/%E2%82%AC%20x", "/scim/v2/Groups/{id}"),
+            (
+                "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+                "/scim/v2/Schemas/{id}",
+            ),
+            (
+                "/admin/v1/tenants/tenants/tokens/k1",
+                "/admin/v1/tenants/{slug}/tokens/{key_id}",
+            ),
+            ("/scim/v2/Users/abc/more", "unmatched"),
+            ("/scim/v2/nothing", "unmatched"),
+            ("/nothing/at/all", "unmatched"),
+        ];
+        for (path, _) in cases {
+            test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+        }
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), cases.len());
+        for ((path, want), (seen_path, route, pattern)) in cases.iter().zip(seen.iter()) {
+            assert_eq!(path, seen_path);
+            assert_eq!(route, want, "{path}");
+            if *want != "unmatched" {
+                assert_eq!(pattern.as_deref(), Some(*want), "{path}");
+            }
+        }
+    }
 }
