@@ -7,7 +7,10 @@
 -- them it removes A and adds B when r is even, removes B and adds A when r is odd. Every
 -- PATCH so removes a current member and adds a non-member, and whatever order the server
 -- applies them in, each slot keeps exactly one of its two users: the group's size never
--- changes.
+-- changes. A thread with more connections than slots (8 connections, 5 slots of the group
+-- of 10) can have two passes of one slot in flight; when the server applies them out of
+-- order, the later-sent one finds nothing to change and is a no-op. bench-scim.sh prints
+-- how many requests changed the membership beside how many were made.
 -- Usage: wrk … -s patch.lua <base>/scim/v2/Groups/<id> -- <pairs file> <threads>
 want_errors = true
 dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
