@@ -14,6 +14,19 @@ use scimd::provisioning::{credentials, tenants};
 use scimd::store::{self, database};
 use scimd::{telemetry, Application};
 
+/// jemalloc rather than glibc's allocator: glibc's malloc family took about 12% of the
+/// server's CPU under load (many small JSON values, a good part made on a blocking thread
+/// and freed on a worker), and jemalloc's thread caches are cheaper there.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// One jemalloc arena per CPU, taken by the CPU a thread runs on. The default, four
+/// arenas per CPU handed out by thread, let each of the dozens of blocking threads keep
+/// its own freed pages: peak RSS over a walk of 1,000-user pages rose from 97 MiB
+/// (glibc) to 214 MiB; with this it is 99 MiB. (jemalloc reads this C string at start.)
+#[export_name = "_rjem_malloc_conf"]
+static MALLOC_CONF: &[u8; 20] = b"percpu_arena:percpu\0";
+
 #[derive(Parser)]
 #[command(name = "scimd", version, about = "SCIM 2.0 provisioning server")]
 struct Cli {
