@@ -23,7 +23,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// One jemalloc arena per CPU, taken by the CPU a thread runs on. The default, four
 /// arenas per CPU handed out by thread, let each of the dozens of blocking threads keep
 /// its own freed pages: peak RSS over a walk of 1,000-user pages rose from 97 MiB
-/// (glibc) to 214 MiB; with this it is 99 MiB. (jemalloc reads this C string at start.)
+/// (glibc) to 214 MiB; with this it is 98 MiB. (jemalloc reads this C string at start.)
 #[export_name = "_rjem_malloc_conf"]
 static MALLOC_CONF: &[u8; 20] = b"percpu_arena:percpu\0";
 

@@ -222,3 +222,25 @@ fn no_bootstrap_leaves_an_empty_database_empty() {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+/// The server binary allocates through jemalloc with the arena setting it exports (one
+/// arena per CPU, which keeps peak RSS near glibc's). jemalloc reads that setting from a
+/// symbol only a prefixed build looks up: if the binding ever stopped prefixing, the
+/// setting would be ignored without a word. jemalloc's own statistics at exit say what
+/// it read.
+#[test]
+fn the_binary_allocates_through_jemalloc_with_one_arena_per_cpu() {
+    let (ok, out, err) = run(Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .arg("--version")
+        .env("_RJEM_MALLOC_CONF", "stats_print:true"));
+    assert!(ok, "{err}");
+    assert!(out.starts_with("scimd "), "{out}");
+    assert!(
+        err.contains("opt.percpu_arena: \"percpu\""),
+        "jemalloc did not read the arena setting:\n{}",
+        err.lines()
+            .filter(|l| l.contains("malloc_conf") || l.contains("percpu"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
