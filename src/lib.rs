@@ -21,6 +21,7 @@ use crate::auth::{CredentialKind, Verifier};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::http::AppState;
+use crate::store::reads::Reads;
 use crate::store::Db;
 
 #[derive(Debug, thiserror::Error)]
@@ -66,9 +67,22 @@ impl Application {
         let listener = TcpListener::bind(settings.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
         let app_state = state.clone();
+        let workers = settings.workers.unwrap_or_else(|| {
+            // actix's own default.
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        });
+        let reads = reads_setup(&settings, workers);
         let mut server = HttpServer::new(move || {
+            // Built per worker, so each worker's connections run on its own event loop.
+            let reads = match &reads {
+                Some((size, timeout)) => {
+                    Reads::new(&app_state.settings.database_url, *size, *timeout)
+                }
+                None => Reads::disabled(),
+            };
             App::new()
                 .app_data(app_state.clone())
+                .app_data(web::Data::new(reads))
                 .wrap(from_fn(http::middleware::observe))
                 .configure(http::routes)
         })
@@ -78,9 +92,7 @@ impl Application {
         .client_request_timeout(settings.client_request_timeout)
         .listen(listener)
         .map_err(bind_err)?;
-        if let Some(workers) = settings.workers {
-            server = server.workers(workers.max(1));
-        }
+        server = server.workers(workers.max(1));
         Ok(Self {
             addr,
             server: server.run(),
@@ -112,4 +124,23 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Each worker's share of async read connections (the pool size split across the
+/// workers, so they add at most `pool_size` connections), or `None` when reads must all go
+/// through libpq (see [`store::reads`]).
+fn reads_setup(settings: &Settings, workers: usize) -> Option<(u32, std::time::Duration)> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let env = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok());
+    if let Some(why) =
+        store::reads::unsupported(settings.database_url.expose(), env, home.as_deref())
+    {
+        tracing::info!(reason = %why, "lookups and reads by id use the blocking pool");
+        return None;
+    }
+    let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
+    Some((
+        settings.pool_size.div_ceil(workers).max(1),
+        settings.pool_timeout,
+    ))
 }

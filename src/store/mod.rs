@@ -1,8 +1,9 @@
 //! PostgreSQL through diesel and r2d2.
 //!
 //! Store functions take `&mut PgConnection` and return diesel's `QueryResult`, so callers
-//! compose several in one transaction. [`Db::run`] is the only way async code reaches a
-//! connection: it runs the closure on the blocking pool, inside the caller's tracing span.
+//! compose several in one transaction. [`Db::run`] is how async code reaches a connection:
+//! it runs the closure on the blocking pool, inside the caller's tracing span. The two
+//! hottest reads have an async path besides (see [`reads`]).
 
 pub mod credentials;
 pub mod database;
@@ -10,6 +11,7 @@ pub mod events;
 pub mod filter;
 pub mod groups;
 pub mod people;
+pub mod reads;
 pub mod schema;
 pub mod search;
 pub mod tenants;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::filter::{compile_into, sort_expr, Bind, Sql, Statement, Target};
@@ -222,11 +223,66 @@ pub fn count(
     filter: Option<&Filter>,
     base_url: &str,
 ) -> Result<i64, ListError> {
+    Ok(count_statement(kind, tenant_id, filter, base_url)?
+        .get_result::<Count>(conn)?
+        .n)
+}
+
+fn count_statement(
+    kind: Kind,
+    tenant_id: Uuid,
+    filter: Option<&Filter>,
+    base_url: &str,
+) -> Result<Statement, ListError> {
     let body = from_where(kind, tenant_id, filter, base_url)?;
     let mut sql = Sql::new();
     sql.push("SELECT count(*) AS n").push(&body.text);
     sql.binds = body.binds;
-    Ok(statement(sql, filter, None).get_result::<Count>(conn)?.n)
+    Ok(statement(sql, filter, None))
+}
+
+/// [`count`] on an async connection.
+pub async fn count_async(
+    conn: &mut AsyncPgConnection,
+    kind: Kind,
+    tenant_id: Uuid,
+    filter: Option<&Filter>,
+    base_url: &str,
+) -> Result<i64, ListError> {
+    let query = count_statement(kind, tenant_id, filter, base_url)?;
+    Ok(diesel_async::RunQueryDsl::get_result::<Count>(query, conn)
+        .await?
+        .n)
+}
+
+/// Whether `q` is a lookup: an `eq` on an attribute that finds a handful of rows (see
+/// [`cacheable`]), the reads [`lookup_users`] serves.
+pub fn is_lookup(q: &ListQuery<'_>) -> bool {
+    cacheable(q.filter, q.sort_by)
+}
+
+/// A lookup's users ([`is_lookup`]) on an async connection, each with its groups when
+/// `groups`, read in the same statement as [`list_users`] reads them for a lookup.
+pub async fn lookup_users(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    q: &ListQuery<'_>,
+    base_url: &str,
+    groups: bool,
+) -> Result<Vec<UserView>, ListError> {
+    let page = page_with(
+        Kind::Users,
+        tenant_id,
+        q,
+        base_url,
+        view_columns(groups),
+        view_join(groups),
+    )?;
+    if q.count <= 0 {
+        return Ok(Vec::new());
+    }
+    let query = statement(page, q.filter, q.sort_by);
+    Ok(diesel_async::RunQueryDsl::load::<UserView>(query, conn).await?)
 }
 
 /// A page of users, with each user's groups when `groups`. A lookup finds a handful of

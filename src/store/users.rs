@@ -6,11 +6,12 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel_async::AsyncPgConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::events::NewEvent;
-use super::filter::{Bind, Sql};
+use super::filter::{Bind, Sql, Statement};
 use super::schema::users;
 
 #[derive(Queryable, QueryableByName, Selectable, Identifiable, Debug, Clone, PartialEq)]
@@ -206,6 +207,24 @@ pub fn view(
     id: Uuid,
     groups: bool,
 ) -> QueryResult<Option<UserView>> {
+    view_statement(tenant_id, id, groups)
+        .get_result(conn)
+        .optional()
+}
+
+/// [`view`] on an async connection.
+pub async fn view_async(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    groups: bool,
+) -> QueryResult<Option<UserView>> {
+    diesel_async::RunQueryDsl::get_result(view_statement(tenant_id, id, groups), conn)
+        .await
+        .optional()
+}
+
+fn view_statement(tenant_id: Uuid, id: Uuid, groups: bool) -> Statement {
     let mut sql = Sql::new();
     sql.push("SELECT u.*")
         .push(view_columns(groups))
@@ -215,7 +234,7 @@ pub fn view(
     sql.bind(Bind::Uuid(tenant_id)).push(" AND u.id = ");
     sql.bind(Bind::Uuid(id))
         .push(" AND u.deprovisioned_at IS NULL");
-    sql.into_cached_query().get_result(conn).optional()
+    sql.into_cached_query()
 }
 
 /// A user SCIM can see (not deprovisioned), locked for the rest of the transaction.

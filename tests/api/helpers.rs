@@ -166,6 +166,8 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub address: String,
     pub db: TestDb,
+    /// The app's own pool (the blocking one).
+    pub pool: scimd::store::Db,
     pub admin_key: String,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
@@ -205,6 +207,7 @@ pub async fn spawn_app_on(db: TestDb, tune: impl FnOnce(&mut Settings)) -> TestA
     let shared: SharedClock = clock.clone();
     let app = Application::build(settings, shared).expect("build app");
     let address = format!("http://{}", app.addr());
+    let pool = app.db();
     tokio::spawn(app.run_until_stopped());
 
     let mut conn = db.conn();
@@ -214,6 +217,7 @@ pub async fn spawn_app_on(db: TestDb, tune: impl FnOnce(&mut Settings)) -> TestA
     TestApp {
         address,
         db,
+        pool,
         admin_key,
         clock,
         client: reqwest::Client::builder()

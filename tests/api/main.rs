@@ -17,5 +17,6 @@ mod people;
 mod plans;
 mod proxy;
 mod ratelimit;
+mod reads;
 mod scim;
 mod statements;

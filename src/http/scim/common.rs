@@ -1,7 +1,7 @@
 //! What every SCIM handler shares: the base URL, bodies, responses and rendering rows.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -12,6 +12,7 @@ use crate::http::AppState;
 use crate::provisioning::events::Actor;
 use crate::scim::resource::{render_group, render_user, Meta};
 use crate::store::groups::GroupRow;
+use crate::store::reads::Reads;
 use crate::store::users::UserRow;
 
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -174,4 +175,10 @@ pub fn updated(req: &HttpRequest, version: i64, body: &Value) -> HttpResponse {
             .finish();
     }
     resource(StatusCode::OK, body, version)
+}
+
+/// This worker's async read connections ([`Reads`]); none outside a served app.
+pub fn reads(req: &HttpRequest) -> Reads {
+    req.app_data::<web::Data<Reads>>()
+        .map_or_else(Reads::disabled, |r| r.get_ref().clone())
 }

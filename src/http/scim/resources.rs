@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::common::{
-    actor, base_url, created, json_body, not_modified, resource, scim, updated, wants_minimal,
-    ProjectionQuery, LIST_RESPONSE,
+    actor, base_url, created, json_body, not_modified, reads, resource, scim, updated,
+    wants_minimal, ProjectionQuery, LIST_RESPONSE,
 };
 use super::params::{
     encode_cursor, if_match, if_none_match, resource_id, ListParams, Projection, RawList,
@@ -25,6 +25,7 @@ use crate::provisioning::events::Actor;
 use crate::provisioning::tenants;
 use crate::provisioning::users::check_push_allowed;
 use crate::scim::patch::{parse_patch, PatchRequest};
+use crate::store::reads::{AsyncConn, Reads};
 use crate::store::search::{self, Kind, ListQuery, Start};
 use crate::store::tenants::Tenant;
 
@@ -54,6 +55,28 @@ pub trait Resource: 'static {
         base: &str,
         projection: &Projection,
     ) -> Result<(Self::Row, Value), Error>;
+    /// [`Resource::load`] on an async connection, for the types that have it (`None`:
+    /// the caller loads through the blocking pool).
+    async fn load_async(
+        _conn: &mut AsyncConn,
+        _tenant_id: Uuid,
+        _id: Uuid,
+        _base: &str,
+        _projection: &Projection,
+    ) -> Option<Result<(Self::Row, Value), Error>> {
+        None
+    }
+    /// A lookup's page ([`search::is_lookup`]) on an async connection, rendered, for the
+    /// types that have it (`None`: the caller reads through the blocking pool).
+    async fn lookup_async(
+        _conn: &mut AsyncConn,
+        _tenant_id: Uuid,
+        _q: &ListQuery<'_>,
+        _base: &str,
+        _projection: &Projection,
+    ) -> Option<Result<(Vec<Self::Row>, Vec<Value>), Error>> {
+        None
+    }
     /// A page of rows, before rendering (with what `projection` will show of them that
     /// can be read in the same statement).
     fn fetch(
@@ -124,58 +147,101 @@ pub trait Resource: 'static {
 pub async fn list_page<R: Resource>(
     ctx: &TenantCtx,
     state: &AppState,
+    reads: &Reads,
     base: String,
     params: ListParams,
 ) -> Result<Value, Error> {
     let tenant_id = ctx.tenant_id;
+    if search::is_lookup(&page_query(&params)) {
+        if let Some(mut conn) = reads.conn().await {
+            let q = page_query(&params);
+            if let Some(page) =
+                R::lookup_async(&mut conn, tenant_id, &q, &base, &params.projection).await
+            {
+                let (mut rows, mut resources) = page?;
+                let more = trim_page(&params, &mut rows);
+                resources.truncate(rows.len());
+                let total = match page_total(&params, rows.len(), more) {
+                    Some(total) => total,
+                    None => {
+                        let filter = params.filter.as_ref();
+                        search::count_async(&mut conn, R::KIND, tenant_id, filter, &base).await?
+                    }
+                };
+                return Ok(page_body::<R>(&params, &rows, resources, total, more));
+            }
+        }
+    }
     state
         .db
         .run(move |conn| {
-            // One more row than asked tells whether a next cursor page exists.
-            let fetch = if params.cursor {
-                params.count + 1
-            } else {
-                params.count
-            };
-            let q = ListQuery {
-                filter: params.filter.as_ref(),
-                sort_by: params.sort_by.as_ref(),
-                descending: params.descending,
-                start: params.start,
-                count: fetch,
-                total: false,
-            };
+            let q = page_query(&params);
             let mut rows = R::fetch(conn, tenant_id, &q, &base, &params.projection)?;
-            let more = usize::try_from(params.count).is_ok_and(|c| rows.len() > c);
-            if more {
-                rows.truncate(usize::try_from(params.count).unwrap_or(0));
-            }
-            // A first page that is not full holds every match: no count query needed.
-            let total = match params.start {
-                Start::Offset(0)
-                    if !more && i64::try_from(rows.len()).is_ok_and(|n| n < params.count) =>
-                {
-                    i64::try_from(rows.len()).unwrap_or(i64::MAX)
-                }
-                _ => search::count(conn, R::KIND, tenant_id, params.filter.as_ref(), &base)?,
+            let more = trim_page(&params, &mut rows);
+            let total = match page_total(&params, rows.len(), more) {
+                Some(total) => total,
+                None => search::count(conn, R::KIND, tenant_id, params.filter.as_ref(), &base)?,
             };
             let resources = R::render_page(conn, &rows, &base, &params.projection)?;
-            let mut body = json!({
-                "schemas": [LIST_RESPONSE],
-                "totalResults": total,
-                "itemsPerPage": resources.len(),
-                "startIndex": params.start_index,
-                "Resources": resources,
-            });
-            if let (true, true, Some(last), Some(obj)) =
-                (params.cursor, more, rows.last(), body.as_object_mut())
-            {
-                let (at, id) = R::position(last);
-                obj.insert("nextCursor".into(), encode_cursor(at, id).into());
-            }
-            Ok(body)
+            Ok(page_body::<R>(&params, &rows, resources, total, more))
         })
         .await
+}
+
+/// The query for a page of `params`: one more row than asked for a cursor page, which
+/// tells whether a next page exists.
+fn page_query(params: &ListParams) -> ListQuery<'_> {
+    ListQuery {
+        filter: params.filter.as_ref(),
+        sort_by: params.sort_by.as_ref(),
+        descending: params.descending,
+        start: params.start,
+        count: if params.cursor {
+            params.count + 1
+        } else {
+            params.count
+        },
+        total: false,
+    }
+}
+
+/// Cuts the extra row [`page_query`] asked for; whether there was one.
+fn trim_page<T>(params: &ListParams, rows: &mut Vec<T>) -> bool {
+    let more = usize::try_from(params.count).is_ok_and(|c| rows.len() > c);
+    if more {
+        rows.truncate(usize::try_from(params.count).unwrap_or(0));
+    }
+    more
+}
+
+/// `totalResults` when the page itself tells it: a first page that is not full holds
+/// every match. `None`: it takes a count query.
+fn page_total(params: &ListParams, rows: usize, more: bool) -> Option<i64> {
+    let n = i64::try_from(rows).ok()?;
+    matches!(params.start, Start::Offset(0) if !more && n < params.count).then_some(n)
+}
+
+fn page_body<R: Resource>(
+    params: &ListParams,
+    rows: &[R::Row],
+    resources: Vec<Value>,
+    total: i64,
+    more: bool,
+) -> Value {
+    let mut body = json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+        "startIndex": params.start_index,
+        "Resources": resources,
+    });
+    if let (true, true, Some(last), Some(obj)) =
+        (params.cursor, more, rows.last(), body.as_object_mut())
+    {
+        let (at, id) = R::position(last);
+        obj.insert("nextCursor".into(), encode_cursor(at, id).into());
+    }
+    body
 }
 
 pub async fn list<R: Resource>(
@@ -185,7 +251,7 @@ pub async fn list<R: Resource>(
     query: web::Query<RawList>,
 ) -> Reply {
     let params = ListParams::parse(&query, state.settings.max_results)?;
-    let body = list_page::<R>(&ctx, &state, base_url(&req, &state), params).await?;
+    let body = list_page::<R>(&ctx, &state, &reads(&req), base_url(&req, &state), params).await?;
     Ok(scim(StatusCode::OK, &body))
 }
 
@@ -198,7 +264,7 @@ pub async fn search<R: Resource>(
     let raw: RawList = serde_json::from_value(json_body(&body.0)?)
         .map_err(|e| Error::InvalidSyntax(format!("invalid SearchRequest: {e}")))?;
     let params = ListParams::parse(&raw, state.settings.max_results)?;
-    let body = list_page::<R>(&ctx, &state, base_url(&req, &state), params).await?;
+    let body = list_page::<R>(&ctx, &state, &reads(&req), base_url(&req, &state), params).await?;
     Ok(scim(StatusCode::OK, &body))
 }
 
@@ -213,10 +279,19 @@ pub async fn get<R: Resource>(
     let projection = query.parse()?;
     let base = base_url(&req, &state);
     let tenant_id = ctx.tenant_id;
-    let (row, body) = state
-        .db
-        .run(move |conn| R::load(conn, tenant_id, id, &base, &projection))
-        .await?;
+    let fast = match reads(&req).conn().await {
+        Some(mut conn) => R::load_async(&mut conn, tenant_id, id, &base, &projection).await,
+        None => None,
+    };
+    let (row, body) = match fast {
+        Some(loaded) => loaded?,
+        None => {
+            state
+                .db
+                .run(move |conn| R::load(conn, tenant_id, id, &base, &projection))
+                .await?
+        }
+    };
     let version = R::version(&row);
     if if_none_match(&req, version) {
         return Ok(not_modified(version));

@@ -15,6 +15,7 @@ use crate::provisioning::users::{self as prov, Created, SCIM};
 use crate::scim::patch::PatchRequest;
 use crate::scim::resource::{normalize_user, project, wants, UserInput};
 use crate::scim::schema::USER_RESOURCE;
+use crate::store::reads::AsyncConn;
 use crate::store::search::{self, Kind, ListQuery};
 use crate::store::tenants::Tenant;
 use crate::store::users::{self, UserView};
@@ -78,6 +79,38 @@ impl Resource for Users {
             .ok_or_else(|| prov::not_found(&id.to_string()))?;
         let body = render(&view, base, projection);
         Ok((view, body))
+    }
+
+    async fn load_async(
+        conn: &mut AsyncConn,
+        tenant_id: Uuid,
+        id: Uuid,
+        base: &str,
+        projection: &Projection,
+    ) -> Option<Result<(UserView, Value), Error>> {
+        let view = users::view_async(conn, tenant_id, id, wants_groups(projection)).await;
+        Some(match view {
+            Ok(Some(view)) => {
+                let body = render(&view, base, projection);
+                Ok((view, body))
+            }
+            Ok(None) => Err(prov::not_found(&id.to_string())),
+            Err(e) => Err(e.into()),
+        })
+    }
+
+    async fn lookup_async(
+        conn: &mut AsyncConn,
+        tenant_id: Uuid,
+        q: &ListQuery<'_>,
+        base: &str,
+        projection: &Projection,
+    ) -> Option<Result<(Vec<UserView>, Vec<Value>), Error>> {
+        let rows = search::lookup_users(conn, tenant_id, q, base, wants_groups(projection)).await;
+        Some(rows.map_err(Error::from).map(|rows| {
+            let rendered = rows.iter().map(|r| render(r, base, projection)).collect();
+            (rows, rendered)
+        }))
     }
 
     fn fetch(

@@ -1,0 +1,159 @@
+//! The two hottest reads, a resource by id and a filter lookup (Entra's `userName eq`
+//! match), on async connections owned by each HTTP worker.
+//!
+//! Everything else goes through [`super::Db::run`] on the blocking pool. A read there
+//! costs two thread hand-offs (worker to blocking thread and back); on a busy server those
+//! wake-ups cost more CPU than the read itself. Here the query runs on the worker's own
+//! event loop: each worker builds its own [`Reads`] (in the app factory), so a
+//! connection's driver task lives on the thread that uses it.
+//!
+//! libpq stays the reference for how to connect. These connections use tokio-postgres,
+//! which reads the URL but not libpq's environment (`PGPASSWORD`, `PGSSLMODE`, …), its
+//! files (`~/.pgpass`, `~/.postgresql/root.crt`) or every URL option (`sslrootcert`,
+//! `sslmode=verify-full`, …). Where any of those could make the two connect differently,
+//! [`Reads::disabled`] is used and every read takes the blocking path. The same goes at run
+//! time: a read that cannot get an async connection falls back to the blocking path,
+//! which reports what is wrong the way every other request does.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use diesel::ConnectionResult;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::AsyncPgConnection;
+use futures_util::FutureExt;
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use postgres_openssl::MakeTlsConnector;
+
+use crate::config::DatabaseUrl;
+
+pub type AsyncConn = Object<AsyncPgConnection>;
+
+/// One HTTP worker's async connections, or none (every read on the blocking path).
+#[derive(Clone)]
+pub struct Reads {
+    pool: Option<Pool<AsyncPgConnection>>,
+}
+
+impl Reads {
+    /// Up to `size` connections, made on first use. `None` when the pool cannot be built.
+    pub fn new(url: &DatabaseUrl, size: u32, timeout: Duration) -> Self {
+        let mut config = ManagerConfig::<AsyncPgConnection>::default();
+        // No `SELECT 1` per checkout (as for the blocking pool): a dead connection fails
+        // its query, and the pool drops connections that report themselves closed.
+        config.recycling_method = RecyclingMethod::Fast;
+        config.custom_setup = Box::new(|url| connect(url.to_owned()).boxed());
+        let manager = AsyncDieselConnectionManager::new_with_config(url.expose(), config);
+        let pool = Pool::builder(manager)
+            .max_size(usize::try_from(size.max(1)).unwrap_or(1))
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build();
+        match pool {
+            Ok(pool) => Self { pool: Some(pool) },
+            Err(e) => {
+                tracing::warn!(error = %e, "async read pool not built; reads use the blocking pool");
+                Self::disabled()
+            }
+        }
+    }
+
+    pub fn disabled() -> Self {
+        Self { pool: None }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.pool.is_some()
+    }
+
+    /// A connection, or `None`: then the caller reads through the blocking pool.
+    pub async fn conn(&self) -> Option<AsyncConn> {
+        let pool = self.pool.as_ref()?;
+        match pool.get().await {
+            Ok(conn) => Some(conn),
+            Err(e) => {
+                tracing::debug!(error = %e, "no async read connection; using the blocking pool");
+                None
+            }
+        }
+    }
+}
+
+/// Why the async connections could connect differently from libpq, if they could.
+pub fn unsupported(
+    url: &str,
+    env: impl IntoIterator<Item = String>,
+    home: Option<&Path>,
+) -> Option<String> {
+    if let Err(e) = tokio_postgres::Config::from_str(url) {
+        return Some(format!("DATABASE_URL uses what only libpq reads ({e})"));
+    }
+    if let Some(var) = env.into_iter().find(|k| k.starts_with("PG")) {
+        return Some(format!("{var} is set, which only libpq reads"));
+    }
+    let home = home?;
+    for file in [".pgpass", ".postgresql"] {
+        if home.join(file).exists() {
+            return Some(format!("~/{file} exists, which only libpq reads"));
+        }
+    }
+    None
+}
+
+/// Connects as libpq would for the `sslmode` values tokio-postgres accepts: `prefer`
+/// (libpq's default) tries TLS and falls back to plain, `require` insists, `disable`
+/// never tries. Neither `prefer` nor `require` checks the server's certificate in libpq
+/// (that is `verify-ca` / `verify-full`, which [`unsupported`] leaves to libpq), so
+/// neither does this.
+async fn connect(url: String) -> ConnectionResult<AsyncPgConnection> {
+    let bad = |e: String| diesel::ConnectionError::BadConnection(e);
+    let config = tokio_postgres::Config::from_str(&url).map_err(|e| bad(e.to_string()))?;
+    let mut tls = SslConnector::builder(SslMethod::tls_client()).map_err(|e| bad(e.to_string()))?;
+    tls.set_verify(SslVerifyMode::NONE);
+    let mut tls = MakeTlsConnector::new(tls.build());
+    // libpq does not send SNI or check the host name below `verify-full`.
+    tls.set_callback(|ssl, _| {
+        ssl.set_verify_hostname(false);
+        ssl.set_use_server_name_indication(false);
+        Ok(())
+    });
+    let (client, connection) = config.connect(tls).await.map_err(|e| bad(e.to_string()))?;
+    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "postgres://scimd@db.internal:5432/scimd";
+
+    #[test]
+    fn a_plain_url_without_libpq_settings_is_supported() {
+        assert_eq!(unsupported(URL, Vec::new(), None), None);
+        let with = format!("{URL}?sslmode=require&application_name=scimd");
+        assert_eq!(unsupported(&with, vec!["HOME".into()], None), None);
+    }
+
+    #[test]
+    fn url_options_only_libpq_knows_are_left_to_libpq() {
+        for option in ["sslmode=verify-full", "sslrootcert=/ca.pem", "passfile=/p"] {
+            let url = format!("{URL}?{option}");
+            let why = unsupported(&url, Vec::new(), None);
+            assert!(why.is_some_and(|w| w.contains("DATABASE_URL")), "{option}");
+        }
+    }
+
+    #[test]
+    fn libpq_environment_variables_are_left_to_libpq() {
+        let why = unsupported(URL, vec!["PATH".into(), "PGPASSWORD".into()], None);
+        assert_eq!(
+            why.as_deref(),
+            Some("PGPASSWORD is set, which only libpq reads")
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! The async path of the two hottest reads (a user by id, a filter lookup), and the
+//! blocking path they fall back to.
+
+use std::time::Duration;
+
+use crate::helpers::{spawn_app_on, user_body, TestApp, TestDb};
+
+/// An app with a blocking pool of two connections that gives up after 300 ms, its
+/// database URL carrying `option` when given.
+async fn app_with(option: Option<&str>) -> TestApp {
+    let db = TestDb::new();
+    let mut url = db.url.expose().to_owned();
+    if let Some(option) = option {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(option);
+    }
+    let url = scimd::config::DatabaseUrl::parse(&url).unwrap();
+    spawn_app_on(db, |s| {
+        s.database_url = url;
+        s.pool_size = 2;
+        s.pool_timeout = Duration::from_millis(300);
+    })
+    .await
+}
+
+/// A tenant, its token (verified and cached by one request) and one user's id.
+async fn tenant_and_user(app: &TestApp) -> (String, String) {
+    let token = app.tenant_with_token("acme").await;
+    let user = app.create_user(&token, &user_body("ann@example.com")).await;
+    (token, user["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn reads_by_id_and_lookups_are_served_while_the_blocking_pool_is_exhausted() {
+    let app = app_with(None).await;
+    let (token, id) = tenant_and_user(&app).await;
+    let group = app
+        .scim_post(
+            &token,
+            "/Groups",
+            &serde_json::json!({"displayName": "Staff"}),
+        )
+        .await;
+    assert_eq!(group.status(), 201);
+    let group_id = app.json(group).await["id"].as_str().unwrap().to_owned();
+
+    let held: Vec<_> = (0..2).map(|_| app.pool.get().unwrap()).collect();
+    // The blocking pool is really out: a group read (which has no async path) waits and
+    // gives up.
+    let res = app.scim_get(&token, &format!("/Groups/{group_id}")).await;
+    assert_eq!(res.status(), 503);
+
+    let res = app.scim_get(&token, &format!("/Users/{id}")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.json(res).await["userName"], "ann@example.com");
+    let res = app
+        .scim_get(
+            &token,
+            "/Users?filter=userName%20eq%20%22ANN@example.com%22",
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let body = app.json(res).await;
+    assert_eq!(body["totalResults"], 1);
+    assert_eq!(body["Resources"][0]["id"], id.as_str());
+    // A lookup that finds nothing, and an unknown id, as on the blocking path.
+    let res = app
+        .scim_get(
+            &token,
+            "/Users?filter=userName%20eq%20%22nobody@example.com%22",
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.json(res).await["totalResults"], 0);
+    let res = app
+        .scim_get(&token, "/Users/00000000-0000-4000-8000-000000000000")
+        .await;
+    assert_eq!(res.status(), 404);
+    drop(held);
+}
+
+#[tokio::test]
+async fn a_database_url_with_options_only_libpq_knows_keeps_every_read_on_the_blocking_pool() {
+    let app = app_with(Some("fallback_application_name=scimd-test")).await;
+    let (token, id) = tenant_and_user(&app).await;
+    let res = app.scim_get(&token, &format!("/Users/{id}")).await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .scim_get(
+            &token,
+            "/Users?filter=userName%20eq%20%22ann@example.com%22",
+        )
+        .await;
+    assert_eq!(app.json(res).await["totalResults"], 1);
+
+    let held: Vec<_> = (0..2).map(|_| app.pool.get().unwrap()).collect();
+    let res = app.scim_get(&token, &format!("/Users/{id}")).await;
+    assert_eq!(res.status(), 503);
+    let res = app
+        .scim_get(
+            &token,
+            "/Users?filter=userName%20eq%20%22ann@example.com%22",
+        )
+        .await;
+    assert_eq!(res.status(), 503);
+    drop(held);
+}
