@@ -261,7 +261,10 @@ kill -0 "$pid" 2>/dev/null || die "scimd died during the run"
 # ---- 4. report -----------------------------------------------------------------------
 server_errors=$(grep -ciE '\b(ERROR|WARN)\b' "$log" || true)
 f() { awk -v x="$1" 'BEGIN { printf "%.2f", x }'; }
-div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# Unrounded (the verdicts compare these), and as printed (3 decimals: a ratio of 0.395 must
+# not read as a met 0.40).
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b > 0 ? a / b : 0) }'; }
+shown() { awk -v x="$1" 'BEGIN { printf "%.3f", x }'; }
 invalid() { [ "${R[$1.non2xx]:-0}" != 0 ] || [ "${R[$1.socket_errors]:-0}" != 0 ]; }
 errs() { echo "${R[$1.non2xx]:-?}/${R[$1.socket_errors]:-?}"; }
 # verdict RATIO OP TARGET [workloads…]
@@ -282,7 +285,7 @@ get_r=$(div "${R[get.rps]}" "$pg_select")
 create_r=$(div "${R[create.rps]}" "$pg_insert")
 patch_r=$(div "${R[patch_big.rps]}" "${R[patch_small.rps]}")
 cursor_r=$(div "${R[cursor_deep.p50_ms]}" "${R[cursor_first.p50_ms]}")
-rss_mib=$(div "$rss_kb" 1024)
+rss_mib=$(f "$(div "$rss_kb" 1024)")
 rss_r=$(div "$rss_mib" 256)
 
 echo
@@ -294,21 +297,21 @@ row "workload" "figure" "target" "ratio" "verdict" "non2xx/sock"
 row "--------" "------" "------" "-----" "-------" "-----------"
 row "ceiling: pgbench -S (select-only)" "$(f "$pg_select") tx/s" "" "" "" ""
 row "ceiling: pgbench single-row INSERT" "$(f "$pg_insert") tx/s" "" "" "" ""
-row "GET /Users?filter=userName eq (Entra match)" "${R[lookup.rps]} req/s" ">= 0.40 x pgbench -S" "$lookup_r" \
+row "GET /Users?filter=userName eq (Entra match)" "${R[lookup.rps]} req/s" ">= 0.40 x pgbench -S" "$(shown "$lookup_r")" \
   "$(verdict "$lookup_r" ">=" 0.40 lookup)" "$(errs lookup)"
-row "GET /Users/{id}" "${R[get.rps]} req/s" ">= 0.40 x pgbench -S" "$get_r" \
+row "GET /Users/{id}" "${R[get.rps]} req/s" ">= 0.40 x pgbench -S" "$(shown "$get_r")" \
   "$(verdict "$get_r" ">=" 0.40 get)" "$(errs get)"
-row "POST /Users (new user each)" "${R[create.rps]} req/s" ">= 0.35 x INSERT" "$create_r" \
+row "POST /Users (new user each)" "${R[create.rps]} req/s" ">= 0.35 x INSERT" "$(shown "$create_r")" \
   "$(verdict "$create_r" ">=" 0.35 create)" "$(errs create)"
 row "PATCH group of $small (-1 +1 member)" "${R[patch_small.rps]} req/s" "" "" "" "$(errs patch_small)"
-row "PATCH group of $users (-1 +1 member)" "${R[patch_big.rps]} req/s" ">= 0.8 x group of $small" "$patch_r" \
+row "PATCH group of $users (-1 +1 member)" "${R[patch_big.rps]} req/s" ">= 0.8 x group of $small" "$(shown "$patch_r")" \
   "$(verdict "$patch_r" ">=" 0.8 patch_big patch_small)" "$(errs patch_big)"
 row "GET /Users?startIndex=$depth&count=100 p50" "${R[deep.p50_ms]} ms" "reported" "" "" "$(errs deep)"
 row "GET /Users?startIndex=$depth&count=100 p99" "${R[deep.p99_ms]} ms" "reported" "" "" ""
 row "cursor page count=100, first, p50" "${R[cursor_first.p50_ms]} ms" "" "" "" "$(errs cursor_first)"
-row "cursor page count=100, at $depth, p50" "${R[cursor_deep.p50_ms]} ms" "<= 2 x first page p50" "$cursor_r" \
+row "cursor page count=100, at $depth, p50" "${R[cursor_deep.p50_ms]} ms" "<= 2 x first page p50" "$(shown "$cursor_r")" \
   "$(verdict "$cursor_r" "<=" 2 cursor_deep cursor_first)" "$(errs cursor_deep)"
-row "scimd peak RSS (VmHWM)" "$rss_mib MiB" "< 256 MiB" "$rss_r" "$(verdict "$rss_mib" "<" 256)" ""
+row "scimd peak RSS (VmHWM)" "$rss_mib MiB" "< 256 MiB" "$(shown "$rss_r")" "$(verdict "$rss_mib" "<" 256)" ""
 echo
 echo "per workload (CPU per request: scimd process, and all local postgres processes; RSS: scimd after the run):"
 printf '  %-13s %9s %9s %9s %9s %10s %9s %8s  %s\n' workload "req/s" "p50 ms" "p99 ms" requests "scimd CPU" "pg CPU" "RSS MiB" ""
