@@ -55,6 +55,9 @@ pub trait Resource: 'static {
         base: &str,
         projection: &Projection,
     ) -> Result<(Self::Row, Value), Error>;
+    /// Whether the type reads by id and looks up on async connections
+    /// ([`Resource::load_async`], [`Resource::lookup_async`]).
+    const ASYNC_READS: bool = false;
     /// [`Resource::load`] on an async connection, for the types that have it (`None`:
     /// the caller loads through the blocking pool).
     async fn load_async(
@@ -152,7 +155,7 @@ pub async fn list_page<R: Resource>(
     params: ListParams,
 ) -> Result<Value, Error> {
     let tenant_id = ctx.tenant_id;
-    if search::is_lookup(&page_query(&params)) {
+    if R::ASYNC_READS && search::is_lookup(&page_query(&params)) {
         if let Some(mut conn) = reads.conn().await {
             let q = page_query(&params);
             if let Some(page) =
@@ -279,7 +282,12 @@ pub async fn get<R: Resource>(
     let projection = query.parse()?;
     let base = base_url(&req, &state);
     let tenant_id = ctx.tenant_id;
-    let fast = match reads(&req).conn().await {
+    let conn = if R::ASYNC_READS {
+        reads(&req).conn().await
+    } else {
+        None
+    };
+    let fast = match conn {
         Some(mut conn) => R::load_async(&mut conn, tenant_id, id, &base, &projection).await,
         None => None,
     };

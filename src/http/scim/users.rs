@@ -47,6 +47,7 @@ impl Resource for Users {
     type Row = UserView;
     type Input = UserInput;
     const KIND: Kind = Kind::Users;
+    const ASYNC_READS: bool = true;
 
     fn not_found(id: &str) -> Error {
         prov::not_found(id)
