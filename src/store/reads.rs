@@ -110,7 +110,7 @@ pub fn unsupported(
 /// never tries. Neither `prefer` nor `require` checks the server's certificate in libpq
 /// (that is `verify-ca` / `verify-full`, which [`unsupported`] leaves to libpq), so
 /// neither does this.
-async fn connect(url: String) -> ConnectionResult<AsyncPgConnection> {
+pub async fn connect(url: String) -> ConnectionResult<AsyncPgConnection> {
     let bad = |e: String| diesel::ConnectionError::BadConnection(e);
     let config = tokio_postgres::Config::from_str(&url).map_err(|e| bad(e.to_string()))?;
     let mut tls = SslConnector::builder(SslMethod::tls_client()).map_err(|e| bad(e.to_string()))?;

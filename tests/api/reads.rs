@@ -3,6 +3,11 @@
 
 use std::time::Duration;
 
+use diesel::sql_types::Bool;
+use diesel::QueryableByName;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use scimd::store::reads::connect;
+
 use crate::helpers::{spawn_app_on, user_body, TestApp, TestDb};
 
 /// An app with a blocking pool of two connections that gives up after 300 ms, its
@@ -104,4 +109,59 @@ async fn a_database_url_with_options_only_libpq_knows_keeps_every_read_on_the_bl
         .await;
     assert_eq!(res.status(), 503);
     drop(held);
+}
+
+#[derive(QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = Bool)]
+    on: bool,
+}
+
+async fn flag(conn: &mut AsyncPgConnection, sql: &str) -> bool {
+    diesel::sql_query(sql)
+        .get_result::<Flag>(conn)
+        .await
+        .unwrap()
+        .on
+}
+
+async fn on_tls(conn: &mut AsyncPgConnection) -> bool {
+    flag(
+        conn,
+        "SELECT ssl AS on FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    )
+    .await
+}
+
+/// As libpq: `disable` never uses TLS, `prefer` uses it when the server offers it,
+/// `require` uses it or fails.
+#[tokio::test]
+async fn async_connections_use_tls_as_the_url_sslmode_says() {
+    let db = TestDb::new();
+    let with_mode = |mode: &str| {
+        let mut url = url::Url::parse(db.url.expose()).unwrap();
+        let rest: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "sslmode")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(rest)
+            .append_pair("sslmode", mode);
+        url.to_string()
+    };
+    let mut plain = connect(with_mode("disable")).await.unwrap();
+    assert!(!on_tls(&mut plain).await);
+    let offered = flag(&mut plain, "SELECT current_setting('ssl') = 'on' AS on").await;
+
+    let mut preferred = connect(with_mode("prefer")).await.unwrap();
+    assert_eq!(on_tls(&mut preferred).await, offered);
+    match connect(with_mode("require")).await {
+        Ok(mut required) => {
+            assert!(offered, "connected without TLS on offer");
+            assert!(on_tls(&mut required).await);
+        }
+        Err(e) => assert!(!offered, "sslmode=require failed with TLS on offer: {e}"),
+    }
 }
