@@ -17,7 +17,8 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use diesel::ConnectionResult;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -33,10 +34,17 @@ use crate::config::DatabaseUrl;
 
 pub type AsyncConn = Object<AsyncPgConnection>;
 
+/// After a failed checkout, how long reads skip the async path. A server these
+/// connections cannot log in to (an authentication method tokio-postgres lacks, say)
+/// would otherwise cost every read a failed connection attempt before its fallback.
+const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(30);
+
 /// One HTTP worker's async connections, or none (every read on the blocking path).
 #[derive(Clone)]
 pub struct Reads {
     pool: Option<Pool<AsyncPgConnection>>,
+    pause: Duration,
+    paused_until: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Reads {
@@ -55,7 +63,10 @@ impl Reads {
             .runtime(deadpool::Runtime::Tokio1)
             .build();
         match pool {
-            Ok(pool) => Self { pool: Some(pool) },
+            Ok(pool) => Self {
+                pool: Some(pool),
+                ..Self::disabled()
+            },
             Err(e) => {
                 tracing::warn!(error = %e, "async read pool not built; reads use the blocking pool");
                 Self::disabled()
@@ -64,23 +75,59 @@ impl Reads {
     }
 
     pub fn disabled() -> Self {
-        Self { pool: None }
+        Self {
+            pool: None,
+            pause: PAUSE_AFTER_FAILURE,
+            paused_until: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The same, pausing for `pause` after a failed checkout.
+    pub fn pausing_for(self, pause: Duration) -> Self {
+        Self { pause, ..self }
     }
 
     pub fn enabled(&self) -> bool {
         self.pool.is_some()
     }
 
-    /// A connection, or `None`: then the caller reads through the blocking pool.
+    /// A connection, or `None`: then the caller reads through the blocking pool, which
+    /// reports what is wrong the way every other request does. After a failed checkout,
+    /// `None` without trying for a while.
     pub async fn conn(&self) -> Option<AsyncConn> {
         let pool = self.pool.as_ref()?;
+        if self
+            .paused_until()
+            .is_some_and(|until| Instant::now() < until)
+        {
+            return None;
+        }
         match pool.get().await {
             Ok(conn) => Some(conn),
             Err(e) => {
-                tracing::debug!(error = %e, "no async read connection; using the blocking pool");
+                let mut until = self
+                    .paused_until
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                // Once per pause, however many reads were waiting when it began.
+                if until.is_none_or(|t| t <= Instant::now()) {
+                    tracing::warn!(
+                        error = %e,
+                        pause = ?self.pause,
+                        "no async read connection; lookups and reads by id use the blocking pool for a while"
+                    );
+                }
+                *until = Some(Instant::now() + self.pause);
                 None
             }
         }
+    }
+
+    fn paused_until(&self) -> Option<Instant> {
+        *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -1,12 +1,14 @@
 //! The async path of the two hottest reads (a user by id, a filter lookup), and the
 //! blocking path they fall back to.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::sql_types::Bool;
 use diesel::QueryableByName;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use scimd::store::reads::connect;
+use diesel_async::AsyncPgConnection;
+use scimd::store::reads::{connect, Reads};
 
 use crate::helpers::{spawn_app_on, user_body, TestApp, TestDb};
 
@@ -118,6 +120,7 @@ struct Flag {
 }
 
 async fn flag(conn: &mut AsyncPgConnection, sql: &str) -> bool {
+    use diesel_async::RunQueryDsl;
     diesel::sql_query(sql)
         .get_result::<Flag>(conn)
         .await
@@ -164,4 +167,42 @@ async fn async_connections_use_tls_as_the_url_sslmode_says() {
         }
         Err(e) => assert!(!offered, "sslmode=require failed with TLS on offer: {e}"),
     }
+}
+
+/// A server that accepts connections and hangs up at once, counting them.
+async fn hanging_up_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (port, accepted)
+}
+
+#[tokio::test]
+async fn after_a_failed_connection_reads_skip_the_async_path_for_a_while() {
+    let (port, accepted) = hanging_up_server().await;
+    let url = scimd::config::DatabaseUrl::parse(&format!(
+        "postgres://scimd@127.0.0.1:{port}/scimd?sslmode=disable"
+    ))
+    .unwrap();
+    let reads = Reads::new(&url, 2, Duration::from_secs(2)).pausing_for(Duration::from_millis(300));
+    // The server counts a connection when its task gets to it: a moment after.
+    let attempts = || async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        accepted.load(Ordering::SeqCst)
+    };
+    assert!(reads.conn().await.is_none());
+    assert_eq!(attempts().await, 1);
+    // Paused: no second attempt, for every clone of this worker's reads.
+    assert!(reads.clone().conn().await.is_none());
+    assert_eq!(attempts().await, 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(reads.conn().await.is_none());
+    assert_eq!(attempts().await, 2);
 }
