@@ -163,10 +163,9 @@ pub async fn connect(url: String) -> ConnectionResult<AsyncPgConnection> {
     let mut tls = SslConnector::builder(SslMethod::tls_client()).map_err(|e| bad(e.to_string()))?;
     tls.set_verify(SslVerifyMode::NONE);
     let mut tls = MakeTlsConnector::new(tls.build());
-    // libpq does not send SNI or check the host name below `verify-full`.
+    // libpq checks the host name only for `verify-full`; it does send it (SNI), as here.
     tls.set_callback(|ssl, _| {
         ssl.set_verify_hostname(false);
-        ssl.set_use_server_name_indication(false);
         Ok(())
     });
     let (client, connection) = config.connect(tls).await.map_err(|e| bad(e.to_string()))?;
