@@ -21,7 +21,7 @@ use crate::auth::{CredentialKind, Verifier};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::http::AppState;
-use crate::store::reads::Reads;
+use crate::store::fast::FastPath;
 use crate::store::Db;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,18 +71,18 @@ impl Application {
             // actix's own default.
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         });
-        let reads = reads_setup(&settings, workers);
+        let fast = fast_path_setup(&settings, workers);
         let mut server = HttpServer::new(move || {
             // Built per worker, so each worker's connections run on its own event loop.
-            let reads = match &reads {
+            let fast = match &fast {
                 Some((size, timeout)) => {
-                    Reads::new(&app_state.settings.database_url, *size, *timeout)
+                    FastPath::new(&app_state.settings.database_url, *size, *timeout)
                 }
-                None => Reads::disabled(),
+                None => FastPath::disabled(),
             };
             App::new()
                 .app_data(app_state.clone())
-                .app_data(web::Data::new(reads))
+                .app_data(web::Data::new(fast))
                 .wrap(from_fn(http::middleware::observe))
                 .configure(http::routes)
         })
@@ -126,16 +126,16 @@ impl Application {
     }
 }
 
-/// Each worker's share of async read connections (the pool size split across the
-/// workers, so they add at most `pool_size` connections), or `None` when reads must all go
-/// through libpq (see [`store::reads`]).
-fn reads_setup(settings: &Settings, workers: usize) -> Option<(u32, std::time::Duration)> {
+/// Each worker's share of fast-path connections (the pool size split across the
+/// workers, so they add at most `pool_size` connections), or `None` when every statement
+/// must go through libpq (see [`store::fast`]).
+fn fast_path_setup(settings: &Settings, workers: usize) -> Option<(u32, std::time::Duration)> {
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     let env = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok());
     if let Some(why) =
-        store::reads::unsupported(settings.database_url.expose(), env, home.as_deref())
+        store::fast::unsupported(settings.database_url.expose(), env, home.as_deref())
     {
-        tracing::info!(reason = %why, "lookups and reads by id use the blocking pool");
+        tracing::info!(reason = %why, "no fast path: every statement uses the blocking pool");
         return None;
     }
     let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);

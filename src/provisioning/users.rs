@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::{Connection, PgConnection};
+use diesel::{Connection, PgConnection, QueryResult};
+use diesel_async::AsyncPgConnection;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -13,7 +14,7 @@ use super::tenants::PULL_SOURCES;
 use crate::error::Error;
 use crate::scim::patch::{self, PatchRequest};
 use crate::scim::resource::{user_columns, UserInput};
-use crate::store::events;
+use crate::store::events::{self, NewEvent};
 use crate::store::groups;
 use crate::store::tenants::Tenant;
 use crate::store::users::{self, NewUser, UserData, UserRow, UserView};
@@ -116,9 +117,26 @@ pub fn create_new(
     source: &str,
     data: UserData,
 ) -> Result<Result<UserView, UserData>, Error> {
+    let (new, event) = new_with_event(actor, source, data);
+    let done = users::insert_if_new(conn, &new, &PULL_SOURCES, &event);
+    created_or_handed_back(done, new)
+}
+
+/// [`create_new`] on an async connection (the fast path).
+pub async fn create_new_async(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    source: &str,
+    data: UserData,
+) -> Result<Result<UserView, UserData>, Error> {
+    let (new, event) = new_with_event(actor, source, data);
+    let done = users::insert_if_new_async(conn, &new, &PULL_SOURCES, &event).await;
+    created_or_handed_back(done, new)
+}
+
+fn new_with_event<'a>(actor: &Actor, source: &'a str, data: UserData) -> (NewUser<'a>, NewEvent) {
     let id = Uuid::now_v7();
     let event = actor.event("user.created", "User", id, created_event(&data));
-    let user_name = data.user_name.clone();
     let new = NewUser {
         id,
         tenant_id: actor.tenant_id,
@@ -126,9 +144,14 @@ pub fn create_new(
         source_ref: None,
         data,
     };
-    match users::insert_if_new(conn, &new, &PULL_SOURCES, &event)
-        .map_err(|e| map_unique(e, &user_name))?
-    {
+    (new, event)
+}
+
+fn created_or_handed_back(
+    done: QueryResult<Option<UserView>>,
+    new: NewUser<'_>,
+) -> Result<Result<UserView, UserData>, Error> {
+    match done.map_err(|e| map_unique(e, &new.data.user_name))? {
         Some(view) => Ok(Ok(view)),
         None => Ok(Err(new.data)),
     }

@@ -8,10 +8,10 @@
 pub mod credentials;
 pub mod database;
 pub mod events;
+pub mod fast;
 pub mod filter;
 pub mod groups;
 pub mod people;
-pub mod reads;
 pub mod schema;
 pub mod search;
 pub mod tenants;

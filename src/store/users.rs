@@ -152,6 +152,28 @@ pub fn insert_if_new(
     pull_sources: &[&str],
     event: &NewEvent,
 ) -> QueryResult<Option<UserView>> {
+    insert_if_new_statement(new, pull_sources, event)
+        .get_result(conn)
+        .optional()
+}
+
+/// [`insert_if_new`] on an async connection.
+pub async fn insert_if_new_async(
+    conn: &mut AsyncPgConnection,
+    new: &NewUser<'_>,
+    pull_sources: &[&str],
+    event: &NewEvent,
+) -> QueryResult<Option<UserView>> {
+    diesel_async::RunQueryDsl::get_result(insert_if_new_statement(new, pull_sources, event), conn)
+        .await
+        .optional()
+}
+
+fn insert_if_new_statement(
+    new: &NewUser<'_>,
+    pull_sources: &[&str],
+    event: &NewEvent,
+) -> Statement {
     let d = &new.data;
     let mut sql = Sql::new();
     sql.push(
@@ -197,7 +219,7 @@ pub fn insert_if_new(
         .push(" FROM u) SELECT u.*")
         .push(view_columns(false))
         .push(" FROM u");
-    sql.into_cached_query().get_result(conn).optional()
+    sql.into_cached_query()
 }
 
 /// A user SCIM can see, with its groups when `groups`, in one prepared statement.

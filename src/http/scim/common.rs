@@ -11,8 +11,8 @@ use crate::http::extract::TenantCtx;
 use crate::http::AppState;
 use crate::provisioning::events::Actor;
 use crate::scim::resource::{render_group, render_user, Meta};
+use crate::store::fast::FastPath;
 use crate::store::groups::GroupRow;
-use crate::store::reads::Reads;
 use crate::store::users::UserRow;
 
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -177,8 +177,8 @@ pub fn updated(req: &HttpRequest, version: i64, body: &Value) -> HttpResponse {
     resource(StatusCode::OK, body, version)
 }
 
-/// This worker's async read connections ([`Reads`]); none outside a served app.
-pub fn reads(req: &HttpRequest) -> Reads {
-    req.app_data::<web::Data<Reads>>()
-        .map_or_else(Reads::disabled, |r| r.get_ref().clone())
+/// This worker's fast-path connections ([`FastPath`]); none outside a served app.
+pub fn fast_path(req: &HttpRequest) -> FastPath {
+    req.app_data::<web::Data<FastPath>>()
+        .map_or_else(FastPath::disabled, |r| r.get_ref().clone())
 }

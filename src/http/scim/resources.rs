@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::common::{
-    actor, base_url, created, json_body, not_modified, reads, resource, scim, updated,
+    actor, base_url, created, fast_path, json_body, not_modified, resource, scim, updated,
     wants_minimal, ProjectionQuery, LIST_RESPONSE,
 };
 use super::params::{
@@ -25,7 +25,7 @@ use crate::provisioning::events::Actor;
 use crate::provisioning::tenants;
 use crate::provisioning::users::check_push_allowed;
 use crate::scim::patch::{parse_patch, PatchRequest};
-use crate::store::reads::{AsyncConn, Reads};
+use crate::store::fast::{AsyncConn, FastPath};
 use crate::store::search::{self, Kind, ListQuery, Start};
 use crate::store::tenants::Tenant;
 
@@ -55,9 +55,10 @@ pub trait Resource: 'static {
         base: &str,
         projection: &Projection,
     ) -> Result<(Self::Row, Value), Error>;
-    /// Whether the type reads by id and looks up on async connections
-    /// ([`Resource::load_async`], [`Resource::lookup_async`]).
-    const ASYNC_READS: bool = false;
+    /// Whether the type has a fast path ([`crate::store::fast`]): reads by id, lookups
+    /// and creates on async connections ([`Resource::load_async`],
+    /// [`Resource::lookup_async`], [`Resource::create_new_async`]).
+    const FAST_PATH: bool = false;
     /// [`Resource::load`] on an async connection, for the types that have it (`None`:
     /// the caller loads through the blocking pool).
     async fn load_async(
@@ -79,6 +80,16 @@ pub trait Resource: 'static {
         _projection: &Projection,
     ) -> Option<Result<(Vec<Self::Row>, Vec<Value>), Error>> {
         None
+    }
+    /// [`Resource::create_new`] on an async connection, for the types that have it (the
+    /// input handed back: the caller creates through the blocking pool).
+    async fn create_new_async(
+        _conn: &mut AsyncConn,
+        _actor: &Actor,
+        input: Self::Input,
+        _base: &str,
+    ) -> Result<CreatedOr<Self>, Error> {
+        Ok(Err(input))
     }
     /// A page of rows, before rendering (with what `projection` will show of them that
     /// can be read in the same statement).
@@ -150,13 +161,13 @@ pub trait Resource: 'static {
 pub async fn list_page<R: Resource>(
     ctx: &TenantCtx,
     state: &AppState,
-    reads: &Reads,
+    fast: &FastPath,
     base: String,
     params: ListParams,
 ) -> Result<Value, Error> {
     let tenant_id = ctx.tenant_id;
-    if R::ASYNC_READS && search::is_lookup(&page_query(&params)) {
-        if let Some(mut conn) = reads.conn().await {
+    if R::FAST_PATH && search::is_lookup(&page_query(&params)) {
+        if let Some(mut conn) = fast.conn().await {
             let q = page_query(&params);
             if let Some(page) =
                 R::lookup_async(&mut conn, tenant_id, &q, &base, &params.projection).await
@@ -254,7 +265,14 @@ pub async fn list<R: Resource>(
     query: web::Query<RawList>,
 ) -> Reply {
     let params = ListParams::parse(&query, state.settings.max_results)?;
-    let body = list_page::<R>(&ctx, &state, &reads(&req), base_url(&req, &state), params).await?;
+    let body = list_page::<R>(
+        &ctx,
+        &state,
+        &fast_path(&req),
+        base_url(&req, &state),
+        params,
+    )
+    .await?;
     Ok(scim(StatusCode::OK, &body))
 }
 
@@ -267,7 +285,14 @@ pub async fn search<R: Resource>(
     let raw: RawList = serde_json::from_value(json_body(&body.0)?)
         .map_err(|e| Error::InvalidSyntax(format!("invalid SearchRequest: {e}")))?;
     let params = ListParams::parse(&raw, state.settings.max_results)?;
-    let body = list_page::<R>(&ctx, &state, &reads(&req), base_url(&req, &state), params).await?;
+    let body = list_page::<R>(
+        &ctx,
+        &state,
+        &fast_path(&req),
+        base_url(&req, &state),
+        params,
+    )
+    .await?;
     Ok(scim(StatusCode::OK, &body))
 }
 
@@ -282,8 +307,8 @@ pub async fn get<R: Resource>(
     let projection = query.parse()?;
     let base = base_url(&req, &state);
     let tenant_id = ctx.tenant_id;
-    let conn = if R::ASYNC_READS {
-        reads(&req).conn().await
+    let conn = if R::FAST_PATH {
+        fast_path(&req).conn().await
     } else {
         None
     };
@@ -339,17 +364,37 @@ pub async fn create<R: Resource>(
     let base = base_url(&req, &state);
     let now = state.clock.now();
     let actor = actor(&ctx);
+    // The one-statement create first, on the fast path when there is one; what it hands
+    // back (a possible returning person, a pulling tenant) takes the full path.
+    let conn = if R::FAST_PATH {
+        fast_path(&req).conn().await
+    } else {
+        None
+    };
+    let (input, tried) = match conn {
+        Some(mut conn) => match R::create_new_async(&mut conn, &actor, input, &base).await? {
+            Ok((row, body)) => {
+                let location = R::location(&base_url(&req, &state), &row);
+                return Ok(created(&body, R::version(&row), &location));
+            }
+            Err(input) => (input, true),
+        },
+        None => (input, false),
+    };
     let (row, body) = state
         .db
-        .run(
-            move |conn| match R::create_new(conn, &actor, input, &base)? {
-                Ok(done) => Ok(done),
-                Err(input) => {
-                    pushing_tenant(conn, actor.tenant_id)?;
-                    R::create(conn, &actor, input, now, &base)
+        .run(move |conn| {
+            let input = if tried {
+                input
+            } else {
+                match R::create_new(conn, &actor, input, &base)? {
+                    Ok(done) => return Ok(done),
+                    Err(input) => input,
                 }
-            },
-        )
+            };
+            pushing_tenant(conn, actor.tenant_id)?;
+            R::create(conn, &actor, input, now, &base)
+        })
         .await?;
     let location = R::location(&base_url(&req, &state), &row);
     Ok(created(&body, R::version(&row), &location))

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::common::{base_url, json_body, reads, scim, LIST_RESPONSE};
+use super::common::{base_url, fast_path, json_body, scim, LIST_RESPONSE};
 use super::groups::Groups;
 use super::params::{ListParams, RawList};
 use super::resources;
@@ -61,22 +61,21 @@ pub async fn search(
     }
     let max = state.settings.max_results;
     let base = base_url(&req, &state);
-    let reads = reads(&req);
+    let fast = fast_path(&req);
     let first = ListParams::parse(&raw, max)?;
     let (offset, count, start_index) = match first.start {
         Start::Offset(o) => (o, first.count, first.start_index),
         Start::After(..) => (0, first.count, 1),
     };
     let user_page =
-        page(resources::list_page::<Users>(&ctx, &state, &reads, base.clone(), first).await)
-            .await?;
+        page(resources::list_page::<Users>(&ctx, &state, &fast, base.clone(), first).await).await?;
     let user_total = total(&user_page);
     let mut items = resources(user_page);
     let mut second = ListParams::parse(&raw, max)?;
     second.start = Start::Offset((offset - user_total).max(0));
     second.count = (count - i64::try_from(items.len()).unwrap_or(count)).max(0);
     let group_page =
-        page(resources::list_page::<Groups>(&ctx, &state, &reads, base, second).await).await?;
+        page(resources::list_page::<Groups>(&ctx, &state, &fast, base, second).await).await?;
     let group_total = total(&group_page);
     items.extend(resources(group_page));
     Ok(scim(

@@ -15,7 +15,7 @@ use crate::provisioning::users::{self as prov, Created, SCIM};
 use crate::scim::patch::PatchRequest;
 use crate::scim::resource::{normalize_user, project, wants, UserInput};
 use crate::scim::schema::USER_RESOURCE;
-use crate::store::reads::AsyncConn;
+use crate::store::fast::AsyncConn;
 use crate::store::search::{self, Kind, ListQuery};
 use crate::store::tenants::Tenant;
 use crate::store::users::{self, UserView};
@@ -47,7 +47,7 @@ impl Resource for Users {
     type Row = UserView;
     type Input = UserInput;
     const KIND: Kind = Kind::Users;
-    const ASYNC_READS: bool = true;
+    const FAST_PATH: bool = true;
 
     fn not_found(id: &str) -> Error {
         prov::not_found(id)
@@ -112,6 +112,27 @@ impl Resource for Users {
             let rendered = rows.iter().map(|r| render(r, base, projection)).collect();
             (rows, rendered)
         }))
+    }
+
+    async fn create_new_async(
+        conn: &mut AsyncConn,
+        actor: &Actor,
+        input: UserInput,
+        base: &str,
+    ) -> Result<CreatedOr<Self>, Error> {
+        let data = prov::data_of(input.resource)?;
+        Ok(
+            match prov::create_new_async(conn, actor, SCIM, data).await? {
+                Ok(view) => {
+                    let body = render(&view, base, &Projection::default());
+                    Ok((view, body))
+                }
+                Err(data) => Err(UserInput {
+                    resource: data.resource,
+                    password: input.password,
+                }),
+            },
+        )
     }
 
     fn fetch(

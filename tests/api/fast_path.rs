@@ -1,14 +1,14 @@
-//! The async path of the two hottest reads (a user by id, a filter lookup), and the
-//! blocking path they fall back to.
+//! The fast path (a user by id, a filter lookup, a create that needs no decision, on async
+//! connections), and the blocking path it falls back to.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::sql_types::Bool;
+use diesel::sql_types::{BigInt, Bool};
 use diesel::QueryableByName;
 use diesel_async::AsyncPgConnection;
-use scimd::store::reads::{connect, Reads};
+use scimd::store::fast::{connect, FastPath};
 
 use crate::helpers::{spawn_app_on, user_body, TestApp, TestDb};
 
@@ -86,8 +86,52 @@ async fn reads_by_id_and_lookups_are_served_while_the_blocking_pool_is_exhausted
     drop(held);
 }
 
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
 #[tokio::test]
-async fn a_database_url_with_options_only_libpq_knows_keeps_every_read_on_the_blocking_pool() {
+async fn a_new_user_is_created_with_its_event_while_the_blocking_pool_is_exhausted() {
+    let app = app_with(None).await;
+    let (token, _) = tenant_and_user(&app).await;
+
+    let held: Vec<_> = (0..2).map(|_| app.pool.get().unwrap()).collect();
+    let res = app
+        .scim_post(&token, "/Users", &user_body("bob@example.com"))
+        .await;
+    assert_eq!(res.status(), 201);
+    let bob = app.json(res).await;
+    assert_eq!(bob["userName"], "bob@example.com");
+    // The same person again needs the full path (a conflict to decide), which waits for
+    // the blocking pool and gives up.
+    let res = app
+        .scim_post(&token, "/Users", &user_body("ANN@example.com"))
+        .await;
+    assert_eq!(res.status(), 503);
+    drop(held);
+
+    let res = app
+        .scim_post(&token, "/Users", &user_body("ANN@example.com"))
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(app.json(res).await["scimType"], "uniqueness");
+    let events: Count = {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM events WHERE type = 'user.created' \
+             AND resource_id = $1::uuid AND data->>'userName' = 'bob@example.com'",
+        )
+        .bind::<diesel::sql_types::Text, _>(bob["id"].as_str().unwrap())
+        .get_result(&mut app.db.conn())
+        .unwrap()
+    };
+    assert_eq!(events.n, 1);
+}
+
+#[tokio::test]
+async fn a_database_url_with_options_only_libpq_knows_keeps_everything_on_the_blocking_pool() {
     let app = app_with(Some("fallback_application_name=scimd-test")).await;
     let (token, id) = tenant_and_user(&app).await;
     let res = app.scim_get(&token, &format!("/Users/{id}")).await;
@@ -108,6 +152,10 @@ async fn a_database_url_with_options_only_libpq_knows_keeps_every_read_on_the_bl
             &token,
             "/Users?filter=userName%20eq%20%22ann@example.com%22",
         )
+        .await;
+    assert_eq!(res.status(), 503);
+    let res = app
+        .scim_post(&token, "/Users", &user_body("bob@example.com"))
         .await;
     assert_eq!(res.status(), 503);
     drop(held);
@@ -185,13 +233,14 @@ async fn hanging_up_server() -> (u16, Arc<AtomicUsize>) {
 }
 
 #[tokio::test]
-async fn after_a_failed_connection_reads_skip_the_async_path_for_a_while() {
+async fn after_a_failed_connection_requests_skip_the_fast_path_for_a_while() {
     let (port, accepted) = hanging_up_server().await;
     let url = scimd::config::DatabaseUrl::parse(&format!(
         "postgres://scimd@127.0.0.1:{port}/scimd?sslmode=disable"
     ))
     .unwrap();
-    let reads = Reads::new(&url, 2, Duration::from_secs(2)).pausing_for(Duration::from_millis(300));
+    let reads =
+        FastPath::new(&url, 2, Duration::from_secs(2)).pausing_for(Duration::from_millis(300));
     // The server counts a connection when its task gets to it: a moment after.
     let attempts = || async {
         tokio::time::sleep(Duration::from_millis(50)).await;

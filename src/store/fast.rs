@@ -1,19 +1,21 @@
-//! The two hottest reads, a resource by id and a filter lookup (Entra's `userName eq`
-//! match), on async connections owned by each HTTP worker.
+//! The fast path: the statements that are most of a provisioning cycle's traffic and
+//! run alone (a user by id, a filter lookup such as Entra's `userName eq` match, and a
+//! create that needs no decision), on async connections owned by each HTTP worker.
 //!
-//! Everything else goes through [`super::Db::run`] on the blocking pool. A read there
+//! Everything else goes through [`super::Db::run`] on the blocking pool. A statement there
 //! costs two thread hand-offs (worker to blocking thread and back); on a busy server those
-//! wake-ups cost more CPU than the read itself. Here the query runs on the worker's own
-//! event loop: each worker builds its own [`Reads`] (in the app factory), so a
-//! connection's driver task lives on the thread that uses it.
+//! wake-ups cost more CPU than a short statement itself. Here it runs on the worker's own
+//! event loop: each worker builds its own [`FastPath`] (in the app factory), so a
+//! connection's driver task lives on the thread that uses it. Only single statements run
+//! here; anything that needs a transaction of several stays on the blocking pool.
 //!
 //! libpq stays the reference for how to connect. These connections use tokio-postgres,
 //! which reads the URL but not libpq's environment (`PGPASSWORD`, `PGSSLMODE`, …), its
 //! files (`~/.pgpass`, `~/.postgresql/root.crt`) or every URL option (`sslrootcert`,
 //! `sslmode=verify-full`, …). Where any of those could make the two connect differently,
-//! [`Reads::disabled`] is used and every read takes the blocking path. The same goes at run
-//! time: a read that cannot get an async connection falls back to the blocking path,
-//! which reports what is wrong the way every other request does.
+//! [`FastPath::disabled`] is used and every statement takes the blocking path. The same
+//! goes at run time: a request that cannot get an async connection falls back to the
+//! blocking path, which reports what is wrong the way every other request does.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -34,20 +36,21 @@ use crate::config::DatabaseUrl;
 
 pub type AsyncConn = Object<AsyncPgConnection>;
 
-/// After a failed checkout, how long reads skip the async path. A server these
+/// After a failed checkout, how long requests skip the fast path. A server these
 /// connections cannot log in to (an authentication method tokio-postgres lacks, say)
-/// would otherwise cost every read a failed connection attempt before its fallback.
+/// would otherwise cost every such request a failed connection attempt before its
+/// fallback.
 const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
-/// One HTTP worker's async connections, or none (every read on the blocking path).
+/// One HTTP worker's async connections, or none (everything on the blocking path).
 #[derive(Clone)]
-pub struct Reads {
+pub struct FastPath {
     pool: Option<Pool<AsyncPgConnection>>,
     pause: Duration,
     paused_until: Arc<Mutex<Option<Instant>>>,
 }
 
-impl Reads {
+impl FastPath {
     /// Up to `size` connections, made on first use. `None` when the pool cannot be built.
     pub fn new(url: &DatabaseUrl, size: u32, timeout: Duration) -> Self {
         let mut config = ManagerConfig::<AsyncPgConnection>::default();
@@ -68,7 +71,7 @@ impl Reads {
                 ..Self::disabled()
             },
             Err(e) => {
-                tracing::warn!(error = %e, "async read pool not built; reads use the blocking pool");
+                tracing::warn!(error = %e, "fast-path pool not built; every statement uses the blocking pool");
                 Self::disabled()
             }
         }
@@ -91,7 +94,7 @@ impl Reads {
         self.pool.is_some()
     }
 
-    /// A connection, or `None`: then the caller reads through the blocking pool, which
+    /// A connection, or `None`: then the caller goes through the blocking pool, which
     /// reports what is wrong the way every other request does. After a failed checkout,
     /// `None` without trying for a while.
     pub async fn conn(&self) -> Option<AsyncConn> {
@@ -109,12 +112,12 @@ impl Reads {
                     .paused_until
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
-                // Once per pause, however many reads were waiting when it began.
+                // Once per pause, however many requests were waiting when it began.
                 if until.is_none_or(|t| t <= Instant::now()) {
                     tracing::warn!(
                         error = %e,
                         pause = ?self.pause,
-                        "no async read connection; lookups and reads by id use the blocking pool for a while"
+                        "no fast-path connection; every statement uses the blocking pool for a while"
                     );
                 }
                 *until = Some(Instant::now() + self.pause);
