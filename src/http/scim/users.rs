@@ -18,7 +18,7 @@ use crate::scim::schema::USER_RESOURCE;
 use crate::store::fast::AsyncConn;
 use crate::store::search::{self, Kind, ListQuery};
 use crate::store::tenants::Tenant;
-use crate::store::users::{self, UserView};
+use crate::store::users::{self, UserData, UserView};
 
 /// Whether the response shows `groups`, which are then read with the user.
 fn wants_groups(projection: &Projection) -> bool {
@@ -38,6 +38,24 @@ fn render(view: &UserView, base: &str, projection: &Projection) -> Value {
         &projection.attributes,
         &projection.excluded,
     )
+}
+
+/// A one-statement create's outcome: the user rendered, or the input handed back.
+fn created_or_input(
+    done: Result<UserView, UserData>,
+    password: Option<String>,
+    base: &str,
+) -> CreatedOr<Users> {
+    match done {
+        Ok(view) => {
+            let body = render(&view, base, &Projection::default());
+            Ok((view, body))
+        }
+        Err(data) => Err(UserInput {
+            resource: data.resource,
+            password,
+        }),
+    }
 }
 
 /// `/Users`.
@@ -121,18 +139,8 @@ impl Resource for Users {
         base: &str,
     ) -> Result<CreatedOr<Self>, Error> {
         let data = prov::data_of(input.resource)?;
-        Ok(
-            match prov::create_new_async(conn, actor, SCIM, data).await? {
-                Ok(view) => {
-                    let body = render(&view, base, &Projection::default());
-                    Ok((view, body))
-                }
-                Err(data) => Err(UserInput {
-                    resource: data.resource,
-                    password: input.password,
-                }),
-            },
-        )
+        let done = prov::create_new_async(conn, actor, SCIM, data).await?;
+        Ok(created_or_input(done, input.password, base))
     }
 
     fn fetch(
@@ -161,16 +169,8 @@ impl Resource for Users {
         base: &str,
     ) -> Result<CreatedOr<Self>, Error> {
         let data = prov::data_of(input.resource)?;
-        Ok(match prov::create_new(conn, actor, SCIM, data)? {
-            Ok(view) => {
-                let body = render(&view, base, &Projection::default());
-                Ok((view, body))
-            }
-            Err(data) => Err(UserInput {
-                resource: data.resource,
-                password: input.password,
-            }),
-        })
+        let done = prov::create_new(conn, actor, SCIM, data)?;
+        Ok(created_or_input(done, input.password, base))
     }
 
     fn create(
