@@ -79,6 +79,19 @@ async fn reads_by_id_and_lookups_are_served_while_the_blocking_pool_is_exhausted
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(app.json(res).await["totalResults"], 0);
+    // A page past the match: totalResults comes from the count statement.
+    let res = app
+        .scim_get(
+            &token,
+            "/Users?filter=userName%20eq%20%22ann@example.com%22&startIndex=2",
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let body = app.json(res).await;
+    assert_eq!(
+        (body["totalResults"].clone(), body["itemsPerPage"].clone()),
+        (1.into(), 0.into())
+    );
     let res = app
         .scim_get(&token, "/Users/00000000-0000-4000-8000-000000000000")
         .await;
