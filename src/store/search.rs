@@ -178,6 +178,18 @@ const LOOKUPS: [(&str, Option<&str>); 5] = [
     ("emails", Some("value")),
 ];
 
+/// The attribute of a filter that is one `eq` comparison.
+fn eq_path(filter: Option<&Filter>) -> Option<&AttrPath> {
+    match filter {
+        Some(Filter::AttrExp(AttrExp::Compare {
+            path,
+            op: CompareOp::Eq,
+            ..
+        })) => Some(path),
+        _ => None,
+    }
+}
+
 /// Whether the statements of a listing are prepared once per connection and kept: only
 /// for one of the [`LOOKUPS`] in the default order.
 ///
@@ -188,12 +200,7 @@ const LOOKUPS: [(&str, Option<&str>); 5] = [
 ///   without such a filter must not be kept: its generic plan does not know the page
 ///   size, and sorting the whole tenant for `count=100` made a page 13 times slower.
 fn cacheable(filter: Option<&Filter>, sort_by: Option<&AttrPath>) -> bool {
-    let Some(Filter::AttrExp(AttrExp::Compare {
-        path,
-        op: CompareOp::Eq,
-        ..
-    })) = filter
-    else {
+    let Some(path) = eq_path(filter) else {
         return false;
     };
     let same = |a: Option<&str>, b: Option<&str>| match (a, b) {
@@ -270,6 +277,9 @@ pub async fn lookup_users(
     base_url: &str,
     groups: bool,
 ) -> Result<Vec<UserView>, ListError> {
+    if let (true, Start::Offset(offset)) = (unique_user_key(q.filter), q.start) {
+        return lookup_one(conn, tenant_id, q, base_url, groups, offset).await;
+    }
     let page = page_with(
         Kind::Users,
         tenant_id,
@@ -283,6 +293,51 @@ pub async fn lookup_users(
     }
     let query = statement(page, q.filter, q.sort_by);
     Ok(diesel_async::RunQueryDsl::load::<UserView>(query, conn).await?)
+}
+
+/// Whether `filter` is an `eq` on an attribute that at most one visible user of a tenant
+/// has: `id`, or `userName` (unique per tenant among visible users, case-insensitively,
+/// as the `users_user_name` index enforces).
+fn unique_user_key(filter: Option<&Filter>) -> bool {
+    let Some(path) = eq_path(filter) else {
+        return false;
+    };
+    path.sub_attr.is_none()
+        && ["id", "userName"]
+            .iter()
+            .any(|key| path.name.eq_ignore_ascii_case(key))
+}
+
+/// A [`unique_user_key`] lookup's page: the match without ORDER BY, LIMIT or OFFSET, which
+/// PostgreSQL would plan and run for one row (a sort, a limit, a subquery kept apart),
+/// and the page cut here. Sorted all the same, so the page is the one [`list_users`] gives
+/// even if more rows came back.
+async fn lookup_one(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    q: &ListQuery<'_>,
+    base_url: &str,
+    groups: bool,
+    offset: i64,
+) -> Result<Vec<UserView>, ListError> {
+    let body = from_where(Kind::Users, tenant_id, q.filter, base_url)?;
+    if q.count <= 0 {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new();
+    sql.push("SELECT u.*")
+        .push(view_columns(groups))
+        .push(" FROM (SELECT u.*")
+        .push(&body.text)
+        .push(") u")
+        .push(view_join(groups));
+    sql.binds = body.binds;
+    let mut rows =
+        diesel_async::RunQueryDsl::load::<UserView>(sql.into_cached_query(), conn).await?;
+    rows.sort_by_key(|r| (r.user.created_at, r.user.id));
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let take = usize::try_from(q.count).unwrap_or(usize::MAX);
+    Ok(rows.into_iter().skip(skip).take(take).collect())
 }
 
 /// A page of users, with each user's groups when `groups`. A lookup finds a handful of

@@ -37,19 +37,23 @@ async fn tenant_and_user(app: &TestApp) -> (String, String) {
     (token, user["id"].as_str().unwrap().to_owned())
 }
 
+/// Group "Staff" with these members; its id.
+async fn staff_group(app: &TestApp, token: &str, members: &[&str]) -> String {
+    let members: Vec<_> = members
+        .iter()
+        .map(|id| serde_json::json!({"value": id}))
+        .collect();
+    let body = serde_json::json!({"displayName": "Staff", "members": members});
+    let res = app.scim_post(token, "/Groups", &body).await;
+    assert_eq!(res.status(), 201);
+    app.json(res).await["id"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn reads_by_id_and_lookups_are_served_while_the_blocking_pool_is_exhausted() {
     let app = app_with(None).await;
     let (token, id) = tenant_and_user(&app).await;
-    let group = app
-        .scim_post(
-            &token,
-            "/Groups",
-            &serde_json::json!({"displayName": "Staff"}),
-        )
-        .await;
-    assert_eq!(group.status(), 201);
-    let group_id = app.json(group).await["id"].as_str().unwrap().to_owned();
+    let group_id = staff_group(&app, &token, &[]).await;
 
     let held: Vec<_> = (0..2).map(|_| app.pool.get().unwrap()).collect();
     // The blocking pool is really out: a group read (which has no async path) waits and
@@ -96,6 +100,55 @@ async fn reads_by_id_and_lookups_are_served_while_the_blocking_pool_is_exhausted
         .scim_get(&token, "/Users/00000000-0000-4000-8000-000000000000")
         .await;
     assert_eq!(res.status(), 404);
+    drop(held);
+}
+
+#[tokio::test]
+async fn lookups_by_a_unique_key_page_and_carry_groups_like_any_listing() {
+    let app = app_with(None).await;
+    let (token, id) = tenant_and_user(&app).await;
+    let group_id = staff_group(&app, &token, &[&id]).await;
+
+    // Only the fast path can answer while the blocking pool is held.
+    let held: Vec<_> = (0..2).map(|_| app.pool.get().unwrap()).collect();
+    let by_name = "filter=userName%20eq%20%22Ann@Example.com%22";
+    let by_id = format!("filter=id%20eq%20%22{id}%22");
+    for filter in [by_name, by_id.as_str()] {
+        let page = |query: &str| format!("/Users?{filter}{query}");
+        let res = app.scim_get(&token, &page("")).await;
+        assert_eq!(res.status(), 200, "{filter}");
+        let body = app.json(res).await;
+        assert_eq!(body["totalResults"], 1, "{filter}");
+        assert_eq!(body["itemsPerPage"], 1, "{filter}");
+        let user = &body["Resources"][0];
+        assert_eq!(user["id"], id.as_str(), "{filter}");
+        assert_eq!(user["groups"][0]["value"], group_id.as_str(), "{filter}");
+        assert_eq!(user["groups"][0]["display"], "Staff", "{filter}");
+
+        for (query, total, items) in [
+            ("&count=0", 1, 0),
+            ("&startIndex=2", 1, 0),
+            ("&count=1", 1, 1),
+        ] {
+            let res = app.scim_get(&token, &page(query)).await;
+            assert_eq!(res.status(), 200, "{filter}{query}");
+            let body = app.json(res).await;
+            assert_eq!(
+                (body["totalResults"].clone(), body["itemsPerPage"].clone()),
+                (total.into(), items.into()),
+                "{filter}{query}"
+            );
+            let resources = body["Resources"].as_array().map_or(0, Vec::len);
+            assert_eq!(resources, items, "{filter}{query}");
+        }
+
+        let res = app
+            .scim_get(&token, &page("&excludedAttributes=groups"))
+            .await;
+        let body = app.json(res).await;
+        assert_eq!(body["Resources"][0]["id"], id.as_str(), "{filter}");
+        assert!(body["Resources"][0].get("groups").is_none(), "{filter}");
+    }
     drop(held);
 }
 
