@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, QueryResult};
-use diesel_async::AsyncPgConnection;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -15,6 +14,7 @@ use crate::error::Error;
 use crate::scim::patch::{self, PatchRequest};
 use crate::scim::resource::{user_columns, UserInput};
 use crate::store::events::{self, NewEvent};
+use crate::store::fast::{FastCreate, FastPath};
 use crate::store::groups;
 use crate::store::tenants::Tenant;
 use crate::store::users::{self, NewUser, UserData, UserRow, UserView};
@@ -122,16 +122,21 @@ pub fn create_new(
     created_or_handed_back(done, new)
 }
 
-/// [`create_new`] on an async connection (the fast path).
-pub async fn create_new_async(
-    conn: &mut AsyncPgConnection,
+/// [`create_new`] on the fast path ([`FastPath::create_user`]), which may write it
+/// together with other creates; `false` beside the data handed back when it had no
+/// connection and tried nothing.
+pub async fn create_new_fast(
+    fast: &FastPath,
     actor: &Actor,
-    source: &str,
+    source: &'static str,
     data: UserData,
-) -> Result<Result<UserView, UserData>, Error> {
+) -> Result<(Result<UserView, UserData>, bool), Error> {
     let (new, event) = new_with_event(actor, source, data);
-    let done = users::insert_if_new_async(conn, &new, &PULL_SOURCES, &event).await;
-    created_or_handed_back(done, new)
+    match fast.create_user(new, event, &PULL_SOURCES).await {
+        FastCreate::Done(done, new) => Ok((created_or_handed_back(done, new)?, true)),
+        FastCreate::NoConnection(new, _) => Ok((Err(new.data), false)),
+        FastCreate::Lost(e) => Err(e.into()),
+    }
 }
 
 fn new_with_event<'a>(actor: &Actor, source: &'a str, data: UserData) -> (NewUser<'a>, NewEvent) {

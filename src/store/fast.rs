@@ -19,10 +19,10 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use diesel::ConnectionResult;
+use diesel::{ConnectionResult, QueryResult};
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
@@ -31,7 +31,10 @@ use diesel_async::AsyncPgConnection;
 use futures_util::FutureExt;
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres_openssl::MakeTlsConnector;
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use super::events::NewEvent;
+use super::users::{self, NewUser, UserView};
 use crate::config::DatabaseUrl;
 
 pub type AsyncConn = Object<AsyncPgConnection>;
@@ -42,12 +45,38 @@ pub type AsyncConn = Object<AsyncPgConnection>;
 /// fallback.
 const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
+/// How many combined creates ([`FastPath::create_user`]) one worker writes at once, and
+/// how many users one statement takes at most.
+const CREATES_IN_FLIGHT: usize = 2;
+const CREATES_PER_STATEMENT: usize = 64;
+
 /// One HTTP worker's async connections, or none (everything on the blocking path).
 #[derive(Clone)]
 pub struct FastPath {
     pool: Option<Pool<AsyncPgConnection>>,
     pause: Duration,
     paused_until: Arc<Mutex<Option<Instant>>>,
+    /// The queue of [`FastPath::create_user`], started on first use.
+    creates: Arc<OnceLock<mpsc::UnboundedSender<CreateJob>>>,
+}
+
+struct CreateJob {
+    new: NewUser<'static>,
+    event: NewEvent,
+    pull_sources: &'static [&'static str],
+    reply: oneshot::Sender<FastCreate>,
+}
+
+/// What [`FastPath::create_user`] did.
+#[derive(Debug)]
+pub enum FastCreate {
+    /// What [`users::insert_if_new`] returns for this user alone, and the user.
+    Done(QueryResult<Option<UserView>>, NewUser<'static>),
+    /// Nothing: there is no async connection, and the caller takes the blocking path.
+    NoConnection(NewUser<'static>, NewEvent),
+    /// The queue stopped without an answer (a bug, or the worker shutting down): whether
+    /// the user was written is unknown.
+    Lost(diesel::result::Error),
 }
 
 impl FastPath {
@@ -82,6 +111,7 @@ impl FastPath {
             pool: None,
             pause: PAUSE_AFTER_FAILURE,
             paused_until: Arc::new(Mutex::new(None)),
+            creates: Arc::new(OnceLock::new()),
         }
     }
 
@@ -126,11 +156,106 @@ impl FastPath {
         }
     }
 
+    /// [`users::insert_if_new`] on this worker's async connections, with the same
+    /// outcome. Creates that arrive while others are being written wait for them, and
+    /// then go together ([`users::insert_each_if_new_async`]): one statement, one round
+    /// trip and one commit for all of them. Must run on the worker's event loop.
+    pub async fn create_user(
+        &self,
+        new: NewUser<'static>,
+        event: NewEvent,
+        pull_sources: &'static [&'static str],
+    ) -> FastCreate {
+        if self.pool.is_none() {
+            return FastCreate::NoConnection(new, event);
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = CreateJob {
+            new,
+            event,
+            pull_sources,
+            reply,
+        };
+        let queue = self.creates.get_or_init(|| self.start_creates());
+        if let Err(mpsc::error::SendError(job)) = queue.send(job) {
+            return FastCreate::NoConnection(job.new, job.event);
+        }
+        answer.await.unwrap_or_else(|_| {
+            FastCreate::Lost(diesel::result::Error::QueryBuilderError(
+                "the create queue stopped before answering".into(),
+            ))
+        })
+    }
+
+    fn start_creates(&self) -> mpsc::UnboundedSender<CreateJob> {
+        let (queue, jobs) = mpsc::unbounded_channel();
+        // Without the queue itself, so that the task ends when the last sender goes.
+        let fast = Self {
+            creates: Arc::new(OnceLock::new()),
+            ..self.clone()
+        };
+        tokio::task::spawn_local(combine_creates(fast, jobs));
+        queue
+    }
+
     fn paused_until(&self) -> Option<Instant> {
         *self
             .paused_until
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Takes every create waiting when a slot is free (up to [`CREATES_PER_STATEMENT`]) and
+/// writes them together, [`CREATES_IN_FLIGHT`] statements at a time: alone when the
+/// server is quiet, more at once the busier it is.
+async fn combine_creates(fast: FastPath, mut jobs: mpsc::UnboundedReceiver<CreateJob>) {
+    let slots = Arc::new(Semaphore::new(CREATES_IN_FLIGHT));
+    loop {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let Some(first) = jobs.recv().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < CREATES_PER_STATEMENT {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let fast = fast.clone();
+        tokio::task::spawn_local(async move {
+            write_creates(&fast, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn write_creates(fast: &FastPath, mut batch: Vec<CreateJob>) {
+    let Some(mut conn) = fast.conn().await else {
+        for job in batch {
+            let _ = job.reply.send(FastCreate::NoConnection(job.new, job.event));
+        }
+        return;
+    };
+    // One statement per set of pull sources (every caller passes the same one today).
+    while let Some(first) = batch.first() {
+        let pull_sources = first.pull_sources;
+        let (now, later): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .partition(|job| job.pull_sources == pull_sources);
+        batch = later;
+        let (entries, replies): (Vec<_>, Vec<_>) = now
+            .into_iter()
+            .map(|job| ((job.new, job.event), job.reply))
+            .unzip();
+        let outcomes = users::insert_each_if_new_async(&mut conn, &entries, pull_sources).await;
+        for ((reply, outcome), (new, _)) in replies.into_iter().zip(outcomes).zip(entries) {
+            // A client that went away no longer waits for its answer.
+            let _ = reply.send(FastCreate::Done(outcome, new));
+        }
     }
 }
 

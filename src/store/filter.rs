@@ -41,6 +41,11 @@ pub enum Bind {
     Bool(bool),
     BigInt(i64),
     Timestamp(DateTime<Utc>),
+    /// Arrays, one element per row of a many-row statement (`unnest`).
+    UuidArray(Vec<Uuid>),
+    OptTextArray(Vec<Option<String>>),
+    BoolArray(Vec<bool>),
+    JsonArray(Vec<serde_json::Value>),
 }
 
 /// SQL text with `$n` placeholders and the values they stand for.
@@ -135,6 +140,12 @@ impl QueryFragment<Pg> for Statement {
                 Bind::Bool(v) => out.push_bind_param::<Bool, _>(v)?,
                 Bind::BigInt(v) => out.push_bind_param::<BigInt, _>(v)?,
                 Bind::Timestamp(v) => out.push_bind_param::<Timestamptz, _>(v)?,
+                Bind::UuidArray(v) => {
+                    out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(v)?;
+                }
+                Bind::OptTextArray(v) => out.push_bind_param::<Array<Nullable<Text>>, _>(v)?,
+                Bind::BoolArray(v) => out.push_bind_param::<Array<Bool>, _>(v)?,
+                Bind::JsonArray(v) => out.push_bind_param::<Array<Jsonb>, _>(v)?,
             }
             rest = &rest[at + 1 + digits..];
         }

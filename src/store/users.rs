@@ -4,6 +4,8 @@
 //! attributes, without `id`, `meta`, `schemas`, `groups` or `password`); the columns beside
 //! it are derived from it on every write, for indexes, or owned by the server.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
@@ -219,6 +221,156 @@ fn insert_if_new_statement(
         .push(" FROM u) SELECT u.*")
         .push(view_columns(false))
         .push(" FROM u");
+    sql.into_cached_query()
+}
+
+/// [`insert_if_new`] for each of `entries`, with the outcome each would have had alone,
+/// in their order, in as few statements as that allows. Users who could be the same
+/// person as an earlier one of `entries` (the test of [`find_candidates`], on the columns
+/// as written here) are inserted alone after the others, so they meet the earlier one as
+/// they would have. When the combined statement fails (two racing writers of one
+/// userName, say), it writes nothing and every user is tried alone.
+pub async fn insert_each_if_new_async(
+    conn: &mut AsyncPgConnection,
+    entries: &[(NewUser<'_>, NewEvent)],
+    pull_sources: &[&str],
+) -> Vec<QueryResult<Option<UserView>>> {
+    let mut seen = HashSet::new();
+    let (together, after): (Vec<_>, Vec<_>) = (0..entries.len()).partition(|&i| {
+        let (new, _) = &entries[i];
+        let d = &new.data;
+        let keys: Vec<_> = [
+            Some(("userName", d.user_name.to_lowercase())),
+            d.email.clone().map(|e| ("email", e)),
+            d.external_id.clone().map(|x| ("externalId", x)),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (new.tenant_id, k, v))
+        .collect();
+        let fresh = keys.iter().all(|k| !seen.contains(k));
+        seen.extend(keys);
+        fresh
+    });
+    let mut out = Vec::with_capacity(entries.len());
+    let mut alone = Vec::with_capacity(after.len());
+    if together.len() > 1 {
+        let batch: Vec<_> = together.iter().map(|&i| &entries[i]).collect();
+        match insert_batch_if_new_async(conn, &batch, pull_sources).await {
+            Ok(rows) => {
+                let mut rows: HashMap<Uuid, UserView> =
+                    rows.into_iter().map(|v| (v.user.id, v)).collect();
+                out.extend(
+                    together
+                        .iter()
+                        .map(|&i| (i, Ok(rows.remove(&entries[i].0.id)))),
+                );
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, users = batch.len(), "combined create failed; each user alone");
+                alone.extend(together);
+            }
+        }
+    } else {
+        alone.extend(together);
+    }
+    alone.extend(after);
+    for i in alone {
+        let (new, event) = &entries[i];
+        out.push((i, insert_if_new_async(conn, new, pull_sources, event).await));
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// [`insert_if_new`] for many users at once, in one statement: the users that pass its
+/// test are written with their events, the others are not, and the rows written come
+/// back (in no particular order). Each user is tested against the table as it was before
+/// the statement, not against the others in `batch`: the caller keeps users who could be
+/// the same person out of one batch. An error writes nothing at all.
+pub async fn insert_batch_if_new_async(
+    conn: &mut AsyncPgConnection,
+    batch: &[&(NewUser<'_>, NewEvent)],
+    pull_sources: &[&str],
+) -> QueryResult<Vec<UserView>> {
+    diesel_async::RunQueryDsl::load(insert_batch_statement(batch, pull_sources), conn).await
+}
+
+fn insert_batch_statement(batch: &[&(NewUser<'_>, NewEvent)], pull_sources: &[&str]) -> Statement {
+    type Field = fn(&NewUser<'_>, &NewEvent) -> Option<String>;
+    fn column<T>(
+        batch: &[&(NewUser<'_>, NewEvent)],
+        f: impl Fn(&NewUser<'_>, &NewEvent) -> T,
+    ) -> Vec<T> {
+        batch.iter().map(|(u, e)| f(u, e)).collect()
+    }
+    let texts = |sql: &mut Sql, fields: &[Field]| {
+        for f in fields {
+            sql.bind(Bind::OptTextArray(column(batch, f)))
+                .push("::text[], ");
+        }
+    };
+    let mut sql = Sql::new();
+    sql.push("WITH i AS (SELECT * FROM unnest(");
+    sql.bind(Bind::UuidArray(column(batch, |u, _| u.id)))
+        .push("::uuid[], ");
+    sql.bind(Bind::UuidArray(column(batch, |u, _| u.tenant_id)))
+        .push("::uuid[], ");
+    texts(
+        &mut sql,
+        &[
+            |u, _| Some(u.source.to_owned()),
+            |u, _| u.source_ref.map(str::to_owned),
+            |u, _| Some(u.data.user_name.clone()),
+            |u, _| u.data.external_id.clone(),
+            |u, _| u.data.display_name.clone(),
+        ],
+    );
+    sql.bind(Bind::BoolArray(column(batch, |u, _| u.data.active)))
+        .push("::boolean[], ");
+    sql.bind(Bind::JsonArray(column(batch, |u, _| {
+        u.data.resource.clone()
+    })))
+    .push("::jsonb[], ");
+    texts(
+        &mut sql,
+        &[
+            |u, _| u.data.email.clone(),
+            |u, _| u.data.department.clone(),
+            |_, e| Some(e.kind.clone()),
+            |_, e| Some(e.resource_type.clone()),
+            |_, e| Some(e.actor.clone()),
+            |_, e| e.request_id.clone(),
+        ],
+    );
+    sql.bind(Bind::JsonArray(column(batch, |_, e| e.data.clone())))
+        .push(
+            "::jsonb[]) AS i (id, tenant_id, source, source_ref, user_name, external_id, \
+             display_name, active, resource, email, department, kind, resource_type, actor, \
+             request_id, data)), \
+             u AS (INSERT INTO users (id, tenant_id, source, source_ref, user_name, \
+             external_id, display_name, active, resource, email, department) \
+             SELECT i.id, t.id, i.source, i.source_ref, i.user_name, i.external_id, \
+             i.display_name, i.active, i.resource, i.email, i.department \
+             FROM i JOIN tenants t ON t.id = i.tenant_id WHERE true",
+        );
+    for pull in pull_sources {
+        sql.push(" AND t.source <> ");
+        sql.bind(Bind::Text((*pull).to_owned()));
+    }
+    // A scalar subquery rather than NOT EXISTS: PostgreSQL would turn the latter into an
+    // anti join, which a generic plan may run as a hash join over the whole table.
+    sql.push(
+        " AND NOT (SELECT EXISTS (SELECT 1 FROM users c WHERE c.tenant_id = t.id \
+         AND (lower(c.user_name) = lower(i.user_name) OR c.email = lower(i.email) \
+         OR c.external_id = i.external_id))) RETURNING *), \
+         e AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
+         request_id, data) SELECT u.tenant_id, i.kind, i.resource_type, u.id, i.actor, \
+         i.request_id, i.data FROM u JOIN i ON i.id = u.id) \
+         SELECT u.*",
+    )
+    .push(view_columns(false))
+    .push(" FROM u");
     sql.into_cached_query()
 }
 

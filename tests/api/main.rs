@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod big_group;
 mod cli;
+mod combined_create;
 mod create_path;
 mod entra;
 mod fast_path;

@@ -57,7 +57,7 @@ pub trait Resource: 'static {
     ) -> Result<(Self::Row, Value), Error>;
     /// Whether the type has a fast path ([`crate::store::fast`]): reads by id, lookups
     /// and creates on async connections ([`Resource::load_async`],
-    /// [`Resource::lookup_async`], [`Resource::create_new_async`]).
+    /// [`Resource::lookup_async`], [`Resource::create_new_fast`]).
     const FAST_PATH: bool = false;
     /// [`Resource::load`] on an async connection, for the types that have it (`None`:
     /// the caller loads through the blocking pool).
@@ -81,15 +81,16 @@ pub trait Resource: 'static {
     ) -> Option<Result<(Vec<Self::Row>, Vec<Value>), Error>> {
         None
     }
-    /// [`Resource::create_new`] on an async connection, for the types that have it (the
-    /// input handed back: the caller creates through the blocking pool).
-    async fn create_new_async(
-        _conn: &mut AsyncConn,
+    /// [`Resource::create_new`] on the fast path, for the types that have it; beside
+    /// the input handed back, whether it was tried (`false`: nothing was, and the caller
+    /// tries it through the blocking pool).
+    async fn create_new_fast(
+        _fast: &FastPath,
         _actor: &Actor,
         input: Self::Input,
         _base: &str,
-    ) -> Result<CreatedOr<Self>, Error> {
-        Ok(Err(input))
+    ) -> Result<(CreatedOr<Self>, bool), Error> {
+        Ok((Err(input), false))
     }
     /// A page of rows, before rendering (with what `projection` will show of them that
     /// can be read in the same statement).
@@ -366,20 +367,16 @@ pub async fn create<R: Resource>(
     let actor = actor(&ctx);
     // The one-statement create first, on the fast path when there is one; what it hands
     // back (a possible returning person, a pulling tenant) takes the full path.
-    let conn = if R::FAST_PATH {
-        fast_path(&req).conn().await
-    } else {
-        None
-    };
-    let (input, tried) = match conn {
-        Some(mut conn) => match R::create_new_async(&mut conn, &actor, input, &base).await? {
-            Ok((row, body)) => {
+    let (input, tried) = if R::FAST_PATH {
+        match R::create_new_fast(&fast_path(&req), &actor, input, &base).await? {
+            (Ok((row, body)), _) => {
                 let location = R::location(&base_url(&req, &state), &row);
                 return Ok(created(&body, R::version(&row), &location));
             }
-            Err(input) => (input, true),
-        },
-        None => (input, false),
+            (Err(input), tried) => (input, tried),
+        }
+    } else {
+        (input, false)
     };
     let (row, body) = state
         .db

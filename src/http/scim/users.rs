@@ -15,7 +15,7 @@ use crate::provisioning::users::{self as prov, Created, SCIM};
 use crate::scim::patch::PatchRequest;
 use crate::scim::resource::{normalize_user, project, wants, UserInput};
 use crate::scim::schema::USER_RESOURCE;
-use crate::store::fast::AsyncConn;
+use crate::store::fast::{AsyncConn, FastPath};
 use crate::store::search::{self, Kind, ListQuery};
 use crate::store::tenants::Tenant;
 use crate::store::users::{self, UserData, UserView};
@@ -132,15 +132,15 @@ impl Resource for Users {
         }))
     }
 
-    async fn create_new_async(
-        conn: &mut AsyncConn,
+    async fn create_new_fast(
+        fast: &FastPath,
         actor: &Actor,
         input: UserInput,
         base: &str,
-    ) -> Result<CreatedOr<Self>, Error> {
+    ) -> Result<(CreatedOr<Self>, bool), Error> {
         let data = prov::data_of(input.resource)?;
-        let done = prov::create_new_async(conn, actor, SCIM, data).await?;
-        Ok(created_or_input(done, input.password, base))
+        let (done, tried) = prov::create_new_fast(fast, actor, SCIM, data).await?;
+        Ok((created_or_input(done, input.password, base), tried))
     }
 
     fn fetch(
