@@ -30,12 +30,50 @@ fn explain(conn: &mut diesel::PgConnection, sql: Sql) -> String {
         .join("\n")
 }
 
-#[test]
-fn hot_lookups_use_indexes_on_a_tenant_of_100000_users() {
-    let db = TestDb::new();
-    let mut conn = db.conn();
+/// The plan PostgreSQL keeps for `sql` as a prepared statement after its first runs:
+/// the generic one, which knows the parameters' types but not their values.
+fn generic_plan(conn: &mut diesel::PgConnection, sql: Sql) -> String {
+    use scimd::store::filter::Bind;
+    let types: Vec<&str> = sql
+        .binds
+        .iter()
+        .map(|b| match b {
+            Bind::Text(_) | Bind::OptText(_) => "text",
+            Bind::Json(_) => "jsonb",
+            Bind::TextArray(_) | Bind::OptTextArray(_) => "text[]",
+            Bind::Uuid(_) => "uuid",
+            Bind::Bool(_) => "boolean",
+            Bind::BigInt(_) => "bigint",
+            Bind::Timestamp(_) => "timestamptz",
+            Bind::UuidArray(_) => "uuid[]",
+            Bind::BoolArray(_) => "boolean[]",
+            Bind::JsonArray(_) => "jsonb[]",
+        })
+        .collect();
+    diesel::sql_query("SET plan_cache_mode = force_generic_plan")
+        .execute(conn)
+        .expect("generic plans");
+    diesel::sql_query("DEALLOCATE ALL")
+        .execute(conn)
+        .expect("deallocate");
+    diesel::sql_query(format!(
+        "PREPARE kept ({}) AS {}",
+        types.join(", "),
+        sql.text
+    ))
+    .execute(conn)
+    .expect("prepare");
+    // The values do not matter to a generic plan.
+    let nulls = vec!["NULL"; types.len()].join(", ");
+    let mut execute = Sql::new();
+    execute.push(&format!("EXECUTE kept ({nulls})"));
+    explain(conn, execute)
+}
+
+/// A tenant of 100,000 users (`user<i>@big.example`, externalId `ext-<i>`), analysed.
+fn big_tenant(conn: &mut diesel::PgConnection) -> uuid::Uuid {
     let tenant = scimd::provisioning::tenants::create(
-        &mut conn,
+        conn,
         &scimd::provisioning::tenants::TenantSlug::parse("big").expect("slug"),
         None,
     )
@@ -51,11 +89,19 @@ fn hot_lookups_use_indexes_on_a_tenant_of_100000_users() {
          FROM generate_series(1, 100000) AS i",
     )
     .bind::<diesel::sql_types::Uuid, _>(tenant.id)
-    .execute(&mut conn)
+    .execute(conn)
     .expect("seed");
     diesel::sql_query("ANALYZE users")
-        .execute(&mut conn)
+        .execute(conn)
         .expect("analyze");
+    tenant.id
+}
+
+#[test]
+fn hot_lookups_use_indexes_on_a_tenant_of_100000_users() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let tenant = big_tenant(&mut conn);
     let id = uuid::Uuid::new_v4();
     for filter in [
         r#"userName eq "user77@big.example""#.to_owned(),
@@ -75,11 +121,11 @@ fn hot_lookups_use_indexes_on_a_tenant_of_100000_users() {
         };
         let page = explain(
             &mut conn,
-            page_sql(Kind::Users, tenant.id, &q, "http://x").expect("sql"),
+            page_sql(Kind::Users, tenant, &q, "http://x").expect("sql"),
         );
         assert!(!page.contains("Seq Scan on users"), "{filter}:\n{page}");
         let mut count = Sql::new();
-        let body = from_where(Kind::Users, tenant.id, Some(&parsed), "http://x").expect("sql");
+        let body = from_where(Kind::Users, tenant, Some(&parsed), "http://x").expect("sql");
         count.push("SELECT count(*)").push(&body.text);
         count.binds = body.binds;
         let plan = explain(&mut conn, count);
@@ -88,4 +134,51 @@ fn hot_lookups_use_indexes_on_a_tenant_of_100000_users() {
             "{filter} (count):\n{plan}"
         );
     }
+}
+
+/// The combined create of the fast path keeps to the indexes in the generic plan
+/// PostgreSQL switches to for a kept statement.
+#[test]
+fn the_combined_create_uses_indexes_in_its_generic_plan() {
+    use scimd::store::events::NewEvent;
+    use scimd::store::users::{insert_batch_sql, NewUser};
+
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let tenant = big_tenant(&mut conn);
+    let entries: Vec<(NewUser<'static>, NewEvent)> = (1..=3)
+        .map(|i| {
+            let data = scimd::provisioning::users::data_of(serde_json::json!({
+                "userName": format!("new{i}@big.example"),
+                "externalId": format!("ext-new-{i}"),
+                "emails": [{"value": format!("new{i}@big.example")}],
+            }))
+            .expect("user");
+            let id = uuid::Uuid::now_v7();
+            let event = NewEvent {
+                tenant_id: tenant,
+                kind: "user.created".into(),
+                resource_type: "User".into(),
+                resource_id: Some(id),
+                actor: "token:test".into(),
+                request_id: None,
+                data: serde_json::json!({}),
+            };
+            let new = NewUser {
+                id,
+                tenant_id: tenant,
+                source: "scim",
+                source_ref: None,
+                data,
+            };
+            (new, event)
+        })
+        .collect();
+    let refs: Vec<_> = entries.iter().collect();
+    let plan = generic_plan(&mut conn, insert_batch_sql(&refs, &["graph", "google"]));
+    assert!(plan.contains("Insert on users"), "{plan}");
+    assert!(
+        !plan.contains("Seq Scan on users"),
+        "combined create:\n{plan}"
+    );
 }
