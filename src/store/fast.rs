@@ -9,6 +9,11 @@
 //! connection's driver task lives on the thread that uses it. Only single statements run
 //! here; anything that needs a transaction of several stays on the blocking pool.
 //!
+//! Creates are combined: each worker queues them and, when one of its two slots is free,
+//! writes every create waiting in one statement ([`FastPath::create_user`]). Its fixed
+//! costs (the round trip, executor start-up, the commit's WAL flush) are then shared, and
+//! each create still gets the outcome its own statement would have had.
+//!
 //! libpq stays the reference for how to connect. These connections use tokio-postgres,
 //! which reads the URL but not libpq's environment (`PGPASSWORD`, `PGSSLMODE`, …), its
 //! files (`~/.pgpass`, `~/.postgresql/root.crt`) or every URL option (`sslrootcert`,

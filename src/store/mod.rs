@@ -2,8 +2,8 @@
 //!
 //! Store functions take `&mut PgConnection` and return diesel's `QueryResult`, so callers
 //! compose several in one transaction. [`Db::run`] is how async code reaches a connection:
-//! it runs the closure on the blocking pool, inside the caller's tracing span. The two
-//! hottest reads have an async path besides (see [`reads`]).
+//! it runs the closure on the blocking pool, inside the caller's tracing span. The
+//! hottest reads and the plain create have an async path besides (see [`fast`]).
 
 pub mod credentials;
 pub mod database;

@@ -262,8 +262,8 @@ pub async fn count_async(
         .n)
 }
 
-/// Whether `q` is a lookup: an `eq` on an attribute that finds a handful of rows (see
-/// [`cacheable`]), the reads [`lookup_users`] serves.
+/// Whether `q` is a lookup: an `eq` on an attribute that finds a handful of rows, in the
+/// default order (the statements kept prepared), the reads [`lookup_users`] serves.
 pub fn is_lookup(q: &ListQuery<'_>) -> bool {
     cacheable(q.filter, q.sort_by)
 }
