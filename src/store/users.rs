@@ -288,7 +288,7 @@ pub async fn insert_each_if_new_async(
 /// back (in no particular order). Each user is tested against the table as it was before
 /// the statement, not against the others in `batch`: the caller keeps users who could be
 /// the same person out of one batch. An error writes nothing at all.
-pub async fn insert_batch_if_new_async(
+async fn insert_batch_if_new_async(
     conn: &mut AsyncPgConnection,
     batch: &[&(NewUser<'_>, NewEvent)],
     pull_sources: &[&str],

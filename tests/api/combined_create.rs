@@ -68,13 +68,24 @@ fn entry(
     (new, event)
 }
 
-/// Records, for every INSERT statement on users, how many rows it wrote; with `fail`, an
-/// INSERT of more than one row fails.
-fn watch_inserts(conn: &mut PgConnection, fail: bool) {
-    let raise = if fail {
-        "IF (SELECT count(*) FROM written) > 1 THEN RAISE EXCEPTION 'no combined inserts here'; END IF;"
-    } else {
-        ""
+/// What the trigger of [`watch_inserts`] does besides logging.
+#[derive(Clone, Copy, PartialEq)]
+enum Also {
+    Nothing,
+    /// An INSERT of more than one row fails.
+    FailCombined,
+    /// Every INSERT takes 200 ms longer, so that requests arriving meanwhile wait.
+    Slow,
+}
+
+/// Records, for every INSERT statement on users, how many rows it wrote.
+fn watch_inserts(conn: &mut PgConnection, also: Also) {
+    let raise = match also {
+        Also::Nothing => "",
+        Also::FailCombined => {
+            "IF (SELECT count(*) FROM written) > 1 THEN RAISE EXCEPTION 'no combined inserts here'; END IF;"
+        }
+        Also::Slow => "PERFORM pg_sleep(0.2);",
     };
     diesel::sql_query("CREATE TABLE insert_log (at serial, n integer)")
         .execute(conn)
@@ -135,7 +146,7 @@ async fn combined_creates_have_each_the_outcome_it_would_have_had_alone() {
     let (old, old_event) = entry(acme, "old@x.test", "ext-old", "old@x.test");
     let first = insert_each_if_new_async(&mut async_conn, &[(old, old_event)], &PULL_SOURCES).await;
     assert!(matches!(first.as_slice(), [Ok(Some(_))]), "{first:?}");
-    watch_inserts(&mut conn, false);
+    watch_inserts(&mut conn, Also::Nothing);
 
     let entries = vec![
         entry(acme, "ann@x.test", "ext-ann", "ann@x.test"),
@@ -192,7 +203,7 @@ async fn when_the_combined_statement_fails_each_user_is_written_alone() {
     let db = TestDb::new();
     let mut conn = db.conn();
     let acme = tenant(&mut conn, "acme");
-    watch_inserts(&mut conn, true);
+    watch_inserts(&mut conn, Also::FailCombined);
     let mut async_conn = connect(db.url.expose().to_owned()).await.expect("connect");
     let entries: Vec<_> = ["ann", "bob", "cat"]
         .iter()
@@ -217,9 +228,11 @@ async fn when_the_combined_statement_fails_each_user_is_written_alone() {
 }
 
 #[tokio::test]
-async fn concurrent_creates_through_the_server_each_get_their_own_answer() {
+async fn concurrent_creates_through_the_server_are_written_together_each_with_its_own_answer() {
     let app = spawn_app().await;
     let token = app.tenant_with_token("acme").await;
+    // Slow inserts: requests that arrive while one is written wait, and go together.
+    watch_inserts(&mut app.db.conn(), Also::Slow);
     let distinct = (0..24).map(|i| user_body(&format!("user{i}@example.com")));
     let same = (0..8).map(|_| user_body("same@example.com"));
     let bodies: Vec<Value> = distinct.chain(same).collect();
@@ -251,6 +264,11 @@ async fn concurrent_creates_through_the_server_each_get_their_own_answer() {
     let same_created = statuses[24..].iter().filter(|s| **s == 201).count();
     assert_eq!(same_created, 1, "{statuses:?}");
     let mut conn = app.db.conn();
+    let log = insert_log(&mut conn);
+    assert!(
+        log.iter().any(|n| *n > 1),
+        "some statement wrote several users: {log:?}"
+    );
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM users"), 25);
     assert_eq!(
         count(
