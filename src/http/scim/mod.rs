@@ -18,33 +18,10 @@ use users::Users;
 use crate::error::Error;
 use crate::http::extract::TenantCtx;
 
+/// The hot routes first: actix tries a request's path against each route in turn, and a
+/// route with a `{id}` segment is a regex, run for every request that reaches it.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/ServiceProviderConfig")
-            .route(web::get().to(discovery::config))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource(["/ResourceTypes", "/ResourceTypes/"])
-            .route(web::get().to(discovery::resource_types))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/ResourceTypes/{id}")
-            .route(web::get().to(discovery::resource_type))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource(["/Schemas", "/Schemas/"])
-            .route(web::get().to(discovery::schemas))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/Schemas/{id}")
-            .route(web::get().to(discovery::schema))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
         web::resource(["/Users", "/Users/"])
             .route(web::get().to(resources::list::<Users>))
             .route(web::post().to(resources::create::<Users>))
@@ -90,6 +67,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/.search")
             .route(web::post().to(root_search::search))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/ServiceProviderConfig")
+            .route(web::get().to(discovery::config))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource(["/ResourceTypes", "/ResourceTypes/"])
+            .route(web::get().to(discovery::resource_types))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/ResourceTypes/{id}")
+            .route(web::get().to(discovery::resource_type))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource(["/Schemas", "/Schemas/"])
+            .route(web::get().to(discovery::schemas))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Schemas/{id}")
+            .route(web::get().to(discovery::schema))
             .default_service(web::to(method_not_allowed)),
     )
     .default_service(web::to(not_found));
