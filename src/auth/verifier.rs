@@ -10,11 +10,15 @@
 //! - An unknown key id is checked against a dummy hash, so timing says nothing.
 //! - Concurrent argon2 checks are bounded, so a flood of bad tokens cannot eat the
 //!   blocking pool or the memory (each check uses 19 MiB).
+//! - Requests presenting the same credential while it is not cached (a restart, or an IdP
+//!   opening many connections with a new token) wait for one check: the first runs it,
+//!   the others then find it cached. Without that, each ran argon2 (or, for a stale entry,
+//!   read the row) itself.
 //! - Last use is written at most once a minute per credential, in the background.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -82,6 +86,40 @@ pub struct Verifier {
     generation: AtomicU64,
     touched: Mutex<HashMap<String, Instant>>,
     checks: Semaphore,
+    /// One gate per credential being checked now ([`Verifier::verify`]).
+    in_flight: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+    /// argon2 checks run, the dummy ones for unknown key ids included.
+    hash_checks: AtomicU64,
+}
+
+/// A request's place at the gate of one credential ([`Verifier::verify`]). The gate is
+/// forgotten when the last request holding it is done, also one whose client went away
+/// while it waited.
+struct Gate<'a> {
+    verifier: &'a Verifier,
+    digest: [u8; 32],
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl<'a> Gate<'a> {
+    fn enter(verifier: &'a Verifier, digest: [u8; 32]) -> Self {
+        let lock = lock(&verifier.in_flight).entry(digest).or_default().clone();
+        Self {
+            verifier,
+            digest,
+            lock,
+        }
+    }
+}
+
+impl Drop for Gate<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = lock(&self.verifier.in_flight);
+        // The map's and this one's: nobody else holds it or waits at it.
+        if Arc::strong_count(&self.lock) == 2 {
+            in_flight.remove(&self.digest);
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -102,7 +140,14 @@ impl Verifier {
             generation: AtomicU64::new(0),
             touched: Mutex::new(HashMap::new()),
             checks: Semaphore::new(MAX_CONCURRENT_CHECKS),
+            in_flight: Mutex::new(HashMap::new()),
+            hash_checks: AtomicU64::new(0),
         }
+    }
+
+    /// How many argon2 checks this verifier has run.
+    pub fn hash_checks(&self) -> u64 {
+        self.hash_checks.load(Ordering::Relaxed)
     }
 
     /// Checks an `Authorization` header value.
@@ -118,6 +163,18 @@ impl Verifier {
 
     pub async fn verify(&self, db: &Db, presented: &str) -> Result<Principal, Error> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        if let Hit::Fresh(principal) = self.cached(&digest) {
+            self.touch(db, &principal.key_id);
+            return Ok(principal);
+        }
+        // One check per credential at a time; whoever waited looks at the cache again.
+        let gate = Gate::enter(self, digest);
+        let _turn = gate.lock.lock().await;
+        self.check(db, presented, digest).await
+    }
+
+    /// [`Verifier::verify`] past the gate.
+    async fn check(&self, db: &Db, presented: &str, digest: [u8; 32]) -> Result<Principal, Error> {
         let generation = self.generation.load(Ordering::Acquire);
         let stale_hash = match self.cached(&digest) {
             Hit::Fresh(principal) => {
@@ -143,6 +200,7 @@ impl Verifier {
         }
 
         let permit = self.checks.acquire().await.map_err(Error::internal)?;
+        self.hash_checks.fetch_add(1, Ordering::Relaxed);
         let (row, valid) = actix_web::web::block(move || match row {
             Some(row) => {
                 let valid = credential.verify(&row.secret_hash);

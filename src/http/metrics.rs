@@ -14,6 +14,19 @@ pub struct Metrics {
     latency: HistogramVec,
     pool: IntGaugeVec,
     rate_limited: IntCounter,
+    hash_checks: IntCounterVec,
+    /// Held while the counters read off the app catch up, so that two scrapes at once do
+    /// not both add the same difference.
+    catching_up: std::sync::Mutex<()>,
+}
+
+/// What `/metrics` reads off the rest of the app when it is scraped.
+#[derive(Clone, Copy, Debug)]
+pub struct Scraped {
+    pub pool: PoolState,
+    /// argon2 checks run for SCIM tokens and for admin keys ([`crate::auth::Verifier`]).
+    pub scim_token_checks: u64,
+    pub admin_key_checks: u64,
 }
 
 impl Metrics {
@@ -44,14 +57,24 @@ impl Metrics {
             "rate_limited_total",
             "SCIM requests refused with 429 because their tenant was over its rate limit",
         )?;
+        let hash_checks = IntCounterVec::new(
+            Opts::new(
+                "credential_hash_checks_total",
+                "argon2 checks of presented credentials (each takes 19 MiB and tens of ms), by kind",
+            ),
+            &["kind"],
+        )?;
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(hash_checks.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             pool,
             rate_limited,
+            hash_checks,
+            catching_up: std::sync::Mutex::new(()),
         })
     }
 
@@ -68,7 +91,19 @@ impl Metrics {
         self.rate_limited.inc();
     }
 
-    pub fn render(&self, pool: PoolState) -> Result<String, prometheus::Error> {
+    pub fn render(&self, scraped: Scraped) -> Result<String, prometheus::Error> {
+        let pool = scraped.pool;
+        let _one_at_a_time = self
+            .catching_up
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (kind, total) in [
+            ("scim_token", scraped.scim_token_checks),
+            ("admin_key", scraped.admin_key_checks),
+        ] {
+            let counter = self.hash_checks.with_label_values(&[kind]);
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
         self.pool
             .with_label_values(&["in_use"])
             .set(i64::from(pool.in_use));

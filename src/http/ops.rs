@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
+use super::metrics::Scraped;
 use super::AppState;
 
 /// 200 while the process runs.
@@ -32,7 +33,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    match state.metrics.render(state.db.state()) {
+    let scraped = Scraped {
+        pool: state.db.state(),
+        scim_token_checks: state.scim_tokens.hash_checks(),
+        admin_key_checks: state.admin_keys.hash_checks(),
+    };
+    match state.metrics.render(scraped) {
         Ok(text) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .body(text),

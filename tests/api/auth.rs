@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde_json::{json, Value};
 
-use crate::helpers::{eventually, spawn_app};
+use crate::helpers::{eventually, spawn_app, TestApp};
 
 const SPC: &str = "/ServiceProviderConfig";
 
@@ -295,4 +295,36 @@ async fn a_revocation_made_elsewhere_takes_effect_when_the_cache_entry_goes_stal
     .unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_scim_401(app.scim_get(&token, SPC).await).await;
+}
+
+/// The `scimd_credential_hash_checks_total` sample of `kind` on `/metrics`.
+async fn hash_checks(app: &TestApp, kind: &str) -> u64 {
+    let text = app.metrics().await;
+    let name = format!("scimd_credential_hash_checks_total{{kind=\"{kind}\"}} ");
+    let line = text.lines().find(|l| l.starts_with(&name));
+    line.and_then(|l| l[name.len()..].trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+#[tokio::test]
+async fn concurrent_first_uses_of_a_token_share_one_argon2_check() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    assert_eq!(hash_checks(&app, "scim_token").await, 0);
+    assert!(hash_checks(&app, "admin_key").await >= 1);
+
+    let answers = futures_util::future::join_all((0..16).map(|_| app.scim_get(&token, SPC))).await;
+    assert!(answers.iter().all(|r| r.status() == 200));
+    assert_eq!(hash_checks(&app, "scim_token").await, 1);
+
+    // A wrong secret under the same key id is a credential of its own: each request with
+    // it is checked and refused, none rides on the good token's check or on another's.
+    let key_id = token.split('_').nth(1).unwrap();
+    let wrong = format!("scimd_{key_id}_{}", "x".repeat(40));
+    let answers = futures_util::future::join_all((0..6).map(|_| app.scim_get(&wrong, SPC))).await;
+    assert!(answers.iter().all(|r| r.status() == 401));
+    assert_eq!(hash_checks(&app, "scim_token").await, 7);
+    // The good token is still cached.
+    assert_eq!(app.scim_get(&token, SPC).await.status(), 200);
+    assert_eq!(hash_checks(&app, "scim_token").await, 7);
 }

@@ -311,6 +311,12 @@ impl TestApp {
         res.json().await.expect("json")
     }
 
+    /// The text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let res = self.client.get(self.url("/metrics")).send().await;
+        res.expect("request").text().await.expect("metrics text")
+    }
+
     pub async fn scim_get(&self, token: &str, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(&format!("/scim/v2{path}")))

@@ -146,15 +146,7 @@ async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
     let token = app.tenant_with_token("acme").await;
     app.scim_get(&token, "/ServiceProviderConfig").await;
     app.scim_get("nope", "/ServiceProviderConfig").await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(text.contains(
         r#"scimd_http_requests_total{method="GET",route="/scim/v2/ServiceProviderConfig",status="200"} 1"#
     ), "{text}");
