@@ -198,7 +198,9 @@ mod tests {
             assert_eq!(path, seen_path);
             assert_eq!(route, want, "{path}");
             if *want != "unmatched" {
-                assert_eq!(pattern.as_deref(), Some(*want), "{path}");
+                // `/Users/` is a route of its own, labelled as `/Users`.
+                let pattern = pattern.as_deref().map(|p| p.strip_suffix('/').unwrap_or(p));
+                assert_eq!(pattern, Some(*want), "{path}");
             }
         }
     }

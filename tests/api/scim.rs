@@ -304,6 +304,37 @@ async fn discovery_endpoints_describe_the_server_and_refuse_other_methods() {
 }
 
 #[tokio::test]
+async fn collections_answer_with_and_without_a_trailing_slash() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    let res = app
+        .scim_post(&token, "/Users/", &user_body("slash@example.com"))
+        .await;
+    assert_eq!(res.status(), 201);
+    let group =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Slash"});
+    assert_eq!(
+        app.scim_post(&token, "/Groups/", &group).await.status(),
+        201
+    );
+    for path in ["/Users", "/Users/", "/Groups", "/Groups/"] {
+        let list = app.json(app.scim_get(&token, path).await).await;
+        assert_eq!(list["totalResults"], 1, "{path}");
+        let res = app
+            .scim_send(reqwest::Method::DELETE, &token, path, None)
+            .await;
+        assert_eq!(res.status(), 405, "{path}");
+    }
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(
+            r#"scimd_http_requests_total{method="GET",route="/scim/v2/Users",status="200"} 2"#
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn okta_cycle_create_with_password_put_update_and_pathless_deactivation() {
     let app = spawn_app().await;
     let token = app.tenant_with_token("acme").await;
