@@ -23,80 +23,70 @@ use crate::http::extract::TenantCtx;
 /// that reaches it. A resource type's collection is so two plain routes, with and without
 /// the trailing slash.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(collection::<Users>("/Users"))
-        .service(collection::<Users>("/Users/"))
-        .service(
-            web::resource("/Users/.search")
-                .route(web::post().to(resources::search::<Users>))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/Users/{id}")
-                .route(web::get().to(resources::get::<Users>))
-                .route(web::put().to(resources::replace::<Users>))
-                .route(web::patch().to(resources::patch::<Users>))
-                .route(web::delete().to(resources::delete::<Users>))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(collection::<Groups>("/Groups"))
-        .service(collection::<Groups>("/Groups/"))
-        .service(
-            web::resource("/Groups/.search")
-                .route(web::post().to(resources::search::<Groups>))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/Groups/{id}")
-                .route(web::get().to(resources::get::<Groups>))
-                .route(web::put().to(resources::replace::<Groups>))
-                .route(web::patch().to(resources::patch::<Groups>))
-                .route(web::delete().to(resources::delete::<Groups>))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/Bulk")
-                .route(web::post().to(bulk::bulk))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/.search")
-                .route(web::post().to(root_search::search))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/ServiceProviderConfig")
-                .route(web::get().to(discovery::config))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource(["/ResourceTypes", "/ResourceTypes/"])
-                .route(web::get().to(discovery::resource_types))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/ResourceTypes/{id}")
-                .route(web::get().to(discovery::resource_type))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource(["/Schemas", "/Schemas/"])
-                .route(web::get().to(discovery::schemas))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/Schemas/{id}")
-                .route(web::get().to(discovery::schema))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .default_service(web::to(not_found));
+    resource_type::<Users>(cfg, "/Users");
+    resource_type::<Groups>(cfg, "/Groups");
+    cfg.service(
+        web::resource("/Bulk")
+            .route(web::post().to(bulk::bulk))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/.search")
+            .route(web::post().to(root_search::search))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/ServiceProviderConfig")
+            .route(web::get().to(discovery::config))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource(["/ResourceTypes", "/ResourceTypes/"])
+            .route(web::get().to(discovery::resource_types))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/ResourceTypes/{id}")
+            .route(web::get().to(discovery::resource_type))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource(["/Schemas", "/Schemas/"])
+            .route(web::get().to(discovery::schemas))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/Schemas/{id}")
+            .route(web::get().to(discovery::schema))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .default_service(web::to(not_found));
 }
 
-/// GET (list) and POST (create) on a resource type's collection.
-fn collection<R: resources::Resource + 'static>(path: &str) -> actix_web::Resource {
-    web::resource(path)
-        .route(web::get().to(resources::list::<R>))
-        .route(web::post().to(resources::create::<R>))
-        .default_service(web::to(method_not_allowed))
+/// A resource type's endpoints under `base` (RFC 7644 §3.2): its collection (list and
+/// create), `.search`, and each resource (read, replace, patch, delete).
+fn resource_type<R: resources::Resource + 'static>(cfg: &mut web::ServiceConfig, base: &str) {
+    let collection = |path: String| {
+        web::resource(path)
+            .route(web::get().to(resources::list::<R>))
+            .route(web::post().to(resources::create::<R>))
+            .default_service(web::to(method_not_allowed))
+    };
+    cfg.service(collection(base.to_owned()))
+        .service(collection(format!("{base}/")))
+        .service(
+            web::resource(format!("{base}/.search"))
+                .route(web::post().to(resources::search::<R>))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("{base}/{{id}}"))
+                .route(web::get().to(resources::get::<R>))
+                .route(web::put().to(resources::replace::<R>))
+                .route(web::patch().to(resources::patch::<R>))
+                .route(web::delete().to(resources::delete::<R>))
+                .default_service(web::to(method_not_allowed)),
+        );
 }
 
 async fn method_not_allowed(_ctx: TenantCtx) -> Result<HttpResponse, Error> {
