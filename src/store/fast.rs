@@ -9,8 +9,8 @@
 //! connection's driver task lives on the thread that uses it. Only single statements run
 //! here; anything that needs a transaction of several stays on the blocking pool.
 //!
-//! Creates are combined: each worker queues them and, when one of its two slots is free,
-//! writes every create waiting in one statement ([`FastPath::create_user`]). Its fixed
+//! Creates are combined: each worker queues them and, whenever its previous statement is
+//! done, writes every create waiting in one statement ([`FastPath::create_user`]). Its fixed
 //! costs (the round trip, executor start-up, the commit's WAL flush) are then shared, and
 //! each create still gets the outcome its own statement would have had.
 //!
@@ -51,8 +51,11 @@ pub type AsyncConn = Object<AsyncPgConnection>;
 const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
 /// How many combined creates ([`FastPath::create_user`]) one worker writes at once, and
-/// how many users one statement takes at most.
-const CREATES_IN_FLIGHT: usize = 2;
+/// how many users one statement takes at most. One at a time per worker, so that
+/// creates arriving meanwhile make one larger batch: in alternating runs at 16 clients on
+/// two cores, a second statement in flight cost more CPU per create and gave about 8%
+/// fewer creates per second, with a p99 of 92–106 ms against 20–76 ms.
+const CREATES_IN_FLIGHT: usize = 1;
 const CREATES_PER_STATEMENT: usize = 64;
 
 /// One HTTP worker's async connections, or none (everything on the blocking path).
