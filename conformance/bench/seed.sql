@@ -28,7 +28,7 @@ SELECT i,
 FROM generate_series(1, :users + :spare) AS i;
 
 INSERT INTO users (id, tenant_id, user_name, external_id, display_name, active, resource,
-                   email, department, created_at, updated_at)
+                   email, department, emails, created_at, updated_at)
 SELECT (lpad(to_hex((extract(epoch FROM at) * 1000)::bigint), 12, '0')
           || '7' || substr(h, 1, 3) || '8' || substr(h, 4, 15))::uuid,
        :'tenant_id', user_name, external_id, 'Bench User ' || num, true,
@@ -42,7 +42,7 @@ SELECT (lpad(to_hex((extract(epoch FROM at) * 1000)::bigint), 12, '0')
          'name', jsonb_build_object('formatted', 'Bench User ' || num, 'givenName', 'Bench', 'familyName', 'User ' || num),
          'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
            jsonb_build_object('department', department, 'employeeNumber', num)),
-       lower(user_name), department, at, at
+       lower(user_name), department, jsonb_build_array(lower(user_name)), at, at
 FROM seed ORDER BY i;
 
 INSERT INTO groups (id, tenant_id, display_name, external_id, resource)

@@ -42,6 +42,7 @@ pub fn data_of(resource: Value) -> Result<UserData, Error> {
         active: c.active,
         email: c.email,
         department: c.department,
+        emails: Value::from(c.emails),
         resource,
     })
 }

@@ -485,6 +485,9 @@ pub struct UserColumns {
     pub email: Option<String>,
     /// The Enterprise User extension's `department`.
     pub department: Option<String>,
+    /// Every email value, lower-cased as the filter evaluator compares them (for
+    /// `emails.value eq`).
+    pub emails: Vec<String>,
 }
 
 fn str_field(obj: &Value, key: &str) -> Option<String> {
@@ -525,6 +528,11 @@ pub fn user_columns(stored: &Value) -> UserColumns {
         department: stored
             .get(ENTERPRISE_USER_SCHEMA_URN)
             .and_then(|ext| str_field(ext, "department")),
+        emails: emails
+            .iter()
+            .filter_map(|e| e.get("value").and_then(Value::as_str))
+            .map(str::to_lowercase)
+            .collect(),
     }
 }
 

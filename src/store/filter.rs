@@ -13,7 +13,7 @@
 //!
 //! Hot lookups go to indexed columns: `id`, `userName`, `externalId`, `displayName`,
 //! `active`, `meta.created` and `meta.lastModified` are columns, and `emails.value eq`
-//! uses the GIN index on `scimd_emails(resource)`.
+//! uses the GIN index on the `emails` column.
 
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
@@ -392,8 +392,8 @@ impl Compiler<'_> {
         op: CompareOp,
         value: &CompValue,
     ) {
-        // `emails.value eq "…"`: answered by the GIN index on scimd_emails(resource), whose
-        // lower() folding is the caseExact=false comparison the evaluator makes.
+        // `emails.value eq "…"`: answered by the GIN index on the `emails` column, which
+        // holds every value lower-cased as the evaluator folds them for caseExact=false.
         if let (
             Operand::Elements {
                 expr,
@@ -407,10 +407,12 @@ impl Compiler<'_> {
                 && *expr == format!("{}.resource->'emails'", self.target.alias)
             {
                 self.out
-                    .push("(scimd_emails(")
+                    .push("(")
                     .push(self.target.alias)
-                    .push(".resource) @> ARRAY[lower(");
-                self.out.bind(Bind::Text(text.to_owned())).push(")])");
+                    .push(".emails @> ");
+                self.out
+                    .bind(Bind::Json(serde_json::json!([text.to_lowercase()])))
+                    .push(")");
                 return;
             }
         }

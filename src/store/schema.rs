@@ -117,6 +117,7 @@ diesel::table! {
         department -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        emails -> Jsonb,
     }
 }
 

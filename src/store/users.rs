@@ -118,6 +118,8 @@ pub struct UserData {
     pub resource: Value,
     pub email: Option<String>,
     pub department: Option<String>,
+    /// Every email value, lower-cased: a JSON array of strings.
+    pub emails: Value,
 }
 
 #[derive(Insertable, Debug)]
@@ -180,7 +182,7 @@ fn insert_if_new_statement(
     let mut sql = Sql::new();
     sql.push(
         "WITH u AS (INSERT INTO users (id, tenant_id, source, source_ref, user_name, \
-         external_id, display_name, active, resource, email, department) SELECT ",
+         external_id, display_name, active, resource, email, department, emails) SELECT ",
     );
     sql.bind(Bind::Uuid(new.id)).push(", t.id, ");
     sql.bind(Bind::Text(new.source.to_owned())).push(", ");
@@ -192,7 +194,8 @@ fn insert_if_new_statement(
     sql.bind(Bind::Bool(d.active)).push(", ");
     sql.bind(Bind::Json(d.resource.clone())).push(", ");
     sql.bind(Bind::OptText(d.email.clone())).push(", ");
-    sql.bind(Bind::OptText(d.department.clone()))
+    sql.bind(Bind::OptText(d.department.clone())).push(", ");
+    sql.bind(Bind::Json(d.emails.clone()))
         .push(" FROM tenants t WHERE t.id = ");
     sql.bind(Bind::Uuid(new.tenant_id));
     // Scalars rather than arrays: PostgreSQL then costs the kept generic plan like a
@@ -346,14 +349,16 @@ pub fn insert_batch_sql(batch: &[&(NewUser<'_>, NewEvent)], pull_sources: &[&str
         ],
     );
     sql.bind(Bind::JsonArray(column(batch, |_, e| e.data.clone())))
+        .push("::jsonb[], ");
+    sql.bind(Bind::JsonArray(column(batch, |u, _| u.data.emails.clone())))
         .push(
             "::jsonb[]) AS i (id, tenant_id, source, source_ref, user_name, external_id, \
              display_name, active, resource, email, department, kind, resource_type, actor, \
-             request_id, data)), \
+             request_id, data, emails)), \
              u AS (INSERT INTO users (id, tenant_id, source, source_ref, user_name, \
-             external_id, display_name, active, resource, email, department) \
+             external_id, display_name, active, resource, email, department, emails) \
              SELECT i.id, t.id, i.source, i.source_ref, i.user_name, i.external_id, \
-             i.display_name, i.active, i.resource, i.email, i.department \
+             i.display_name, i.active, i.resource, i.email, i.department, i.emails \
              FROM i JOIN tenants t ON t.id = i.tenant_id WHERE true",
         );
     for pull in pull_sources {

@@ -4,7 +4,7 @@
 use reqwest::header::{CONTENT_TYPE, ETAG, LOCATION};
 use serde_json::{json, Value};
 
-use crate::helpers::{patch_op, spawn_app, user_body, TestApp};
+use crate::helpers::{patch_op, spawn_app, urlencode, user_body, TestApp};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
@@ -114,17 +114,6 @@ async fn matching_by_username_or_external_id_finds_the_user() {
         )
         .await;
     assert_eq!(body["totalResults"], 0);
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]

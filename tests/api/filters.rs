@@ -109,6 +109,7 @@ fn data(resource: Value) -> UserData {
         active: c.active,
         email: c.email,
         department: c.department,
+        emails: c.emails.into(),
         resource,
     }
 }

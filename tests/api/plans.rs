@@ -80,12 +80,12 @@ fn big_tenant(conn: &mut diesel::PgConnection) -> uuid::Uuid {
     .expect("tenant");
     // 100,000 people, and a second tenant so the tenant predicate is selective too.
     diesel::sql_query(
-        "INSERT INTO users (id, tenant_id, user_name, external_id, display_name, resource, email)
+        "INSERT INTO users (id, tenant_id, user_name, external_id, display_name, resource, email, emails)
          SELECT gen_random_uuid(), $1, 'user' || i || '@big.example', 'ext-' || i, 'User ' || i,
                 jsonb_build_object('userName', 'user' || i || '@big.example',
                                    'displayName', 'User ' || i,
                                    'emails', jsonb_build_array(jsonb_build_object('value', 'user' || i || '@big.example', 'type', 'work'))),
-                'user' || i || '@big.example'
+                'user' || i || '@big.example', jsonb_build_array('user' || i || '@big.example')
          FROM generate_series(1, 100000) AS i",
     )
     .bind::<diesel::sql_types::Uuid, _>(tenant.id)

@@ -3,7 +3,7 @@
 use reqwest::header::ETAG;
 use serde_json::{json, Value};
 
-use crate::helpers::{patch_op, spawn_app, user_body};
+use crate::helpers::{patch_op, spawn_app, urlencode, user_body, TestApp};
 
 #[tokio::test]
 async fn errors_carry_the_right_status_and_scim_type_and_change_nothing() {
@@ -546,4 +546,109 @@ async fn hostile_strings_are_refused_with_400_and_change_nothing() {
         .scim_post(&token, "/Groups", &json!({"displayName": "g".repeat(5000)}))
         .await;
     assert_eq!(res.status(), 400);
+}
+
+/// The ids an `emails.value eq` filter finds, by way of the HTTP API.
+async fn by_email(app: &TestApp, token: &str, email: &str) -> Vec<String> {
+    let filter = format!(r#"emails.value eq "{email}""#);
+    let res = app
+        .scim_get(token, &format!("/Users?filter={}", urlencode(&filter)))
+        .await;
+    assert_eq!(res.status(), 200, "{filter}");
+    let body = app.json(res).await;
+    body["Resources"]
+        .as_array()
+        .expect("Resources")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn emails_value_lookups_follow_every_write_of_a_user() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("mail").await;
+    let mut body = user_body("ann@mail.example");
+    body["emails"] = json!([
+        {"value": "Ann.Smith@Mail.Example", "type": "work", "primary": true},
+        {"value": "ÉLODIE@home.example", "type": "home"},
+    ]);
+    let id = app.create_user(&token, &body).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let other = app
+        .create_user(&token, &user_body("bob@mail.example"))
+        .await;
+    assert_ne!(other["id"], json!(id));
+
+    // Every value, in any case, non-ASCII letters included.
+    assert_eq!(
+        by_email(&app, &token, "ann.smith@mail.example").await,
+        [id.as_str()]
+    );
+    assert_eq!(
+        by_email(&app, &token, "élodie@HOME.example").await,
+        [id.as_str()]
+    );
+    assert!(by_email(&app, &token, "nobody@mail.example")
+        .await
+        .is_empty());
+
+    // PATCH: a value-filtered replace, then an add.
+    let res = app
+        .scim_patch(
+            &token,
+            &format!("/Users/{id}"),
+            &patch_op(json!([
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "ann@new.example"},
+                {"op": "add", "path": "emails", "value": [{"value": "Third@Mail.Example", "type": "other"}]},
+            ])),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(by_email(&app, &token, "ann.smith@mail.example")
+        .await
+        .is_empty());
+    assert_eq!(
+        by_email(&app, &token, "ANN@new.example").await,
+        [id.as_str()]
+    );
+    assert_eq!(
+        by_email(&app, &token, "third@mail.example").await,
+        [id.as_str()]
+    );
+    assert_eq!(
+        by_email(&app, &token, "élodie@home.example").await,
+        [id.as_str()]
+    );
+
+    // PUT replaces them all; removing every email leaves none to find.
+    let mut put = user_body("ann@mail.example");
+    put["emails"] = json!([{"value": "only@put.example", "type": "work"}]);
+    let res = app.scim_put(&token, &format!("/Users/{id}"), &put).await;
+    assert_eq!(res.status(), 200);
+    assert!(by_email(&app, &token, "third@mail.example")
+        .await
+        .is_empty());
+    assert!(by_email(&app, &token, "élodie@home.example")
+        .await
+        .is_empty());
+    assert_eq!(
+        by_email(&app, &token, "Only@Put.Example").await,
+        [id.as_str()]
+    );
+    let res = app
+        .scim_patch(
+            &token,
+            &format!("/Users/{id}"),
+            &patch_op(json!([{"op": "remove", "path": "emails"}])),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(by_email(&app, &token, "only@put.example").await.is_empty());
+    assert_eq!(
+        by_email(&app, &token, "bob@mail.example").await,
+        [other["id"].as_str().expect("id").to_owned()]
+    );
 }

@@ -41,7 +41,7 @@ FROM (
 ) AS n;
 
 INSERT INTO users (id, tenant_id, user_name, external_id, display_name, active, resource,
-                   admin_state, email, department, created_at, updated_at)
+                   admin_state, email, department, emails, created_at, updated_at)
 SELECT (lpad(to_hex((extract(epoch FROM at) * 1000)::bigint), 12, '0')
           || '7' || substr(h, 1, 3) || '8' || substr(h, 4, 15))::uuid,
        :'tenant_id', user_name, external_id, given || ' ' || family, active,
@@ -54,7 +54,7 @@ SELECT (lpad(to_hex((extract(epoch FROM at) * 1000)::bigint), 12, '0')
          'name', jsonb_build_object('givenName', given, 'familyName', family),
          'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
            jsonb_build_object('department', department)),
-       admin_state, lower(user_name), department, at, at
+       admin_state, lower(user_name), department, jsonb_build_array(lower(user_name)), at, at
 FROM seed ORDER BY i;
 
 -- Kept for the membership rows below: person number -> id.

@@ -402,6 +402,7 @@ fn user_columns_from_canonical_form() {
             active: true,
             email: Some("bjensen@example.com".into()),
             department: Some("Ops".into()),
+            emails: vec!["home@example.com".into(), "bjensen@example.com".into()],
         }
     );
 }
