@@ -652,3 +652,68 @@ async fn emails_value_lookups_follow_every_write_of_a_user() {
         [other["id"].as_str().expect("id").to_owned()]
     );
 }
+
+#[tokio::test]
+async fn a_users_groups_come_in_display_name_order_then_id_on_every_read() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("order").await;
+    let user = app
+        .create_user(&token, &user_body("ord@order.example"))
+        .await;
+    let id = user["id"].as_str().expect("id").to_owned();
+    // Code point order puts upper case first; two groups share a name.
+    let mut groups = Vec::new();
+    for name in ["beta", "alpha", "Alpha", "Alpha", "Zeta"] {
+        let g = app
+            .create_group(
+                &token,
+                &json!({"displayName": name, "members": [{"value": id}]}),
+            )
+            .await;
+        groups.push((name, g["id"].as_str().expect("id").to_owned()));
+    }
+    let mut want = groups.clone();
+    want.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let want: Vec<(String, String)> = want.into_iter().map(|(n, g)| (n.to_owned(), g)).collect();
+    assert_eq!(want[0].0, "Alpha");
+    assert_eq!(want[4].0, "beta");
+    let order = |u: &Value| -> Vec<(String, String)> {
+        u["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| {
+                (
+                    g["display"].as_str().expect("display").to_owned(),
+                    g["value"].as_str().expect("value").to_owned(),
+                )
+            })
+            .collect()
+    };
+
+    let by_id = app
+        .json(app.scim_get(&token, &format!("/Users/{id}")).await)
+        .await;
+    assert_eq!(order(&by_id), want, "GET by id");
+    let filter = urlencode(r#"userName eq "ord@order.example""#);
+    let lookup = app
+        .json(
+            app.scim_get(&token, &format!("/Users?filter={filter}"))
+                .await,
+        )
+        .await;
+    assert_eq!(order(&lookup["Resources"][0]), want, "lookup");
+    let page = app
+        .json(app.scim_get(&token, "/Users?startIndex=1&count=10").await)
+        .await;
+    assert_eq!(order(&page["Resources"][0]), want, "list page");
+    let res = app
+        .scim_patch(
+            &token,
+            &format!("/Users/{id}"),
+            &patch_op(json!([{"op": "replace", "path": "displayName", "value": "Ord"}])),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(order(&app.json(res).await), want, "PATCH response");
+}
