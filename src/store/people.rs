@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
-use super::users::UserRow;
+use super::users::{UserRow, USER_ROW_COLUMNS};
 
 /// A person is in an excluded group (direct membership).
 const EXCLUDED: &str =
@@ -99,7 +99,7 @@ pub fn list(
     limit: i64,
 ) -> QueryResult<Vec<UserRow>> {
     let sql = format!(
-        "SELECT u.* FROM users u WHERE u.tenant_id = $1 AND {} \
+        "SELECT {USER_ROW_COLUMNS} FROM users u WHERE u.tenant_id = $1 AND {} \
          AND ($2::text IS NULL OR u.email ILIKE $2 OR u.user_name ILIKE $2 \
               OR u.display_name ILIKE $2 OR u.department ILIKE $2 \
               OR u.resource -> 'name' ->> 'givenName' ILIKE $2 \
@@ -232,11 +232,11 @@ pub fn find_by_emails(
     tenant_id: Uuid,
     keys: &[String],
 ) -> QueryResult<Vec<UserRow>> {
-    diesel::sql_query(
-        "SELECT u.* FROM users u WHERE u.tenant_id = $1 \
+    diesel::sql_query(format!(
+        "SELECT {USER_ROW_COLUMNS} FROM users u WHERE u.tenant_id = $1 \
          AND (u.email = ANY($2) OR lower(u.user_name) = ANY($2)) \
-         ORDER BY u.deprovisioned_at IS NOT NULL, u.updated_at DESC FOR UPDATE",
-    )
+         ORDER BY u.deprovisioned_at IS NOT NULL, u.updated_at DESC FOR UPDATE"
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<Text>, _>(keys)
     .load(conn)

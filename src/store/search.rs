@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::filter::{compile_into, sort_expr, Bind, Sql, Statement, Target};
 use super::groups::{groups_of_many, GroupRow};
-use super::users::{view_columns, view_join, UserView};
+use super::users::{view_columns, view_join, UserView, USER_ROW_COLUMNS};
 use crate::scim::filter::{AttrExp, CompareOp, Filter, FilterError};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{GROUP_RESOURCE, USER_RESOURCE};
@@ -135,15 +135,22 @@ fn page_with(
     }
     order.push_str(&format!("{a}.created_at, {a}.id"));
 
+    // The outermost select list is the row's columns; a subquery's may be all of them.
+    let row = match kind {
+        Kind::Users => USER_ROW_COLUMNS,
+        Kind::Groups => "g.*",
+    };
     let mut sql = Sql::new();
-    if !columns.is_empty() {
+    if columns.is_empty() {
+        sql.push("SELECT ").push(row);
+    } else {
         sql.push("SELECT ")
-            .push(a)
-            .push(".*")
+            .push(row)
             .push(columns)
-            .push(" FROM (");
+            .push(" FROM (SELECT ")
+            .push(a)
+            .push(".*");
     }
-    sql.push("SELECT ").push(a).push(".*");
     sql.push(&body.text);
     sql.binds = body.binds;
     if let Start::After(at, id) = q.start {
@@ -325,7 +332,8 @@ async fn lookup_one(
         return Ok(Vec::new());
     }
     let mut sql = Sql::new();
-    sql.push("SELECT u.*")
+    sql.push("SELECT ")
+        .push(USER_ROW_COLUMNS)
         .push(view_columns(groups))
         .push(" FROM (SELECT u.*")
         .push(&body.text)

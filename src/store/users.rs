@@ -38,6 +38,12 @@ pub struct UserRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The columns of a [`UserRow`] of `users u`, for SQL written here: every column but
+/// `emails`, which only its index reads (`SELECT u.*` would send it with every row).
+pub const USER_ROW_COLUMNS: &str = "u.id, u.tenant_id, u.user_name, u.external_id, \
+     u.display_name, u.active, u.resource, u.version, u.source, u.source_ref, u.admin_state, \
+     u.deprovisioned_at, u.email, u.department, u.created_at, u.updated_at";
+
 /// A user as SCIM shows it: the row and, when the reader asked for them, the groups it is
 /// a direct member of, read in the same statement as the row.
 #[derive(QueryableByName, Debug, Clone, PartialEq)]
@@ -87,7 +93,7 @@ impl UserView {
     }
 }
 
-/// The select-list columns of a [`UserView`] beyond `u.*`: the user's groups as two
+/// The select-list columns of a [`UserView`] beyond [`USER_ROW_COLUMNS`]: the user's groups as two
 /// aligned arrays, read by [`VIEW_GROUPS_JOIN`], or two NULLs without it.
 pub fn view_columns(groups: bool) -> &'static str {
     if groups {
@@ -228,7 +234,8 @@ fn insert_if_new_statement(
     sql.bind(Bind::Text(event.actor.clone())).push(", ");
     sql.bind(Bind::OptText(event.request_id.clone())).push(", ");
     sql.bind(Bind::Json(event.data.clone()))
-        .push(" FROM u) SELECT u.*")
+        .push(" FROM u) SELECT ")
+        .push(USER_ROW_COLUMNS)
         .push(view_columns(false))
         .push(" FROM u");
     sql.into_cached_query()
@@ -381,9 +388,9 @@ pub fn insert_batch_sql(batch: &[&(NewUser<'_>, NewEvent)], pull_sources: &[&str
          OR c.external_id = i.external_id))) RETURNING *), \
          e AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
          request_id, data) SELECT u.tenant_id, i.kind, i.resource_type, u.id, i.actor, \
-         i.request_id, i.data FROM u JOIN i ON i.id = u.id) \
-         SELECT u.*",
+         i.request_id, i.data FROM u JOIN i ON i.id = u.id) SELECT ",
     )
+    .push(USER_ROW_COLUMNS)
     .push(view_columns(false))
     .push(" FROM u");
     sql
@@ -415,7 +422,8 @@ pub async fn view_async(
 
 fn view_statement(tenant_id: Uuid, id: Uuid, groups: bool) -> Statement {
     let mut sql = Sql::new();
-    sql.push("SELECT u.*")
+    sql.push("SELECT ")
+        .push(USER_ROW_COLUMNS)
         .push(view_columns(groups))
         .push(" FROM users u")
         .push(view_join(groups))
@@ -577,4 +585,30 @@ pub fn existing_ids(
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
     .load::<IdRow>(conn)
     .map(|rows| rows.into_iter().map(|r| r.id).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_row_columns_name_every_field_of_a_user_row() {
+        let typed =
+            diesel::debug_query::<diesel::pg::Pg, _>(&users::table.select(UserRow::as_select()))
+                .to_string();
+        let list = typed
+            .strip_prefix("SELECT ")
+            .and_then(|s| s.split(" FROM ").next())
+            .unwrap_or_default();
+        let typed: Vec<&str> = list
+            .split(", ")
+            .map(|c| c.trim_start_matches("\"users\".").trim_matches('"'))
+            .collect();
+        let ours: Vec<&str> = USER_ROW_COLUMNS
+            .split(',')
+            .map(|c| c.trim().trim_start_matches("u."))
+            .collect();
+        assert_eq!(ours, typed);
+        assert!(!ours.contains(&"emails"));
+    }
 }
