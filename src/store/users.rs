@@ -93,8 +93,8 @@ impl UserView {
     }
 }
 
-/// The select-list columns of a [`UserView`] beyond [`USER_ROW_COLUMNS`]: the user's groups as two
-/// aligned arrays, read by [`VIEW_GROUPS_JOIN`], or two NULLs without it.
+/// The select-list columns of a [`UserView`] beyond [`USER_ROW_COLUMNS`]: the user's
+/// groups as two aligned arrays, read by [`VIEW_GROUPS_JOIN`], or two NULLs without it.
 pub fn view_columns(groups: bool) -> &'static str {
     if groups {
         ", coalesce(ug.ids, '{}') AS group_ids, coalesce(ug.names, '{}') AS group_names"

@@ -196,6 +196,14 @@ async fn combined_creates_have_each_the_outcome_it_would_have_had_alone() {
     assert_eq!(insert_log(&mut conn), [4, 0, 0]);
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM users"), 5);
     one_event_each(&mut conn);
+    // Each row's email values (the index behind `emails.value eq`) are its own.
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM users WHERE emails = jsonb_build_array(email)"
+        ),
+        5
+    );
 }
 
 #[tokio::test]
