@@ -1,6 +1,6 @@
 //! The hot lookups are answered from indexes: on a tenant of 100,000 users, the plans of
 //! `userName eq`, `externalId eq`, `id eq`, `displayName eq` and `emails.value eq` have no
-//! sequential scan of the users table.
+//! sequential scan of the users table; a deep offset page skips its rows in an index.
 
 use diesel::{QueryableByName, RunQueryDsl};
 
@@ -181,4 +181,35 @@ fn the_combined_create_uses_indexes_in_its_generic_plan() {
         !plan.contains("Seq Scan on users"),
         "combined create:\n{plan}"
     );
+}
+
+/// A page deep in the default order skips its rows in the listing index (an index-only
+/// scan once the table is vacuumed), and reads from the table only the page's own rows.
+#[test]
+fn a_deep_offset_page_skips_rows_in_the_listing_index() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let tenant = big_tenant(&mut conn);
+    diesel::sql_query("VACUUM ANALYZE users")
+        .execute(&mut conn)
+        .expect("vacuum");
+    let q = ListQuery {
+        filter: None,
+        sort_by: None,
+        descending: false,
+        start: Start::Offset(90_000),
+        count: 100,
+        total: false,
+    };
+    let plan = explain(
+        &mut conn,
+        page_sql(Kind::Users, tenant, &q, "http://x").expect("sql"),
+    );
+    assert!(!plan.contains("Seq Scan on users"), "{plan}");
+    let skipping = plan
+        .lines()
+        .find(|l| l.contains("users_listing"))
+        .unwrap_or_else(|| panic!("no scan of users_listing:\n{plan}"));
+    assert!(skipping.contains("Index Only Scan"), "{plan}");
+    assert!(plan.contains("users_pkey"), "{plan}");
 }

@@ -270,6 +270,91 @@ async fn listing_pages_are_stable_with_exact_totals_and_cursors() {
     assert_eq!(kinds, ["User", "Group"]);
 }
 
+/// Pages after an offset are chosen by id and their rows read after: they must be the
+/// same slices of the same order as one page of everything, with the same groups, for
+/// every sort, filter and projection, for users and for groups.
+#[tokio::test]
+async fn offset_pages_are_slices_of_the_whole_list_for_every_sort_filter_and_projection() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    // Display names that tie (in any case), one user without one, and group memberships
+    // that differ from user to user.
+    let names = ["b", "A", "a", "c", "B", "", "d", "a", "C", "b", "e"];
+    let mut ids = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let mut body = user_body(&format!("o{i:02}@acme.com"));
+        body["externalId"] = json!(if i % 2 == 0 { "even" } else { "odd" });
+        if !name.is_empty() {
+            body["displayName"] = json!(name);
+        }
+        ids.push(
+            app.create_user(&token, &body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for (g, name) in ["Zeta", "alpha", "Alpha", "beta"].iter().enumerate() {
+        let members: Vec<Value> = ids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % (g + 2) == 0)
+            .map(|(_, id)| json!({"value": id}))
+            .collect();
+        app.create_group(&token, &json!({"displayName": name, "members": members}))
+            .await;
+    }
+    let listing = |path: String| {
+        let app = &app;
+        let token = &token;
+        async move {
+            let res = app.scim_get(token, &path).await;
+            assert_eq!(res.status(), 200, "{path}");
+            app.json(res).await
+        }
+    };
+    for (resource, query) in [
+        ("Users", ""),
+        ("Users", "&sortBy=displayName"),
+        ("Users", "&sortBy=displayName&sortOrder=descending"),
+        ("Users", "&sortBy=userName&sortOrder=descending"),
+        (
+            "Users",
+            "&filter=userName%20sw%20%22o0%22&sortBy=displayName",
+        ),
+        // A lookup the server keeps a statement for, with the groups in the same statement.
+        ("Users", "&filter=externalId%20eq%20%22even%22"),
+        ("Users", "&excludedAttributes=groups&sortBy=displayName"),
+        ("Users", "&attributes=userName,groups"),
+        ("Groups", ""),
+        ("Groups", "&sortBy=displayName&sortOrder=descending"),
+        ("Groups", "&excludedAttributes=members&sortBy=displayName"),
+    ] {
+        let whole = listing(format!("/{resource}?count=100{query}")).await;
+        let whole = whole["Resources"].as_array().unwrap().clone();
+        let total = whole.len();
+        assert!(total >= 4, "{resource}{query}: {total}");
+        for size in [1, 2, 3] {
+            let mut paged = Vec::new();
+            let mut start = 1;
+            while start <= total {
+                let page = listing(format!(
+                    "/{resource}?startIndex={start}&count={size}{query}"
+                ))
+                .await;
+                assert_eq!(page["totalResults"], total, "{resource}{query}");
+                assert_eq!(page["startIndex"], start, "{resource}{query}");
+                paged.extend(page["Resources"].as_array().unwrap().iter().cloned());
+                start += size;
+            }
+            assert_eq!(paged, whole, "{resource}{query}, pages of {size}");
+        }
+        let past = listing(format!("/{resource}?startIndex={}{query}", total + 1)).await;
+        assert_eq!(past["Resources"].as_array().map_or(0, Vec::len), 0);
+        assert_eq!(past["totalResults"], total);
+    }
+}
+
 #[tokio::test]
 async fn discovery_endpoints_describe_the_server_and_refuse_other_methods() {
     let app = spawn_app().await;
