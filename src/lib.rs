@@ -21,7 +21,6 @@ use crate::auth::{CredentialKind, Verifier};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::http::AppState;
-use crate::store::fast::FastPath;
 use crate::store::Db;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,10 +43,16 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: Settings, clock: SharedClock) -> Result<Self, StartError> {
-        let db = Db::new(
+        let workers = settings.workers.unwrap_or_else(|| {
+            // actix's own default.
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        });
+        let db = Db::serving(
             &settings.database_url,
             settings.pool_size,
             settings.pool_timeout,
+            workers.max(1),
+            async_unsupported(&settings),
         );
         let ttl = settings.token_cache_ttl;
         let state = web::Data::new(AppState {
@@ -67,22 +72,13 @@ impl Application {
         let listener = TcpListener::bind(settings.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
         let app_state = state.clone();
-        let workers = settings.workers.unwrap_or_else(|| {
-            // actix's own default.
-            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
-        });
-        let fast = fast_path_setup(&settings, workers);
         let mut server = HttpServer::new(move || {
-            // Built per worker, so each worker's connections run on its own event loop.
-            let fast = match &fast {
-                Some((size, timeout)) => {
-                    FastPath::new(&app_state.settings.database_url, *size, *timeout)
-                }
-                None => FastPath::disabled(),
-            };
+            // Built per worker, so each worker's async connections run on its own event
+            // loop.
+            let db = app_state.db.for_worker();
             App::new()
                 .app_data(app_state.clone())
-                .app_data(web::Data::new(fast))
+                .app_data(web::Data::new(db))
                 .wrap(from_fn(http::middleware::observe))
                 .configure(http::routes)
         })
@@ -126,21 +122,9 @@ impl Application {
     }
 }
 
-/// Each worker's share of fast-path connections (the pool size split across the
-/// workers, so they add at most `pool_size` connections), or `None` when every statement
-/// must go through libpq (see [`store::fast`]).
-fn fast_path_setup(settings: &Settings, workers: usize) -> Option<(u32, std::time::Duration)> {
+/// Why the async connections must not be used, if they must not (see [`store::fast`]).
+fn async_unsupported(settings: &Settings) -> Option<String> {
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     let env = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok());
-    if let Some(why) =
-        store::fast::unsupported(settings.database_url.expose(), env, home.as_deref())
-    {
-        tracing::info!(reason = %why, "no fast path: every statement uses the blocking pool");
-        return None;
-    }
-    let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
-    Some((
-        settings.pool_size.div_ceil(workers).max(1),
-        settings.pool_timeout,
-    ))
+    store::fast::unsupported(settings.database_url.expose(), env, home.as_deref())
 }

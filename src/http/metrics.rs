@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by route and status, latency histograms, DB pool state.
+//! Prometheus metrics: requests by route and status, latency histograms, every DB pool's
+//! state.
 //! One registry per app instance, so tests running several apps in a process stay apart.
 
 use prometheus::{
@@ -6,7 +7,7 @@ use prometheus::{
     TextEncoder,
 };
 
-use crate::store::PoolState;
+use crate::store::PoolStates;
 
 pub struct Metrics {
     registry: Registry,
@@ -23,7 +24,7 @@ pub struct Metrics {
 /// What `/metrics` reads off the rest of the app when it is scraped.
 #[derive(Clone, Copy, Debug)]
 pub struct Scraped {
-    pub pool: PoolState,
+    pub pools: PoolStates,
     /// argon2 checks run for SCIM tokens and for admin keys ([`crate::auth::Verifier`]).
     pub scim_token_checks: u64,
     pub admin_key_checks: u64,
@@ -48,8 +49,12 @@ impl Metrics {
             &["method", "route"],
         )?;
         let pool = IntGaugeVec::new(
-            Opts::new("db_pool_connections", "Database pool connections by state"),
-            &["state"],
+            Opts::new(
+                "db_pool_connections",
+                "Database connections by pool (blocking: r2d2 on libpq; async: every HTTP \
+                 worker's, added up) and state (in_use, idle, max: the most it may open)",
+            ),
+            &["pool", "state"],
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
@@ -92,7 +97,6 @@ impl Metrics {
     }
 
     pub fn render(&self, scraped: Scraped) -> Result<String, prometheus::Error> {
-        let pool = scraped.pool;
         let _one_at_a_time = self
             .catching_up
             .lock()
@@ -104,12 +108,20 @@ impl Metrics {
             let counter = self.hash_checks.with_label_values(&[kind]);
             counter.inc_by(total.saturating_sub(counter.get()));
         }
-        self.pool
-            .with_label_values(&["in_use"])
-            .set(i64::from(pool.in_use));
-        self.pool
-            .with_label_values(&["idle"])
-            .set(i64::from(pool.idle));
+        for (name, pool) in [
+            ("blocking", scraped.pools.blocking),
+            ("async", scraped.pools.fast),
+        ] {
+            for (state, n) in [
+                ("in_use", pool.in_use),
+                ("idle", pool.idle),
+                ("max", pool.max),
+            ] {
+                self.pool
+                    .with_label_values(&[name, state])
+                    .set(i64::from(n));
+            }
+        }
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
         Ok(String::from_utf8_lossy(&out).into_owned())

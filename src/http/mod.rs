@@ -1,6 +1,7 @@
 //! actix-web only: routes, extractors and thin handlers. Handlers extract an authenticated
-//! context and a typed request, call one provisioning or store function through `Db::run`,
-//! and map the error in one place (`crate::error`).
+//! context and a typed request, call one provisioning or [`Db`] function, and map the
+//! error in one place (`crate::error`). Each worker has its own [`Db`] (`web::Data<Db>`),
+//! with its share of async connections.
 
 pub mod admin;
 pub mod body;
@@ -22,6 +23,7 @@ use crate::store::Db;
 /// Shared by every worker of one server.
 pub struct AppState {
     pub settings: Settings,
+    /// The node's pools, without a worker's async connections.
     pub db: Db,
     pub clock: SharedClock,
     pub scim_tokens: Verifier,

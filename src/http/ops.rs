@@ -3,38 +3,45 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use diesel::RunQueryDsl;
 use serde_json::json;
 
 use super::metrics::Scraped;
 use super::AppState;
+use crate::store::{Db, Probe};
 
 /// 200 while the process runs.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// 200 when PostgreSQL answers a query, 503 when it does not.
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let probe = state.db.run(|conn| {
-        diesel::sql_query("SELECT 1").execute(conn)?;
-        Ok(())
-    });
-    match tokio::time::timeout(Duration::from_secs(10), probe).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready", "database": "up"})),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "not ready");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "unavailable", "database": "down"}))
+/// 200 when PostgreSQL answers a query on the blocking pool, which every request can fall
+/// back to; 503 when it does not. The body says what each pool of this worker found
+/// (`off`: this worker has no async connections).
+pub async fn readyz(db: web::Data<Db>) -> HttpResponse {
+    let word = |p: Probe| match p {
+        Probe::Up => "up",
+        Probe::Down => "down",
+        Probe::Off => "off",
+    };
+    match tokio::time::timeout(Duration::from_secs(10), db.probe()).await {
+        Ok((blocking, fast)) => {
+            let pools = json!({"blocking": word(blocking), "async": word(fast)});
+            if blocking == Probe::Up {
+                HttpResponse::Ok()
+                    .json(json!({"status": "ready", "database": "up", "pools": pools}))
+            } else {
+                HttpResponse::ServiceUnavailable()
+                    .json(json!({"status": "unavailable", "database": "down", "pools": pools}))
+            }
         }
         Err(_) => HttpResponse::ServiceUnavailable()
             .json(json!({"status": "unavailable", "database": "timeout"})),
     }
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(state: web::Data<AppState>, db: web::Data<Db>) -> HttpResponse {
     let scraped = Scraped {
-        pool: state.db.state(),
+        pools: db.states(),
         scim_token_checks: state.scim_tokens.hash_checks(),
         admin_key_checks: state.admin_keys.hash_checks(),
     };

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::events::{changed_fields, Actor};
+use super::push::pushing_tenant;
 use super::storable;
 use crate::error::Error;
 use crate::scim::patch::{self, MemberChange, PatchRequest};
@@ -180,6 +181,7 @@ pub fn create(
     input: GroupInput,
 ) -> Result<GroupRow, Error> {
     conn.transaction(|conn| {
+        pushing_tenant(conn, actor.tenant_id)?;
         let id = Uuid::now_v7();
         let members = resolve_members(
             conn,
@@ -211,12 +213,15 @@ pub fn create(
     })
 }
 
+/// The group, locked, once the tenant is known to take SCIM writes and `if_match` (if
+/// any) is its version.
 fn locked(
     conn: &mut PgConnection,
     actor: &Actor,
     id: Uuid,
     if_match: Option<i64>,
 ) -> Result<GroupRow, Error> {
+    pushing_tenant(conn, actor.tenant_id)?;
     let row = groups::find_for_update(conn, actor.tenant_id, id)?
         .ok_or_else(|| not_found(&id.to_string()))?;
     match if_match {

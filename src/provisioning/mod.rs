@@ -1,6 +1,8 @@
 //! The one write path. SCIM pushes, pull syncs, admin actions and CSV imports all change
-//! state through here, so they share one set of rules. Functions take `&mut PgConnection`
-//! and run synchronously; the HTTP layer calls them through `Db::run`.
+//! state through here, so they share one set of rules. The rules are functions that take
+//! `&mut PgConnection`, so that several compose in one transaction; what the HTTP layer
+//! calls are async functions that take the [`crate::store::Db`] and run them there (SCIM
+//! push: [`push`]).
 
 pub mod credentials;
 pub mod events;
@@ -8,6 +10,7 @@ pub mod groups;
 pub mod import;
 pub mod manual;
 pub mod people;
+pub mod push;
 pub mod storable;
 pub mod tenants;
 pub mod users;

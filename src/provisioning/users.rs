@@ -3,21 +3,19 @@
 
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::{Connection, PgConnection, QueryResult};
+use diesel::{Connection, PgConnection};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::events::{changed_fields, Actor};
+use super::push::pushing_tenant;
 use super::storable;
-use super::tenants::PULL_SOURCES;
 use crate::error::Error;
 use crate::scim::patch::{self, PatchRequest};
 use crate::scim::resource::{user_columns, UserInput};
 use crate::store::events::{self, NewEvent};
-use crate::store::fast::{FastCreate, FastPath};
 use crate::store::groups;
-use crate::store::tenants::Tenant;
-use crate::store::users::{self, NewUser, UserData, UserRow, UserView};
+use crate::store::users::{self, NewUser, UserData, UserRow};
 
 /// Where a write comes from; people are managed by one source at a time.
 pub const SCIM: &str = "scim";
@@ -53,7 +51,7 @@ fn uniqueness(user_name: &str) -> Error {
     ))
 }
 
-fn map_unique(e: DieselError, user_name: &str) -> Error {
+pub(crate) fn map_unique(e: DieselError, user_name: &str) -> Error {
     match e {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => uniqueness(user_name),
         other => other.into(),
@@ -67,23 +65,6 @@ pub fn not_found(id: &str) -> Error {
     ))
 }
 
-/// SCIM writes are refused while the tenant pulls people from a directory.
-pub fn check_push_allowed(tenant: &Tenant) -> Result<(), Error> {
-    match tenant.source.as_str() {
-        s if PULL_SOURCES.contains(&s) => Err(Error::Conflict(format!(
-            "tenant `{}` takes its people from {} (pull mode), so SCIM writes are refused; \
-             switch the tenant's source to `scim` to provision over SCIM",
-            tenant.slug,
-            if tenant.source == "graph" {
-                "Microsoft Graph"
-            } else {
-                "Google Directory"
-            }
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// What a create did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Created {
@@ -94,7 +75,7 @@ pub enum Created {
     Adopted,
 }
 
-/// POST /Users (RFC 7644 §3.3). A userName clash with a live person this source manages is
+/// POST /Users (RFC 7644 §3.3) on the full path. A userName clash with a live person this source manages is
 /// 409 uniqueness; a deprovisioned person with the same userName or externalId is restored;
 /// a live person of another source with the same userName or email is adopted.
 pub fn create(
@@ -107,40 +88,13 @@ pub fn create(
     create_from(conn, actor, source, data_of(input.resource)?, now)
 }
 
-/// A brand-new user and its `user.created` event in one statement, when nothing needs
-/// deciding: the tenant takes SCIM writes, and no user, live or deprovisioned, could be
-/// the same person. `Ok(Err(data))` hands `data` back, with nothing written, for
-/// [`create_from`] to decide (adoption, restoration, conflict, the tenant's mode). This
-/// is the path of nearly every create an IdP sends, at one round trip instead of six.
-pub fn create_new(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    source: &str,
-    data: UserData,
-) -> Result<Result<UserView, UserData>, Error> {
-    let (new, event) = new_with_event(actor, source, data);
-    let done = users::insert_if_new(conn, &new, &PULL_SOURCES, &event);
-    created_or_handed_back(done, new)
-}
-
-/// [`create_new`] on the fast path ([`FastPath::create_user`]), which may write it
-/// together with other creates; `false` beside the data handed back when it had no
-/// connection and tried nothing.
-pub async fn create_new_fast(
-    fast: &FastPath,
+/// A brand-new user of `source` with its `user.created` event, for the one-statement
+/// create ([`crate::store::Db::insert_user_if_new`]).
+pub fn new_user(
     actor: &Actor,
     source: &'static str,
     data: UserData,
-) -> Result<(Result<UserView, UserData>, bool), Error> {
-    let (new, event) = new_with_event(actor, source, data);
-    match fast.create_user(new, event, &PULL_SOURCES).await {
-        FastCreate::Done(done, new) => Ok((created_or_handed_back(done, new)?, true)),
-        FastCreate::NoConnection(new, _) => Ok((Err(new.data), false)),
-        FastCreate::Lost(e) => Err(e.into()),
-    }
-}
-
-fn new_with_event<'a>(actor: &Actor, source: &'a str, data: UserData) -> (NewUser<'a>, NewEvent) {
+) -> (NewUser<'static>, NewEvent) {
     let id = Uuid::now_v7();
     let event = actor.event("user.created", "User", id, created_event(&data));
     let new = NewUser {
@@ -151,16 +105,6 @@ fn new_with_event<'a>(actor: &Actor, source: &'a str, data: UserData) -> (NewUse
         data,
     };
     (new, event)
-}
-
-fn created_or_handed_back(
-    done: QueryResult<Option<UserView>>,
-    new: NewUser<'_>,
-) -> Result<Result<UserView, UserData>, Error> {
-    match done.map_err(|e| map_unique(e, &new.data.user_name))? {
-        Some(view) => Ok(Ok(view)),
-        None => Ok(Err(new.data)),
-    }
 }
 
 /// The data of a `user.created` event.
@@ -177,6 +121,7 @@ pub fn create_from(
     now: DateTime<Utc>,
 ) -> Result<(UserRow, Created), Error> {
     conn.transaction(|conn| {
+        pushing_tenant(conn, actor.tenant_id)?;
         let emails: Vec<String> = data.email.iter().cloned().collect();
         let candidates = users::find_candidates(
             conn,
@@ -333,6 +278,7 @@ pub fn replace(
     now: DateTime<Utc>,
 ) -> Result<UserRow, Error> {
     conn.transaction(|conn| {
+        pushing_tenant(conn, actor.tenant_id)?;
         let row = users::find_for_update(conn, actor.tenant_id, id)?
             .ok_or_else(|| not_found(&id.to_string()))?;
         check_version(&row, if_match)?;
@@ -350,6 +296,7 @@ pub fn patch(
     now: DateTime<Utc>,
 ) -> Result<UserRow, Error> {
     conn.transaction(|conn| {
+        pushing_tenant(conn, actor.tenant_id)?;
         let row = users::find_for_update(conn, actor.tenant_id, id)?
             .ok_or_else(|| not_found(&id.to_string()))?;
         check_version(&row, if_match)?;
@@ -363,12 +310,12 @@ pub fn patch(
 pub fn delete(
     conn: &mut PgConnection,
     actor: &Actor,
-    tenant: &Tenant,
     id: Uuid,
     if_match: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     conn.transaction(|conn| {
+        let tenant = pushing_tenant(conn, actor.tenant_id)?;
         let row = users::find_for_update(conn, actor.tenant_id, id)?
             .ok_or_else(|| not_found(&id.to_string()))?;
         check_version(&row, if_match)?;

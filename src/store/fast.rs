@@ -1,6 +1,6 @@
-//! The fast path: the statements that are most of a provisioning cycle's traffic and
-//! run alone (a user by id, a filter lookup such as Entra's `userName eq` match, and a
-//! create that needs no decision), on async connections owned by each HTTP worker.
+//! Each HTTP worker's async connections, behind [`super::Db`]: the statements that are
+//! most of a provisioning cycle's traffic and run alone (a user by id, a filter lookup
+//! such as Entra's `userName eq` match, and a create that needs no decision).
 //!
 //! Everything else goes through [`super::Db::run`] on the blocking pool. A statement there
 //! costs two thread hand-offs (worker to blocking thread and back); on a busy server those
@@ -43,12 +43,14 @@ use super::users::{self, NewUser, UserView};
 use crate::config::DatabaseUrl;
 
 pub type AsyncConn = Object<AsyncPgConnection>;
+pub type AsyncPool = Pool<AsyncPgConnection>;
 
-/// After a failed checkout, how long requests skip the fast path. A server these
+/// After a failed checkout, how long requests skip the async connections. A server these
 /// connections cannot log in to (an authentication method tokio-postgres lacks, say)
 /// would otherwise cost every such request a failed connection attempt before its
-/// fallback.
-const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(30);
+/// fallback. Short, so that after a restart of PostgreSQL they are back within a second
+/// of it accepting connections.
+const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
 /// How many combined creates ([`FastPath::create_user`]) one worker writes at once, and
 /// how many users one statement takes at most. One at a time per worker, so that
@@ -130,6 +132,28 @@ impl FastPath {
 
     pub fn enabled(&self) -> bool {
         self.pool.is_some()
+    }
+
+    /// The pool, for its state.
+    pub fn pool(&self) -> Option<AsyncPool> {
+        self.pool.clone()
+    }
+
+    /// Whether a connection answers a query; `None` without async connections.
+    pub async fn ping(&self) -> Option<QueryResult<()>> {
+        self.pool.as_ref()?;
+        let Some(mut conn) = self.conn().await else {
+            return Some(Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                Box::new(String::from("no async connection could be had")),
+            )));
+        };
+        let ping = diesel::sql_query("SELECT 1");
+        Some(
+            diesel_async::RunQueryDsl::execute(ping, &mut conn)
+                .await
+                .map(drop),
+        )
     }
 
     /// A connection, or `None`: then the caller goes through the blocking pool, which

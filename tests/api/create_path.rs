@@ -1,5 +1,6 @@
-//! The one-statement create (`provisioning::users::create_new`): it writes a brand-new
-//! user with its event, and writes nothing at all whenever the full path must decide.
+//! The one-statement create (`store::users::insert_if_new`, which `provisioning::push`
+//! tries first): it writes a brand-new user with its event, and writes nothing at all
+//! whenever the full path must decide.
 
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
@@ -7,9 +8,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use scimd::provisioning::events::Actor;
+use scimd::provisioning::tenants::PULL_SOURCES;
 use scimd::provisioning::tenants::{self, TenantSlug};
-use scimd::provisioning::users::{create_new, data_of, SCIM};
-use scimd::store::users::UserData;
+use scimd::provisioning::users::{data_of, new_user, SCIM};
+use scimd::store::users::{insert_if_new, UserData, UserView};
 
 use crate::helpers::TestDb;
 
@@ -52,11 +54,16 @@ fn data(user_name: &str, external_id: &str, email: &str) -> UserData {
     .expect("valid user")
 }
 
-/// `create_new` hands `d` back unchanged and writes nothing: the tenant keeps its one
-/// user and one event.
+/// The one-statement create of `d`: the user it wrote, if it wrote one.
+fn create_new(conn: &mut PgConnection, actor: &Actor, d: UserData) -> Option<UserView> {
+    let (new, event) = new_user(actor, SCIM, d);
+    insert_if_new(conn, &new, &PULL_SOURCES, &event).expect("no error")
+}
+
+/// The one-statement create of `d` writes nothing: the tenant keeps its one user and one
+/// event.
 fn hands_back(conn: &mut PgConnection, actor: &Actor, d: UserData, why: &str) {
-    let back = create_new(conn, actor, SCIM, d.clone()).expect("no error");
-    assert_eq!(back.map(|v| v.user.id).err(), Some(d), "{why}");
+    assert_eq!(create_new(conn, actor, d).map(|v| v.user.id), None, "{why}");
     assert_eq!(rows(conn, actor.tenant_id), (1, 1), "{why}");
 }
 
@@ -75,11 +82,9 @@ fn a_new_user_is_written_with_its_event_and_anything_to_decide_writes_nothing() 
     let view = create_new(
         &mut conn,
         &actor,
-        SCIM,
         data("ann@x.test", "ext-ann", "ann@x.test"),
     )
-    .expect("no error")
-    .unwrap_or_else(|_| panic!("a brand-new user takes the one-statement path"));
+    .expect("a brand-new user takes the one-statement path");
     assert_eq!(view.user.user_name, "ann@x.test");
     assert_eq!(rows(&mut conn, tenant.id), (1, 1));
     #[derive(QueryableByName)]

@@ -17,6 +17,7 @@ mod import;
 mod ops;
 mod people;
 mod plans;
+mod pools;
 mod proxy;
 mod ratelimit;
 mod scim;

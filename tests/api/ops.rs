@@ -154,8 +154,16 @@ async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
         r#"scimd_http_requests_total{method="GET",route="/scim/v2/ServiceProviderConfig",status="401"} 1"#
     ));
     assert!(text.contains("scimd_http_request_duration_seconds_bucket"));
-    assert!(text.contains(r#"scimd_db_pool_connections{state="idle"}"#));
-    assert!(text.contains(r#"scimd_db_pool_connections{state="in_use"}"#));
+    // Both pools, each with the most it may open: the test app's pool size (8), the
+    // async share split across its two workers.
+    for pool in ["blocking", "async"] {
+        for state in ["idle", "in_use"] {
+            let line = format!(r#"scimd_db_pool_connections{{pool="{pool}",state="{state}"}}"#);
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+        let max = format!(r#"scimd_db_pool_connections{{pool="{pool}",state="max"}} 8"#);
+        assert!(text.contains(&max), "{max} in {text}");
+    }
 }
 
 #[tokio::test]

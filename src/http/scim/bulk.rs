@@ -8,21 +8,23 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::PgConnection;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::common::{actor, base_url, group_location, json_body, scim, user_location};
+use super::groups::Groups;
 use super::params::etag;
+use super::resources::{Input, Resource};
+use super::users::Users;
 use crate::error::Error;
 use crate::http::body::ScimBody;
 use crate::http::extract::TenantCtx;
 use crate::http::AppState;
 use crate::provisioning::events::Actor;
-use crate::provisioning::users::{check_push_allowed, SCIM};
-use crate::provisioning::{groups as prov_groups, tenants, users as prov_users};
+use crate::provisioning::push::{self, At, Write};
+use crate::provisioning::{groups as prov_groups, users as prov_users};
 use crate::scim::patch::parse_patch;
-use crate::scim::resource::{normalize_group, normalize_user};
+use crate::store::Db;
 
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -150,84 +152,56 @@ fn version_of(v: &Option<String>) -> Option<i64> {
     })
 }
 
-struct Done {
-    status: StatusCode,
-    id: Option<(Uuid, i64)>,
+/// The write an operation on a resource of type `R` asks for, and the status it answers
+/// with when it succeeds.
+fn parse_write<R: Resource>(
+    op: &Op,
+    id: Option<Uuid>,
+    data: Option<Value>,
+) -> Result<(Write<Input<R>>, StatusCode), Error> {
+    let normalize = R::normalize;
+    let data = || data.ok_or_else(|| Error::InvalidSyntax("this operation needs data".into()));
+    Ok(match (op.method.as_str(), id) {
+        ("POST", None) => (Write::Create(normalize(&data()?)?), StatusCode::CREATED),
+        ("PUT", Some(_)) => (Write::Replace(normalize(&data()?)?), StatusCode::OK),
+        ("PATCH", Some(_)) => (Write::Patch(parse_patch(&data()?)?), StatusCode::OK),
+        ("DELETE", Some(_)) => (Write::Delete, StatusCode::NO_CONTENT),
+        ("POST", Some(_)) => {
+            return Err(Error::InvalidPath("POST goes to /Users or /Groups".into()))
+        }
+        ("PUT" | "PATCH" | "DELETE", None) => return Err(R::not_found("bulk")),
+        (method, _) => {
+            return Err(Error::InvalidSyntax(format!(
+                "unsupported bulk method `{method}`"
+            )))
+        }
+    })
 }
 
-fn execute(
-    conn: &mut PgConnection,
+/// Parses and runs one operation on a resource of type `R`: its status, and the
+/// resource's id and version unless it was deleted.
+async fn run_one<R: Resource>(
+    db: &Db,
     actor: &Actor,
-    kind: Kind,
-    id: Option<Uuid>,
     op: &Op,
-    data: Option<&Value>,
+    id: Option<Uuid>,
+    data: Option<Value>,
     now: DateTime<Utc>,
-) -> Result<Done, Error> {
-    let tenant = tenants::by_id(conn, actor.tenant_id)?;
-    check_push_allowed(&tenant)?;
-    let data = || data.ok_or_else(|| Error::InvalidSyntax("this operation needs data".into()));
-    let if_match = version_of(&op.version);
-    let not_found = |k: Kind| match k {
-        Kind::Users => prov_users::not_found("bulk"),
-        Kind::Groups => prov_groups::not_found("bulk"),
+) -> Result<(StatusCode, Option<(Uuid, i64)>), Error> {
+    let (write, status) = parse_write::<R>(op, id, data)?;
+    let at = At {
+        actor: actor.clone(),
+        id: id.unwrap_or_default(),
+        if_match: version_of(&op.version),
+        now,
     };
-    let done = |status, id, version| Done {
-        status,
-        id: Some((id, version)),
-    };
-    match (op.method.as_str(), kind, id) {
-        ("POST", Kind::Users, None) => {
-            let (row, _) = prov_users::create(conn, actor, SCIM, normalize_user(data()?)?, now)?;
-            Ok(done(StatusCode::CREATED, row.id, row.version))
-        }
-        ("POST", Kind::Groups, None) => {
-            let row = prov_groups::create(conn, actor, SCIM, normalize_group(data()?)?)?;
-            Ok(done(StatusCode::CREATED, row.id, row.version))
-        }
-        ("PUT", Kind::Users, Some(id)) => {
-            let row =
-                prov_users::replace(conn, actor, id, if_match, normalize_user(data()?)?, now)?;
-            Ok(done(StatusCode::OK, row.id, row.version))
-        }
-        ("PUT", Kind::Groups, Some(id)) => {
-            let row =
-                prov_groups::replace(conn, actor, id, if_match, normalize_group(data()?)?, now)?;
-            Ok(done(StatusCode::OK, row.id, row.version))
-        }
-        ("PATCH", Kind::Users, Some(id)) => {
-            let row = prov_users::patch(conn, actor, id, if_match, &parse_patch(data()?)?, now)?;
-            Ok(done(StatusCode::OK, row.id, row.version))
-        }
-        ("PATCH", Kind::Groups, Some(id)) => {
-            let row = prov_groups::patch(conn, actor, id, if_match, &parse_patch(data()?)?, now)?;
-            Ok(done(StatusCode::OK, row.id, row.version))
-        }
-        ("DELETE", Kind::Users, Some(id)) => {
-            prov_users::delete(conn, actor, &tenant, id, if_match, now)?;
-            Ok(Done {
-                status: StatusCode::NO_CONTENT,
-                id: None,
-            })
-        }
-        ("DELETE", Kind::Groups, Some(id)) => {
-            prov_groups::delete(conn, actor, id, if_match)?;
-            Ok(Done {
-                status: StatusCode::NO_CONTENT,
-                id: None,
-            })
-        }
-        ("POST", _, Some(_)) => Err(Error::InvalidPath("POST goes to /Users or /Groups".into())),
-        ("PUT" | "PATCH" | "DELETE", k, None) => Err(not_found(k)),
-        (method, _, _) => Err(Error::InvalidSyntax(format!(
-            "unsupported bulk method `{method}`"
-        ))),
-    }
+    Ok((status, push::bulk::<R::Push>(db, at, write).await?))
 }
 
 pub async fn bulk(
     ctx: TenantCtx,
     state: web::Data<AppState>,
+    db: web::Data<Db>,
     req: HttpRequest,
     body: ScimBody,
 ) -> Result<HttpResponse, Error> {
@@ -255,33 +229,30 @@ pub async fn bulk(
             result.insert("bulkId".into(), json!(b));
         }
         let bulk_id = op.bulk_id.clone();
+        let now = state.clock.now();
         let outcome = match prepare(&op, &created) {
-            Ok((kind, id, data)) => {
-                let actor = actor.clone();
-                let now = state.clock.now();
-                state
-                    .db
-                    .run(move |conn| {
-                        execute(conn, &actor, kind, id, &op, data.as_ref(), now).map(|d| (kind, d))
-                    })
-                    .await
-            }
+            Ok((Kind::Users, id, data)) => run_one::<Users>(&db, &actor, &op, id, data, now)
+                .await
+                .map(|(status, done)| (Kind::Users, status, done)),
+            Ok((Kind::Groups, id, data)) => run_one::<Groups>(&db, &actor, &op, id, data, now)
+                .await
+                .map(|(status, done)| (Kind::Groups, status, done)),
             Err(e) => Err(e),
         };
         match outcome {
-            Ok((kind, done)) => {
-                if let Some((id, version)) = done.id {
+            Ok((kind, status, done)) => {
+                if let Some((id, version)) = done {
                     let location = match kind {
                         Kind::Users => user_location(&base, id),
                         Kind::Groups => group_location(&base, id),
                     };
                     result.insert("location".into(), json!(location));
                     result.insert("version".into(), json!(etag(version)));
-                    if let (Some(b), true) = (&bulk_id, done.status == StatusCode::CREATED) {
+                    if let (Some(b), true) = (&bulk_id, status == StatusCode::CREATED) {
                         created.insert(b.clone(), id);
                     }
                 }
-                result.insert("status".into(), json!(done.status.as_u16().to_string()));
+                result.insert("status".into(), json!(status.as_u16().to_string()));
             }
             Err(e) => {
                 if matches!(e, Error::Unavailable(_) | Error::Internal(_)) {

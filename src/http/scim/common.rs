@@ -1,7 +1,7 @@
 //! What every SCIM handler shares: the base URL, bodies, responses and rendering rows.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -11,7 +11,6 @@ use crate::http::extract::TenantCtx;
 use crate::http::AppState;
 use crate::provisioning::events::Actor;
 use crate::scim::resource::{render_group, render_user, Meta};
-use crate::store::fast::FastPath;
 use crate::store::groups::GroupRow;
 use crate::store::users::UserRow;
 
@@ -175,10 +174,4 @@ pub fn updated(req: &HttpRequest, version: i64, body: &Value) -> HttpResponse {
             .finish();
     }
     resource(StatusCode::OK, body, version)
-}
-
-/// This worker's fast-path connections ([`FastPath`]); none outside a served app.
-pub fn fast_path(req: &HttpRequest) -> FastPath {
-    req.app_data::<web::Data<FastPath>>()
-        .map_or_else(FastPath::disabled, |r| r.get_ref().clone())
 }

@@ -14,6 +14,7 @@ use crate::scim::error::ParseError;
 use crate::scim::filter::{parse_filter, Filter};
 use crate::scim::path::{parse_attr_list, parse_attr_path, AttrPath};
 use crate::store::search::Start;
+use crate::store::PageSpec;
 
 /// The largest `count` honoured unless configured otherwise (RFC 7644 §3.4.2.4 lets the
 /// server cap it).
@@ -200,6 +201,21 @@ impl ListParams {
             count,
             cursor,
         })
+    }
+}
+
+impl ListParams {
+    /// What the store reads for the page; the rest (projection, `startIndex`) is how it
+    /// is answered.
+    pub fn page_spec(&self) -> PageSpec {
+        PageSpec {
+            filter: self.filter.clone(),
+            sort_by: self.sort_by.clone(),
+            descending: self.descending,
+            start: self.start,
+            count: self.count,
+            cursor: self.cursor,
+        }
     }
 }
 

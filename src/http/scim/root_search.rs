@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::common::{base_url, fast_path, json_body, scim, LIST_RESPONSE};
+use super::common::{base_url, json_body, scim, LIST_RESPONSE};
 use super::groups::Groups;
 use super::params::{ListParams, RawList};
 use super::resources;
@@ -15,6 +15,7 @@ use crate::http::body::ScimBody;
 use crate::http::extract::TenantCtx;
 use crate::http::AppState;
 use crate::store::search::Start;
+use crate::store::Db;
 
 /// One type's page, or an empty one when the filter does not apply to the type.
 async fn page(result: Result<Value, Error>) -> Result<Option<Value>, Error> {
@@ -44,6 +45,7 @@ fn resources(page: Option<Value>) -> Vec<Value> {
 pub async fn search(
     ctx: TenantCtx,
     state: web::Data<AppState>,
+    db: web::Data<Db>,
     req: HttpRequest,
     body: ScimBody,
 ) -> Result<HttpResponse, Error> {
@@ -61,21 +63,19 @@ pub async fn search(
     }
     let max = state.settings.max_results;
     let base = base_url(&req, &state);
-    let fast = fast_path(&req);
     let first = ListParams::parse(&raw, max)?;
     let (offset, count, start_index) = match first.start {
         Start::Offset(o) => (o, first.count, first.start_index),
         Start::After(..) => (0, first.count, 1),
     };
     let user_page =
-        page(resources::list_page::<Users>(&ctx, &state, &fast, base.clone(), first).await).await?;
+        page(resources::list_page::<Users>(&ctx, &db, base.clone(), first).await).await?;
     let user_total = total(&user_page);
     let mut items = resources(user_page);
     let mut second = ListParams::parse(&raw, max)?;
     second.start = Start::Offset((offset - user_total).max(0));
     second.count = (count - i64::try_from(items.len()).unwrap_or(count)).max(0);
-    let group_page =
-        page(resources::list_page::<Groups>(&ctx, &state, &fast, base, second).await).await?;
+    let group_page = page(resources::list_page::<Groups>(&ctx, &db, base, second).await).await?;
     let group_total = total(&group_page);
     items.extend(resources(group_page));
     Ok(scim(

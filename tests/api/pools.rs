@@ -1,0 +1,467 @@
+//! The node's pools: how many connections it opens at most, and how it comes back after
+//! PostgreSQL restarts (on a server of this test's own, never the shared one).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::sql_types::BigInt;
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use serde_json::{json, Value};
+
+use scimd::clock::SharedClock;
+use scimd::config::{DatabaseUrl, Settings};
+use scimd::Application;
+
+use crate::helpers::{init_logs, spawn_app_on, user_body, TestApp, TestDb};
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Connections to this test's database other than the counting one.
+fn connections(conn: &mut PgConnection) -> i64 {
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .get_result::<Count>(conn)
+    .map(|c| c.n)
+    .unwrap_or(0)
+}
+
+/// A tenant whose rate limit no test load reaches, its token, a user and a group.
+async fn tenant_user_group(app: &TestApp) -> (String, String, String) {
+    let token = app.tenant_with_token("acme").await;
+    let res = app
+        .client
+        .patch(app.url("/admin/v1/tenants/acme"))
+        .bearer_auth(&app.admin_key)
+        .json(&json!({"rate_limit": {"per_second": 100000, "burst": 100000}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let user = app.create_user(&token, &user_body("ann@example.com")).await;
+    let user = user["id"].as_str().unwrap().to_owned();
+    let res = app
+        .scim_post(&token, "/Groups", &json!({"displayName": "Staff"}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let group = app.json(res).await["id"].as_str().unwrap().to_owned();
+    (token, user, group)
+}
+
+/// Reads by id (async connections) and member PATCHes of one group (the blocking pool,
+/// each holding a connection while it waits for the group's row lock), from `clients`
+/// clients for `run`.
+async fn load(app: &TestApp, token: &str, user: &str, group: &str, clients: usize, run: Duration) {
+    let until = Instant::now() + run;
+    let mut tasks = Vec::new();
+    for i in 0..clients {
+        let (client, base) = (app.client.clone(), app.address.clone());
+        let (token, user, group) = (token.to_owned(), user.to_owned(), group.to_owned());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < until {
+                let res = if i % 2 == 0 {
+                    client
+                        .get(format!("{base}/scim/v2/Users/{user}"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                } else {
+                    let op = if i % 4 == 1 { "add" } else { "remove" };
+                    let body = json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": op, "path": "members", "value": [{"value": user}]}],
+                    });
+                    client
+                        .patch(format!("{base}/scim/v2/Groups/{group}"))
+                        .bearer_auth(&token)
+                        .header("content-type", "application/scim+json")
+                        .json(&body)
+                        .send()
+                        .await
+                };
+                let status = res.map(|r| r.status().as_u16()).unwrap_or(0);
+                assert!(matches!(status, 200 | 204), "status {status}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// The README's promise: a node opens at most `2 × SCIMD_POOL_SIZE` connections (the
+/// blocking pool's, and as many async ones split across the workers).
+#[tokio::test]
+async fn a_node_opens_at_most_twice_its_pool_size() {
+    for (pool_size, workers) in [(3, 2), (1, 2)] {
+        let db = TestDb::new();
+        let mut counter = db.conn();
+        let app = spawn_app_on(db, |s| {
+            s.pool_size = pool_size;
+            s.workers = Some(workers);
+        })
+        .await;
+        let (token, user, group) = tenant_user_group(&app).await;
+
+        let most = Arc::new(Mutex::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (most, stop) = (most.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let n = connections(&mut counter);
+                    let mut m = most.lock().unwrap();
+                    *m = (*m).max(n);
+                    drop(m);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        };
+        load(&app, &token, &user, &group, 24, Duration::from_secs(3)).await;
+        stop.store(true, Ordering::Relaxed);
+        sampler.join().unwrap();
+
+        let budget = 2 * i64::from(pool_size);
+        let most = *most.lock().unwrap();
+        assert!(
+            most <= budget,
+            "pool size {pool_size}, {workers} workers: {most} connections, budget {budget}"
+        );
+        // Both pools were in use at once: either alone holds at most `pool_size`.
+        assert!(
+            most > i64::from(pool_size),
+            "pool size {pool_size}, {workers} workers: only {most} connections at most"
+        );
+        let text = app.metrics().await;
+        for pool in ["blocking", "async"] {
+            let max =
+                format!(r#"scimd_db_pool_connections{{pool="{pool}",state="max"}} {pool_size}"#);
+            assert!(text.contains(&max), "{max} in {text}");
+        }
+    }
+}
+
+/// A PostgreSQL server of the test's own: its own data directory and port.
+struct OwnPostgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    port: u16,
+}
+
+impl OwnPostgres {
+    fn start() -> Self {
+        let bin = server_bin_dir();
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("scimd-pg-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let this = Self { dir, bin, port };
+        // PostgreSQL will not run as root: its files and processes belong to `postgres`.
+        if is_root() {
+            run(Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&this.dir));
+        }
+        let data = this.dir.join("data");
+        run(this
+            .cmd("initdb")
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(&data));
+        let options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            this.dir.display()
+        );
+        run(this
+            .cmd("pg_ctl")
+            .args(["-w", "-D"])
+            .arg(&data)
+            .arg("-l")
+            .arg(this.dir.join("log"))
+            .args(["-o", &options, "start"]));
+        this
+    }
+
+    /// `pg_ctl restart -m fast`, which returns once the server accepts connections.
+    fn restart(&self) {
+        run(self
+            .cmd("pg_ctl")
+            .args(["-w", "-m", "fast", "-D"])
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .arg("restart"));
+    }
+
+    fn url(&self) -> DatabaseUrl {
+        let raw = format!(
+            "postgres://postgres@127.0.0.1:{}/scimd?sslmode=disable",
+            self.port
+        );
+        DatabaseUrl::parse(&raw).unwrap()
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self
+            .cmd("pg_ctl")
+            .args(["-m", "immediate", "-D"])
+            .arg(self.dir.join("data"))
+            .arg("stop")
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Where `initdb` and `pg_ctl` are: Debian keeps them out of `PATH`, one folder per
+/// major version (the newest is taken).
+fn server_bin_dir() -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    found.sort_by_key(|p| {
+        p.parent()
+            .and_then(Path::file_name)
+            .and_then(|v| v.to_str()?.parse::<u32>().ok())
+    });
+    found.pop().unwrap_or_else(|| {
+        let out = Command::new("pg_config").arg("--bindir").output();
+        let dir = out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+        PathBuf::from(dir.unwrap_or_default())
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+/// One request of the load; what it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    ReadById,
+    Lookup,
+    Create,
+    MemberPatch,
+    GroupRead,
+    Ready,
+}
+
+const KINDS: [Kind; 6] = [
+    Kind::ReadById,
+    Kind::Lookup,
+    Kind::Create,
+    Kind::MemberPatch,
+    Kind::GroupRead,
+    Kind::Ready,
+];
+
+struct Outcome {
+    kind: Kind,
+    started: Instant,
+    status: u16,
+    retry_after: bool,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_pool_recovers_within_5s_of_postgres_restarting_under_load() {
+    init_logs();
+    let pg = OwnPostgres::start();
+    let url = pg.url();
+    scimd::store::database::migrate(&url).unwrap();
+    let mut settings = Settings::new(url.clone());
+    settings.bind = "127.0.0.1:0".parse().unwrap();
+    settings.pool_size = 4;
+    settings.pool_timeout = Duration::from_secs(1);
+    settings.workers = Some(2);
+    let clock: SharedClock = scimd::clock::system();
+    let app = Application::build(settings, clock).unwrap();
+    let base = format!("http://{}", app.addr());
+    tokio::spawn(app.run_until_stopped());
+
+    let mut conn = PgConnection::establish(url.expose()).unwrap();
+    let made = scimd::provisioning::credentials::bootstrap(&mut conn, chrono::Utc::now())
+        .unwrap()
+        .unwrap();
+    diesel::sql_query("UPDATE tenants SET rate_per_second = 100000, rate_burst = 100000")
+        .execute(&mut conn)
+        .unwrap();
+    drop(conn);
+    let token = made.token.token;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let scim = |path: &str| format!("{base}/scim/v2{path}");
+    let res = client
+        .post(scim("/Users"))
+        .bearer_auth(&token)
+        .json(&json!({"userName": "ann@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let user = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = client
+        .post(scim("/Groups"))
+        .bearer_auth(&token)
+        .json(&json!({"displayName": "Staff"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let group = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let outcomes = Arc::new(Mutex::new(Vec::<Outcome>::new()));
+    let mut clients = Vec::new();
+    for (i, kind) in KINDS.iter().cycle().take(12).copied().enumerate() {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        let (user, group) = (user.clone(), group.clone());
+        let (stop, outcomes) = (stop.clone(), outcomes.clone());
+        clients.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let scim = |path: String| format!("{base}/scim/v2{path}");
+                let request = match kind {
+                    Kind::ReadById => client.get(scim(format!("/Users/{user}"))),
+                    Kind::Lookup => client.get(scim(
+                        "/Users?filter=userName%20eq%20%22ann@example.com%22".into(),
+                    )),
+                    Kind::Create => client.post(scim("/Users".into())).json(
+                        &json!({"userName": format!("c{i}-{n}@example.com")}),
+                    ),
+                    Kind::MemberPatch => {
+                        let op = if n.is_multiple_of(2) { "add" } else { "remove" };
+                        client.patch(scim(format!("/Groups/{group}"))).json(&json!({
+                            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                            "Operations": [{"op": op, "path": "members", "value": [{"value": user}]}],
+                        }))
+                    }
+                    Kind::GroupRead => client.get(scim(format!(
+                        "/Groups/{group}?excludedAttributes=members"
+                    ))),
+                    Kind::Ready => client.get(format!("{base}/readyz")),
+                };
+                let started = Instant::now();
+                let res = request.bearer_auth(&token).send().await;
+                let (status, retry_after) = match res {
+                    Ok(r) => (r.status().as_u16(), r.headers().contains_key("retry-after")),
+                    Err(_) => (0, false),
+                };
+                outcomes.lock().unwrap().push(Outcome {
+                    kind,
+                    started,
+                    status,
+                    retry_after,
+                });
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }));
+    }
+
+    // Restarts in a row, each followed by the load it must come back under.
+    // (when it began, when PostgreSQL accepted connections again)
+    let mut restarts = Vec::new();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for _ in 0..3 {
+        let began = Instant::now();
+        let pg_ref = &pg;
+        tokio::task::block_in_place(|| pg_ref.restart());
+        restarts.push((began, Instant::now()));
+        tokio::time::sleep(Duration::from_secs(7)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.await.unwrap();
+    }
+
+    let outcomes = outcomes.lock().unwrap();
+    let ok = |o: &Outcome| (200..300).contains(&o.status);
+    // No 500s; a request that failed during an outage is a 503 with Retry-After (readyz,
+    // which is not a SCIM endpoint, answers a plain 503).
+    for o in outcomes.iter().filter(|o| !ok(o)) {
+        assert_eq!(o.status, 503, "{:?} answered {}", o.kind, o.status);
+        assert!(
+            o.retry_after || o.kind == Kind::Ready,
+            "{:?}: 503 without Retry-After",
+            o.kind
+        );
+    }
+    for (i, (_, up)) in restarts.iter().enumerate() {
+        let window_end = restarts.get(i + 1).map_or_else(Instant::now, |r| r.0);
+        for kind in KINDS {
+            let after: Vec<&Outcome> = outcomes
+                .iter()
+                .filter(|o| o.kind == kind && o.started >= *up && o.started < window_end)
+                .collect();
+            // Back when every request from then on succeeded.
+            let last_failure = after.iter().filter(|o| !ok(o)).map(|o| o.started).max();
+            let back = last_failure.map_or(Duration::ZERO, |t| t.duration_since(*up));
+            println!("restart {}: {kind:?} back after {back:?}", i + 1);
+            assert!(
+                back < Duration::from_secs(5),
+                "restart {}: {kind:?} still failing {back:?} after PostgreSQL accepted connections",
+                i + 1
+            );
+            let late = after
+                .iter()
+                .filter(|o| o.started >= *up + Duration::from_secs(5))
+                .count();
+            assert!(
+                late >= 10,
+                "restart {}: only {late} {kind:?} requests to judge",
+                i + 1
+            );
+        }
+    }
+}
