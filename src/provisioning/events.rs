@@ -1,6 +1,24 @@
-//! Building the events every write appends (DESIGN.md, Events), in the writer's transaction.
+//! The events every write appends (DESIGN.md, Events), in the writer's transaction.
+//!
+//! Each kind has one constructor, an [`Event`] variant, and so one shape of `data`,
+//! whichever write path (SCIM, the admin API, a CSV import, a sync) records it. The kinds
+//! and their `data`:
+//!
+//! | kind | `data` |
+//! |---|---|
+//! | `user.created` | `userName`, `externalId`, `source`, `active` |
+//! | `user.updated` | `changed`: each top-level attribute that changed, with its new value (`null`: gone) |
+//! | `user.deactivated`, `user.reactivated` | `active`: the IdP's new `active` |
+//! | `user.excluded`, `user.included` | `admin_state`: `deactivated` or `active` (an admin's decision) |
+//! | `user.deprovisioned`, `user.removed` | `userName` |
+//! | `user.restored`, `user.adopted` | `userName`, `source`, `previous_source`, `changed` |
+//! | `group.created` | `displayName`, `externalId` |
+//! | `group.updated` | `changed` |
+//! | `group.deleted` | `displayName` |
+//! | `group.excluded`, `group.included` | `displayName`, `members`: how many it has |
+//! | `group.member_added`, `group.member_removed` | `members`: the member ids |
 
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::store::events::NewEvent;
@@ -15,31 +33,241 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub fn event(
-        &self,
-        kind: &str,
-        resource_type: &str,
-        resource_id: Uuid,
-        data: Value,
-    ) -> NewEvent {
+    /// `event`, of the resource `resource_id`, by this actor.
+    pub fn record(&self, resource_id: Uuid, event: Event) -> NewEvent {
+        let kind = event.kind();
         NewEvent {
             tenant_id: self.tenant_id,
-            kind: kind.to_owned(),
-            resource_type: resource_type.to_owned(),
+            kind: kind.as_str().to_owned(),
+            resource_type: kind.resource_type().to_owned(),
             resource_id: Some(resource_id),
             actor: self.actor.clone(),
             request_id: self.request_id.clone(),
-            data,
+            data: event.data(),
+        }
+    }
+}
+
+/// The kinds of event, each mapped to its text (the feed's `type`) here only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    UserCreated,
+    UserUpdated,
+    UserDeactivated,
+    UserReactivated,
+    UserExcluded,
+    UserIncluded,
+    UserDeprovisioned,
+    UserRemoved,
+    UserRestored,
+    UserAdopted,
+    GroupCreated,
+    GroupUpdated,
+    GroupDeleted,
+    GroupExcluded,
+    GroupIncluded,
+    GroupMemberAdded,
+    GroupMemberRemoved,
+}
+
+impl EventKind {
+    pub const ALL: [Self; 17] = [
+        Self::UserCreated,
+        Self::UserUpdated,
+        Self::UserDeactivated,
+        Self::UserReactivated,
+        Self::UserExcluded,
+        Self::UserIncluded,
+        Self::UserDeprovisioned,
+        Self::UserRemoved,
+        Self::UserRestored,
+        Self::UserAdopted,
+        Self::GroupCreated,
+        Self::GroupUpdated,
+        Self::GroupDeleted,
+        Self::GroupExcluded,
+        Self::GroupIncluded,
+        Self::GroupMemberAdded,
+        Self::GroupMemberRemoved,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::UserCreated => "user.created",
+            Self::UserUpdated => "user.updated",
+            Self::UserDeactivated => "user.deactivated",
+            Self::UserReactivated => "user.reactivated",
+            Self::UserExcluded => "user.excluded",
+            Self::UserIncluded => "user.included",
+            Self::UserDeprovisioned => "user.deprovisioned",
+            Self::UserRemoved => "user.removed",
+            Self::UserRestored => "user.restored",
+            Self::UserAdopted => "user.adopted",
+            Self::GroupCreated => "group.created",
+            Self::GroupUpdated => "group.updated",
+            Self::GroupDeleted => "group.deleted",
+            Self::GroupExcluded => "group.excluded",
+            Self::GroupIncluded => "group.included",
+            Self::GroupMemberAdded => "group.member_added",
+            Self::GroupMemberRemoved => "group.member_removed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The SCIM resource type of the events' resource.
+    pub const fn resource_type(self) -> &'static str {
+        match self {
+            Self::UserCreated
+            | Self::UserUpdated
+            | Self::UserDeactivated
+            | Self::UserReactivated
+            | Self::UserExcluded
+            | Self::UserIncluded
+            | Self::UserDeprovisioned
+            | Self::UserRemoved
+            | Self::UserRestored
+            | Self::UserAdopted => "User",
+            _ => "Group",
+        }
+    }
+}
+
+/// A person taken back or over by a source: restored after being deprovisioned, or
+/// adopted from another source.
+#[derive(Debug, Clone)]
+pub struct TakeOver<'a> {
+    pub user_name: &'a str,
+    pub source: &'a str,
+    pub previous_source: &'a str,
+    /// [`changed_fields`] of the resource.
+    pub changed: Map<String, Value>,
+}
+
+/// What happened, with what the feed tells about it: one variant per kind.
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    UserCreated {
+        user_name: &'a str,
+        external_id: Option<&'a str>,
+        source: &'a str,
+        active: bool,
+    },
+    UserUpdated {
+        changed: Map<String, Value>,
+    },
+    /// The IdP set `active` (`user.reactivated` or `user.deactivated`).
+    UserActive(bool),
+    /// An admin deactivated (`user.excluded`) or reactivated (`user.included`) them.
+    UserExcluded(bool),
+    UserDeprovisioned {
+        user_name: &'a str,
+    },
+    UserRemoved {
+        user_name: &'a str,
+    },
+    UserRestored(TakeOver<'a>),
+    UserAdopted(TakeOver<'a>),
+    GroupCreated {
+        display_name: &'a str,
+        external_id: Option<&'a str>,
+    },
+    GroupUpdated {
+        changed: Map<String, Value>,
+    },
+    GroupDeleted {
+        display_name: &'a str,
+    },
+    /// An admin excluded ("slept", `group.excluded`) or included the group.
+    GroupExcluded {
+        excluded: bool,
+        display_name: &'a str,
+        members: i64,
+    },
+    GroupMemberAdded(&'a [Uuid]),
+    GroupMemberRemoved(&'a [Uuid]),
+}
+
+impl Event<'_> {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::UserCreated { .. } => EventKind::UserCreated,
+            Self::UserUpdated { .. } => EventKind::UserUpdated,
+            Self::UserActive(true) => EventKind::UserReactivated,
+            Self::UserActive(false) => EventKind::UserDeactivated,
+            Self::UserExcluded(true) => EventKind::UserExcluded,
+            Self::UserExcluded(false) => EventKind::UserIncluded,
+            Self::UserDeprovisioned { .. } => EventKind::UserDeprovisioned,
+            Self::UserRemoved { .. } => EventKind::UserRemoved,
+            Self::UserRestored(_) => EventKind::UserRestored,
+            Self::UserAdopted(_) => EventKind::UserAdopted,
+            Self::GroupCreated { .. } => EventKind::GroupCreated,
+            Self::GroupUpdated { .. } => EventKind::GroupUpdated,
+            Self::GroupDeleted { .. } => EventKind::GroupDeleted,
+            Self::GroupExcluded { excluded: true, .. } => EventKind::GroupExcluded,
+            Self::GroupExcluded {
+                excluded: false, ..
+            } => EventKind::GroupIncluded,
+            Self::GroupMemberAdded(_) => EventKind::GroupMemberAdded,
+            Self::GroupMemberRemoved(_) => EventKind::GroupMemberRemoved,
+        }
+    }
+
+    /// The event's `data`, in the one shape of its kind (the table above).
+    pub fn data(&self) -> Value {
+        match self {
+            Self::UserCreated {
+                user_name,
+                external_id,
+                source,
+                active,
+            } => json!({
+                "userName": user_name,
+                "externalId": external_id,
+                "source": source,
+                "active": active,
+            }),
+            Self::UserUpdated { changed } | Self::GroupUpdated { changed } => {
+                json!({"changed": changed})
+            }
+            Self::UserActive(active) => json!({"active": active}),
+            Self::UserExcluded(excluded) => json!({
+                "admin_state": if *excluded { "deactivated" } else { "active" },
+            }),
+            Self::UserDeprovisioned { user_name } | Self::UserRemoved { user_name } => {
+                json!({"userName": user_name})
+            }
+            Self::UserRestored(t) | Self::UserAdopted(t) => json!({
+                "userName": t.user_name,
+                "source": t.source,
+                "previous_source": t.previous_source,
+                "changed": t.changed,
+            }),
+            Self::GroupCreated {
+                display_name,
+                external_id,
+            } => json!({"displayName": display_name, "externalId": external_id}),
+            Self::GroupDeleted { display_name } => json!({"displayName": display_name}),
+            Self::GroupExcluded {
+                display_name,
+                members,
+                ..
+            } => json!({"displayName": display_name, "members": members}),
+            Self::GroupMemberAdded(ids) | Self::GroupMemberRemoved(ids) => {
+                json!({"members": ids})
+            }
         }
     }
 }
 
 /// The top-level attributes whose values differ, with their new values (`null` when gone).
-pub fn changed_fields(before: &Value, after: &Value) -> serde_json::Map<String, Value> {
-    let empty = serde_json::Map::new();
+pub fn changed_fields(before: &Value, after: &Value) -> Map<String, Value> {
+    let empty = Map::new();
     let b = before.as_object().unwrap_or(&empty);
     let a = after.as_object().unwrap_or(&empty);
-    let mut out = serde_json::Map::new();
+    let mut out = Map::new();
     for (k, v) in a {
         if b.get(k) != Some(v) {
             out.insert(k.clone(), v.clone());
@@ -51,4 +279,48 @@ pub fn changed_fields(before: &Value, after: &Value) -> serde_json::Map<String, 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_text_that_reads_back() {
+        let mut texts: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+            let prefix = kind.as_str().split('.').next().unwrap_or_default();
+            assert_eq!(prefix, kind.resource_type().to_lowercase());
+        }
+        texts.sort_unstable();
+        texts.dedup();
+        assert_eq!(texts.len(), EventKind::ALL.len());
+        assert_eq!(EventKind::parse("user.nope"), None);
+    }
+
+    #[test]
+    fn a_user_created_event_has_one_shape() {
+        let actor = Actor {
+            tenant_id: Uuid::nil(),
+            actor: "token:k".into(),
+            request_id: None,
+        };
+        let id = Uuid::nil();
+        let event = actor.record(
+            id,
+            Event::UserCreated {
+                user_name: "ann@example.com",
+                external_id: None,
+                source: "manual",
+                active: true,
+            },
+        );
+        assert_eq!(event.kind, "user.created");
+        assert_eq!(event.resource_type, "User");
+        assert_eq!(
+            event.data,
+            json!({"userName": "ann@example.com", "externalId": null, "source": "manual", "active": true})
+        );
+    }
 }

@@ -6,10 +6,10 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::events::{changed_fields, Actor};
+use super::events::{changed_fields, Actor, Event};
 use super::push::pushing_tenant;
 use super::storable;
 use crate::error::Error;
@@ -116,15 +116,8 @@ fn add(
 ) -> Result<usize, Error> {
     let added = groups::add_members(conn, actor.tenant_id, group_id, members)?;
     if !added.is_empty() {
-        events::insert(
-            conn,
-            &actor.event(
-                "group.member_added",
-                "Group",
-                group_id,
-                json!({"members": added}),
-            ),
-        )?;
+        let event = Event::GroupMemberAdded(&added);
+        events::insert(conn, &actor.record(group_id, event))?;
     }
     Ok(added.len())
 }
@@ -137,15 +130,8 @@ fn remove(
 ) -> Result<usize, Error> {
     let removed = groups::remove_members(conn, group_id, ids)?;
     if !removed.is_empty() {
-        events::insert(
-            conn,
-            &actor.event(
-                "group.member_removed",
-                "Group",
-                group_id,
-                json!({"members": removed}),
-            ),
-        )?;
+        let event = Event::GroupMemberRemoved(&removed);
+        events::insert(conn, &actor.record(group_id, event))?;
     }
     Ok(removed.len())
 }
@@ -199,15 +185,11 @@ pub fn create(
                 data: data_of(input.resource)?,
             },
         )?;
-        events::insert(
-            conn,
-            &actor.event(
-                "group.created",
-                "Group",
-                id,
-                json!({"displayName": row.display_name, "externalId": row.external_id}),
-            ),
-        )?;
+        let event = Event::GroupCreated {
+            display_name: &row.display_name,
+            external_id: row.external_id.as_deref(),
+        };
+        events::insert(conn, &actor.record(id, event))?;
         add(conn, actor, id, &members)?;
         Ok(row)
     })
@@ -247,15 +229,7 @@ fn finish(
         let updated = groups::update(conn, row.id, row.version, &data, now)?
             .ok_or_else(|| Error::internal("row changed under its lock"))?;
         let changed = changed_fields(&row.resource, &updated.resource);
-        events::insert(
-            conn,
-            &actor.event(
-                "group.updated",
-                "Group",
-                row.id,
-                json!({"changed": changed}),
-            ),
-        )?;
+        events::insert(conn, &actor.record(row.id, Event::GroupUpdated { changed }))?;
         return Ok(updated);
     }
     if members_changed {
@@ -333,26 +307,14 @@ pub fn delete(
         // Its own memberships in other groups go too (nested groups), parents locked first.
         groups::lock_groups_of(conn, id)?;
         for parent in groups::remove_from_all(conn, id)? {
-            events::insert(
-                conn,
-                &actor.event(
-                    "group.member_removed",
-                    "Group",
-                    parent,
-                    json!({"members": [id]}),
-                ),
-            )?;
+            let event = Event::GroupMemberRemoved(&[id]);
+            events::insert(conn, &actor.record(parent, event))?;
         }
         groups::delete(conn, id)?;
-        events::insert(
-            conn,
-            &actor.event(
-                "group.deleted",
-                "Group",
-                id,
-                json!({"displayName": row.display_name}),
-            ),
-        )?;
+        let event = Event::GroupDeleted {
+            display_name: &row.display_name,
+        };
+        events::insert(conn, &actor.record(id, event))?;
         Ok(())
     })
 }

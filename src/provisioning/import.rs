@@ -17,10 +17,9 @@ use std::io::Read;
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use serde::Serialize;
-use serde_json::json;
 use uuid::Uuid;
 
-use super::events::{changed_fields, Actor};
+use super::events::{changed_fields, Actor, Event, TakeOver};
 use super::manual::{self, check_email, ManualPerson, RawPerson};
 use super::people::new_manual;
 use super::users::data_of;
@@ -425,11 +424,14 @@ impl Run<'_> {
                 None => {
                     let id = Uuid::now_v7();
                     let new = new_manual(self.actor.tenant_id, id, &p.person, manager)?;
-                    new_events.push(self.actor.event(
-                        "user.created",
-                        "User",
+                    new_events.push(self.actor.record(
                         id,
-                        json!({"userName": new.data.user_name, "source": manual::SOURCE, "active": true}),
+                        Event::UserCreated {
+                            user_name: &new.data.user_name,
+                            external_id: new.data.external_id.as_deref(),
+                            source: manual::SOURCE,
+                            active: new.data.active,
+                        },
                     ));
                     inserts.push(new);
                     self.summary.created += 1;
@@ -493,20 +495,18 @@ impl Run<'_> {
             updated = users::set_lifecycle(conn, existing.id, manual::SOURCE, None, self.now)
                 .map_err(clash)?;
         }
-        let kind = if restoring {
-            "user.restored"
+        let changed = changed_fields(&existing.resource, &updated.resource);
+        let event = if restoring {
+            Event::UserRestored(TakeOver {
+                user_name: &updated.user_name,
+                source: &updated.source,
+                previous_source: &existing.source,
+                changed,
+            })
         } else {
-            "user.updated"
+            Event::UserUpdated { changed }
         };
-        events::insert(
-            conn,
-            &self.actor.event(
-                kind,
-                "User",
-                existing.id,
-                json!({"changed": changed_fields(&existing.resource, &updated.resource)}),
-            ),
-        )?;
+        events::insert(conn, &self.actor.record(existing.id, event))?;
         self.summary.updated += 1;
         Ok(())
     }

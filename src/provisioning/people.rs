@@ -11,10 +11,9 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use serde_json::json;
 use uuid::Uuid;
 
-use super::events::Actor;
+use super::events::{Actor, Event, TakeOver};
 use super::manual::{self, ManualPerson};
 use super::users as user_writes;
 use crate::error::Error;
@@ -65,15 +64,11 @@ pub fn set_admin_state(
                 unknown.join(", ")
             )));
         }
-        let (state, kind) = if deactivate {
-            ("deactivated", "user.excluded")
-        } else {
-            ("active", "user.included")
-        };
+        let state = if deactivate { "deactivated" } else { "active" };
         let changed = people::set_admin_state(conn, actor.tenant_id, &ids, state)?;
         let batch: Vec<NewEvent> = changed
             .iter()
-            .map(|id| actor.event(kind, "User", *id, json!({"admin_state": state})))
+            .map(|id| actor.record(*id, Event::UserExcluded(deactivate)))
             .collect();
         events::insert_many(conn, &batch)?;
         Ok(StateChange {
@@ -107,20 +102,12 @@ pub fn set_group_excluded(
             return Ok(AdminGroup { row, members });
         }
         let row = groups::set_excluded(conn, group_id, exclude.then_some(now))?;
-        let kind = if exclude {
-            "group.excluded"
-        } else {
-            "group.included"
+        let event = Event::GroupExcluded {
+            excluded: exclude,
+            display_name: &row.display_name,
+            members,
         };
-        events::insert(
-            conn,
-            &actor.event(
-                kind,
-                "Group",
-                group_id,
-                json!({"displayName": row.display_name, "members": members}),
-            ),
-        )?;
+        events::insert(conn, &actor.record(group_id, event))?;
         Ok(AdminGroup { row, members })
     })
 }
@@ -177,15 +164,13 @@ pub fn restore(
                 )),
                 other => other.into(),
             })?;
-        events::insert(
-            conn,
-            &actor.event(
-                "user.restored",
-                "User",
-                id,
-                json!({"userName": restored.user_name}),
-            ),
-        )?;
+        let event = Event::UserRestored(TakeOver {
+            user_name: &restored.user_name,
+            source: &restored.source,
+            previous_source: &row.source,
+            changed: Default::default(),
+        });
+        events::insert(conn, &actor.record(id, event))?;
         Ok(restored)
     })
 }
@@ -248,12 +233,13 @@ pub(crate) fn new_manual(
 }
 
 pub(crate) fn created_event(actor: &Actor, row: &UserRow) -> NewEvent {
-    actor.event(
-        "user.created",
-        "User",
-        row.id,
-        json!({"userName": row.user_name, "source": row.source, "active": row.active}),
-    )
+    let event = Event::UserCreated {
+        user_name: &row.user_name,
+        external_id: row.external_id.as_deref(),
+        source: &row.source,
+        active: row.active,
+    };
+    actor.record(row.id, event)
 }
 
 /// What a disconnect did.

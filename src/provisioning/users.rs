@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection};
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::events::{changed_fields, Actor};
+use super::events::{changed_fields, Actor, Event, TakeOver};
 use super::push::pushing_tenant;
 use super::storable;
 use crate::error::Error;
@@ -96,7 +96,7 @@ pub fn new_user(
     data: UserData,
 ) -> (NewUser<'static>, NewEvent) {
     let id = Uuid::now_v7();
-    let event = actor.event("user.created", "User", id, created_event(&data));
+    let event = actor.record(id, created_event(&data, source));
     let new = NewUser {
         id,
         tenant_id: actor.tenant_id,
@@ -107,9 +107,13 @@ pub fn new_user(
     (new, event)
 }
 
-/// The data of a `user.created` event.
-fn created_event(data: &UserData) -> Value {
-    json!({"userName": data.user_name, "externalId": data.external_id, "active": data.active})
+fn created_event<'a>(data: &'a UserData, source: &'a str) -> Event<'a> {
+    Event::UserCreated {
+        user_name: &data.user_name,
+        external_id: data.external_id.as_deref(),
+        source,
+        active: data.active,
+    }
 }
 
 /// [`create`] from the row's columns.
@@ -140,7 +144,7 @@ pub fn create_from(
             if live.source == source {
                 return Err(uniqueness(&data.user_name));
             }
-            let row = take_over(conn, actor, live, data, source, now, "user.adopted")?;
+            let row = take_over(conn, actor, live, data, source, now, Created::Adopted)?;
             return Ok((row, Created::Adopted));
         }
         // A live person of another source with this email.
@@ -149,7 +153,7 @@ pub fn create_from(
             .filter(|u| u.deprovisioned_at.is_none() && u.source != source)
             .find(|u| u.email.is_some() && u.email == data.email)
         {
-            let row = take_over(conn, actor, other, data, source, now, "user.adopted")?;
+            let row = take_over(conn, actor, other, data, source, now, Created::Adopted)?;
             return Ok((row, Created::Adopted));
         }
         // The same person, deprovisioned earlier: restore them.
@@ -160,12 +164,12 @@ pub fn create_from(
                 same_name(u) || (data.external_id.is_some() && u.external_id == data.external_id)
             })
         {
-            let row = take_over(conn, actor, gone, data, source, now, "user.restored")?;
+            let row = take_over(conn, actor, gone, data, source, now, Created::Restored)?;
             return Ok((row, Created::Restored));
         }
         let id = Uuid::now_v7();
         let user_name = data.user_name.clone();
-        let event = created_event(&data);
+        let event = actor.record(id, created_event(&data, source));
         let row = users::insert(
             conn,
             &NewUser {
@@ -177,7 +181,7 @@ pub fn create_from(
             },
         )
         .map_err(|e| map_unique(e, &user_name))?;
-        events::insert(conn, &actor.event("user.created", "User", id, event))?;
+        events::insert(conn, &event)?;
         Ok((row, Created::New))
     })
 }
@@ -190,7 +194,7 @@ fn take_over(
     data: UserData,
     source: &str,
     now: DateTime<Utc>,
-    kind: &str,
+    how: Created,
 ) -> Result<UserRow, Error> {
     let before = existing.resource.clone();
     let user_name = data.user_name.clone();
@@ -206,19 +210,17 @@ fn take_over(
     )
     .map_err(|e| map_unique(e, &user_name))?
     .ok_or_else(|| Error::internal("row changed under its lock"))?;
-    events::insert(
-        conn,
-        &actor.event(
-            kind,
-            "User",
-            row.id,
-            json!({
-                "previous_source": existing.source,
-                "source": source,
-                "changed": changed_fields(&before, &row.resource),
-            }),
-        ),
-    )?;
+    let taken = TakeOver {
+        user_name: &row.user_name,
+        source,
+        previous_source: &existing.source,
+        changed: changed_fields(&before, &row.resource),
+    };
+    let event = match how {
+        Created::Adopted => Event::UserAdopted(taken),
+        Created::Restored | Created::New => Event::UserRestored(taken),
+    };
+    events::insert(conn, &actor.record(row.id, event))?;
     Ok(row)
 }
 
@@ -250,20 +252,10 @@ fn write_update(
         .map_err(|e| map_unique(e, &user_name))?
         .ok_or_else(|| Error::internal("row changed under its lock"))?;
     let changed = changed_fields(&row.resource, &updated.resource);
-    events::insert(
-        conn,
-        &actor.event("user.updated", "User", row.id, json!({"changed": changed})),
-    )?;
+    events::insert(conn, &actor.record(row.id, Event::UserUpdated { changed }))?;
     if row.active != updated.active {
-        let kind = if updated.active {
-            "user.reactivated"
-        } else {
-            "user.deactivated"
-        };
-        events::insert(
-            conn,
-            &actor.event(kind, "User", row.id, json!({"active": updated.active})),
-        )?;
+        let event = Event::UserActive(updated.active);
+        events::insert(conn, &actor.record(row.id, event))?;
     }
     Ok(updated)
 }
@@ -337,38 +329,21 @@ pub(crate) fn end(
     let left = groups::remove_from_all(conn, id)?;
     for group_id in left {
         groups::touch(conn, group_id, now)?;
-        events::insert(
-            conn,
-            &actor.event(
-                "group.member_removed",
-                "Group",
-                group_id,
-                json!({"members": [id]}),
-            ),
-        )?;
+        let event = Event::GroupMemberRemoved(&[id]);
+        events::insert(conn, &actor.record(group_id, event))?;
     }
     if remove {
         users::delete(conn, id)?;
-        events::insert(
-            conn,
-            &actor.event(
-                "user.removed",
-                "User",
-                id,
-                json!({"userName": row.user_name}),
-            ),
-        )?;
+        let event = Event::UserRemoved {
+            user_name: &row.user_name,
+        };
+        events::insert(conn, &actor.record(id, event))?;
     } else if row.deprovisioned_at.is_none() {
         users::set_lifecycle(conn, id, &row.source, Some(now), now)?;
-        events::insert(
-            conn,
-            &actor.event(
-                "user.deprovisioned",
-                "User",
-                id,
-                json!({"userName": row.user_name}),
-            ),
-        )?;
+        let event = Event::UserDeprovisioned {
+            user_name: &row.user_name,
+        };
+        events::insert(conn, &actor.record(id, event))?;
     }
     Ok(())
 }

@@ -418,7 +418,7 @@ async fn every_pool_recovers_within_5s_of_postgres_restarting_under_load() {
         let pg_ref = &pg;
         tokio::task::block_in_place(|| pg_ref.restart());
         restarts.push((began, Instant::now()));
-        tokio::time::sleep(Duration::from_secs(7)).await;
+        tokio::time::sleep(Duration::from_secs(9)).await;
     }
     stop.store(true, Ordering::Relaxed);
     for c in clients {
@@ -438,7 +438,10 @@ async fn every_pool_recovers_within_5s_of_postgres_restarting_under_load() {
         );
     }
     for (i, (_, up)) in restarts.iter().enumerate() {
-        let window_end = restarts.get(i + 1).map_or_else(Instant::now, |r| r.0);
+        // Up to the next restart, less the time a request started just before it may
+        // still be running when it begins (and fail because of it).
+        let next = restarts.get(i + 1).map_or_else(Instant::now, |r| r.0);
+        let window_end = next - Duration::from_secs(2);
         for kind in KINDS {
             let after: Vec<&Outcome> = outcomes
                 .iter()
@@ -448,9 +451,15 @@ async fn every_pool_recovers_within_5s_of_postgres_restarting_under_load() {
             let last_failure = after.iter().filter(|o| !ok(o)).map(|o| o.started).max();
             let back = last_failure.map_or(Duration::ZERO, |t| t.duration_since(*up));
             println!("restart {}: {kind:?} back after {back:?}", i + 1);
+            let failures: Vec<(Duration, u16)> = after
+                .iter()
+                .filter(|o| !ok(o))
+                .map(|o| (o.started.duration_since(*up), o.status))
+                .collect();
             assert!(
                 back < Duration::from_secs(5),
-                "restart {}: {kind:?} still failing {back:?} after PostgreSQL accepted connections",
+                "restart {}: {kind:?} still failing {back:?} after PostgreSQL accepted \
+                 connections; failures (since then, status): {failures:?}",
                 i + 1
             );
             let late = after
