@@ -14,6 +14,7 @@ pub mod groups;
 pub mod people;
 pub mod schema;
 pub mod search;
+pub mod sql;
 pub mod tenants;
 pub mod users;
 

@@ -12,8 +12,9 @@ use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use super::filter::{compile_into, sort_expr, Bind, Sql, Statement, Target};
+use super::filter::{compile_into, sort_expr, Target};
 use super::groups::{groups_of_many, GroupRow};
+use super::sql::{Bind, Sql, Statement};
 use super::users::{view_columns, view_join, UserView, USER_ROW_COLUMNS};
 use crate::scim::filter::{AttrExp, CompareOp, Filter, FilterError};
 use crate::scim::path::AttrPath;

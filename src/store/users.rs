@@ -13,8 +13,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::events::NewEvent;
-use super::filter::{Bind, Sql, Statement};
 use super::schema::users;
+use super::sql::{Bind, Sql, Statement};
 
 #[derive(Queryable, QueryableByName, Selectable, Identifiable, Debug, Clone, PartialEq)]
 #[diesel(table_name = users)]

@@ -5,8 +5,8 @@
 use diesel::{QueryableByName, RunQueryDsl};
 
 use scimd::scim::filter::parse_filter;
-use scimd::store::filter::Sql;
 use scimd::store::search::{from_where, page_sql, Kind, ListQuery, Start};
+use scimd::store::sql::Sql;
 
 use crate::helpers::TestDb;
 
@@ -33,7 +33,7 @@ fn explain(conn: &mut diesel::PgConnection, sql: Sql) -> String {
 /// The plan PostgreSQL keeps for `sql` as a prepared statement after its first runs:
 /// the generic one, which knows the parameters' types but not their values.
 fn generic_plan(conn: &mut diesel::PgConnection, sql: Sql) -> String {
-    use scimd::store::filter::Bind;
+    use scimd::store::sql::Bind;
     let types: Vec<&str> = sql
         .binds
         .iter()

@@ -1,11 +1,11 @@
-//! `store::filter::Statement`: placeholders reach PostgreSQL as binds however the text uses
+//! `store::sql::Statement`: placeholders reach PostgreSQL as binds however the text uses
 //! them, and a cached statement is prepared once per connection while an uncached one is
 //! never kept.
 
 use diesel::sql_types::{BigInt, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
-use scimd::store::filter::{Bind, Sql};
+use scimd::store::sql::{Bind, Sql};
 
 use crate::helpers::TestDb;
 
