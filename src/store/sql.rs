@@ -2,6 +2,16 @@
 //! through diesel as a [`Statement`]. For what diesel's query builder does not write: SCIM
 //! filters compiled to SQL (`store::filter`), listings (`store::search`) and the combined
 //! create (`store::users`).
+//!
+//! # Placeholders
+//!
+//! `$n` in an [`Sql`]'s text stands for its n-th bind. Text is read for placeholders the
+//! way PostgreSQL's lexer reads it, for everything this builder writes: `$` followed by
+//! digits is a placeholder (`$1::uuid[]` is `$1` and a cast; `$10` is never `$1` and a
+//! `0`), except inside a string literal (`'$ref'`, a quote in it doubled) or a quoted
+//! identifier (`"C"`), which are text. Escape strings (`E'…'`), dollar-quoted strings and
+//! comments are not recognised, so the builder must not write them: a quote inside one
+//! would be taken for the start or end of a literal.
 
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
@@ -75,6 +85,71 @@ impl Sql {
     }
 }
 
+/// A stretch of SQL text, as [`pieces`] splits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece<'a> {
+    /// Text without placeholders (string literals and quoted identifiers included).
+    Text(&'a str),
+    /// `$` and its digits; `n` is `None` when they name no bind (`$0`, or a number past
+    /// `usize`).
+    Placeholder { raw: &'a str, n: Option<usize> },
+}
+
+/// `text` split into text and placeholders, as the module doc says it is read.
+fn pieces(text: &str) -> Pieces<'_> {
+    Pieces { text, at: 0 }
+}
+
+struct Pieces<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+/// The length of the placeholder at the start of `bytes`, if one is there.
+fn placeholder_len(bytes: &[u8]) -> Option<usize> {
+    let digits = match bytes {
+        [b'$', rest @ ..] => rest.iter().take_while(|b| b.is_ascii_digit()).count(),
+        _ => 0,
+    };
+    (digits > 0).then_some(1 + digits)
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = Piece<'a>;
+
+    fn next(&mut self) -> Option<Piece<'a>> {
+        // Every byte compared here is ASCII, so each cut falls between characters.
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        if start >= bytes.len() {
+            return None;
+        }
+        if let Some(len) = placeholder_len(&bytes[start..]) {
+            self.at = start + len;
+            let raw = &self.text[start..self.at];
+            let n = raw[1..].parse::<usize>().ok().filter(|&n| n > 0);
+            return Some(Piece::Placeholder { raw, n });
+        }
+        // Inside a literal or identifier, the quote that opened it; a doubled quote
+        // closes and at once reopens it, which reads it right.
+        let mut quote = None;
+        let mut at = start;
+        while at < bytes.len() {
+            let b = bytes[at];
+            match quote {
+                Some(q) if b == q => quote = None,
+                Some(_) => {}
+                None if b == b'\'' || b == b'"' => quote = Some(b),
+                None if placeholder_len(&bytes[at..]).is_some() => break,
+                None => {}
+            }
+            at += 1;
+        }
+        self.at = at;
+        Some(Piece::Text(&self.text[start..at]))
+    }
+}
+
 /// [`Sql`] as a diesel query, for rows that implement `QueryableByName`.
 ///
 /// diesel's own `sql_query` is never prepared and kept, which costs a parse and a plan on
@@ -91,26 +166,20 @@ impl QueryFragment<Pg> for Statement {
         if !self.cache {
             out.unsafe_to_cache_prepared();
         }
-        let text = self.sql.text.as_str();
-        let mut rest = text;
-        while let Some(at) = rest.find('$') {
-            let digits = rest[at + 1..]
-                .bytes()
-                .take_while(u8::is_ascii_digit)
-                .count();
-            if digits == 0 {
-                out.push_sql(&rest[..=at]);
-                rest = &rest[at + 1..];
-                continue;
-            }
-            out.push_sql(&rest[..at]);
-            let n: usize = rest[at + 1..at + 1 + digits].parse().unwrap_or(0);
+        for piece in pieces(&self.sql.text) {
+            let (raw, n) = match piece {
+                Piece::Text(text) => {
+                    out.push_sql(text);
+                    continue;
+                }
+                Piece::Placeholder { raw, n } => (raw, n),
+            };
             let bind = n
-                .checked_sub(1)
+                .and_then(|n| n.checked_sub(1))
                 .and_then(|i| self.sql.binds.get(i))
                 .ok_or_else(|| {
                     diesel::result::Error::QueryBuilderError(
-                        format!("placeholder ${n} has no bind").into(),
+                        format!("placeholder {raw} has no bind").into(),
                     )
                 })?;
             match bind {
@@ -129,9 +198,7 @@ impl QueryFragment<Pg> for Statement {
                 Bind::BoolArray(v) => out.push_bind_param::<Array<Bool>, _>(v)?,
                 Bind::JsonArray(v) => out.push_bind_param::<Array<Jsonb>, _>(v)?,
             }
-            rest = &rest[at + 1 + digits..];
         }
-        out.push_sql(rest);
         Ok(())
     }
 }
@@ -146,3 +213,71 @@ impl Query for Statement {
 }
 
 impl<Conn: diesel::Connection<Backend = Pg>> RunQueryDsl<Conn> for Statement {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str) -> Vec<Piece<'_>> {
+        pieces(text).collect()
+    }
+
+    fn placeholder(raw: &str) -> Piece<'_> {
+        Piece::Placeholder {
+            raw,
+            n: raw[1..].parse().ok().filter(|&n| n > 0),
+        }
+    }
+
+    #[test]
+    fn a_placeholder_is_a_dollar_and_all_its_digits() {
+        assert_eq!(
+            split("a = $1 OR b = $10::uuid[] OR c IN ($2,$3)"),
+            [
+                Piece::Text("a = "),
+                placeholder("$1"),
+                Piece::Text(" OR b = "),
+                placeholder("$10"),
+                Piece::Text("::uuid[] OR c IN ("),
+                placeholder("$2"),
+                Piece::Text(","),
+                placeholder("$3"),
+                Piece::Text(")"),
+            ]
+        );
+    }
+
+    #[test]
+    fn literals_and_quoted_identifiers_are_text() {
+        let text = r#"'$1' || 'it''s $2' || "$3" || "a""$4" || e.v->'$ref' || '' || $5"#;
+        let (before, last) = text.split_at(text.len() - 2);
+        assert_eq!(split(text), [Piece::Text(before), placeholder(last)]);
+        // A quote of the other kind inside a literal or identifier.
+        assert_eq!(
+            split(r#"'W/"' || $1 || '"' || "it's" || $2"#),
+            [
+                Piece::Text(r#"'W/"' || "#),
+                placeholder("$1"),
+                Piece::Text(r#" || '"' || "it's" || "#),
+                placeholder("$2"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dollar_without_digits_is_text_and_dollar_zero_names_no_bind() {
+        assert_eq!(split("$ $x"), [Piece::Text("$ $x")]);
+        assert_eq!(
+            split("$0 $99999999999999999999999999"),
+            [
+                Piece::Placeholder { raw: "$0", n: None },
+                Piece::Text(" "),
+                Piece::Placeholder {
+                    raw: "$99999999999999999999999999",
+                    n: None
+                },
+            ]
+        );
+        assert!(split("").is_empty());
+    }
+}

@@ -66,6 +66,33 @@ fn placeholders_bind_in_any_order_and_more_than_once() {
     }
 }
 
+/// `$n` inside a string literal or a quoted identifier is text, as PostgreSQL reads it.
+#[test]
+fn a_dollar_number_in_a_literal_or_quoted_identifier_is_no_placeholder() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    for cached in [false, true] {
+        let mut sql = Sql::new();
+        sql.push(r#"SELECT '$1 and ''$2'''::text AS a, "$2"::text AS b FROM (SELECT "#);
+        sql.bind(Bind::Text("bound".into()))
+            .push(r#"::text AS "$2") t"#);
+        let q = if cached {
+            sql.into_cached_query()
+        } else {
+            sql.into_query()
+        };
+        let got: Pair = q.get_result(&mut conn).expect("query");
+        assert_eq!(
+            got,
+            Pair {
+                a: "$1 and '$2'".into(),
+                b: "bound".into()
+            },
+            "cached: {cached}"
+        );
+    }
+}
+
 #[test]
 fn a_placeholder_without_its_bind_is_an_error_not_a_panic() {
     let db = TestDb::new();
