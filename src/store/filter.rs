@@ -135,7 +135,7 @@ pub fn sort_expr(path: &AttrPath, target: Target<'_>) -> Result<String, FilterEr
     let a = target.alias;
     let column = c.column(resolved.location, top, sub);
     // Expressions with a bound base URL (meta.location) order as the id does.
-    let bound = !scratch.binds.is_empty();
+    let bound = !scratch.binds().is_empty();
     Ok(match column {
         Some(_) if bound => format!("{a}.id::text"),
         Some(Operand::Single(Leaf::Text(x))) => fold(x),
@@ -383,10 +383,8 @@ impl Compiler<'_> {
     /// A placeholder bound to the base URL, for expressions that build `$ref` or
     /// `meta.location`; the URL comes from the request, so it is never inlined.
     fn base(&mut self) -> String {
-        self.out
-            .binds
-            .push(Bind::Text(self.target.base_url.to_owned()));
-        format!("${}::text", self.out.binds.len())
+        let base = self.out.param(Bind::Text(self.target.base_url.to_owned()));
+        format!("{base}::text")
     }
 
     /// A membership row's sub-attribute, as the rendered resource shows it.

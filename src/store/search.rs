@@ -165,8 +165,7 @@ fn page_with(
             .push(a)
             .push(".*");
     }
-    sql.push(&body.text);
-    sql.binds = body.binds;
+    sql.append(body);
     if let Start::After(at, id) = q.start {
         sql.push(" AND (")
             .push(a)
@@ -274,8 +273,7 @@ fn count_statement(
 ) -> Result<Statement, ListError> {
     let body = from_where(kind, tenant_id, filter, base_url)?;
     let mut sql = Sql::new();
-    sql.push("SELECT count(*) AS n").push(&body.text);
-    sql.binds = body.binds;
+    sql.push("SELECT count(*) AS n").append(body);
     Ok(statement(sql, filter, None))
 }
 
@@ -360,10 +358,9 @@ async fn lookup_one(
         .push(USER_ROW_COLUMNS)
         .push(view_columns(groups))
         .push(" FROM (SELECT u.*")
-        .push(&body.text)
+        .append(body)
         .push(") u")
         .push(view_join(groups));
-    sql.binds = body.binds;
     let mut rows =
         diesel_async::RunQueryDsl::load::<UserView>(sql.into_cached_query(), conn).await?;
     rows.sort_by_key(|r| (r.user.created_at, r.user.id));

@@ -11,7 +11,15 @@
 //! `0`), except inside a string literal (`'$ref'`, a quote in it doubled) or a quoted
 //! identifier (`"C"`), which are text. Escape strings (`E'…'`), dollar-quoted strings and
 //! comments are not recognised, so the builder must not write them: a quote inside one
-//! would be taken for the start or end of a literal.
+//! would be taken for the start or end of a literal. The one scanner serves both running
+//! a statement and renumbering a fragment, so the two never disagree.
+//!
+//! # Composing
+//!
+//! [`Sql::bind`] writes the next placeholder of the text being built. A fragment built on
+//! its own (a `WHERE` clause, say) numbers its placeholders from `$1`; [`Sql::append`]
+//! renumbers them to follow the receiver's binds, so fragments compose without any caller
+//! counting placeholders or replacing binds.
 
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
@@ -41,10 +49,13 @@ pub enum Bind {
 }
 
 /// SQL text with `$n` placeholders and the values they stand for.
+///
+/// The text and the binds change only together, through the methods below, so that
+/// every placeholder keeps standing for its own value.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sql {
-    pub text: String,
-    pub binds: Vec<Bind>,
+    text: String,
+    binds: Vec<Bind>,
 }
 
 impl Sql {
@@ -52,6 +63,26 @@ impl Sql {
         Self::default()
     }
 
+    /// A fragment written with its own placeholders: `$1` is the first of `binds`, and a
+    /// placeholder may come more than once and in any order.
+    pub fn fragment(text: impl Into<String>, binds: Vec<Bind>) -> Self {
+        Self {
+            text: text.into(),
+            binds,
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn binds(&self) -> &[Bind] {
+        &self.binds
+    }
+
+    /// Appends `text` as it is. A `$n` in it is this `Sql`'s own n-th bind (one handed
+    /// out by [`Sql::param`]); text with placeholders of its own goes in by
+    /// [`Sql::append`].
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
@@ -59,10 +90,42 @@ impl Sql {
 
     /// Appends a placeholder for `value`.
     pub fn bind(&mut self, value: Bind) -> &mut Self {
+        let placeholder = self.param(value);
+        self.text.push_str(&placeholder);
+        self
+    }
+
+    /// Adds `value` to the binds and returns its placeholder without writing it, for an
+    /// expression assembled apart and pushed into this same `Sql` later, as often as it
+    /// is needed.
+    pub fn param(&mut self, value: Bind) -> String {
         self.binds.push(value);
-        let n = self.binds.len();
-        self.text.push('$');
-        self.text.push_str(&n.to_string());
+        format!("${}", self.binds.len())
+    }
+
+    /// Appends `fragment`, its placeholders renumbered to follow this `Sql`'s binds (with
+    /// k binds here, its `$1` becomes `$k+1`) and its binds added after these. The rest of
+    /// its text is copied as it is, string literals and quoted identifiers included.
+    pub fn append(&mut self, fragment: Sql) -> &mut Self {
+        let shift = self.binds.len();
+        if shift == 0 {
+            self.text.push_str(&fragment.text);
+        } else {
+            for piece in pieces(&fragment.text) {
+                match piece {
+                    Piece::Placeholder { n: Some(n), .. } => {
+                        self.text.push('$');
+                        self.text.push_str(&(n.saturating_add(shift)).to_string());
+                    }
+                    // `$0`, or a number too large: it has no bind here either, which
+                    // the statement reports when it runs.
+                    Piece::Placeholder { raw, n: None } | Piece::Text(raw) => {
+                        self.text.push_str(raw);
+                    }
+                }
+            }
+        }
+        self.binds.extend(fragment.binds);
         self
     }
 
@@ -216,6 +279,8 @@ impl<Conn: diesel::Connection<Backend = Pg>> RunQueryDsl<Conn> for Statement {}
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn split(text: &str) -> Vec<Piece<'_>> {
@@ -279,5 +344,227 @@ mod tests {
             ]
         );
         assert!(split("").is_empty());
+    }
+
+    fn big(i: i64) -> Bind {
+        Bind::BigInt(i)
+    }
+
+    /// The bind each placeholder of `sql` stands for, in text order (`None` for one
+    /// without a bind).
+    fn resolved(sql: &Sql) -> Vec<Option<Bind>> {
+        pieces(sql.text())
+            .filter_map(|p| match p {
+                Piece::Placeholder { n, .. } => Some(
+                    n.and_then(|n| n.checked_sub(1))
+                        .and_then(|i| sql.binds().get(i))
+                        .cloned(),
+                ),
+                Piece::Text(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bind_writes_the_next_placeholder() {
+        let mut sql = Sql::new();
+        sql.push("a = ").bind(big(1)).push(" AND b = ").bind(big(2));
+        assert_eq!(sql.text(), "a = $1 AND b = $2");
+        assert_eq!(sql.binds(), [big(1), big(2)]);
+    }
+
+    #[test]
+    fn appending_renumbers_the_fragment_after_the_receivers_binds() {
+        let mut sql = Sql::new();
+        sql.push("SELECT ").bind(big(1)).push(", ").bind(big(2));
+        sql.push(" WHERE ").append(Sql::fragment(
+            "x = $1 AND y = $2 OR x = $1",
+            vec![big(3), big(4)],
+        ));
+        assert_eq!(
+            sql.text(),
+            "SELECT $1, $2 WHERE x = $3 AND y = $4 OR x = $3"
+        );
+        assert_eq!(sql.binds(), [big(1), big(2), big(3), big(4)]);
+    }
+
+    #[test]
+    fn appending_onto_no_binds_keeps_the_text() {
+        let body = Sql::fragment(" FROM users u WHERE u.tenant_id = $1", vec![big(1)]);
+        let mut sql = Sql::new();
+        sql.push("SELECT count(*)").append(body.clone());
+        assert_eq!(sql.text(), format!("SELECT count(*){}", body.text()));
+        assert_eq!(sql.binds(), body.binds());
+    }
+
+    #[test]
+    fn appending_renumbers_every_digit_of_a_placeholder() {
+        let binds: Vec<Bind> = (1..=12).map(big).collect();
+        let mut sql = Sql::fragment("$1, $2, $3", vec![big(-1), big(-2), big(-3)]);
+        sql.push(" / ")
+            .append(Sql::fragment("$1, $10, $12, $2, $1", binds));
+        assert_eq!(sql.text(), "$1, $2, $3 / $4, $13, $15, $5, $4");
+        assert_eq!(
+            resolved(&sql),
+            [-1, -2, -3, 1, 10, 12, 2, 1].map(|i| Some(big(i)))
+        );
+    }
+
+    #[test]
+    fn appending_keeps_the_casts_after_placeholders() {
+        let mut sql = Sql::fragment("$1::uuid, ", vec![big(0)]);
+        sql.append(Sql::fragment(
+            "unnest($1::uuid[], $2::text[]), $3::jsonb[]",
+            vec![big(1), big(2), big(3)],
+        ));
+        assert_eq!(
+            sql.text(),
+            "$1::uuid, unnest($2::uuid[], $3::text[]), $4::jsonb[]"
+        );
+    }
+
+    #[test]
+    fn appending_leaves_literals_and_quoted_identifiers_alone() {
+        let mut sql = Sql::fragment("$1", vec![big(0)]);
+        sql.append(Sql::fragment(
+            r#"'$1' || 'it''s $2' || "$1" || "a""$2" || $1 || e.v->'$ref' || '' || $2"#,
+            vec![big(1), big(2)],
+        ));
+        assert_eq!(
+            sql.text(),
+            r#"$1'$1' || 'it''s $2' || "$1" || "a""$2" || $2 || e.v->'$ref' || '' || $3"#
+        );
+        assert_eq!(resolved(&sql), [0, 1, 2].map(|i| Some(big(i))));
+    }
+
+    #[test]
+    fn appending_leaves_a_bare_dollar_and_dollar_zero_alone() {
+        let mut sql = Sql::fragment("$1", vec![big(0)]);
+        sql.append(Sql::fragment("$ $x $0 $1", vec![big(1)]));
+        assert_eq!(sql.text(), "$1$ $x $0 $2");
+        assert_eq!(resolved(&sql), [Some(big(0)), None, Some(big(1))]);
+    }
+
+    #[test]
+    fn param_hands_out_a_placeholder_for_later() {
+        let mut sql = Sql::new();
+        sql.push("a = ").bind(big(1));
+        let base = sql.param(big(2));
+        sql.push(" AND b = ").push(&base).push(" || ").push(&base);
+        assert_eq!(sql.text(), "a = $1 AND b = $2 || $2");
+        let mut outer = Sql::fragment("$1, ", vec![big(0)]);
+        outer.append(sql);
+        assert_eq!(outer.text(), "$1, a = $2 AND b = $3 || $3");
+        assert_eq!(resolved(&outer), [0, 1, 2, 2].map(|i| Some(big(i))));
+    }
+
+    /// A stretch of a fragment: text that may hold quoted `$n`, or a placeholder.
+    #[derive(Debug, Clone)]
+    enum Chunk {
+        Text(String),
+        /// The placeholder of the fragment's i-th bind (0-based), then a cast.
+        Ref(usize, &'static str),
+    }
+
+    fn chunk(binds: usize) -> impl Strategy<Value = Chunk> {
+        let text = prop_oneof![
+            "[a-z0-9 ,()=<>.:|-]{0,6}",
+            Just("'$1'".to_owned()),
+            Just("'it''s $2'".to_owned()),
+            Just("\"$3\"".to_owned()),
+            Just("'$ref'".to_owned()),
+            Just("$ ".to_owned()),
+        ]
+        .prop_map(Chunk::Text);
+        if binds == 0 {
+            return text.boxed();
+        }
+        let cast = prop_oneof![Just(""), Just("::uuid[]"), Just("::text"), Just(" ")];
+        prop_oneof![text, (0..binds, cast).prop_map(|(i, c)| Chunk::Ref(i, c))].boxed()
+    }
+
+    /// A fragment of `binds` binds and the chunks of its text.
+    fn fragment() -> impl Strategy<Value = (usize, Vec<Chunk>)> {
+        (0usize..13)
+            .prop_flat_map(|binds| (Just(binds), prop::collection::vec(chunk(binds), 0..12)))
+    }
+
+    /// Builds fragment number `f`: its binds are `BigInt(f * 100 + i)`. Returns it and the
+    /// binds its placeholders stand for, in text order.
+    fn build(f: usize, binds: usize, chunks: &[Chunk]) -> (Sql, Vec<Bind>) {
+        let value = |i: usize| big(i64::try_from(f * 100 + i).unwrap_or(i64::MAX));
+        let mut written = String::new();
+        let mut refs = Vec::new();
+        for c in chunks {
+            match c {
+                // A text chunk after a placeholder must not lengthen its number.
+                Chunk::Text(t) => {
+                    written.push(' ');
+                    written.push_str(t);
+                }
+                Chunk::Ref(i, cast) => {
+                    written.push_str(&format!(" ${}{cast}", i + 1));
+                    refs.push(value(*i));
+                }
+            }
+        }
+        let sql = Sql::fragment(written, (0..binds).map(value).collect());
+        (sql, refs)
+    }
+
+    /// The text with each placeholder replaced by `?`.
+    fn shape(sql: &Sql) -> String {
+        pieces(sql.text())
+            .map(|p| match p {
+                Piece::Text(t) => t,
+                Piece::Placeholder { .. } => "?",
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// However fragments are appended, each placeholder still stands for the value it
+        /// stood for in its own fragment, and nothing but placeholder numbers changes.
+        #[test]
+        fn appended_fragments_keep_their_values(
+            fragments in prop::collection::vec(fragment(), 1..6),
+        ) {
+            let mut all = Sql::new();
+            let mut expected = Vec::new();
+            let mut expected_shape = String::new();
+            for (f, (binds, chunks)) in fragments.iter().enumerate() {
+                let (sql, refs) = build(f, *binds, chunks);
+                expected_shape.push_str(&shape(&sql));
+                expected.extend(refs.into_iter().map(Some));
+                all.append(sql);
+            }
+            prop_assert_eq!(resolved(&all), expected);
+            prop_assert_eq!(shape(&all), expected_shape);
+            let total: usize = fragments.iter().map(|(binds, _)| binds).sum();
+            prop_assert_eq!(all.binds().len(), total);
+        }
+
+        /// Appending a fragment is the same as writing its pieces straight after the
+        /// receiver's with `bind`.
+        #[test]
+        fn appending_equals_binding_in_place(
+            head in prop::collection::vec(("[a-z ]{0,4}", any::<i64>()), 0..15),
+            tail in prop::collection::vec(("[a-z ]{0,4}", any::<i64>()), 0..15),
+        ) {
+            let mut direct = Sql::new();
+            for (t, v) in head.iter().chain(&tail) {
+                direct.push(t).bind(big(*v));
+            }
+            let mut composed = Sql::new();
+            for (t, v) in &head {
+                composed.push(t).bind(big(*v));
+            }
+            let mut fragment = Sql::new();
+            for (t, v) in &tail {
+                fragment.push(t).bind(big(*v));
+            }
+            composed.append(fragment);
+            prop_assert_eq!(composed, direct);
+        }
     }
 }

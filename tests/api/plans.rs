@@ -18,8 +18,7 @@ struct PlanLine {
 
 fn explain(conn: &mut diesel::PgConnection, sql: Sql) -> String {
     let mut explained = Sql::new();
-    explained.push("EXPLAIN ").push(&sql.text);
-    explained.binds = sql.binds;
+    explained.push("EXPLAIN ").append(sql);
     explained
         .into_query()
         .load::<PlanLine>(conn)
@@ -35,7 +34,7 @@ fn explain(conn: &mut diesel::PgConnection, sql: Sql) -> String {
 fn generic_plan(conn: &mut diesel::PgConnection, sql: Sql) -> String {
     use scimd::store::sql::Bind;
     let types: Vec<&str> = sql
-        .binds
+        .binds()
         .iter()
         .map(|b| match b {
             Bind::Text(_) | Bind::OptText(_) => "text",
@@ -59,7 +58,7 @@ fn generic_plan(conn: &mut diesel::PgConnection, sql: Sql) -> String {
     diesel::sql_query(format!(
         "PREPARE kept ({}) AS {}",
         types.join(", "),
-        sql.text
+        sql.text()
     ))
     .execute(conn)
     .expect("prepare");
@@ -126,8 +125,7 @@ fn hot_lookups_use_indexes_on_a_tenant_of_100000_users() {
         assert!(!page.contains("Seq Scan on users"), "{filter}:\n{page}");
         let mut count = Sql::new();
         let body = from_where(Kind::Users, tenant, Some(&parsed), "http://x").expect("sql");
-        count.push("SELECT count(*)").push(&body.text);
-        count.binds = body.binds;
+        count.push("SELECT count(*)").append(body);
         let plan = explain(&mut conn, count);
         assert!(
             !plan.contains("Seq Scan on users"),
