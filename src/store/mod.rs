@@ -11,6 +11,7 @@ pub mod events;
 pub mod fast;
 pub mod filter;
 pub mod groups;
+pub mod locks;
 pub mod people;
 pub mod schema;
 pub mod search;
