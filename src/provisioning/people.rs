@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::store::events::{self, NewEvent};
 use crate::store::groups::{self, GroupRow};
 use crate::store::people;
+use crate::store::rows::Count;
 use crate::store::tenants::{self, Tenant};
 use crate::store::users::{self, NewUser, UserRow};
 
@@ -266,12 +267,6 @@ pub struct Disconnected {
     pub people_removed: usize,
 }
 
-#[derive(diesel::QueryableByName)]
-struct Changed {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 /// Disconnects the tenant's source: the tenant becomes `manual`. With `keep_people`,
 /// everyone the source managed becomes a manual person (same id, history and admin
 /// state); without, they are deprovisioned (or erased, under the `remove` policy) and leave
@@ -292,7 +287,7 @@ pub fn disconnect(
         };
         // $1 tenant, $2 actor, $3 request id, $4 now.
         let run = |conn: &mut PgConnection, sql: &str| -> Result<usize, Error> {
-            let n: Changed = diesel::sql_query(sql)
+            let n: Count = diesel::sql_query(sql)
                 .bind::<SqlUuid, _>(actor.tenant_id)
                 .bind::<Text, _>(&actor.actor)
                 .bind::<Nullable<Text>, _>(actor.request_id.as_deref())

@@ -6,6 +6,7 @@ use diesel::sql_types::Text;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::locks;
+use super::rows::Exists;
 use crate::config::DatabaseUrl;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -33,12 +34,6 @@ pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, MigrateError> {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_owned()
-}
-
-#[derive(QueryableByName)]
-struct Exists {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    exists: bool,
 }
 
 /// Creates the database `url` names when it does not exist yet. Two processes racing to

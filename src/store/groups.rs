@@ -7,6 +7,7 @@ use diesel::upsert::on_constraint;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::rows::IdRow;
 use super::schema::{group_members, groups};
 
 #[derive(Queryable, QueryableByName, Selectable, Identifiable, Debug, Clone, PartialEq)]
@@ -146,12 +147,6 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
         .map(|n| n > 0)
 }
 
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: Uuid,
-}
-
 /// The subset of `ids` that are groups of the tenant, one primary-key probe per id (see
 /// `users::existing_ids`).
 pub fn existing_ids(
@@ -166,7 +161,7 @@ pub fn existing_ids(
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
     .load::<IdRow>(conn)
-    .map(|rows| rows.into_iter().map(|r| r.id).collect())
+    .map(IdRow::ids)
 }
 
 #[derive(Insertable)]

@@ -13,6 +13,7 @@ pub mod filter;
 pub mod groups;
 pub mod locks;
 pub mod people;
+pub mod rows;
 pub mod schema;
 pub mod search;
 pub mod sql;

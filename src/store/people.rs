@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
+use super::rows::IdRow;
 use super::users::{UserRow, USER_ROW_COLUMNS};
 
 /// A person is in an excluded group (direct membership).
@@ -188,12 +189,6 @@ pub fn excluded_groups_of(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<
     .load(conn)
 }
 
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-}
-
 /// The subset of `ids` that are people of the tenant, deprovisioned ones too.
 pub fn known_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
     diesel::sql_query(
@@ -203,7 +198,7 @@ pub fn known_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> Quer
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
     .load::<IdRow>(conn)
-    .map(|rows| rows.into_iter().map(|r| r.id).collect())
+    .map(IdRow::ids)
 }
 
 /// Sets the admin state of those of `ids` not already in it; returns the ids changed.
@@ -222,7 +217,7 @@ pub fn set_admin_state(
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Text, _>(admin_state)
     .load::<IdRow>(conn)
-    .map(|rows| rows.into_iter().map(|r| r.id).collect())
+    .map(IdRow::ids)
 }
 
 /// People matching any of `keys` (lower-cased emails) by email or userName, deprovisioned

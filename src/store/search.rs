@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::filter::{compile_into, sort_expr, Target};
 use super::groups::{groups_of_many, GroupRow};
+use super::rows::Count;
 use super::sql::{Bind, Sql, Statement};
 use super::users::{view_columns, view_join, UserView, USER_ROW_COLUMNS};
 use crate::scim::filter::{AttrExp, CompareOp, Filter, FilterError};
@@ -52,12 +53,6 @@ pub enum ListError {
     Filter(#[from] FilterError),
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 fn target(kind: Kind, base_url: &str) -> Target<'_> {

@@ -2,9 +2,10 @@
 //! them, appended fragments keep their own values, and a cached statement is prepared
 //! once per connection while an uncached one is never kept.
 
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl};
 
+use scimd::store::rows::Count;
 use scimd::store::sql::{Bind, Sql};
 
 use crate::helpers::TestDb;
@@ -15,12 +16,6 @@ struct Pair {
     a: String,
     #[diesel(sql_type = Text)]
     b: String,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 /// `$2` used twice and before `$1`, and a `$` that is no placeholder.
