@@ -1,9 +1,10 @@
 //! Building the events every write appends (DESIGN.md, Events), in the writer's transaction.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::store::events::NewEvent;
+use crate::store::events::{NewEvent, Stamp};
 
 /// Who is writing, for the event log.
 #[derive(Debug, Clone)]
@@ -30,6 +31,16 @@ impl Actor {
             actor: self.actor.clone(),
             request_id: self.request_id.clone(),
             data,
+        }
+    }
+
+    /// The event fields of a change to many rows in one statement, made `at`.
+    pub fn stamp(&self, at: DateTime<Utc>) -> Stamp<'_> {
+        Stamp {
+            tenant_id: self.tenant_id,
+            actor: &self.actor,
+            request_id: self.request_id.as_deref(),
+            at,
         }
     }
 }

@@ -45,6 +45,18 @@ pub struct NewEvent {
     pub data: Value,
 }
 
+/// Who made a change to many rows in one statement, and when: the fields of the events
+/// such a statement writes beside its change.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp<'a> {
+    pub tenant_id: Uuid,
+    /// As [`NewEvent::actor`].
+    pub actor: &'a str,
+    pub request_id: Option<&'a str>,
+    /// The events' `occurred_at`, and `updated_at` of the rows changed.
+    pub at: DateTime<Utc>,
+}
+
 pub fn insert(conn: &mut PgConnection, event: &NewEvent) -> QueryResult<()> {
     diesel::insert_into(events::table)
         .values(event)

@@ -147,6 +147,17 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
         .map(|n| n > 0)
 }
 
+/// Makes every group of the tenant that a source manages (any source but `manual`) a
+/// manual group. Returns how many.
+pub fn make_sourced_manual(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE groups SET source = 'manual', source_ref = NULL \
+         WHERE tenant_id = $1 AND source <> 'manual'",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .execute(conn)
+}
+
 /// The subset of `ids` that are groups of the tenant, one primary-key probe per id (see
 /// `users::existing_ids`).
 pub fn existing_ids(
