@@ -9,10 +9,11 @@
 //! way PostgreSQL's lexer reads it, for everything this builder writes: `$` followed by
 //! digits is a placeholder (`$1::uuid[]` is `$1` and a cast; `$10` is never `$1` and a
 //! `0`), except inside a string literal (`'$ref'`, a quote in it doubled) or a quoted
-//! identifier (`"C"`), which are text. Escape strings (`E'…'`), dollar-quoted strings and
-//! comments are not recognised, so the builder must not write them: a quote inside one
-//! would be taken for the start or end of a literal. The one scanner serves both running
-//! a statement and renumbering a fragment, so the two never disagree.
+//! identifier (`"C"`), which are text. Escape strings (`E'…'`), dollar-quoted strings,
+//! comments and unquoted identifiers with a `$` in them (`a$1`) are not recognised, so the
+//! builder must not write them: a quote inside one would be taken for the start or end of
+//! a literal, and `a$1` for `a` and a placeholder. The one scanner serves both running a
+//! statement and renumbering a fragment, so the two never disagree.
 //!
 //! # Composing
 //!
