@@ -8,6 +8,7 @@ use super::tenants::{self, TenantSlug};
 use crate::auth::Credential;
 use crate::error::Error;
 use crate::store::credentials::{self as store, NewAdminKey, NewScimToken, ScimToken};
+use crate::store::locks;
 use crate::store::tenants::Tenant;
 
 const MAX_LABEL: usize = 200;
@@ -134,10 +135,7 @@ pub struct Bootstrap {
 /// key. Several nodes starting at once bootstrap once.
 pub fn bootstrap(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Option<Bootstrap>, Error> {
     conn.transaction(|conn| {
-        diesel::RunQueryDsl::execute(
-            diesel::sql_query("SELECT pg_advisory_xact_lock(727275)"),
-            conn,
-        )?;
+        locks::BOOTSTRAP.lock_for_transaction(conn)?;
         if crate::store::tenants::count(conn)? > 0 {
             return Ok(None);
         }

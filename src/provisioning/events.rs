@@ -18,10 +18,11 @@
 //! | `group.excluded`, `group.included` | `displayName`, `members`: how many it has |
 //! | `group.member_added`, `group.member_removed` | `members`: the member ids |
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::store::events::NewEvent;
+use crate::store::events::{NewEvent, Stamp};
 
 /// Who is writing, for the event log.
 #[derive(Debug, Clone)]
@@ -44,6 +45,16 @@ impl Actor {
             actor: self.actor.clone(),
             request_id: self.request_id.clone(),
             data: event.data(),
+        }
+    }
+
+    /// The event fields of a change to many rows in one statement, made `at`.
+    pub fn stamp(&self, at: DateTime<Utc>) -> Stamp<'_> {
+        Stamp {
+            tenant_id: self.tenant_id,
+            actor: &self.actor,
+            request_id: self.request_id.as_deref(),
+            at,
         }
     }
 }

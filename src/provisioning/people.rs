@@ -9,8 +9,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
 use super::events::{Actor, Event, TakeOver};
@@ -252,12 +251,6 @@ pub struct Disconnected {
     pub people_removed: usize,
 }
 
-#[derive(diesel::QueryableByName)]
-struct Changed {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 /// Disconnects the tenant's source: the tenant becomes `manual`. With `keep_people`,
 /// everyone the source managed becomes a manual person (same id, history and admin
 /// state); without, they are deprovisioned (or erased, under the `remove` policy) and leave
@@ -276,77 +269,17 @@ pub fn disconnect(
             people_deprovisioned: 0,
             people_removed: 0,
         };
-        // $1 tenant, $2 actor, $3 request id, $4 now.
-        let run = |conn: &mut PgConnection, sql: &str| -> Result<usize, Error> {
-            let n: Changed = diesel::sql_query(sql)
-                .bind::<SqlUuid, _>(actor.tenant_id)
-                .bind::<Text, _>(&actor.actor)
-                .bind::<Nullable<Text>, _>(actor.request_id.as_deref())
-                .bind::<Timestamptz, _>(now)
-                .get_result(conn)?;
-            Ok(usize::try_from(n.n).unwrap_or(0))
-        };
+        let stamp = actor.stamp(now);
         if keep_people {
-            out.people_kept = run(
-                conn,
-                "WITH old AS (SELECT id, source FROM users WHERE tenant_id = $1 \
-                   AND deprovisioned_at IS NULL AND source <> 'manual' FOR UPDATE), \
-                 moved AS (UPDATE users u SET source = 'manual', source_ref = NULL, updated_at = $4 \
-                   FROM old WHERE u.id = old.id RETURNING u.id, old.source AS previous), \
-                 ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
-                   request_id, occurred_at, data) \
-                   SELECT $1, 'user.updated', 'User', id, $2, $3, $4, \
-                   jsonb_build_object('changed', jsonb_build_object('source', 'manual'), \
-                                      'previous_source', previous) FROM moved) \
-                 SELECT count(*) AS n FROM moved",
-            )?;
-            diesel::sql_query(
-                "UPDATE groups SET source = 'manual', source_ref = NULL \
-                 WHERE tenant_id = $1 AND source <> 'manual'",
-            )
-            .bind::<SqlUuid, _>(actor.tenant_id)
-            .execute(conn)?;
+            out.people_kept = people::make_sourced_manual(conn, &stamp)?;
+            groups::make_sourced_manual(conn, actor.tenant_id)?;
         } else {
             // Leaving groups first: one member_removed event per group, its version bumped.
-            run(
-                conn,
-                "WITH gone AS (DELETE FROM group_members gm USING users u \
-                   WHERE gm.member_id = u.id AND u.tenant_id = $1 AND u.deprovisioned_at IS NULL \
-                   AND u.source <> 'manual' RETURNING gm.group_id, gm.member_id), \
-                 per_group AS (SELECT group_id, jsonb_agg(member_id) AS members FROM gone \
-                   GROUP BY group_id), \
-                 bumped AS (UPDATE groups g SET version = version + 1, updated_at = $4 \
-                   FROM per_group p WHERE g.id = p.group_id RETURNING g.id), \
-                 ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
-                   request_id, occurred_at, data) \
-                   SELECT $1, 'group.member_removed', 'Group', group_id, $2, $3, $4, \
-                   jsonb_build_object('members', members) FROM per_group) \
-                 SELECT count(*) AS n FROM bumped",
-            )?;
+            people::remove_sourced_from_groups(conn, &stamp)?;
             if tenant.on_source_delete == "remove" {
-                out.people_removed = run(
-                    conn,
-                    "WITH gone AS (DELETE FROM users WHERE tenant_id = $1 \
-                       AND deprovisioned_at IS NULL AND source <> 'manual' \
-                       RETURNING id, user_name), \
-                     ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, \
-                       actor, request_id, occurred_at, data) \
-                       SELECT $1, 'user.removed', 'User', id, $2, $3, $4, \
-                       jsonb_build_object('userName', user_name) FROM gone) \
-                     SELECT count(*) AS n FROM gone",
-                )?;
+                out.people_removed = people::remove_sourced(conn, &stamp)?;
             } else {
-                out.people_deprovisioned = run(
-                    conn,
-                    "WITH gone AS (UPDATE users SET deprovisioned_at = $4, version = version + 1, \
-                       updated_at = $4 WHERE tenant_id = $1 AND deprovisioned_at IS NULL \
-                       AND source <> 'manual' RETURNING id, user_name), \
-                     ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, \
-                       actor, request_id, occurred_at, data) \
-                       SELECT $1, 'user.deprovisioned', 'User', id, $2, $3, $4, \
-                       jsonb_build_object('userName', user_name) FROM gone) \
-                     SELECT count(*) AS n FROM gone",
-                )?;
+                out.people_deprovisioned = people::deprovision_sourced(conn, &stamp)?;
             }
         }
         let tenant = tenants::update_settings(

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::locks;
+use super::rows::Exists;
 use crate::config::DatabaseUrl;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -32,12 +34,6 @@ pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, MigrateError> {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_owned()
-}
-
-#[derive(QueryableByName)]
-struct Exists {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    exists: bool,
 }
 
 /// Creates the database `url` names when it does not exist yet. Two processes racing to
@@ -75,14 +71,14 @@ pub fn quote_ident(name: &str) -> String {
 /// Runs every pending embedded migration; a no-op when none is pending.
 pub fn run_migrations(conn: &mut PgConnection) -> Result<usize, MigrateError> {
     // Serialise concurrent migrators (several nodes starting at once).
-    diesel::sql_query("SELECT pg_advisory_lock(727274)")
-        .execute(conn)
+    locks::MIGRATIONS
+        .lock_for_session(conn)
         .map_err(|e| MigrateError::Migration(e.to_string()))?;
     let result = conn
         .run_pending_migrations(MIGRATIONS)
         .map(|done| done.len())
         .map_err(|e| MigrateError::Migration(e.to_string()));
-    let _ = diesel::sql_query("SELECT pg_advisory_unlock(727274)").execute(conn);
+    let _ = locks::MIGRATIONS.unlock_session(conn);
     result
 }
 

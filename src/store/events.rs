@@ -2,7 +2,7 @@
 //!
 //! Writers insert events inside their own transaction with `id` NULL. The feed position
 //! `id` is given afterwards by [`sequence`], which runs under a transaction-scoped advisory
-//! lock, so only one sequencer runs at a time and each one sees every event committed
+//! lock ([`locks::EVENT_SEQUENCER`]), so only one sequencer runs at a time and each one sees every event committed
 //! before it took the lock. Positions therefore appear in commit order: a poller reading
 //! `id > after` never skips an event whose transaction committed late, and writers never
 //! wait on each other.
@@ -12,9 +12,8 @@ use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::locks;
 use super::schema::events;
-
-const SEQUENCER_LOCK: i64 = 727_276;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = events)]
@@ -46,6 +45,18 @@ pub struct NewEvent {
     pub data: Value,
 }
 
+/// Who made a change to many rows in one statement, and when: the fields of the events
+/// such a statement writes beside its change.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp<'a> {
+    pub tenant_id: Uuid,
+    /// As [`NewEvent::actor`].
+    pub actor: &'a str,
+    pub request_id: Option<&'a str>,
+    /// The events' `occurred_at`, and `updated_at` of the rows changed.
+    pub at: DateTime<Utc>,
+}
+
 pub fn insert(conn: &mut PgConnection, event: &NewEvent) -> QueryResult<()> {
     diesel::insert_into(events::table)
         .values(event)
@@ -67,8 +78,7 @@ pub fn insert_many(conn: &mut PgConnection, batch: &[NewEvent]) -> QueryResult<(
 /// commits its own.
 pub fn sequence(conn: &mut PgConnection) -> QueryResult<usize> {
     conn.transaction(|conn| {
-        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})"))
-            .execute(conn)?;
+        locks::EVENT_SEQUENCER.lock_for_transaction(conn)?;
         // A new statement, so a new snapshot: it sees every commit before the lock was won.
         diesel::sql_query(
             "WITH base AS (SELECT coalesce(max(id), 0) AS top FROM events), \

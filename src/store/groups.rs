@@ -7,6 +7,7 @@ use diesel::upsert::on_constraint;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::rows::IdRow;
 use super::schema::{group_members, groups};
 
 #[derive(Queryable, QueryableByName, Selectable, Identifiable, Debug, Clone, PartialEq)]
@@ -146,10 +147,15 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
         .map(|n| n > 0)
 }
 
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: Uuid,
+/// Makes every group of the tenant that a source manages (any source but `manual`) a
+/// manual group. Returns how many.
+pub fn make_sourced_manual(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE groups SET source = 'manual', source_ref = NULL \
+         WHERE tenant_id = $1 AND source <> 'manual'",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .execute(conn)
 }
 
 /// The subset of `ids` that are groups of the tenant, one primary-key probe per id (see
@@ -166,7 +172,7 @@ pub fn existing_ids(
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
     .load::<IdRow>(conn)
-    .map(|rows| rows.into_iter().map(|r| r.id).collect())
+    .map(IdRow::ids)
 }
 
 #[derive(Insertable)]

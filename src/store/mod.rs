@@ -12,9 +12,12 @@ pub mod events;
 pub mod fast;
 pub mod filter;
 pub mod groups;
+pub mod locks;
 pub mod people;
+pub mod rows;
 pub mod schema;
 pub mod search;
+pub mod sql;
 pub mod tenants;
 pub mod users;
 

@@ -10,6 +10,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
+use super::events::Stamp;
+use super::rows::{Count, IdRow};
 use super::users::{UserRow, USER_ROW_COLUMNS};
 
 /// A person is in an excluded group (direct membership).
@@ -188,12 +190,6 @@ pub fn excluded_groups_of(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<
     .load(conn)
 }
 
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-}
-
 /// The subset of `ids` that are people of the tenant, deprovisioned ones too.
 pub fn known_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
     diesel::sql_query(
@@ -203,7 +199,7 @@ pub fn known_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> Quer
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
     .load::<IdRow>(conn)
-    .map(|rows| rows.into_iter().map(|r| r.id).collect())
+    .map(IdRow::ids)
 }
 
 /// Sets the admin state of those of `ids` not already in it; returns the ids changed.
@@ -222,7 +218,7 @@ pub fn set_admin_state(
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Text, _>(admin_state)
     .load::<IdRow>(conn)
-    .map(|rows| rows.into_iter().map(|r| r.id).collect())
+    .map(IdRow::ids)
 }
 
 /// People matching any of `keys` (lower-cased emails) by email or userName, deprovisioned
@@ -240,6 +236,97 @@ pub fn find_by_emails(
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<Text>, _>(keys)
     .load(conn)
+}
+
+/// Live people a source manages: any source but `manual`. Each statement below binds $1
+/// tenant, $2 actor, $3 request id and $4 the time, writes its events beside its change
+/// in the one statement, and returns one count `n`.
+fn run_on_sourced(conn: &mut PgConnection, sql: &str, stamp: &Stamp<'_>) -> QueryResult<usize> {
+    let count: Count = diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(stamp.tenant_id)
+        .bind::<Text, _>(stamp.actor)
+        .bind::<Nullable<Text>, _>(stamp.request_id)
+        .bind::<Timestamptz, _>(stamp.at)
+        .get_result(conn)?;
+    Ok(usize::try_from(count.n).unwrap_or(0))
+}
+
+/// Makes every live person a source manages a manual person (same id, history and admin
+/// state), each with a `user.updated` event naming the previous source. Returns how many.
+pub fn make_sourced_manual(conn: &mut PgConnection, stamp: &Stamp<'_>) -> QueryResult<usize> {
+    run_on_sourced(
+        conn,
+        "WITH old AS (SELECT id, source FROM users WHERE tenant_id = $1 \
+           AND deprovisioned_at IS NULL AND source <> 'manual' FOR UPDATE), \
+         moved AS (UPDATE users u SET source = 'manual', source_ref = NULL, updated_at = $4 \
+           FROM old WHERE u.id = old.id RETURNING u.id, old.source AS previous), \
+         ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
+           request_id, occurred_at, data) \
+           SELECT $1, 'user.updated', 'User', id, $2, $3, $4, \
+           jsonb_build_object('changed', jsonb_build_object('source', 'manual'), \
+                              'previous_source', previous) FROM moved) \
+         SELECT count(*) AS n FROM moved",
+        stamp,
+    )
+}
+
+/// Takes every live person a source manages out of their groups: each group that loses
+/// members has its version bumped and one `group.member_removed` event listing them.
+/// Returns how many groups.
+pub fn remove_sourced_from_groups(
+    conn: &mut PgConnection,
+    stamp: &Stamp<'_>,
+) -> QueryResult<usize> {
+    run_on_sourced(
+        conn,
+        "WITH gone AS (DELETE FROM group_members gm USING users u \
+           WHERE gm.member_id = u.id AND u.tenant_id = $1 AND u.deprovisioned_at IS NULL \
+           AND u.source <> 'manual' RETURNING gm.group_id, gm.member_id), \
+         per_group AS (SELECT group_id, jsonb_agg(member_id) AS members FROM gone \
+           GROUP BY group_id), \
+         bumped AS (UPDATE groups g SET version = version + 1, updated_at = $4 \
+           FROM per_group p WHERE g.id = p.group_id RETURNING g.id), \
+         ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
+           request_id, occurred_at, data) \
+           SELECT $1, 'group.member_removed', 'Group', group_id, $2, $3, $4, \
+           jsonb_build_object('members', members) FROM per_group) \
+         SELECT count(*) AS n FROM bumped",
+        stamp,
+    )
+}
+
+/// Erases every live person a source manages, each with a `user.removed` event. Returns
+/// how many.
+pub fn remove_sourced(conn: &mut PgConnection, stamp: &Stamp<'_>) -> QueryResult<usize> {
+    run_on_sourced(
+        conn,
+        "WITH gone AS (DELETE FROM users WHERE tenant_id = $1 \
+           AND deprovisioned_at IS NULL AND source <> 'manual' \
+           RETURNING id, user_name), \
+         ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, \
+           actor, request_id, occurred_at, data) \
+           SELECT $1, 'user.removed', 'User', id, $2, $3, $4, \
+           jsonb_build_object('userName', user_name) FROM gone) \
+         SELECT count(*) AS n FROM gone",
+        stamp,
+    )
+}
+
+/// Deprovisions every live person a source manages (version bumped), each with a
+/// `user.deprovisioned` event. Returns how many.
+pub fn deprovision_sourced(conn: &mut PgConnection, stamp: &Stamp<'_>) -> QueryResult<usize> {
+    run_on_sourced(
+        conn,
+        "WITH gone AS (UPDATE users SET deprovisioned_at = $4, version = version + 1, \
+           updated_at = $4 WHERE tenant_id = $1 AND deprovisioned_at IS NULL \
+           AND source <> 'manual' RETURNING id, user_name), \
+         ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, \
+           actor, request_id, occurred_at, data) \
+           SELECT $1, 'user.deprovisioned', 'User', id, $2, $3, $4, \
+           jsonb_build_object('userName', user_name) FROM gone) \
+         SELECT count(*) AS n FROM gone",
+        stamp,
+    )
 }
 
 #[cfg(test)]

@@ -12,8 +12,10 @@ use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use super::filter::{compile_into, sort_expr, Bind, Sql, Statement, Target};
+use super::filter::{compile_into, sort_expr, Target};
 use super::groups::{groups_of_many, GroupRow};
+use super::rows::Count;
+use super::sql::{Bind, Sql, Statement};
 use super::users::{view_columns, view_join, UserView, USER_ROW_COLUMNS};
 use crate::scim::filter::{AttrExp, CompareOp, Filter, FilterError};
 use crate::scim::path::AttrPath;
@@ -51,12 +53,6 @@ pub enum ListError {
     Filter(#[from] FilterError),
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 fn target(kind: Kind, base_url: &str) -> Target<'_> {
@@ -164,8 +160,7 @@ fn page_with(
             .push(a)
             .push(".*");
     }
-    sql.push(&body.text);
-    sql.binds = body.binds;
+    sql.append(body);
     if let Start::After(at, id) = q.start {
         sql.push(" AND (")
             .push(a)
@@ -273,8 +268,7 @@ fn count_statement(
 ) -> Result<Statement, ListError> {
     let body = from_where(kind, tenant_id, filter, base_url)?;
     let mut sql = Sql::new();
-    sql.push("SELECT count(*) AS n").push(&body.text);
-    sql.binds = body.binds;
+    sql.push("SELECT count(*) AS n").append(body);
     Ok(statement(sql, filter, None))
 }
 
@@ -359,10 +353,9 @@ async fn lookup_one(
         .push(USER_ROW_COLUMNS)
         .push(view_columns(groups))
         .push(" FROM (SELECT u.*")
-        .push(&body.text)
+        .append(body)
         .push(") u")
         .push(view_join(groups));
-    sql.binds = body.binds;
     let mut rows =
         diesel_async::RunQueryDsl::load::<UserView>(sql.into_cached_query(), conn).await?;
     rows.sort_by_key(|r| (r.user.created_at, r.user.id));

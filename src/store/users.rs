@@ -13,8 +13,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::events::NewEvent;
-use super::filter::{Bind, Sql, Statement};
+use super::rows::IdRow;
 use super::schema::users;
+use super::sql::{Bind, Sql, Statement};
 
 #[derive(Queryable, QueryableByName, Selectable, Identifiable, Debug, Clone, PartialEq)]
 #[diesel(table_name = users)]
@@ -563,12 +564,6 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
         .map(|n| n > 0)
 }
 
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: Uuid,
-}
-
 /// The subset of `ids` that are live users of the tenant: one primary-key probe per id
 /// (`unnest` joined to the table). With `id = ANY(…)` the planner may scan the whole
 /// tenant and test every row against the list, which takes seconds for 10,000 ids.
@@ -584,7 +579,7 @@ pub fn existing_ids(
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
     .load::<IdRow>(conn)
-    .map(|rows| rows.into_iter().map(|r| r.id).collect())
+    .map(IdRow::ids)
 }
 
 #[cfg(test)]

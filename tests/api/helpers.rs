@@ -16,6 +16,7 @@ use scimd::clock::{ManualClock, SharedClock};
 use scimd::config::{DatabaseUrl, Settings};
 use scimd::provisioning::credentials;
 use scimd::store::database::{quote_ident, run_migrations};
+use scimd::store::locks::TEST_TEMPLATE;
 use scimd::Application;
 
 /// The test server. Unless the URL says otherwise, connections skip TLS: with it, the
@@ -73,8 +74,8 @@ fn template() -> &'static str {
     TEMPLATE.get_or_init(|| {
         let name = template_name();
         let mut conn = admin_conn();
-        diesel::sql_query("SELECT pg_advisory_lock(7272701)")
-            .execute(&mut conn)
+        TEST_TEMPLATE
+            .lock_for_session(&mut conn)
             .expect("advisory lock");
         let exists = diesel::sql_query("SELECT 1 AS n FROM pg_database WHERE datname = $1")
             .bind::<diesel::sql_types::Text, _>(&name)
@@ -106,8 +107,8 @@ fn template() -> &'static str {
             .execute(&mut conn)
             .expect("rename template");
         }
-        diesel::sql_query("SELECT pg_advisory_unlock(7272701)")
-            .execute(&mut conn)
+        TEST_TEMPLATE
+            .unlock_session(&mut conn)
             .expect("advisory unlock");
         name
     })

@@ -629,6 +629,211 @@ async fn disconnect_keeps_people_as_manual_or_deprovisions_them() {
     }
 }
 
+/// One event written by a disconnect: (type, resource type, resource id, data).
+type Written = (String, String, Option<uuid::Uuid>, Value);
+
+/// The events of tenant `acme` after insertion position `after`, in insertion order, each
+/// checked to carry the admin as actor, a request id and the disconnect's time.
+fn events_after(conn: &mut diesel::PgConnection, after: i64) -> Vec<Written> {
+    use diesel::sql_types::{BigInt, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
+    use diesel::{QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Event {
+        #[diesel(sql_type = Text)]
+        type_: String,
+        #[diesel(sql_type = Text)]
+        resource_type: String,
+        #[diesel(sql_type = Nullable<SqlUuid>)]
+        resource_id: Option<uuid::Uuid>,
+        #[diesel(sql_type = Bool)]
+        by_admin: bool,
+        #[diesel(sql_type = Bool)]
+        with_request_id: bool,
+        #[diesel(sql_type = Bool)]
+        at_tenant_change: bool,
+        #[diesel(sql_type = Jsonb)]
+        data: Value,
+    }
+    diesel::sql_query(
+        "SELECT e.type AS type_, e.resource_type, e.resource_id, e.actor LIKE 'admin:%' AS by_admin, \
+         e.request_id IS NOT NULL AS with_request_id, e.occurred_at = t.updated_at AS at_tenant_change, \
+         e.data FROM events e JOIN tenants t ON t.id = e.tenant_id \
+         WHERE t.slug = 'acme' AND e.seq > $1 ORDER BY e.seq",
+    )
+    .bind::<BigInt, _>(after)
+    .load::<Event>(conn)
+    .expect("events")
+    .into_iter()
+    .map(|e| {
+        assert!(e.by_admin && e.with_request_id && e.at_tenant_change, "{}", e.type_);
+        (e.type_, e.resource_type, e.resource_id, e.data)
+    })
+    .collect()
+}
+
+fn last_seq(conn: &mut diesel::PgConnection) -> i64 {
+    use diesel::{QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Seq {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT coalesce(max(seq), 0) AS n FROM events")
+        .get_result::<Seq>(conn)
+        .expect("last seq")
+        .n
+}
+
+fn group_source(conn: &mut diesel::PgConnection, id: uuid::Uuid) -> String {
+    use diesel::{QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Source {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        source: String,
+    }
+    diesel::sql_query("SELECT source FROM groups WHERE id = $1 AND source_ref IS NULL")
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .get_result::<Source>(conn)
+        .expect("group")
+        .source
+}
+
+fn uuid_of(v: &Value) -> uuid::Uuid {
+    v["id"].as_str().and_then(|s| s.parse().ok()).expect("id")
+}
+
+/// Each way of disconnecting writes its event per person and per group that lost members.
+#[tokio::test]
+async fn disconnect_writes_an_event_per_person_and_per_group_left() {
+    let (app, token) = setup().await;
+    let mut conn = app.db.conn();
+    let ann = app.create_user(&token, &user_body("ann@acme.test")).await;
+    let all = app
+        .create_group(
+            &token,
+            &json!({"displayName": "All", "members": [{"value": ann["id"]}]}),
+        )
+        .await;
+
+    // Kept: each person becomes manual, with an update naming the previous source.
+    let after = last_seq(&mut conn);
+    let (status, r) = body(
+        app.admin_post(&format!("{T}/disconnect"), &json!({"keep_people": true}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        events_after(&mut conn, after),
+        vec![(
+            "user.updated".to_owned(),
+            "User".to_owned(),
+            Some(uuid_of(&ann)),
+            json!({"changed": {"source": "manual"}, "previous_source": "scim"}),
+        )]
+    );
+    assert_eq!(group_source(&mut conn, uuid_of(&all)), "manual");
+
+    // Deprovisioned: the group left first (one event for all its leavers), then each person.
+    body(app.admin_patch(T, &json!({"source": "scim"})).await).await;
+    let bob = app.create_user(&token, &user_body("bob@acme.test")).await;
+    let cat = app.create_user(&token, &user_body("cat@acme.test")).await;
+    let pair = app
+        .create_group(
+            &token,
+            &json!({"displayName": "Pair", "members": [{"value": bob["id"]}, {"value": cat["id"]}]}),
+        )
+        .await;
+    let after = last_seq(&mut conn);
+    let (status, r) = body(
+        app.admin_post(&format!("{T}/disconnect"), &json!({"keep_people": false}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    let mut written = events_after(&mut conn, after);
+    assert_eq!(written.len(), 3, "{written:?}");
+    let (kind, rt, id, data) = written.remove(0);
+    assert_eq!(
+        (kind.as_str(), rt.as_str(), id),
+        ("group.member_removed", "Group", Some(uuid_of(&pair)))
+    );
+    let mut left: Vec<&str> = data["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    left.sort_unstable();
+    let mut expected = vec![
+        bob["id"].as_str().expect("id"),
+        cat["id"].as_str().expect("id"),
+    ];
+    expected.sort_unstable();
+    assert_eq!(left, expected);
+    written.sort_by_key(|(_, _, id, _)| *id);
+    let mut want = vec![
+        (
+            "user.deprovisioned".to_owned(),
+            "User".to_owned(),
+            Some(uuid_of(&bob)),
+            json!({"userName": "bob@acme.test"}),
+        ),
+        (
+            "user.deprovisioned".to_owned(),
+            "User".to_owned(),
+            Some(uuid_of(&cat)),
+            json!({"userName": "cat@acme.test"}),
+        ),
+    ];
+    want.sort_by_key(|(_, _, id, _)| *id);
+    assert_eq!(written, want);
+    let g = app
+        .json(
+            app.scim_get(
+                &token,
+                &format!("/Groups/{}", pair["id"].as_str().expect("id")),
+            )
+            .await,
+        )
+        .await;
+    assert_ne!(
+        g["meta"]["version"], pair["meta"]["version"],
+        "version bumped: {g}"
+    );
+
+    // Removed (the tenant's policy): the same, with the people erased.
+    body(
+        app.admin_patch(T, &json!({"source": "scim", "on_source_delete": "remove"}))
+            .await,
+    )
+    .await;
+    let dan = app.create_user(&token, &user_body("dan@acme.test")).await;
+    let after = last_seq(&mut conn);
+    let (status, r) = body(
+        app.admin_post(&format!("{T}/disconnect"), &json!({"keep_people": false}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["people_removed"], 1, "{r}");
+    assert_eq!(
+        events_after(&mut conn, after),
+        vec![(
+            "user.removed".to_owned(),
+            "User".to_owned(),
+            Some(uuid_of(&dan)),
+            json!({"userName": "dan@acme.test"}),
+        )]
+    );
+    let (status, _) = body(
+        app.admin_get(&format!("{T}/people/{}", dan["id"].as_str().expect("id")))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
 #[tokio::test]
 async fn scim_adopts_a_manual_person_by_email_when_the_user_name_differs() {
     let (app, token) = setup().await;

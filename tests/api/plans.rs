@@ -5,8 +5,8 @@
 use diesel::{QueryableByName, RunQueryDsl};
 
 use scimd::scim::filter::parse_filter;
-use scimd::store::filter::Sql;
 use scimd::store::search::{from_where, page_sql, Kind, ListQuery, Start};
+use scimd::store::sql::Sql;
 
 use crate::helpers::TestDb;
 
@@ -18,8 +18,7 @@ struct PlanLine {
 
 fn explain(conn: &mut diesel::PgConnection, sql: Sql) -> String {
     let mut explained = Sql::new();
-    explained.push("EXPLAIN ").push(&sql.text);
-    explained.binds = sql.binds;
+    explained.push("EXPLAIN ").append(sql);
     explained
         .into_query()
         .load::<PlanLine>(conn)
@@ -33,9 +32,9 @@ fn explain(conn: &mut diesel::PgConnection, sql: Sql) -> String {
 /// The plan PostgreSQL keeps for `sql` as a prepared statement after its first runs:
 /// the generic one, which knows the parameters' types but not their values.
 fn generic_plan(conn: &mut diesel::PgConnection, sql: Sql) -> String {
-    use scimd::store::filter::Bind;
+    use scimd::store::sql::Bind;
     let types: Vec<&str> = sql
-        .binds
+        .binds()
         .iter()
         .map(|b| match b {
             Bind::Text(_) | Bind::OptText(_) => "text",
@@ -59,7 +58,7 @@ fn generic_plan(conn: &mut diesel::PgConnection, sql: Sql) -> String {
     diesel::sql_query(format!(
         "PREPARE kept ({}) AS {}",
         types.join(", "),
-        sql.text
+        sql.text()
     ))
     .execute(conn)
     .expect("prepare");
@@ -126,8 +125,7 @@ fn hot_lookups_use_indexes_on_a_tenant_of_100000_users() {
         assert!(!page.contains("Seq Scan on users"), "{filter}:\n{page}");
         let mut count = Sql::new();
         let body = from_where(Kind::Users, tenant, Some(&parsed), "http://x").expect("sql");
-        count.push("SELECT count(*)").push(&body.text);
-        count.binds = body.binds;
+        count.push("SELECT count(*)").append(body);
         let plan = explain(&mut conn, count);
         assert!(
             !plan.contains("Seq Scan on users"),

@@ -1,11 +1,12 @@
-//! `store::filter::Statement`: placeholders reach PostgreSQL as binds however the text uses
-//! them, and a cached statement is prepared once per connection while an uncached one is
-//! never kept.
+//! `store::sql::Statement`: placeholders reach PostgreSQL as binds however the text uses
+//! them, appended fragments keep their own values, and a cached statement is prepared
+//! once per connection while an uncached one is never kept.
 
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl};
 
-use scimd::store::filter::{Bind, Sql};
+use scimd::store::rows::Count;
+use scimd::store::sql::{Bind, Sql};
 
 use crate::helpers::TestDb;
 
@@ -17,20 +18,12 @@ struct Pair {
     b: String,
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 /// `$2` used twice and before `$1`, and a `$` that is no placeholder.
 fn reordered(first: &str, second: &str) -> Sql {
-    let mut sql = Sql::new();
-    sql.push("SELECT ");
-    sql.binds.push(Bind::Text(first.to_owned()));
-    sql.binds.push(Bind::Text(second.to_owned()));
-    sql.push("$2::text || $1::text AS a, $2::text || '$ref' AS b");
-    sql
+    Sql::fragment(
+        "SELECT $2::text || $1::text AS a, $2::text || '$ref' AS b",
+        vec![Bind::Text(first.to_owned()), Bind::Text(second.to_owned())],
+    )
 }
 
 fn kept(conn: &mut diesel::PgConnection, fragment: &str) -> i64 {
@@ -66,13 +59,73 @@ fn placeholders_bind_in_any_order_and_more_than_once() {
     }
 }
 
+/// `$n` inside a string literal or a quoted identifier is text, as PostgreSQL reads it.
+#[test]
+fn a_dollar_number_in_a_literal_or_quoted_identifier_is_no_placeholder() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    for cached in [false, true] {
+        let mut sql = Sql::new();
+        sql.push(r#"SELECT '$1 and ''$2'''::text AS a, "$2"::text AS b FROM (SELECT "#);
+        sql.bind(Bind::Text("bound".into()))
+            .push(r#"::text AS "$2") t"#);
+        let q = if cached {
+            sql.into_cached_query()
+        } else {
+            sql.into_query()
+        };
+        let got: Pair = q.get_result(&mut conn).expect("query");
+        assert_eq!(
+            got,
+            Pair {
+                a: "$1 and '$2'".into(),
+                b: "bound".into()
+            },
+            "cached: {cached}"
+        );
+    }
+}
+
+/// A fragment appended after binds of the receiver runs with its own values: its
+/// placeholders are renumbered, not read as the receiver's.
+#[test]
+fn an_appended_fragment_runs_with_its_own_values() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    for cached in [false, true] {
+        let mut sql = Sql::new();
+        sql.push("SELECT ")
+            .bind(Bind::Text("head".into()))
+            .push("::text AS a, ");
+        sql.append(Sql::fragment(
+            "$2::text || $1::text || $2::text || '$1' AS b",
+            vec![Bind::Text("1".into()), Bind::Text("2".into())],
+        ));
+        let q = if cached {
+            sql.into_cached_query()
+        } else {
+            sql.into_query()
+        };
+        let got: Pair = q.get_result(&mut conn).expect("query");
+        assert_eq!(
+            got,
+            Pair {
+                a: "head".into(),
+                b: "212$1".into()
+            },
+            "cached: {cached}"
+        );
+    }
+}
+
 #[test]
 fn a_placeholder_without_its_bind_is_an_error_not_a_panic() {
     let db = TestDb::new();
     let mut conn = db.conn();
-    let mut sql = Sql::new();
-    sql.push("SELECT $3::text AS a, 'b' AS b");
-    sql.binds.push(Bind::Text("only one".into()));
+    let sql = Sql::fragment(
+        "SELECT $3::text AS a, 'b' AS b",
+        vec![Bind::Text("only one".into())],
+    );
     let err = sql
         .into_query()
         .get_result::<Pair>(&mut conn)
