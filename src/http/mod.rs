@@ -12,7 +12,6 @@ pub mod ratelimit;
 pub mod scim;
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 
 use crate::auth::Verifier;
 use crate::clock::SharedClock;
@@ -44,11 +43,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 }))
                 .configure(scim::configure),
         )
-        .service(web::scope("/admin/v1").configure(admin::configure))
+        .service(
+            web::scope("/admin/v1")
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    crate::error::AdminError(crate::error::Error::InvalidValue(format!(
+                        "invalid query string: {e}"
+                    )))
+                    .into()
+                }))
+                .configure(admin::configure),
+        )
         .default_service(web::to(not_found));
 }
 
+/// Outside `/scim/v2`, errors are the admin API's problems (RFC 9457).
 async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound()
-        .json(json!({"status": 404, "error": "not_found", "detail": "no such endpoint"}))
+    use actix_web::ResponseError;
+    crate::error::AdminError(crate::error::Error::NotFound("no such endpoint".into()))
+        .error_response()
 }
