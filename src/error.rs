@@ -301,18 +301,29 @@ impl ResponseError for Error {
 /// `detail` says what went wrong with this request. `error`, an extension member (RFC 9457
 /// §3.2), is that code itself (`not_found`): the admin API answered it before it spoke
 /// RFC 9457, and scripts read it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+// Closes the schema (`additionalProperties: false`); serialization ignores it.
+#[serde(deny_unknown_fields)]
 pub struct Problem {
     /// The kind of problem: `https://scimd.dev/problems/<error with - for _>`.
     #[serde(rename = "type")]
+    #[schema(
+        format = "uri",
+        pattern = "^https://scimd\\.dev/problems/[a-z]+(-[a-z]+)*$",
+        example = "https://scimd.dev/problems/not-found"
+    )]
     pub kind: String,
     /// A short summary of the kind, the same for every problem of a type.
+    #[schema(example = "Not found")]
     pub title: &'static str,
     /// The HTTP status code.
+    #[schema(minimum = 400, maximum = 599, example = 404)]
     pub status: u16,
     /// What went wrong with this request, in plain English.
+    #[schema(example = "no tenant `acme`")]
     pub detail: String,
     /// The kind as a short machine code.
+    #[schema(pattern = "^[a-z]+(_[a-z]+)*$", example = "not_found")]
     pub error: &'static str,
 }
 

@@ -43,16 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 }))
                 .configure(scim::configure),
         )
-        .service(
-            web::scope("/admin/v1")
-                .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                    crate::error::AdminError(crate::error::Error::InvalidValue(format!(
-                        "invalid query string: {e}"
-                    )))
-                    .into()
-                }))
-                .configure(admin::configure),
-        )
+        .service(admin::service())
         .default_service(web::to(not_found));
 }
 
