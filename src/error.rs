@@ -2,8 +2,9 @@
 //!
 //! [`Error`] has a variant for each RFC 7644 §3.12 `scimType` plus the plain statuses the
 //! server uses. Its `ResponseError` impl writes the RFC 7644 §3.12 body as
-//! `application/scim+json`; [`AdminError`] writes the same error as the admin API's JSON.
-//! Internal causes are logged with their chain and never sent to the client.
+//! `application/scim+json`; [`AdminError`] writes the same error as an RFC 9457 problem
+//! (`application/problem+json`) for the admin API. Internal causes are logged with their
+//! chain and never sent to the client.
 
 use std::error::Error as StdError;
 
@@ -14,6 +15,11 @@ use serde_json::json;
 
 pub const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+/// RFC 9457 §3: the media type of a problem details object.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+/// Each kind of admin error is the problem type `PROBLEM_TYPE_BASE` + its code, with `-`
+/// for `_`: `https://scimd.dev/problems/not-found` for `not_found`.
+pub const PROBLEM_TYPE_BASE: &str = "https://scimd.dev/problems/";
 
 type Cause = Box<dyn StdError + Send + Sync>;
 
@@ -126,8 +132,9 @@ impl Error {
         })
     }
 
-    /// A short machine code for the admin API.
-    fn code(&self) -> &'static str {
+    /// A short machine code for the admin API: the problem's `error` member, and the last
+    /// segment of its `type`.
+    pub fn code(&self) -> &'static str {
         use Error::*;
         match self {
             InvalidFilter(_) => "invalid_filter",
@@ -155,6 +162,54 @@ impl Error {
             Unavailable(_) => "unavailable",
             Contention(_) => "contention",
             Internal(_) => "internal",
+        }
+    }
+
+    /// The problem's `title` (RFC 9457 §3.1.3): the same for every error of a kind.
+    pub fn title(&self) -> &'static str {
+        use Error::*;
+        match self {
+            InvalidFilter(_) => "Invalid filter",
+            TooMany(_) => "Too many results",
+            Uniqueness(_) => "Not unique",
+            Mutability(_) => "Attribute is read-only",
+            InvalidSyntax(_) => "Invalid syntax",
+            InvalidPath(_) => "Invalid path",
+            NoTarget(_) => "No target",
+            InvalidValue(_) => "Invalid value",
+            InvalidVersion(_) => "Invalid version",
+            Sensitive(_) => "Sensitive data in the request",
+            BadRequest(_) => "Bad request",
+            Unauthorized(_) => "Unauthorized",
+            Forbidden(_) => "Forbidden",
+            NotFound(_) => "Not found",
+            MethodNotAllowed(_) => "Method not allowed",
+            Conflict(_) => "Conflict",
+            PreconditionFailed(_) => "Precondition failed",
+            PayloadTooLarge(_) => "Payload too large",
+            UnsupportedMediaType(_) => "Unsupported media type",
+            HeadersTooLarge(_) => "Request headers too large",
+            TooManyRequests { .. } => "Too many requests",
+            NotImplemented(_) => "Not implemented",
+            Unavailable(_) => "Service unavailable",
+            Contention(_) => "Concurrent change",
+            Internal(_) => "Internal server error",
+        }
+    }
+
+    /// The problem's `type` (RFC 9457 §3.1.1): a URI per kind, built from [`Error::code`].
+    pub fn problem_type(&self) -> String {
+        format!("{PROBLEM_TYPE_BASE}{}", self.code().replace('_', "-"))
+    }
+
+    /// The RFC 9457 problem details body of the admin API.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: self.problem_type(),
+            title: self.title(),
+            status: self.status().as_u16(),
+            detail: self.to_string(),
+            error: self.code(),
         }
     }
 
@@ -239,8 +294,42 @@ impl ResponseError for Error {
     }
 }
 
-/// The same errors, answered as the admin API's JSON:
-/// `{"status": 404, "error": "not_found", "detail": "…"}`.
+/// An admin API error as an RFC 9457 problem details object.
+///
+/// `type` is `https://scimd.dev/problems/` followed by the error's code with `-` for `_`
+/// (`https://scimd.dev/problems/not-found`); `title` is the same for every problem of a type;
+/// `detail` says what went wrong with this request. `error`, an extension member (RFC 9457
+/// §3.2), is that code itself (`not_found`): the admin API answered it before it spoke
+/// RFC 9457, and scripts read it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+// Closes the schema (`additionalProperties: false`); serialization ignores it.
+#[serde(deny_unknown_fields)]
+pub struct Problem {
+    /// The kind of problem: `https://scimd.dev/problems/<error with - for _>`.
+    #[serde(rename = "type")]
+    #[schema(
+        format = "uri",
+        pattern = "^https://scimd\\.dev/problems/[a-z]+(-[a-z]+)*$",
+        example = "https://scimd.dev/problems/not-found"
+    )]
+    pub kind: String,
+    /// A short summary of the kind, the same for every problem of a type.
+    #[schema(example = "Not found")]
+    pub title: &'static str,
+    /// The HTTP status code.
+    #[schema(minimum = 400, maximum = 599, example = 404)]
+    pub status: u16,
+    /// What went wrong with this request, in plain English.
+    #[schema(example = "no tenant `acme`")]
+    pub detail: String,
+    /// The kind as a short machine code.
+    #[schema(pattern = "^[a-z]+(_[a-z]+)*$", example = "not_found")]
+    pub error: &'static str,
+}
+
+/// The same errors, answered by the admin API as RFC 9457 problem details
+/// (`application/problem+json`): `{"type": "https://scimd.dev/problems/not-found",
+/// "title": "Not found", "status": 404, "detail": "…", "error": "not_found"}`.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 pub struct AdminError(#[from] pub Error);
@@ -254,11 +343,13 @@ impl ResponseError for AdminError {
         self.0.log();
         let mut builder = HttpResponse::build(self.0.status());
         self.0.decorate(&mut builder);
-        builder.json(json!({
-            "status": self.0.status().as_u16(),
-            "error": self.0.code(),
-            "detail": self.0.to_string(),
-        }))
+        match serde_json::to_string(&self.0.problem()) {
+            Ok(body) => builder.content_type(PROBLEM_CONTENT_TYPE).body(body),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write a problem body");
+                builder.finish()
+            }
+        }
     }
 }
 
@@ -423,11 +514,35 @@ mod tests {
     }
 
     #[test]
-    fn admin_errors_are_plain_json() {
+    fn admin_errors_are_rfc_9457_problems() {
         let resp = AdminError(Error::NotFound("no tenant `x`".into())).error_response();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            resp.headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes()),
+            Some(PROBLEM_CONTENT_TYPE.as_bytes())
+        );
         assert_eq!(
             body(resp),
-            json!({"status": 404, "error": "not_found", "detail": "no tenant `x`"})
+            json!({
+                "type": "https://scimd.dev/problems/not-found",
+                "title": "Not found",
+                "status": 404,
+                "detail": "no tenant `x`",
+                "error": "not_found",
+            })
         );
+    }
+
+    #[test]
+    fn admin_problems_keep_the_error_headers_and_hide_internal_causes() {
+        let resp = AdminError(Error::Unauthorized("missing admin key".into())).error_response();
+        assert!(resp.headers().get(header::WWW_AUTHENTICATE).is_some());
+        let resp = AdminError(Error::internal("password=hunter2")).error_response();
+        let body = body(resp);
+        assert_eq!(body["type"], "https://scimd.dev/problems/internal");
+        assert_eq!(body["status"], 500);
+        assert!(!body.to_string().contains("hunter2"), "{body}");
     }
 }

@@ -13,7 +13,6 @@ pub mod ratelimit;
 pub mod scim;
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 
 use crate::auth::Verifier;
 use crate::clock::SharedClock;
@@ -46,11 +45,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 }))
                 .configure(scim::configure),
         )
-        .service(web::scope("/admin/v1").configure(admin::configure))
+        .service(admin::service())
         .default_service(web::to(not_found));
 }
 
+/// Outside `/scim/v2`, errors are the admin API's problems (RFC 9457).
 async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound()
-        .json(json!({"status": 404, "error": "not_found", "detail": "no such endpoint"}))
+    use actix_web::ResponseError;
+    crate::error::AdminError(crate::error::Error::NotFound("no such endpoint".into()))
+        .error_response()
 }

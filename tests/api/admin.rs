@@ -172,8 +172,10 @@ async fn openapi_document_describes_the_admin_api() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
     let doc: Value = res.json().await.unwrap();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(doc["servers"], json!([{"url": "/admin/v1"}]));
     for (path, methods) in [
         ("/tenants", &["get", "post"][..]),
         ("/tenants/{slug}", &["get", "patch", "delete"]),
@@ -198,6 +200,37 @@ async fn openapi_document_describes_the_admin_api() {
                 "{method} {path} undocumented"
             );
         }
+    }
+    // Errors are problems, described once and referenced.
+    let problem = &doc["components"]["schemas"]["Problem"];
+    for field in ["type", "title", "status", "detail", "error"] {
+        assert!(problem["properties"].get(field).is_some(), "{field}");
+    }
+    let not_found = &doc["components"]["responses"]["NotFound"];
+    assert_eq!(
+        not_found["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
+    assert_eq!(
+        doc["paths"]["/tenants/{slug}"]["get"]["responses"]["404"]["$ref"],
+        "#/components/responses/NotFound"
+    );
+    // The pages take the same cursor and limit.
+    for (path, method) in [
+        ("/tenants", "get"),
+        ("/tenants/{slug}/tokens", "get"),
+        ("/tenants/{slug}/people", "get"),
+        ("/tenants/{slug}/people/{id}/history", "get"),
+    ] {
+        let params = doc["paths"][path][method]["parameters"].as_array().unwrap();
+        let find = |name: &str| {
+            params
+                .iter()
+                .find(|p| p["name"] == name && p["in"] == "query")
+                .unwrap_or_else(|| panic!("{method} {path} has no {name}"))
+        };
+        assert_eq!(find("cursor")["schema"]["type"], "string");
+        assert_eq!(find("limit")["schema"]["maximum"], 500, "{path}");
     }
     // Every $ref resolves to a schema the document defines.
     let text = doc.to_string();

@@ -7,6 +7,7 @@ mod auth;
 mod big_group;
 mod cli;
 mod combined_create;
+mod contract;
 mod create_path;
 mod entra;
 mod fast_path;

@@ -5,12 +5,13 @@
 //! so positions follow commit order and a poller that passes the last `id` it saw as
 //! `after` never misses an event whose transaction committed late.
 
-use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use actix_web::{get, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::people::event_view;
-use super::Reply;
+use super::doc::{BadRequest, NotFound, OtherProblem, Unauthorized, Unavailable};
+use super::people::{event_view, EventView};
+use super::{Reply, TenantPath};
 use crate::error::Error;
 use crate::http::extract::AdminCtx;
 use crate::http::AppState;
@@ -20,16 +21,64 @@ use crate::store::events;
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct FeedQuery {
+    /// Answer the events whose id is greater than this
+    #[param(minimum = 0, default = 0)]
     after: Option<i64>,
+    /// How many events a page holds at most (1 to 1000; 100 by default)
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<i64>,
 }
 
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct EventPage {
+    items: Vec<EventView>,
+    /// The id of the last item, or the request's `after` when there are none; pass it as
+    /// `after` next time
+    next_after: i64,
+}
+
+/// The tenant's event feed, in feed order
+///
+/// Poll with `after` set to the previous answer's `next_after`. Events are ordered by id
+/// and the feed never skips an event that commits late.
+#[utoipa::path(
+    operation_id = "listEvents",
+    params(TenantPath, FeedQuery),
+    responses(
+        (
+            status = 200,
+            description = "A page of events",
+            body = EventPage,
+            example = json!({
+                "items": [{
+                    "id": 1042,
+                    "type": "user.excluded",
+                    "resource_type": "User",
+                    "resource_id": "7d4c2e9a-1b3f-4a6e-8c5d-9e0f1a2b3c4d",
+                    "actor": "admin:k7f3q2",
+                    "request_id": "b3e1c0d2a4f5",
+                    "occurred_at": "2026-11-23T14:07:40Z",
+                    "data": {}
+                }],
+                "next_after": 1042
+            })
+        ),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[get("/tenants/{slug}/events")]
 pub(super) async fn feed(
     _admin: AdminCtx,
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
     query: web::Query<FeedQuery>,
 ) -> Reply {
     let after = query.after.unwrap_or(0);
@@ -45,7 +94,7 @@ pub(super) async fn feed(
             )
         }
     };
-    let slug = slug.into_inner();
+    let slug = path.into_inner().slug;
     let rows = state
         .db
         .run(move |conn| {
@@ -55,8 +104,8 @@ pub(super) async fn feed(
         })
         .await?;
     let next_after = rows.last().and_then(|e| e.id).unwrap_or(after);
-    Ok(HttpResponse::Ok().json(json!({
-        "items": rows.iter().map(event_view).collect::<Vec<_>>(),
-        "next_after": next_after,
-    })))
+    Ok(HttpResponse::Ok().json(EventPage {
+        items: rows.iter().map(event_view).collect(),
+        next_after,
+    }))
 }

@@ -5,27 +5,93 @@ use std::io::{self, Read};
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::Reply;
+use super::doc::{
+    BadRequest, Conflict, NotFound, OtherProblem, PayloadTooLarge, Unauthorized, Unavailable,
+    UnsupportedMediaType,
+};
+use super::{Reply, TenantPath};
 use crate::error::Error;
 use crate::http::extract::AdminCtx;
 use crate::http::AppState;
 use crate::provisioning::events::Actor;
-use crate::provisioning::import::{self, Outcome};
+use crate::provisioning::import::{self, Outcome, RowNote, Summary};
 use crate::provisioning::tenants;
 
 /// The largest file: 100,000 rows of ordinary people fit in well under half of it.
 pub const MAX_CSV_BYTES: usize = 32 * 1024 * 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ImportQuery {
+    /// Check the file and report what would change without changing anything
     #[serde(default)]
+    #[param(default = false)]
     dry_run: bool,
+}
+
+/// A row the summary tells about
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RowMessage {
+    /// The header is row 1
+    #[schema(minimum = 1)]
+    row: u64,
+    message: String,
+}
+
+/// What an import did, or what a dry run would do
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ImportSummary {
+    dry_run: bool,
+    /// Data rows read (blank rows are not counted)
+    rows: u64,
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+    /// Rows whose person another source manages: left as they are
+    skipped: Vec<RowMessage>,
+    errors: Vec<RowMessage>,
+    /// Errors and skips beyond the first 1,000 of each, counted but not listed
+    not_listed: usize,
+}
+
+impl From<Summary> for ImportSummary {
+    fn from(s: Summary) -> Self {
+        let Summary {
+            dry_run,
+            rows,
+            created,
+            updated,
+            unchanged,
+            skipped,
+            errors,
+            not_listed,
+        } = s;
+        let rows_of = |notes: Vec<RowNote>| {
+            notes
+                .into_iter()
+                .map(|RowNote { row, message }| RowMessage { row, message })
+                .collect()
+        };
+        Self {
+            dry_run,
+            rows,
+            created,
+            updated,
+            unchanged,
+            skipped: rows_of(skipped),
+            errors: rows_of(errors),
+            not_listed,
+        }
+    }
 }
 
 /// Why the body stopped before its end.
@@ -114,11 +180,57 @@ fn check_content_type(req: &HttpRequest) -> Result<(), Error> {
     Ok(())
 }
 
-pub(super) async fn import(
+/// Create and update people from a CSV file
+///
+/// UTF-8, with or without a byte order mark, with a header row. Columns: `email`
+/// (required), `given_name`, `family_name`, `display_name`, `department`, `manager_email`.
+/// At most 100,000 rows and 32 MiB. Row numbers in the answer count the header as row 1. A
+/// real import with any row error applies nothing and answers 422 with the same summary; a
+/// dry run applies nothing and reports what would happen.
+#[utoipa::path(
+    operation_id = "importPeople",
+    params(TenantPath, ImportQuery),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        example = "email,given_name,family_name,display_name,department,manager_email\nada@acme.example,Ada,Lovelace,Ada Lovelace,Engineering,grace@acme.example\ngrace@acme.example,Grace,Hopper,,Engineering,\n"
+    ),
+    responses(
+        (
+            status = 200,
+            description = "Imported, or what a dry run would do",
+            body = ImportSummary,
+            example = json!({
+                "dry_run": true, "rows": 2, "created": 2, "updated": 0, "unchanged": 0,
+                "skipped": [], "errors": [], "not_listed": 0
+            })
+        ),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (
+            status = 422,
+            description = "A row has an error; nothing was applied",
+            body = ImportSummary,
+            example = json!({
+                "dry_run": false, "rows": 1, "created": 0, "updated": 0, "unchanged": 0,
+                "skipped": [], "errors": [{"row": 3, "message": "email is missing"}],
+                "not_listed": 0
+            })
+        ),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[post("/tenants/{slug}/people/import")]
+pub(super) async fn import_people(
     admin: AdminCtx,
     state: web::Data<AppState>,
     req: HttpRequest,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
     query: web::Query<ImportQuery>,
     mut payload: web::Payload,
 ) -> Reply {
@@ -132,7 +244,7 @@ pub(super) async fn import(
         return Err(too_large().into());
     }
     let dry_run = query.dry_run;
-    let slug = slug.into_inner();
+    let slug = path.into_inner().slug;
     let now = state.clock.now();
     let (tx, rx) = mpsc::channel::<Result<Bytes, BodyFailure>>(16);
     let pump = async move {
@@ -171,7 +283,9 @@ pub(super) async fn import(
     });
     let ((), outcome) = futures_util::future::join(pump, run).await;
     match outcome? {
-        Outcome::Done(summary) => Ok(HttpResponse::Ok().json(summary)),
-        Outcome::Refused(summary) => Ok(HttpResponse::UnprocessableEntity().json(summary)),
+        Outcome::Done(summary) => Ok(HttpResponse::Ok().json(ImportSummary::from(summary))),
+        Outcome::Refused(summary) => {
+            Ok(HttpResponse::UnprocessableEntity().json(ImportSummary::from(summary)))
+        }
     }
 }

@@ -1,17 +1,33 @@
 //! The operator API under `/admin/v1`: JSON, guarded by admin keys, described by
-//! `/admin/v1/openapi.json`. Lists answer `{"items": [...], "next_cursor": "…" | null}`.
+//! `/admin/v1/openapi.json`, which is written from the handlers as they are registered
+//! (see `doc`). Lists answer `{"items": [...], "next_cursor": "…" | null}`; errors are
+//! RFC 9457 problems.
+//!
+//! Request and response bodies are the typed structs below: what a handler serializes is
+//! what the document describes. Their `#[serde(deny_unknown_fields)]` refuses unknown keys
+//! in requests and, on responses, only closes the documented schema
+//! (`additionalProperties: false`).
 
+use actix_web::dev::HttpServiceFactory;
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
+mod doc;
 mod events;
 mod import;
 mod people;
+
+pub use doc::PREFIX;
+use doc::{
+    BadRequest, Conflict, Document, NotFound, OtherProblem, PayloadTooLarge, Unauthorized,
+    Unavailable,
+};
 
 use super::body::AdminBody;
 use super::extract::AdminCtx;
@@ -24,58 +40,68 @@ use crate::provisioning::tenants::{self, TenantSlug};
 use crate::store::credentials::{list_tokens as store_list_tokens, ScimToken};
 use crate::store::tenants::Tenant;
 
-const OPENAPI: &str = include_str!("openapi.json");
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 500;
 
 type Reply = Result<HttpResponse, AdminError>;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(openapi))
-        .service(
-            web::resource("/tenants")
-                .route(web::get().to(list_tenants))
-                .route(web::post().to(create_tenant)),
-        )
-        .service(
-            web::resource("/tenants/{slug}")
-                .route(web::get().to(get_tenant))
-                .route(web::patch().to(update_tenant))
-                .route(web::delete().to(delete_tenant)),
-        )
-        .service(web::resource("/tenants/{slug}/disconnect").route(web::post().to(disconnect)))
-        .configure(people::configure)
-        .service(web::resource("/tenants/{slug}/events").route(web::get().to(events::feed)))
-        .service(
-            web::resource("/tenants/{slug}/tokens")
-                .route(web::get().to(list_tokens))
-                .route(web::post().to(issue_token)),
-        )
-        .service(
-            web::resource("/tenants/{slug}/tokens/{key_id}").route(web::delete().to(revoke_token)),
-        )
-        .default_service(web::to(not_found));
+/// The `/admin/v1` scope, for the app's routes.
+pub fn service() -> impl HttpServiceFactory {
+    doc::service(configure)
 }
 
-async fn openapi() -> HttpResponse {
+/// Every admin route. `service` takes only handlers with a `#[utoipa::path]`: registering a
+/// route here is what documents it.
+fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(openapi)
+        .service(list_tenants)
+        .service(create_tenant)
+        .service(get_tenant)
+        .service(update_tenant)
+        .service(delete_tenant)
+        .service(disconnect_tenant)
+        .configure(people::configure)
+        .service(events::feed)
+        .service(list_tokens)
+        .service(issue_token)
+        .service(revoke_token);
+}
+
+/// This document
+#[utoipa::path(
+    operation_id = "openApi",
+    security(()),
+    responses((
+        status = 200,
+        description = "The OpenAPI document of this API",
+        content_type = "application/json",
+        body = Object
+    ))
+)]
+#[get("/openapi.json")]
+async fn openapi(document: web::Data<Document>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(OPENAPI)
+        .body(document.json().to_owned())
 }
 
-async fn not_found() -> Reply {
-    Err(Error::NotFound("no such admin endpoint".into()).into())
+/// A tenant's routes. The slug's pattern is `TenantSlug`'s.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct TenantPath {
+    /// The tenant's slug
+    #[param(pattern = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
+    slug: String,
 }
 
-#[derive(Serialize)]
-pub(super) struct Page<T> {
-    items: Vec<T>,
-    next_cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
+/// A page of a list: `limit` items at most, and the cursor of the next page.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct PageQuery {
+    /// `next_cursor` from the previous page
     cursor: Option<String>,
+    /// How many items a page holds at most (1 to 500; 50 by default)
+    #[param(minimum = 1, maximum = 500, default = 50)]
     limit: Option<i64>,
 }
 
@@ -108,14 +134,53 @@ pub(super) fn encode_cursor(s: &str) -> String {
     URL_SAFE_NO_PAD.encode(s)
 }
 
-#[derive(Serialize)]
-pub struct TenantView {
+/// The identity source a tenant's people come from, or a person came from: `manual` for
+/// people managed by hand
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[expect(dead_code, reason = "documents the values of a string field")]
+enum Source {
+    Scim,
+    Graph,
+    Google,
+    Manual,
+}
+
+/// What deleting a person at the source does: `retain` deprovisions them (they can be
+/// restored), `remove` erases them
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[expect(dead_code, reason = "documents the values of a string field")]
+enum OnSourceDelete {
+    Retain,
+    Remove,
+}
+
+/// The tenant's SCIM request budget: a token bucket refilled at `per_second`, holding at
+/// most `burst`
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RateLimit {
+    #[schema(minimum = 1, maximum = 100_000, example = 100)]
+    per_second: i32,
+    #[schema(minimum = 1, maximum = 1_000_000, example = 200)]
+    burst: i32,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = Tenant)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TenantView {
     id: uuid::Uuid,
+    #[schema(example = "acme")]
     slug: String,
+    #[schema(example = "Acme Corp")]
     name: String,
+    #[schema(value_type = Source)]
     source: String,
+    #[schema(value_type = OnSourceDelete)]
     on_source_delete: String,
-    rate_limit: serde_json::Value,
+    rate_limit: RateLimit,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -128,17 +193,32 @@ impl From<Tenant> for TenantView {
             name: t.name,
             source: t.source,
             on_source_delete: t.on_source_delete,
-            rate_limit: json!({"per_second": t.rate_per_second, "burst": t.rate_burst}),
+            rate_limit: RateLimit {
+                per_second: t.rate_per_second,
+                burst: t.rate_burst,
+            },
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TenantPage {
+    items: Vec<TenantView>,
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateTenant {
+    /// 1 to 63 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`
+    #[schema(pattern = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", example = "acme")]
     slug: String,
+    /// The slug when left out
+    #[schema(max_length = 200, example = "Acme Corp")]
     name: Option<String>,
 }
 
@@ -147,6 +227,26 @@ pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
         .map_err(|e| Error::InvalidSyntax(format!("invalid JSON body: {e}")))
 }
 
+/// Create a tenant
+#[utoipa::path(
+    operation_id = "createTenant",
+    request_body = CreateTenant,
+    responses(
+        (
+            status = 201,
+            description = "Created",
+            body = TenantView,
+            headers(("Location" = String, description = "The tenant's URL"))
+        ),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[post("/tenants")]
 async fn create_tenant(
     _admin: AdminCtx,
     state: web::Data<AppState>,
@@ -166,6 +266,19 @@ async fn create_tenant(
         .json(TenantView::from(tenant)))
 }
 
+/// List tenants in slug order
+#[utoipa::path(
+    operation_id = "listTenants",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of tenants", body = TenantPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[get("/tenants")]
 async fn list_tenants(
     _admin: AdminCtx,
     state: web::Data<AppState>,
@@ -178,7 +291,7 @@ async fn list_tenants(
         .run(move |conn| tenants::list(conn, after.as_deref(), limit + 1))
         .await?;
     let next_cursor = next_cursor(&mut rows, limit, |t| encode_cursor(&t.slug));
-    Ok(HttpResponse::Ok().json(Page {
+    Ok(HttpResponse::Ok().json(TenantPage {
         items: rows.into_iter().map(TenantView::from).collect(),
         next_cursor,
     }))
@@ -199,24 +312,97 @@ pub(super) fn next_cursor<T>(
     }
 }
 
+/// One tenant
+#[utoipa::path(
+    operation_id = "getTenant",
+    params(TenantPath),
+    responses(
+        (status = 200, description = "The tenant", body = TenantView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[get("/tenants/{slug}")]
 async fn get_tenant(
     _admin: AdminCtx,
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
 ) -> Reply {
-    let slug = slug.into_inner();
+    let slug = path.into_inner().slug;
     let tenant = state.db.run(move |conn| tenants::get(conn, &slug)).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
+/// A change to a tenant's settings: any subset of them
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TenantPatch {
+    #[schema(max_length = 200)]
+    name: Option<String>,
+    /// The tenant's identity source; `manual` when its people are managed by hand
+    #[schema(value_type = Option<Source>)]
+    source: Option<String>,
+    #[schema(value_type = Option<OnSourceDelete>)]
+    on_source_delete: Option<String>,
+    rate_limit: Option<RateLimitPatch>,
+}
+
+/// Either or both of the bucket's settings
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RateLimitPatch {
+    #[schema(minimum = 1, maximum = 100_000, example = 100)]
+    per_second: Option<i64>,
+    #[schema(minimum = 1, maximum = 1_000_000, example = 200)]
+    burst: Option<i64>,
+}
+
+impl From<TenantPatch> for tenants::SettingsPatch {
+    fn from(p: TenantPatch) -> Self {
+        Self {
+            name: p.name,
+            source: p.source,
+            on_source_delete: p.on_source_delete,
+            rate_limit: p.rate_limit.map(|r| tenants::RatePatch {
+                per_second: r.per_second,
+                burst: r.burst,
+            }),
+        }
+    }
+}
+
+/// Change a tenant's settings
+///
+/// Send any subset of the settings; those left out keep their values. An unknown key
+/// answers 400.
+#[utoipa::path(
+    operation_id = "updateTenant",
+    params(TenantPath),
+    request_body(
+        content = TenantPatch,
+        example = json!({"on_source_delete": "remove", "rate_limit": {"per_second": 50}})
+    ),
+    responses(
+        (status = 200, description = "The updated tenant", body = TenantView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[patch("/tenants/{slug}")]
 async fn update_tenant(
     _admin: AdminCtx,
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
-    let patch: tenants::SettingsPatch = parse_json(&body)?;
-    let slug = slug.into_inner();
+    let patch: tenants::SettingsPatch = parse_json::<TenantPatch>(&body)?.into();
+    let slug = path.into_inner().slug;
     let now = state.clock.now();
     let tenant = state
         .db
@@ -226,20 +412,54 @@ async fn update_tenant(
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Disconnect {
+    /// `true`: the people and groups become `manual`; `false`: the people are deprovisioned
+    /// by `on_source_delete`
     keep_people: bool,
 }
 
-async fn disconnect(
+/// What a disconnect did
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DisconnectResult {
+    /// The tenant, now `manual`
+    tenant: TenantView,
+    people_kept: usize,
+    people_deprovisioned: usize,
+    people_removed: usize,
+}
+
+/// Detach the tenant from its identity source and manage its people by hand
+///
+/// Sets the tenant's source to `manual`. With `keep_people: true` every live person and
+/// group of another source becomes `manual`. With `keep_people: false` every live person of
+/// another source is deprovisioned by the tenant's `on_source_delete` policy: `retain`
+/// deprovisions them (they can be restored), `remove` erases them.
+#[utoipa::path(
+    operation_id = "disconnectTenant",
+    params(TenantPath),
+    request_body(content = Disconnect, example = json!({"keep_people": true})),
+    responses(
+        (status = 200, description = "Disconnected", body = DisconnectResult),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[post("/tenants/{slug}/disconnect")]
+async fn disconnect_tenant(
     admin: AdminCtx,
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
     let req: Disconnect = parse_json(&body)?;
-    let slug = slug.into_inner();
+    let slug = path.into_inner().slug;
     let now = state.clock.now();
     let done = state
         .db
@@ -249,12 +469,21 @@ async fn disconnect(
             people_writes::disconnect(conn, &actor, req.keep_people, now)
         })
         .await?;
-    let mut body = serde_json::to_value(&done).map_err(Error::internal)?;
-    if let Some(tenant) = done.tenant {
-        state.rate_limits.forget(tenant.id);
-        body["tenant"] = serde_json::to_value(TenantView::from(tenant)).map_err(Error::internal)?;
-    }
-    Ok(HttpResponse::Ok().json(body))
+    let people_writes::Disconnected {
+        tenant,
+        people_kept,
+        people_deprovisioned,
+        people_removed,
+    } = done;
+    // A disconnect that succeeds always gives the tenant it changed.
+    let tenant = tenant.ok_or_else(|| Error::internal("disconnect gave no tenant"))?;
+    state.rate_limits.forget(tenant.id);
+    Ok(HttpResponse::Ok().json(DisconnectResult {
+        tenant: TenantView::from(tenant),
+        people_kept,
+        people_deprovisioned,
+        people_removed,
+    }))
 }
 
 /// An admin's writes are attributed to their key (DESIGN.md, Events).
@@ -266,12 +495,25 @@ pub(super) fn admin_actor(admin: &AdminCtx, tenant_id: uuid::Uuid) -> Actor {
     }
 }
 
+/// Delete a tenant and everything it owns
+#[utoipa::path(
+    operation_id = "deleteTenant",
+    params(TenantPath),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[delete("/tenants/{slug}")]
 async fn delete_tenant(
     _admin: AdminCtx,
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
 ) -> Reply {
-    let slug = slug.into_inner();
+    let slug = path.into_inner().slug;
     let tenant = state
         .db
         .run(move |conn| tenants::delete(conn, &slug))
@@ -281,14 +523,50 @@ async fn delete_tenant(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize, Default)]
+/// What to issue; an empty body (or `null`) issues an unlabelled token that does not expire
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct IssueToken {
+    #[schema(max_length = 200)]
     label: Option<String>,
     /// A duration such as `90d` or `12h`.
+    #[schema(example = "90d")]
     expires_in: Option<String>,
     /// An RFC 3339 instant; an alternative to `expires_in`.
     expires_at: Option<DateTime<Utc>>,
+}
+
+/// A freshly issued SCIM token: the only time its plaintext is shown
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct IssuedToken {
+    key_id: String,
+    /// The bearer token, `scimd_<key id>_<secret>`
+    token: String,
+    #[schema(required = true)]
+    label: Option<String>,
+    created_at: DateTime<Utc>,
+    #[schema(required = true)]
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<creds::Issued> for IssuedToken {
+    fn from(i: creds::Issued) -> Self {
+        let creds::Issued {
+            key_id,
+            token,
+            label,
+            created_at,
+            expires_at,
+        } = i;
+        Self {
+            key_id,
+            token,
+            label,
+            created_at,
+            expires_at,
+        }
+    }
 }
 
 /// Parses `90d`, `12h`, `30m`, `2w` (and anything humantime reads) into a positive duration.
@@ -302,16 +580,37 @@ pub fn parse_expires_in(s: &str) -> Result<chrono::Duration, Error> {
         .ok_or_else(|| Error::InvalidValue("expires_in must be between 1s and 3650d".into()))
 }
 
+/// Issue a SCIM token; the only time its plaintext is shown
+#[utoipa::path(
+    operation_id = "issueToken",
+    params(TenantPath),
+    request_body(content = Option<IssueToken>),
+    responses(
+        (
+            status = 201,
+            description = "Issued",
+            body = IssuedToken,
+            headers(("Cache-Control" = String, description = "`no-store`"))
+        ),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[post("/tenants/{slug}/tokens")]
 async fn issue_token(
     _admin: AdminCtx,
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
     let req: IssueToken = if body.iter().all(u8::is_ascii_whitespace) {
         IssueToken::default()
     } else {
-        parse_json(&body)?
+        parse_json::<Option<IssueToken>>(&body)?.unwrap_or_default()
     };
     let now = state.clock.now();
     let expires_at = match (req.expires_in.as_deref(), req.expires_at) {
@@ -323,7 +622,7 @@ async fn issue_token(
         (Some(d), None) => Some(now + parse_expires_in(d)?),
         (None, at) => at,
     };
-    let slug = slug.into_inner();
+    let slug = path.into_inner().slug;
     let issued = state
         .db
         .run(move |conn| {
@@ -333,17 +632,32 @@ async fn issue_token(
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(issued))
+        .json(IssuedToken::from(issued)))
 }
 
-#[derive(Serialize)]
+/// A SCIM token, never its secret
+#[derive(Serialize, ToSchema)]
+#[schema(as = Token)]
+#[serde(deny_unknown_fields)]
 struct TokenView {
     key_id: String,
+    #[schema(required = true)]
     label: Option<String>,
     created_at: DateTime<Utc>,
+    #[schema(required = true)]
     expires_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     revoked_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TokenPage {
+    items: Vec<TokenView>,
+    #[schema(required = true)]
+    next_cursor: Option<String>,
 }
 
 impl From<ScimToken> for TokenView {
@@ -359,10 +673,24 @@ impl From<ScimToken> for TokenView {
     }
 }
 
+/// List the tenant's SCIM tokens (never their secrets)
+#[utoipa::path(
+    operation_id = "listTokens",
+    params(TenantPath, PageQuery),
+    responses(
+        (status = 200, description = "A page of tokens", body = TokenPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[get("/tenants/{slug}/tokens")]
 async fn list_tokens(
     _admin: AdminCtx,
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
     query: web::Query<PageQuery>,
 ) -> Reply {
     let limit = query.limit()?;
@@ -370,7 +698,7 @@ async fn list_tokens(
         None => None,
         Some(c) => Some(parse_token_cursor(&c)?),
     };
-    let slug = slug.into_inner();
+    let slug = path.into_inner().slug;
     let mut rows = state
         .db
         .run(move |conn| {
@@ -381,7 +709,7 @@ async fn list_tokens(
     let next_cursor = next_cursor(&mut rows, limit, |t| {
         encode_cursor(&format!("{}|{}", t.created_at.timestamp_micros(), t.key_id))
     });
-    Ok(HttpResponse::Ok().json(Page {
+    Ok(HttpResponse::Ok().json(TokenPage {
         items: rows.into_iter().map(TokenView::from).collect(),
         next_cursor,
     }))
@@ -396,12 +724,35 @@ fn parse_token_cursor(c: &str) -> Result<(DateTime<Utc>, String), Error> {
         .ok_or_else(|| Error::InvalidValue("cursor is not one this API gave".into()))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct TokenPath {
+    /// The tenant's slug
+    #[param(pattern = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
+    slug: String,
+    /// The token's key id
+    key_id: String,
+}
+
+/// Revoke a token; it is refused at once on this node
+#[utoipa::path(
+    operation_id = "revokeToken",
+    params(TokenPath),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[delete("/tenants/{slug}/tokens/{key_id}")]
 async fn revoke_token(
     _admin: AdminCtx,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<TokenPath>,
 ) -> Reply {
-    let (slug, key_id) = path.into_inner();
+    let TokenPath { slug, key_id } = path.into_inner();
     let now = state.clock.now();
     let revoked = state
         .db

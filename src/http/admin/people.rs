@@ -2,13 +2,18 @@
 //! the training platform runs on, and the admin's overrides.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::{admin_actor, encode_cursor, next_cursor, parse_json, Page, PageQuery, Reply};
+use super::doc::{
+    BadRequest, Conflict, NotFound, OtherProblem, PayloadTooLarge, Unauthorized, Unavailable,
+};
+use super::{admin_actor, encode_cursor, next_cursor, parse_json, PageQuery, Reply, TenantPath};
 use crate::error::Error;
 use crate::http::body::AdminBody;
 use crate::http::extract::AdminCtx;
@@ -20,55 +25,173 @@ use crate::store::events::{self, EventRow};
 use crate::store::people::{self, ExcludedBy, State};
 use crate::store::users::UserRow;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/tenants/{slug}/people")
-            .route(web::get().to(list))
-            .route(web::post().to(create)),
-    )
-    .service(web::resource("/tenants/{slug}/people/counts").route(web::get().to(counts)))
-    .service(web::resource("/tenants/{slug}/people/deactivate").route(web::post().to(deactivate)))
-    .service(web::resource("/tenants/{slug}/people/reactivate").route(web::post().to(reactivate)))
-    .service(
-        web::resource("/tenants/{slug}/people/import").route(web::post().to(super::import::import)),
-    )
-    .service(
-        web::resource("/tenants/{slug}/people/{id}")
-            .route(web::get().to(get))
-            .route(web::delete().to(delete)),
-    )
-    .service(web::resource("/tenants/{slug}/people/{id}/restore").route(web::post().to(restore)))
-    .service(web::resource("/tenants/{slug}/people/{id}/history").route(web::get().to(history)))
-    .service(web::resource("/tenants/{slug}/groups/{id}/exclude").route(web::post().to(exclude)))
-    .service(web::resource("/tenants/{slug}/groups/{id}/include").route(web::post().to(include)));
+// The static routes (`counts`, `deactivate`, …) before `{id}`, which would match them too.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_people)
+        .service(create_person)
+        .service(count_people)
+        .service(deactivate_people)
+        .service(reactivate_people)
+        .service(super::import::import_people)
+        .service(get_person)
+        .service(delete_person)
+        .service(restore_person)
+        .service(person_history)
+        .service(exclude_group)
+        .service(include_group);
 }
 
-fn person_view(row: &UserRow, excluded_by: &[&ExcludedBy]) -> Value {
+/// A SCIM email (RFC 7643 §4.1.2), as the identity source gave it
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documents the SCIM values a person view passes on"
+)]
+struct Email {
+    #[schema(example = "ada@acme.example")]
+    value: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(example = "work")]
+    kind: Option<String>,
+    primary: Option<bool>,
+    display: Option<String>,
+}
+
+/// A SCIM name (RFC 7643 §4.1.1), as the identity source gave it
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(
+    dead_code,
+    reason = "documents the SCIM values a person view passes on"
+)]
+struct Name {
+    #[schema(example = "Ada")]
+    given_name: Option<String>,
+    #[schema(example = "Lovelace")]
+    family_name: Option<String>,
+    formatted: Option<String>,
+    middle_name: Option<String>,
+    honorific_prefix: Option<String>,
+    honorific_suffix: Option<String>,
+}
+
+/// Whether an operator has deactivated the person
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[expect(dead_code, reason = "documents the values of a string field")]
+enum AdminState {
+    Active,
+    Deactivated,
+}
+
+/// An excluded group a person is in
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ExcludingGroup {
+    id: Uuid,
+    #[serde(rename = "displayName")]
+    display_name: String,
+}
+
+/// A person of the tenant, as the training platform sees them
+#[derive(Serialize, ToSchema)]
+#[schema(as = Person)]
+#[serde(deny_unknown_fields)]
+struct PersonView {
+    id: Uuid,
+    #[serde(rename = "userName")]
+    #[schema(example = "ada@acme.example")]
+    user_name: String,
+    /// SCIM email objects
+    #[schema(value_type = Vec<Email>)]
+    emails: Value,
+    /// The SCIM name
+    #[schema(value_type = Option<Name>, required = true)]
+    name: Value,
+    #[serde(rename = "displayName")]
+    #[schema(required = true)]
+    display_name: Option<String>,
+    #[schema(required = true)]
+    department: Option<String>,
+    #[schema(value_type = super::Source)]
+    source: String,
+    /// Whether the identity source has the person active
+    active: bool,
+    /// Set by an operator with deactivate and reactivate
+    #[schema(value_type = AdminState)]
+    admin_state: String,
+    /// The excluded groups the person is in
+    excluded_by_groups: Vec<ExcludingGroup>,
+    #[schema(required = true)]
+    deprovisioned_at: Option<DateTime<Utc>>,
+    /// Not deprovisioned, active, admin_state active, has a deliverable email and in no
+    /// excluded group
+    participating: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+fn person_view(row: &UserRow, excluded_by: &[&ExcludedBy]) -> PersonView {
     let r = &row.resource;
-    json!({
-        "id": row.id,
-        "userName": row.user_name,
-        "emails": r.get("emails").cloned().unwrap_or_else(|| json!([])),
-        "name": r.get("name").cloned().unwrap_or(Value::Null),
-        "displayName": row.display_name,
-        "department": row.department,
-        "source": row.source,
-        "active": row.active,
-        "admin_state": row.admin_state,
-        "excluded_by_groups": excluded_by
+    PersonView {
+        id: row.id,
+        user_name: row.user_name.clone(),
+        emails: r.get("emails").cloned().unwrap_or_else(|| json!([])),
+        name: r.get("name").cloned().unwrap_or(Value::Null),
+        display_name: row.display_name.clone(),
+        department: row.department.clone(),
+        source: row.source.clone(),
+        active: row.active,
+        admin_state: row.admin_state.clone(),
+        excluded_by_groups: excluded_by
             .iter()
-            .map(|g| json!({"id": g.group_id, "displayName": g.display_name}))
-            .collect::<Vec<_>>(),
-        "deprovisioned_at": row.deprovisioned_at,
-        "participating": people::participates(row, excluded_by.len()),
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    })
+            .map(|g| ExcludingGroup {
+                id: g.group_id,
+                display_name: g.display_name.clone(),
+            })
+            .collect(),
+        deprovisioned_at: row.deprovisioned_at,
+        participating: people::participates(row, excluded_by.len()),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
 }
 
-fn one_person(row: &UserRow, excluded: &[ExcludedBy]) -> Value {
+fn one_person(row: &UserRow, excluded: &[ExcludedBy]) -> PersonView {
     let mine: Vec<&ExcludedBy> = excluded.iter().filter(|g| g.member_id == row.id).collect();
     person_view(row, &mine)
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PersonPage {
+    items: Vec<PersonView>,
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct PersonPath {
+    /// The tenant's slug
+    #[param(pattern = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
+    slug: String,
+    /// The person's id; an unknown id, one that is not a UUID or one of another tenant
+    /// answers 404
+    #[param(format = Uuid)]
+    id: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct GroupPath {
+    /// The tenant's slug
+    #[param(pattern = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
+    slug: String,
+    /// The group's id; an unknown id, one that is not a UUID or one of another tenant
+    /// answers 404
+    #[param(format = Uuid)]
+    id: String,
 }
 
 /// An id from the path; one that is not a UUID is as unknown as any other (404).
@@ -81,14 +204,32 @@ fn parse_id(raw: &str, what: &str) -> Result<Uuid, Error> {
     })
 }
 
-// Not `#[serde(flatten)]` over `PageQuery`: a flattened query string gives every value as a
-// string, and `limit` would no longer parse as a number.
-#[derive(Deserialize)]
+/// Which people to list. The page (`cursor`, `limit`) is a [`PageQuery`] read from the same
+/// query string: not `#[serde(flatten)]` into this, as a flattened query string gives every
+/// value as a string, and `limit` would no longer parse as a number.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only people in this state. Without it, every live (not deprovisioned) person; `all`
+    /// includes deprovisioned people too. The states overlap: a person can be both
+    /// `inactive` and `excluded`.
+    #[param(value_type = Option<StateFilter>, inline)]
     state: Option<String>,
+    /// Case-insensitive substring of the email, userName, name, displayName or department
+    #[param(example = "lovelace", max_length = 200)]
     q: Option<String>,
-    cursor: Option<String>,
-    limit: Option<i64>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[expect(dead_code, reason = "documents the values of a string parameter")]
+enum StateFilter {
+    Participating,
+    Inactive,
+    Deactivated,
+    Excluded,
+    Deprovisioned,
+    All,
 }
 
 fn parse_person_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), Error> {
@@ -102,17 +243,28 @@ fn parse_person_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), Error> {
 
 const STATES: &str = "participating, inactive, deactivated, excluded, deprovisioned, all";
 
-async fn list(
+/// List the tenant's people
+#[utoipa::path(
+    operation_id = "listPeople",
+    params(TenantPath, ListQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of people", body = PersonPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[get("/tenants/{slug}/people")]
+async fn list_people(
     _admin: AdminCtx,
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
     query: web::Query<ListQuery>,
+    page: web::Query<PageQuery>,
 ) -> Reply {
     let query = query.into_inner();
-    let page = PageQuery {
-        cursor: query.cursor,
-        limit: query.limit,
-    };
     let limit = page.limit()?;
     let after = page
         .cursor()?
@@ -140,7 +292,7 @@ async fn list(
             return Err(Error::InvalidValue("q is longer than 200 characters".into()).into());
         }
     }
-    let slug = slug.into_inner();
+    let slug = path.into_inner().slug;
     let (mut rows, excluded) = state
         .db
         .run(move |conn| {
@@ -154,14 +306,84 @@ async fn list(
     let next_cursor = next_cursor(&mut rows, limit, |r| {
         encode_cursor(&format!("{}|{}", r.created_at.timestamp_micros(), r.id))
     });
-    Ok(HttpResponse::Ok().json(Page {
+    Ok(HttpResponse::Ok().json(PersonPage {
         items: rows.iter().map(|r| one_person(r, &excluded)).collect(),
         next_cursor,
     }))
 }
 
-async fn counts(_admin: AdminCtx, state: web::Data<AppState>, slug: web::Path<String>) -> Reply {
-    let slug = slug.into_inner();
+/// How many people are in each state. `total` counts live people; the others count the
+/// people in each state and overlap like the list's `state` filter; deprovisioned people are
+/// not part of `total`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PeopleCounts {
+    #[schema(minimum = 0)]
+    total: i64,
+    #[schema(minimum = 0)]
+    participating: i64,
+    #[schema(minimum = 0)]
+    inactive: i64,
+    #[schema(minimum = 0)]
+    deactivated: i64,
+    #[schema(minimum = 0)]
+    excluded: i64,
+    #[schema(minimum = 0)]
+    deprovisioned: i64,
+    #[schema(minimum = 0)]
+    no_email: i64,
+}
+
+impl From<people::Counts> for PeopleCounts {
+    fn from(c: people::Counts) -> Self {
+        let people::Counts {
+            total,
+            participating,
+            inactive,
+            deactivated,
+            excluded,
+            deprovisioned,
+            no_email,
+        } = c;
+        Self {
+            total,
+            participating,
+            inactive,
+            deactivated,
+            excluded,
+            deprovisioned,
+            no_email,
+        }
+    }
+}
+
+/// How many people are in each state
+#[utoipa::path(
+    operation_id = "countPeople",
+    params(TenantPath),
+    responses(
+        (
+            status = 200,
+            description = "The counts",
+            body = PeopleCounts,
+            example = json!({
+                "total": 420, "participating": 391, "inactive": 12, "deactivated": 9,
+                "excluded": 14, "deprovisioned": 37, "no_email": 3
+            })
+        ),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[get("/tenants/{slug}/people/counts")]
+async fn count_people(
+    _admin: AdminCtx,
+    state: web::Data<AppState>,
+    path: web::Path<TenantPath>,
+) -> Reply {
+    let slug = path.into_inner().slug;
     let counts = state
         .db
         .run(move |conn| {
@@ -169,15 +391,28 @@ async fn counts(_admin: AdminCtx, state: web::Data<AppState>, slug: web::Path<St
             Ok(people::counts(conn, tenant.id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(counts))
+    Ok(HttpResponse::Ok().json(PeopleCounts::from(counts)))
 }
 
-async fn get(
+/// One person, deprovisioned or not
+#[utoipa::path(
+    operation_id = "getPerson",
+    params(PersonPath),
+    responses(
+        (status = 200, description = "The person", body = PersonView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[get("/tenants/{slug}/people/{id}")]
+async fn get_person(
     _admin: AdminCtx,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<PersonPath>,
 ) -> Reply {
-    let (slug, id) = path.into_inner();
+    let PersonPath { slug, id } = path.into_inner();
     let id = parse_id(&id, "person")?;
     let (row, excluded) = state
         .db
@@ -189,15 +424,71 @@ async fn get(
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
 }
 
-async fn create(
+/// A person added by hand
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PersonCreate {
+    /// Also the person's userName
+    // An `Option`, so that `ManualPerson::check` refuses a missing email in its own words.
+    #[schema(value_type = String, required = true, format = Email, example = "ada@acme.example")]
+    email: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    display_name: Option<String>,
+    department: Option<String>,
+}
+
+impl From<PersonCreate> for RawPerson {
+    fn from(p: PersonCreate) -> Self {
+        Self {
+            email: p.email,
+            given_name: p.given_name,
+            family_name: p.family_name,
+            display_name: p.display_name,
+            department: p.department,
+        }
+    }
+}
+
+/// Add a person by hand
+///
+/// The person's source is `manual`. A live person with that email or userName answers 409.
+#[utoipa::path(
+    operation_id = "createPerson",
+    params(TenantPath),
+    request_body(
+        content = PersonCreate,
+        example = json!({
+            "email": "ada@acme.example", "given_name": "Ada", "family_name": "Lovelace",
+            "display_name": "Ada Lovelace", "department": "Engineering"
+        })
+    ),
+    responses(
+        (
+            status = 201,
+            description = "Created",
+            body = PersonView,
+            headers(("Location" = String, description = "The new person's URL, relative to the request's: `people/<id>`"))
+        ),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[post("/tenants/{slug}/people")]
+async fn create_person(
     admin: AdminCtx,
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
-    let raw: RawPerson = parse_json(&body)?;
+    let raw: RawPerson = parse_json::<PersonCreate>(&body)?.into();
     let person = ManualPerson::check(&raw).map_err(Error::InvalidValue)?;
-    let slug = slug.into_inner();
+    let slug = path.into_inner().slug;
     let row = state
         .db
         .run(move |conn| {
@@ -212,10 +503,28 @@ async fn create(
         .json(person_view(&row, &[])))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = IdList)]
 #[serde(deny_unknown_fields)]
 struct Ids {
+    #[schema(min_items = 1, max_items = 1000)]
     ids: Vec<Uuid>,
+}
+
+/// What a bulk state change did
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct BulkStateResult {
+    changed: usize,
+    /// Already in the requested state
+    unchanged: usize,
+}
+
+impl From<writes::StateChange> for BulkStateResult {
+    fn from(c: writes::StateChange) -> Self {
+        let writes::StateChange { changed, unchanged } = c;
+        Self { changed, unchanged }
+    }
 }
 
 async fn set_state(
@@ -234,40 +543,106 @@ async fn set_state(
             writes::set_admin_state(conn, &actor, &req.ids, deactivate)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(done))
+    Ok(HttpResponse::Ok().json(BulkStateResult::from(done)))
 }
 
-async fn deactivate(
+/// Deactivate people
+///
+/// Sets admin_state to `deactivated` on every listed person. If any id is unknown the
+/// answer is 404 naming it and nothing changes.
+#[utoipa::path(
+    operation_id = "deactivatePeople",
+    params(TenantPath),
+    request_body(
+        content = Ids,
+        example = json!({"ids": ["7d4c2e9a-1b3f-4a6e-8c5d-9e0f1a2b3c4d", "5a1e3f7b-2c4d-4e6f-8a9b-0c1d2e3f4a5b"]})
+    ),
+    responses(
+        (status = 200, description = "Done", body = BulkStateResult, example = json!({"changed": 1, "unchanged": 1})),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[post("/tenants/{slug}/people/deactivate")]
+async fn deactivate_people(
     admin: AdminCtx,
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
-    set_state(admin, state, slug.into_inner(), &body, true).await
+    set_state(admin, state, path.into_inner().slug, &body, true).await
 }
 
-async fn reactivate(
+/// Reactivate people
+///
+/// Sets admin_state to `active` on every listed person. If any id is unknown the answer is
+/// 404 naming it and nothing changes.
+#[utoipa::path(
+    operation_id = "reactivatePeople",
+    params(TenantPath),
+    request_body(
+        content = Ids,
+        example = json!({"ids": ["7d4c2e9a-1b3f-4a6e-8c5d-9e0f1a2b3c4d", "5a1e3f7b-2c4d-4e6f-8a9b-0c1d2e3f4a5b"]})
+    ),
+    responses(
+        (status = 200, description = "Done", body = BulkStateResult, example = json!({"changed": 1, "unchanged": 1})),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[post("/tenants/{slug}/people/reactivate")]
+async fn reactivate_people(
     admin: AdminCtx,
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
-    set_state(admin, state, slug.into_inner(), &body, false).await
+    set_state(admin, state, path.into_inner().slug, &body, false).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DeleteQuery {
+    /// Erase the person's row whatever the tenant's on_source_delete policy (only the
+    /// events remain). Without it a live person is deprovisioned (retain) or erased
+    /// (remove), and deleting a deprovisioned person is a no-op.
     #[serde(default)]
+    #[param(default = false)]
     erase: bool,
 }
 
-async fn delete(
+/// Delete a person by the tenant's on_source_delete policy
+///
+/// `retain`: the person is deprovisioned and can be restored. `remove`: the person is
+/// erased.
+#[utoipa::path(
+    operation_id = "deletePerson",
+    params(PersonPath, DeleteQuery),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[delete("/tenants/{slug}/people/{id}")]
+async fn delete_person(
     admin: AdminCtx,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<PersonPath>,
     query: web::Query<DeleteQuery>,
 ) -> Reply {
-    let (slug, id) = path.into_inner();
+    let PersonPath { slug, id } = path.into_inner();
     let id = parse_id(&id, "person")?;
     let erase = query.erase;
     let now = state.clock.now();
@@ -282,12 +657,28 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn restore(
+/// Bring a deprovisioned person back
+///
+/// A live person with the person's userName answers 409.
+#[utoipa::path(
+    operation_id = "restorePerson",
+    params(PersonPath),
+    responses(
+        (status = 200, description = "The restored person", body = PersonView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[post("/tenants/{slug}/people/{id}/restore")]
+async fn restore_person(
     admin: AdminCtx,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<PersonPath>,
 ) -> Reply {
-    let (slug, id) = path.into_inner();
+    let PersonPath { slug, id } = path.into_inner();
     let id = parse_id(&id, "person")?;
     let now = state.clock.now();
     let (row, excluded) = state
@@ -302,27 +693,114 @@ async fn restore(
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
 }
 
-/// An event as the admin API shows it (the feed and a person's history).
-pub(super) fn event_view(e: &EventRow) -> Value {
-    json!({
-        "id": e.id,
-        "type": e.kind,
-        "resource_type": e.resource_type,
-        "resource_id": e.resource_id,
-        "actor": e.actor,
-        "request_id": e.request_id,
-        "occurred_at": e.occurred_at,
-        "data": e.data,
-    })
+/// `user.deactivated` and `user.reactivated`: the identity source changed `active`;
+/// `user.excluded` and `user.included`: an operator deactivated or reactivated the person
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documents the values of a string field")]
+enum EventType {
+    #[serde(rename = "user.created")]
+    UserCreated,
+    #[serde(rename = "user.updated")]
+    UserUpdated,
+    #[serde(rename = "user.deactivated")]
+    UserDeactivated,
+    #[serde(rename = "user.reactivated")]
+    UserReactivated,
+    #[serde(rename = "user.excluded")]
+    UserExcluded,
+    #[serde(rename = "user.included")]
+    UserIncluded,
+    #[serde(rename = "user.deprovisioned")]
+    UserDeprovisioned,
+    #[serde(rename = "user.removed")]
+    UserRemoved,
+    #[serde(rename = "user.restored")]
+    UserRestored,
+    #[serde(rename = "user.adopted")]
+    UserAdopted,
+    #[serde(rename = "group.created")]
+    GroupCreated,
+    #[serde(rename = "group.updated")]
+    GroupUpdated,
+    #[serde(rename = "group.deleted")]
+    GroupDeleted,
+    #[serde(rename = "group.excluded")]
+    GroupExcluded,
+    #[serde(rename = "group.included")]
+    GroupIncluded,
+    #[serde(rename = "group.member_added")]
+    GroupMemberAdded,
+    #[serde(rename = "group.member_removed")]
+    GroupMemberRemoved,
 }
 
-async fn history(
+/// An event as the admin API shows it (the feed and a person's history)
+#[derive(Serialize, ToSchema)]
+#[schema(as = Event)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EventView {
+    /// The event's position in the tenant's feed
+    #[schema(required = true, value_type = i64)]
+    id: Option<i64>,
+    #[serde(rename = "type")]
+    #[schema(value_type = EventType)]
+    kind: String,
+    #[schema(example = "User")]
+    resource_type: String,
+    #[schema(required = true)]
+    resource_id: Option<Uuid>,
+    #[schema(example = "admin:k7f3q2")]
+    actor: String,
+    #[schema(required = true)]
+    request_id: Option<String>,
+    occurred_at: DateTime<Utc>,
+    /// The changed fields; their shape depends on the type
+    #[schema(value_type = Object, additional_properties = true)]
+    data: Value,
+}
+
+pub(super) fn event_view(e: &EventRow) -> EventView {
+    EventView {
+        id: e.id,
+        kind: e.kind.clone(),
+        resource_type: e.resource_type.clone(),
+        resource_id: e.resource_id,
+        actor: e.actor.clone(),
+        request_id: e.request_id.clone(),
+        occurred_at: e.occurred_at,
+        data: e.data.clone(),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct EventHistoryPage {
+    items: Vec<EventView>,
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+/// The events about one person
+#[utoipa::path(
+    operation_id = "personHistory",
+    params(PersonPath, PageQuery),
+    responses(
+        (status = 200, description = "A page of events", body = EventHistoryPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[get("/tenants/{slug}/people/{id}/history")]
+async fn person_history(
     _admin: AdminCtx,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<PersonPath>,
     query: web::Query<PageQuery>,
 ) -> Reply {
-    let (slug, id) = path.into_inner();
+    let PersonPath { slug, id } = path.into_inner();
     let id = parse_id(&id, "person")?;
     let limit = query.limit()?;
     let after: i64 = match query.cursor()? {
@@ -341,29 +819,45 @@ async fn history(
         })
         .await?;
     let next_cursor = next_cursor(&mut rows, limit, |e| encode_cursor(&e.seq.to_string()));
-    Ok(HttpResponse::Ok().json(Page {
+    Ok(HttpResponse::Ok().json(EventHistoryPage {
         items: rows.iter().map(event_view).collect(),
         next_cursor,
     }))
 }
 
-fn group_view(g: &AdminGroup) -> Value {
-    json!({
-        "id": g.row.id,
-        "displayName": g.row.display_name,
-        "excluded": g.row.excluded_at.is_some(),
-        "excluded_at": g.row.excluded_at,
-        "members": g.members,
-    })
+/// A group and whether its members are excluded
+#[derive(Serialize, ToSchema)]
+#[schema(as = AdminGroup)]
+#[serde(deny_unknown_fields)]
+struct GroupView {
+    id: Uuid,
+    #[serde(rename = "displayName")]
+    #[schema(example = "Contractors")]
+    display_name: String,
+    excluded: bool,
+    #[schema(required = true)]
+    excluded_at: Option<DateTime<Utc>>,
+    #[schema(minimum = 0)]
+    members: i64,
+}
+
+fn group_view(g: &AdminGroup) -> GroupView {
+    GroupView {
+        id: g.row.id,
+        display_name: g.row.display_name.clone(),
+        excluded: g.row.excluded_at.is_some(),
+        excluded_at: g.row.excluded_at,
+        members: g.members,
+    }
 }
 
 async fn set_group(
     admin: AdminCtx,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<GroupPath>,
     exclude: bool,
 ) -> Reply {
-    let (slug, id) = path.into_inner();
+    let GroupPath { slug, id } = path.into_inner();
     let id = parse_id(&id, "group")?;
     let now = state.clock.now();
     let group = state
@@ -377,18 +871,44 @@ async fn set_group(
     Ok(HttpResponse::Ok().json(group_view(&group)))
 }
 
-async fn exclude(
+/// Exclude a group's members from participating
+#[utoipa::path(
+    operation_id = "excludeGroup",
+    params(GroupPath),
+    responses(
+        (status = 200, description = "The group", body = GroupView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[post("/tenants/{slug}/groups/{id}/exclude")]
+async fn exclude_group(
     admin: AdminCtx,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<GroupPath>,
 ) -> Reply {
     set_group(admin, state, path, true).await
 }
 
-async fn include(
+/// Stop excluding a group's members
+#[utoipa::path(
+    operation_id = "includeGroup",
+    params(GroupPath),
+    responses(
+        (status = 200, description = "The group", body = GroupView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+        (status = "default", response = OtherProblem),
+    )
+)]
+#[post("/tenants/{slug}/groups/{id}/include")]
+async fn include_group(
     admin: AdminCtx,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<GroupPath>,
 ) -> Reply {
     set_group(admin, state, path, false).await
 }
