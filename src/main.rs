@@ -381,7 +381,7 @@ fn token(url: &DatabaseUrl, cmd: TokenCmd, clock: &SharedClock) -> Result<(), Cl
         } => {
             let expires_at = expires_in
                 .as_deref()
-                .map(scimd::http::admin::parse_expires_in)
+                .map(credentials::parse_expires_in)
                 .transpose()?
                 .map(|d| now + d);
             let t = tenants::get(&mut conn, &tenant)?;
@@ -396,15 +396,10 @@ fn token(url: &DatabaseUrl, cmd: TokenCmd, clock: &SharedClock) -> Result<(), Cl
                 let page = store::credentials::list_tokens(&mut conn, t.id, after, 500)
                     .map_err(Error::from)?;
                 for k in &page {
-                    let state = match (k.revoked_at, k.expires_at) {
-                        (Some(_), _) => "revoked",
-                        (None, Some(at)) if at <= now => "expired",
-                        _ => "live",
-                    };
                     println!(
                         "{}\t{}\t{}\t{}\t{}",
                         k.key_id,
-                        state,
+                        credentials::TokenState::of(k, now),
                         k.created_at.to_rfc3339(),
                         k.expires_at
                             .map(|t| t.to_rfc3339())
