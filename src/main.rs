@@ -1,14 +1,14 @@
-//! The `scimd` command line. Every flag has an env twin; `scimd --help` lists them.
+//! The `scimd` command line. Every flag but those of `tenant set` has an env twin;
+//! `scimd <command> --help` lists them. `serve`'s flags and their defaults are defined
+//! with the settings they fill, in `config.rs`.
 //! Command output (a token, a table) goes to stdout; logs and errors go to stderr.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use scimd::clock::{self, SharedClock};
-use scimd::config::{DatabaseUrl, LogFormat, Settings};
+use scimd::config::{DatabaseUrl, LogFormat, ServeArgs, Settings, DEFAULT_DATABASE_URL};
 use scimd::error::Error;
 use scimd::provisioning::{credentials, tenants};
 use scimd::store::{self, database};
@@ -34,7 +34,7 @@ struct Cli {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/scimd",
+        default_value = DEFAULT_DATABASE_URL,
         global = true,
         hide_env_values = true
     )]
@@ -44,23 +44,18 @@ struct Cli {
     #[arg(long, env = "SCIMD_LOG", default_value = "info", global = true)]
     log: String,
 
+    /// Log line format; logs go to stderr.
     #[arg(
         long,
         env = "SCIMD_LOG_FORMAT",
         value_enum,
-        default_value = "pretty",
+        default_value_t = LogFormat::Pretty,
         global = true
     )]
-    log_format: Format,
+    log_format: LogFormat,
 
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    Pretty,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -78,37 +73,6 @@ enum Command {
     /// Manage admin keys for /admin/v1.
     #[command(subcommand, name = "admin-key")]
     AdminKey(AdminKeyCmd),
-}
-
-#[derive(Args)]
-struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "SCIMD_BIND", default_value = "127.0.0.1:8080")]
-    bind: SocketAddr,
-    /// Do not create the `default` tenant on an empty database.
-    #[arg(long, env = "SCIMD_NO_BOOTSTRAP")]
-    no_bootstrap: bool,
-    /// External base URL (for SCIM `meta.location`), e.g. https://scim.example.com.
-    #[arg(long, env = "SCIMD_PUBLIC_URL")]
-    public_url: Option<String>,
-    /// Database connections in the pool.
-    #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 10)]
-    pool_size: u32,
-    /// How long a request waits for a database connection before a 503.
-    #[arg(long, env = "SCIMD_POOL_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
-    pool_timeout: Duration,
-    /// How long a verified token stays cached.
-    #[arg(long, env = "SCIMD_TOKEN_CACHE_TTL", default_value = "60s", value_parser = humantime::parse_duration)]
-    token_cache_ttl: Duration,
-    /// Largest request body, in bytes.
-    #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
-    max_body_bytes: usize,
-    /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "SCIMD_WORKERS")]
-    workers: Option<usize>,
-    /// How long in-flight requests may run after SIGINT/SIGTERM.
-    #[arg(long, env = "SCIMD_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
-    shutdown_timeout: Duration,
 }
 
 #[derive(Subcommand)]
@@ -206,13 +170,7 @@ impl From<Error> for CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(
-        &cli.log,
-        match cli.log_format {
-            Format::Pretty => LogFormat::Pretty,
-            Format::Json => LogFormat::Json,
-        },
-    );
+    telemetry::init(&cli.log, cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -265,16 +223,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
 
 fn serve(url: DatabaseUrl, args: ServeArgs, clock: SharedClock) -> Result<(), CliError> {
     database::migrate(&url)?;
-    let mut settings = Settings::new(url);
-    settings.bind = args.bind;
-    settings.public_url = args.public_url;
-    settings.pool_size = args.pool_size;
-    settings.pool_timeout = args.pool_timeout;
-    settings.token_cache_ttl = args.token_cache_ttl;
-    settings.max_body_bytes = args.max_body_bytes;
-    settings.workers = args.workers;
-    settings.shutdown_timeout = args.shutdown_timeout;
-    settings.bootstrap = !args.no_bootstrap;
+    let settings = Settings::from_args(url, args);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

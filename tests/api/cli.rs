@@ -1,6 +1,7 @@
 //! The command line contract: `migrate`, `serve` with bootstrap, `tenant`, `token`,
 //! `admin-key`, and clean failures.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -243,4 +244,76 @@ fn the_binary_allocates_through_jemalloc_with_one_arena_per_cpu() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// The env twins `scimd serve --help` lists, each with its default (`None` when it has
+/// none).
+fn serve_help_settings() -> BTreeMap<String, Option<String>> {
+    // No inherited env: `--help` prints an env twin's value when it is set.
+    let (ok, help, err) = run(Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["serve", "--help"])
+        .env_clear());
+    assert!(ok, "{err}");
+    // One block per option: its `--flag` line and the lines up to the next one.
+    let mut blocks: Vec<String> = Vec::new();
+    for line in help.lines() {
+        if line.trim_start().starts_with('-') {
+            blocks.push(String::new());
+        }
+        if let Some(block) = blocks.last_mut() {
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    let bracketed = |block: &str, tag: &str| {
+        let start = block.find(tag)? + tag.len();
+        let len = block[start..].find(']')?;
+        Some(block[start..start + len].to_owned())
+    };
+    blocks
+        .iter()
+        .filter_map(|block| {
+            let env = bracketed(block, "[env: ")?;
+            let name = env.split('=').next().unwrap_or_default().to_owned();
+            Some((name, bracketed(block, "[default: ")))
+        })
+        .collect()
+}
+
+/// README's settings table: each setting with its default when the cell is one code span
+/// (`None` when it describes the default in words).
+fn readme_settings() -> BTreeMap<String, Option<String>> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    let table = readme
+        .split("| setting | default | |\n|---|---|---|\n")
+        .nth(1)
+        .expect("README has the settings table");
+    table
+        .lines()
+        .take_while(|l| l.starts_with('|'))
+        .map(|row| {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let name = cells[1].trim_matches('`').to_owned();
+            let default = cells[2];
+            let code = default
+                .strip_prefix('`')
+                .and_then(|d| d.strip_suffix('`'))
+                .filter(|d| !d.contains('`'));
+            assert!(
+                code.is_some() || !default.contains('`'),
+                "{name}: a default is one code span or words, not both: {default}"
+            );
+            (name, code.map(str::to_owned))
+        })
+        .collect()
+}
+
+/// README's settings table is `scimd serve --help`: the same env twins, the same defaults,
+/// and words only where `--help` shows no default.
+#[test]
+fn readme_settings_table_matches_serve_help() {
+    let help = serve_help_settings();
+    assert!(help.contains_key("DATABASE_URL") && help.contains_key("SCIMD_BIND"));
+    assert_eq!(readme_settings(), help);
 }
