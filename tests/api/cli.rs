@@ -317,3 +317,17 @@ fn readme_settings_table_matches_serve_help() {
     assert!(help.contains_key("DATABASE_URL") && help.contains_key("SCIMD_BIND"));
     assert_eq!(readme_settings(), help);
 }
+
+/// Log lines written to a pipe (a file, a log collector) carry no terminal colour codes.
+#[test]
+fn log_lines_to_a_pipe_carry_no_colour_codes() {
+    // An invalid filter is logged as a warning before anything else happens; the
+    // unreachable database then ends the run.
+    let (ok, _, err) = run(scimd("postgres://postgres@127.0.0.1:1/scimd")
+        .args(["--log", "scimd=nonsense", "migrate"])
+        .env_remove("NO_COLOR")
+        .stderr(Stdio::piped()));
+    assert!(!ok);
+    assert!(err.contains("not a valid filter"), "{err}");
+    assert!(!err.contains('\x1b'), "{err:?}");
+}
