@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use scimd::clock::{self, SharedClock};
 use scimd::config::{DatabaseUrl, LogFormat, ServeArgs, Settings, DEFAULT_DATABASE_URL};
@@ -90,13 +90,13 @@ enum TenantCmd {
         slug: String,
         #[arg(long)]
         name: Option<String>,
-        /// Where people come from: scim, graph, google or manual. While graph or google
-        /// is set, SCIM writes are refused with 409.
-        #[arg(long)]
-        source: Option<String>,
+        /// Where people come from. While graph or google is set, SCIM writes are refused
+        /// with 409.
+        #[arg(long, value_enum)]
+        source: Option<Source>,
         /// What a delete at the source does: retain (deprovision, restorable) or remove.
-        #[arg(long)]
-        on_source_delete: Option<String>,
+        #[arg(long, value_enum)]
+        on_source_delete: Option<DeletePolicy>,
         /// Sustained SCIM requests per second for this tenant.
         #[arg(long)]
         rate_per_second: Option<i64>,
@@ -111,6 +111,43 @@ enum TenantCmd {
         #[arg(long, env = "SCIMD_YES")]
         yes: bool,
     },
+}
+
+/// A tenant's source, as `tenant set --source` takes it: one of `tenants::SOURCES`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Source {
+    Scim,
+    Graph,
+    Google,
+    Manual,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Scim => "scim",
+            Source::Graph => "graph",
+            Source::Google => "google",
+            Source::Manual => "manual",
+        }
+    }
+}
+
+/// A tenant's delete policy, as `tenant set --on-source-delete` takes it: one of
+/// `tenants::DELETE_POLICIES`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DeletePolicy {
+    Retain,
+    Remove,
+}
+
+impl DeletePolicy {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeletePolicy::Retain => "retain",
+            DeletePolicy::Remove => "remove",
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -293,8 +330,8 @@ fn tenant(url: &DatabaseUrl, cmd: TenantCmd) -> Result<(), CliError> {
         } => {
             let patch = tenants::SettingsPatch {
                 name,
-                source,
-                on_source_delete,
+                source: source.map(|s| s.as_str().to_owned()),
+                on_source_delete: on_source_delete.map(|p| p.as_str().to_owned()),
                 rate_limit: Some(tenants::RatePatch {
                     per_second: rate_per_second,
                     burst: rate_burst,
@@ -372,4 +409,44 @@ fn token(url: &DatabaseUrl, cmd: TokenCmd, clock: &SharedClock) -> Result<(), Cl
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::{DeletePolicy, Source};
+    use scimd::provisioning::tenants;
+
+    /// The command line offers exactly the values the settings check accepts, spelled as
+    /// `--help` lists them.
+    #[test]
+    fn tenant_choices_are_the_ones_provisioning_accepts() {
+        let names = |values: Vec<(&'static str, Option<String>)>| {
+            for (name, listed) in &values {
+                assert_eq!(listed.as_deref(), Some(*name));
+            }
+            values.into_iter().map(|(name, _)| name).collect::<Vec<_>>()
+        };
+        let sources = Source::value_variants()
+            .iter()
+            .map(|s| {
+                (
+                    s.as_str(),
+                    s.to_possible_value().map(|v| v.get_name().to_owned()),
+                )
+            })
+            .collect();
+        assert_eq!(names(sources), tenants::SOURCES);
+        let policies = DeletePolicy::value_variants()
+            .iter()
+            .map(|p| {
+                (
+                    p.as_str(),
+                    p.to_possible_value().map(|v| v.get_name().to_owned()),
+                )
+            })
+            .collect();
+        assert_eq!(names(policies), tenants::DELETE_POLICIES);
+    }
 }

@@ -331,3 +331,26 @@ fn log_lines_to_a_pipe_carry_no_colour_codes() {
     assert!(err.contains("not a valid filter"), "{err}");
     assert!(!err.contains('\x1b'), "{err:?}");
 }
+
+/// `tenant set`'s fixed choices are listed by `--help` and refused before any database
+/// work when misspelt.
+#[test]
+fn tenant_set_lists_its_fixed_choices_and_refuses_others() {
+    let (ok, help, err) = run(Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["tenant", "set", "--help"])
+        .env_clear());
+    assert!(ok, "{err}");
+    assert!(
+        help.contains("[possible values: scim, graph, google, manual]"),
+        "{help}"
+    );
+    assert!(help.contains("[possible values: retain, remove]"), "{help}");
+
+    for (flag, value) in [("--source", "ldap"), ("--on-source-delete", "purge")] {
+        let (ok, _, err) = run(scimd("postgres://postgres@127.0.0.1:1/scimd")
+            .args(["tenant", "set", "acme", flag, value]));
+        assert!(!ok);
+        assert!(err.contains(&format!("invalid value '{value}'")), "{err}");
+        assert!(!err.contains("cannot connect"), "{err}");
+    }
+}
