@@ -246,7 +246,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             limit_malloc_arenas();
             serve(url, args, clock)
         }
-        Command::Tenant(cmd) => tenant(&url, cmd),
+        Command::Tenant(cmd) => tenant(&url, cmd, &clock),
         Command::Token(cmd) => token(&url, cmd, &clock),
         Command::AdminKey(AdminKeyCmd::Issue { label }) => {
             let mut conn = database::connect(&url)?;
@@ -293,7 +293,7 @@ fn serve(url: DatabaseUrl, args: ServeArgs, clock: SharedClock) -> Result<(), Cl
     })
 }
 
-fn tenant(url: &DatabaseUrl, cmd: TenantCmd) -> Result<(), CliError> {
+fn tenant(url: &DatabaseUrl, cmd: TenantCmd, clock: &SharedClock) -> Result<(), CliError> {
     let mut conn = database::connect(url)?;
     match cmd {
         TenantCmd::Create { slug, name } => {
@@ -337,7 +337,7 @@ fn tenant(url: &DatabaseUrl, cmd: TenantCmd) -> Result<(), CliError> {
                     burst: rate_burst,
                 }),
             };
-            let t = tenants::update_settings(&mut conn, &slug, &patch, chrono::Utc::now())?;
+            let t = tenants::update_settings(&mut conn, &slug, &patch, clock.now())?;
             println!(
                 "{}\tsource={}\ton_source_delete={}\trate_limit={}/s burst {}",
                 t.slug, t.source, t.on_source_delete, t.rate_per_second, t.rate_burst
