@@ -1,4 +1,6 @@
-//! Time, injected, so expiries and schedules are testable without sleeping.
+//! Time, injected, so expiries and schedules are testable without sleeping. The server and
+//! the command line each build one [`SharedClock`] and pass it to whatever needs the time;
+//! only column defaults (`created_at DEFAULT now()`) take the database's time instead.
 
 use std::sync::Arc;
 

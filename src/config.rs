@@ -1,8 +1,10 @@
-//! Typed settings. The command line (`main.rs`) fills them from flags and their env twins;
-//! tests build them directly. Secrets are wrapped so they never reach a log line.
+//! Typed settings. `scimd serve` reads [`ServeArgs`] from its flags and their env twins and
+//! turns them into [`Settings`]; tests build [`Settings::new`] directly. Every default is
+//! written once, here, and both paths start from it. Secrets are wrapped so they never reach
+//! a log line.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 /// A value that must not be printed: `Debug` and `Display` show a placeholder.
@@ -98,10 +100,70 @@ fn percent_decode(s: &str) -> String {
         .into_owned()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// Where the database is when `DATABASE_URL` is not set.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/scimd";
+
+const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
+const DEFAULT_POOL_SIZE: u32 = 10;
+const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
+const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The flags of `scimd serve`, each with its env twin. `--help` shows the defaults above;
+/// [`ServeArgs::default`] holds the same values for [`Settings::new`].
+#[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCIMD_BIND", default_value_t = DEFAULT_BIND)]
+    pub bind: SocketAddr,
+    /// Do not create the `default` tenant on an empty database.
+    #[arg(long, env = "SCIMD_NO_BOOTSTRAP")]
+    pub no_bootstrap: bool,
+    /// External base URL (for SCIM `meta.location`), e.g. https://scim.example.com.
+    #[arg(long, env = "SCIMD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Database connections in the pool.
+    #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = DEFAULT_POOL_SIZE)]
+    pub pool_size: u32,
+    /// How long a request waits for a database connection before a 503.
+    #[arg(long, env = "SCIMD_POOL_TIMEOUT", default_value_t = DEFAULT_POOL_TIMEOUT.into())]
+    pub pool_timeout: humantime::Duration,
+    /// How long a verified token stays cached.
+    #[arg(long, env = "SCIMD_TOKEN_CACHE_TTL", default_value_t = DEFAULT_TOKEN_CACHE_TTL.into())]
+    pub token_cache_ttl: humantime::Duration,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "SCIMD_WORKERS")]
+    pub workers: Option<usize>,
+    /// How long in-flight requests may run after SIGINT/SIGTERM.
+    #[arg(long, env = "SCIMD_SHUTDOWN_TIMEOUT", default_value_t = DEFAULT_SHUTDOWN_TIMEOUT.into())]
+    pub shutdown_timeout: humantime::Duration,
+}
+
+impl Default for ServeArgs {
+    /// The values `scimd serve` runs with when given no flags and no env twins.
+    fn default() -> Self {
+        Self {
+            bind: DEFAULT_BIND,
+            no_bootstrap: false,
+            public_url: None,
+            pool_size: DEFAULT_POOL_SIZE,
+            pool_timeout: DEFAULT_POOL_TIMEOUT.into(),
+            token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL.into(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            workers: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT.into(),
+        }
+    }
 }
 
 /// Everything `serve` needs.
@@ -132,19 +194,37 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The settings `scimd serve` runs with when given no flags and no env twins.
     pub fn new(database_url: DatabaseUrl) -> Self {
+        Self::from_args(database_url, ServeArgs::default())
+    }
+
+    /// The settings for `serve`'s flags; the rest have no flag and take their defaults here.
+    pub fn from_args(database_url: DatabaseUrl, args: ServeArgs) -> Self {
+        // Taken apart whole, so a flag added to `ServeArgs` cannot be forgotten here.
+        let ServeArgs {
+            bind,
+            no_bootstrap,
+            public_url,
+            pool_size,
+            pool_timeout,
+            token_cache_ttl,
+            max_body_bytes,
+            workers,
+            shutdown_timeout,
+        } = args;
         Self {
             database_url,
-            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: None,
-            pool_size: 10,
-            pool_timeout: Duration::from_secs(5),
-            token_cache_ttl: Duration::from_secs(60),
-            max_body_bytes: 16 * 1024 * 1024,
-            workers: None,
-            shutdown_timeout: Duration::from_secs(30),
+            bind,
+            public_url,
+            pool_size,
+            pool_timeout: pool_timeout.into(),
+            token_cache_ttl: token_cache_ttl.into(),
+            max_body_bytes,
+            workers,
+            shutdown_timeout: shutdown_timeout.into(),
             client_request_timeout: Duration::from_secs(60),
-            bootstrap: true,
+            bootstrap: !no_bootstrap,
             max_results: 1000,
             bulk_max_operations: 1000,
             bulk_max_payload: 4 * 1024 * 1024,
@@ -189,6 +269,19 @@ mod tests {
             DatabaseUrl::parse("postgres://h/"),
             Err(DatabaseUrlError::NoDatabase)
         ));
+    }
+
+    /// What clap fills in when `serve` is given nothing (env twins ignored) is what
+    /// `Settings::new` starts from.
+    #[test]
+    fn serve_defaults_are_the_ones_settings_start_from() {
+        use clap::{Args, FromArgMatches};
+        let command = ServeArgs::augment_args(clap::Command::new("serve"))
+            .mut_args(|arg| arg.env(None::<&str>));
+        let parsed = command
+            .try_get_matches_from(["serve"])
+            .and_then(|m| ServeArgs::from_arg_matches(&m));
+        assert_eq!(parsed.ok(), Some(ServeArgs::default()));
     }
 
     #[test]

@@ -1,14 +1,14 @@
-//! The `scimd` command line. Every flag has an env twin; `scimd --help` lists them.
+//! The `scimd` command line. Every flag but those of `tenant set` has an env twin;
+//! `scimd <command> --help` lists them. `serve`'s flags and their defaults are defined
+//! with the settings they fill, in `config.rs`.
 //! Command output (a token, a table) goes to stdout; logs and errors go to stderr.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use scimd::clock::{self, SharedClock};
-use scimd::config::{DatabaseUrl, LogFormat, Settings};
+use scimd::config::{DatabaseUrl, LogFormat, ServeArgs, Settings, DEFAULT_DATABASE_URL};
 use scimd::error::Error;
 use scimd::provisioning::{credentials, tenants};
 use scimd::store::{self, database};
@@ -16,7 +16,10 @@ use scimd::{telemetry, Application};
 
 /// jemalloc rather than glibc's allocator: glibc's malloc family took about 12% of the
 /// server's CPU under load (many small JSON values, a good part made on a blocking thread
-/// and freed on a worker), and jemalloc's thread caches are cheaper there.
+/// and freed on a worker), and jemalloc's thread caches are cheaper there. It serves Rust's
+/// allocations only: the C libraries (libpq, OpenSSL) still allocate through glibc's
+/// malloc, which holds a small part of the server's memory (about 15 MB after a walk of
+/// 1,000-user pages).
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -34,7 +37,7 @@ struct Cli {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/scimd",
+        default_value = DEFAULT_DATABASE_URL,
         global = true,
         hide_env_values = true
     )]
@@ -44,23 +47,18 @@ struct Cli {
     #[arg(long, env = "SCIMD_LOG", default_value = "info", global = true)]
     log: String,
 
+    /// Log line format; logs go to stderr.
     #[arg(
         long,
         env = "SCIMD_LOG_FORMAT",
         value_enum,
-        default_value = "pretty",
+        default_value_t = LogFormat::Pretty,
         global = true
     )]
-    log_format: Format,
+    log_format: LogFormat,
 
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    Pretty,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -80,37 +78,6 @@ enum Command {
     AdminKey(AdminKeyCmd),
 }
 
-#[derive(Args)]
-struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "SCIMD_BIND", default_value = "127.0.0.1:8080")]
-    bind: SocketAddr,
-    /// Do not create the `default` tenant on an empty database.
-    #[arg(long, env = "SCIMD_NO_BOOTSTRAP")]
-    no_bootstrap: bool,
-    /// External base URL (for SCIM `meta.location`), e.g. https://scim.example.com.
-    #[arg(long, env = "SCIMD_PUBLIC_URL")]
-    public_url: Option<String>,
-    /// Database connections in the pool.
-    #[arg(long, env = "SCIMD_POOL_SIZE", default_value_t = 10)]
-    pool_size: u32,
-    /// How long a request waits for a database connection before a 503.
-    #[arg(long, env = "SCIMD_POOL_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
-    pool_timeout: Duration,
-    /// How long a verified token stays cached.
-    #[arg(long, env = "SCIMD_TOKEN_CACHE_TTL", default_value = "60s", value_parser = humantime::parse_duration)]
-    token_cache_ttl: Duration,
-    /// Largest request body, in bytes.
-    #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
-    max_body_bytes: usize,
-    /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "SCIMD_WORKERS")]
-    workers: Option<usize>,
-    /// How long in-flight requests may run after SIGINT/SIGTERM.
-    #[arg(long, env = "SCIMD_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
-    shutdown_timeout: Duration,
-}
-
 #[derive(Subcommand)]
 enum TenantCmd {
     /// Create a tenant.
@@ -126,13 +93,13 @@ enum TenantCmd {
         slug: String,
         #[arg(long)]
         name: Option<String>,
-        /// Where people come from: scim, graph, google or manual. While graph or google
-        /// is set, SCIM writes are refused with 409.
-        #[arg(long)]
-        source: Option<String>,
+        /// Where people come from. While graph or google is set, SCIM writes are refused
+        /// with 409.
+        #[arg(long, value_enum)]
+        source: Option<Source>,
         /// What a delete at the source does: retain (deprovision, restorable) or remove.
-        #[arg(long)]
-        on_source_delete: Option<String>,
+        #[arg(long, value_enum)]
+        on_source_delete: Option<DeletePolicy>,
         /// Sustained SCIM requests per second for this tenant.
         #[arg(long)]
         rate_per_second: Option<i64>,
@@ -147,6 +114,43 @@ enum TenantCmd {
         #[arg(long, env = "SCIMD_YES")]
         yes: bool,
     },
+}
+
+/// A tenant's source, as `tenant set --source` takes it: one of `tenants::SOURCES`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Source {
+    Scim,
+    Graph,
+    Google,
+    Manual,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Scim => "scim",
+            Source::Graph => "graph",
+            Source::Google => "google",
+            Source::Manual => "manual",
+        }
+    }
+}
+
+/// A tenant's delete policy, as `tenant set --on-source-delete` takes it: one of
+/// `tenants::DELETE_POLICIES`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DeletePolicy {
+    Retain,
+    Remove,
+}
+
+impl DeletePolicy {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeletePolicy::Retain => "retain",
+            DeletePolicy::Remove => "remove",
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -206,32 +210,13 @@ impl From<Error> for CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(
-        &cli.log,
-        match cli.log_format {
-            Format::Pretty => LogFormat::Pretty,
-            Format::Json => LogFormat::Json,
-        },
-    );
+    telemetry::init(&cli.log, cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("scimd: error: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Caps glibc's malloc at two arenas. Its default (eight per core) gives every thread of the
-/// blocking pool that runs queries an arena of its own, and memory freed after a large
-/// page stays spread across them: the server's RSS grew to over 300 MiB walking cursor
-/// pages of 1,000 users. With two, freed memory is reused.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; it is called once, before the
-    // server starts its threads.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 
@@ -247,11 +232,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
-        Command::Serve(args) => {
-            limit_malloc_arenas();
-            serve(url, args, clock)
-        }
-        Command::Tenant(cmd) => tenant(&url, cmd),
+        Command::Serve(args) => serve(url, args, clock),
+        Command::Tenant(cmd) => tenant(&url, cmd, &clock),
         Command::Token(cmd) => token(&url, cmd, &clock),
         Command::AdminKey(AdminKeyCmd::Issue { label }) => {
             let mut conn = database::connect(&url)?;
@@ -265,16 +247,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
 
 fn serve(url: DatabaseUrl, args: ServeArgs, clock: SharedClock) -> Result<(), CliError> {
     database::migrate(&url)?;
-    let mut settings = Settings::new(url);
-    settings.bind = args.bind;
-    settings.public_url = args.public_url;
-    settings.pool_size = args.pool_size;
-    settings.pool_timeout = args.pool_timeout;
-    settings.token_cache_ttl = args.token_cache_ttl;
-    settings.max_body_bytes = args.max_body_bytes;
-    settings.workers = args.workers;
-    settings.shutdown_timeout = args.shutdown_timeout;
-    settings.bootstrap = !args.no_bootstrap;
+    let settings = Settings::from_args(url, args);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -307,7 +280,7 @@ fn serve(url: DatabaseUrl, args: ServeArgs, clock: SharedClock) -> Result<(), Cl
     })
 }
 
-fn tenant(url: &DatabaseUrl, cmd: TenantCmd) -> Result<(), CliError> {
+fn tenant(url: &DatabaseUrl, cmd: TenantCmd, clock: &SharedClock) -> Result<(), CliError> {
     let mut conn = database::connect(url)?;
     match cmd {
         TenantCmd::Create { slug, name } => {
@@ -344,14 +317,14 @@ fn tenant(url: &DatabaseUrl, cmd: TenantCmd) -> Result<(), CliError> {
         } => {
             let patch = tenants::SettingsPatch {
                 name,
-                source,
-                on_source_delete,
+                source: source.map(|s| s.as_str().to_owned()),
+                on_source_delete: on_source_delete.map(|p| p.as_str().to_owned()),
                 rate_limit: Some(tenants::RatePatch {
                     per_second: rate_per_second,
                     burst: rate_burst,
                 }),
             };
-            let t = tenants::update_settings(&mut conn, &slug, &patch, chrono::Utc::now())?;
+            let t = tenants::update_settings(&mut conn, &slug, &patch, clock.now())?;
             println!(
                 "{}\tsource={}\ton_source_delete={}\trate_limit={}/s burst {}",
                 t.slug, t.source, t.on_source_delete, t.rate_per_second, t.rate_burst
@@ -381,7 +354,7 @@ fn token(url: &DatabaseUrl, cmd: TokenCmd, clock: &SharedClock) -> Result<(), Cl
         } => {
             let expires_at = expires_in
                 .as_deref()
-                .map(scimd::http::admin::parse_expires_in)
+                .map(credentials::parse_expires_in)
                 .transpose()?
                 .map(|d| now + d);
             let t = tenants::get(&mut conn, &tenant)?;
@@ -396,15 +369,10 @@ fn token(url: &DatabaseUrl, cmd: TokenCmd, clock: &SharedClock) -> Result<(), Cl
                 let page = store::credentials::list_tokens(&mut conn, t.id, after, 500)
                     .map_err(Error::from)?;
                 for k in &page {
-                    let state = match (k.revoked_at, k.expires_at) {
-                        (Some(_), _) => "revoked",
-                        (None, Some(at)) if at <= now => "expired",
-                        _ => "live",
-                    };
                     println!(
                         "{}\t{}\t{}\t{}\t{}",
                         k.key_id,
-                        state,
+                        credentials::TokenState::of(k, now),
                         k.created_at.to_rfc3339(),
                         k.expires_at
                             .map(|t| t.to_rfc3339())
@@ -428,4 +396,44 @@ fn token(url: &DatabaseUrl, cmd: TokenCmd, clock: &SharedClock) -> Result<(), Cl
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::{DeletePolicy, Source};
+    use scimd::provisioning::tenants;
+
+    /// The command line offers exactly the values the settings check accepts, spelled as
+    /// `--help` lists them.
+    #[test]
+    fn tenant_choices_are_the_ones_provisioning_accepts() {
+        let names = |values: Vec<(&'static str, Option<String>)>| {
+            for (name, listed) in &values {
+                assert_eq!(listed.as_deref(), Some(*name));
+            }
+            values.into_iter().map(|(name, _)| name).collect::<Vec<_>>()
+        };
+        let sources = Source::value_variants()
+            .iter()
+            .map(|s| {
+                (
+                    s.as_str(),
+                    s.to_possible_value().map(|v| v.get_name().to_owned()),
+                )
+            })
+            .collect();
+        assert_eq!(names(sources), tenants::SOURCES);
+        let policies = DeletePolicy::value_variants()
+            .iter()
+            .map(|p| {
+                (
+                    p.as_str(),
+                    p.to_possible_value().map(|v| v.get_name().to_owned()),
+                )
+            })
+            .collect();
+        assert_eq!(names(policies), tenants::DELETE_POLICIES);
+    }
 }

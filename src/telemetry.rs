@@ -1,5 +1,8 @@
 //! Logging: a tracing subscriber writing to stderr (stdout belongs to command output such as
-//! a freshly issued token), pretty or JSON, filtered by `SCIMD_LOG`.
+//! a freshly issued token), pretty or JSON, filtered by `SCIMD_LOG`. Pretty lines are
+//! coloured only when stderr is a terminal: a file or a log collector gets plain text.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -14,6 +17,7 @@ pub fn init(filter: &str, format: LogFormat) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(env_filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = match format {

@@ -1,4 +1,5 @@
-//! Issuing and revoking SCIM tokens and admin keys, and first-run bootstrap.
+//! SCIM tokens and admin keys: issuing them (with an expiry read from a lifetime such as
+//! `90d`), revoking tokens, a token's state at a given time, and first-run bootstrap.
 
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
@@ -41,6 +42,50 @@ fn check_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result
             "the expiry must be in the future".into(),
         )),
         _ => Ok(()),
+    }
+}
+
+/// Parses `90d`, `12h`, `30m`, `2w` (and anything humantime reads) into a positive duration.
+pub fn parse_expires_in(s: &str) -> Result<chrono::Duration, Error> {
+    let std = humantime::parse_duration(s.trim()).map_err(|e| {
+        Error::InvalidValue(format!("expires_in `{s}` is not a duration like 90d: {e}"))
+    })?;
+    chrono::Duration::from_std(std)
+        .ok()
+        .filter(|d| *d > chrono::Duration::zero() && *d <= chrono::Duration::days(3650))
+        .ok_or_else(|| Error::InvalidValue("expires_in must be between 1s and 3650d".into()))
+}
+
+/// Whether a SCIM token is accepted at a given time. Revocation wins over expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Live,
+    Expired,
+    Revoked,
+}
+
+impl TokenState {
+    /// The token's state at `now`: expired from its expiry instant on.
+    pub fn of(token: &ScimToken, now: DateTime<Utc>) -> Self {
+        match (token.revoked_at, token.expires_at) {
+            (Some(_), _) => Self::Revoked,
+            (None, Some(at)) if at <= now => Self::Expired,
+            _ => Self::Live,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl std::fmt::Display for TokenState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -149,4 +194,67 @@ pub fn bootstrap(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Option<B
             admin_key,
         }))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn expires_in_reads_human_lifetimes_between_a_second_and_ten_years() {
+        assert_eq!(
+            parse_expires_in("90d").ok(),
+            Some(chrono::Duration::days(90))
+        );
+        assert_eq!(
+            parse_expires_in(" 12h ").ok(),
+            Some(chrono::Duration::hours(12))
+        );
+        assert_eq!(
+            parse_expires_in("2w").ok(),
+            Some(chrono::Duration::weeks(2))
+        );
+        for bad in ["", "0s", "soon", "-1d", "3651d"] {
+            assert!(
+                matches!(parse_expires_in(bad), Err(Error::InvalidValue(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn token_state_is_revoked_before_expired_and_expired_from_its_instant() {
+        let now = Utc
+            .with_ymd_and_hms(2025, 6, 1, 12, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let token = |expires_at, revoked_at| ScimToken {
+            key_id: "k".into(),
+            tenant_id: Uuid::nil(),
+            secret_hash: String::new(),
+            label: None,
+            created_at: now - chrono::Duration::days(1),
+            expires_at,
+            revoked_at,
+            last_used_at: None,
+        };
+        let later = Some(now + chrono::Duration::seconds(1));
+        assert_eq!(TokenState::of(&token(None, None), now), TokenState::Live);
+        assert_eq!(TokenState::of(&token(later, None), now), TokenState::Live);
+        assert_eq!(
+            TokenState::of(&token(Some(now), None), now),
+            TokenState::Expired
+        );
+        assert_eq!(
+            TokenState::of(&token(Some(now), Some(now)), now),
+            TokenState::Revoked
+        );
+        assert_eq!(
+            TokenState::of(&token(None, Some(now)), now),
+            TokenState::Revoked
+        );
+        assert_eq!(TokenState::Expired.to_string(), "expired");
+    }
 }

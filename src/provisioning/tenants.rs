@@ -1,4 +1,5 @@
-//! Tenants: create, find, list, delete.
+//! Tenants: create, find, list, change settings, delete. The admin API and the command line
+//! both call these, so a change is checked and written the same way whichever made it.
 
 use std::fmt;
 

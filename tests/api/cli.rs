@@ -1,9 +1,12 @@
 //! The command line contract: `migrate`, `serve` with bootstrap, `tenant`, `token`,
 //! `admin-key`, and clean failures.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestDb};
 
@@ -242,5 +245,263 @@ fn the_binary_allocates_through_jemalloc_with_one_arena_per_cpu() {
             .filter(|l| l.contains("malloc_conf") || l.contains("percpu"))
             .collect::<Vec<_>>()
             .join("\n")
+    );
+}
+
+/// The env twins `scimd serve --help` lists, each with its default (`None` when it has
+/// none).
+fn serve_help_settings() -> BTreeMap<String, Option<String>> {
+    // No inherited env: `--help` prints an env twin's value when it is set.
+    let (ok, help, err) = run(Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["serve", "--help"])
+        .env_clear());
+    assert!(ok, "{err}");
+    // One block per option: its `--flag` line and the lines up to the next one.
+    let mut blocks: Vec<String> = Vec::new();
+    for line in help.lines() {
+        if line.trim_start().starts_with('-') {
+            blocks.push(String::new());
+        }
+        if let Some(block) = blocks.last_mut() {
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    let bracketed = |block: &str, tag: &str| {
+        let start = block.find(tag)? + tag.len();
+        let len = block[start..].find(']')?;
+        Some(block[start..start + len].to_owned())
+    };
+    blocks
+        .iter()
+        .filter_map(|block| {
+            let env = bracketed(block, "[env: ")?;
+            let name = env.split('=').next().unwrap_or_default().to_owned();
+            Some((name, bracketed(block, "[default: ")))
+        })
+        .collect()
+}
+
+/// README's settings table: each setting with its default when the cell is one code span
+/// (`None` when it describes the default in words).
+fn readme_settings() -> BTreeMap<String, Option<String>> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    let table = readme
+        .split("| setting | default | |\n|---|---|---|\n")
+        .nth(1)
+        .expect("README has the settings table");
+    table
+        .lines()
+        .take_while(|l| l.starts_with('|'))
+        .map(|row| {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let name = cells[1].trim_matches('`').to_owned();
+            let default = cells[2];
+            let code = default
+                .strip_prefix('`')
+                .and_then(|d| d.strip_suffix('`'))
+                .filter(|d| !d.contains('`'));
+            assert!(
+                code.is_some() || !default.contains('`'),
+                "{name}: a default is one code span or words, not both: {default}"
+            );
+            (name, code.map(str::to_owned))
+        })
+        .collect()
+}
+
+/// README's settings table is `scimd serve --help`: the same env twins, the same defaults,
+/// and words only where `--help` shows no default.
+#[test]
+fn readme_settings_table_matches_serve_help() {
+    let help = serve_help_settings();
+    assert!(help.contains_key("DATABASE_URL") && help.contains_key("SCIMD_BIND"));
+    assert_eq!(readme_settings(), help);
+}
+
+/// Log lines written to a pipe (a file, a log collector) carry no terminal colour codes.
+#[test]
+fn log_lines_to_a_pipe_carry_no_colour_codes() {
+    // An invalid filter is logged as a warning before anything else happens; the
+    // unreachable database then ends the run.
+    let (ok, _, err) = run(scimd("postgres://postgres@127.0.0.1:1/scimd")
+        .args(["--log", "scimd=nonsense", "migrate"])
+        .env_remove("NO_COLOR")
+        .stderr(Stdio::piped()));
+    assert!(!ok);
+    assert!(err.contains("not a valid filter"), "{err}");
+    assert!(!err.contains('\x1b'), "{err:?}");
+}
+
+/// `tenant set`'s fixed choices are listed by `--help` and refused before any database
+/// work when misspelt.
+#[test]
+fn tenant_set_lists_its_fixed_choices_and_refuses_others() {
+    let (ok, help, err) = run(Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["tenant", "set", "--help"])
+        .env_clear());
+    assert!(ok, "{err}");
+    assert!(
+        help.contains("[possible values: scim, graph, google, manual]"),
+        "{help}"
+    );
+    assert!(help.contains("[possible values: retain, remove]"), "{help}");
+
+    for (flag, value) in [("--source", "ldap"), ("--on-source-delete", "purge")] {
+        let (ok, _, err) = run(scimd("postgres://postgres@127.0.0.1:1/scimd")
+            .args(["tenant", "set", "acme", flag, value]));
+        assert!(!ok);
+        assert!(err.contains(&format!("invalid value '{value}'")), "{err}");
+        assert!(!err.contains("cannot connect"), "{err}");
+    }
+}
+
+/// What the writes so far left for tenant `slug`, ids, slugs and times aside: the tenant
+/// row (`null` when there is none), its tokens and its events.
+fn footprint(db: &TestDb, slug: &str) -> Value {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        v: Value,
+    }
+    use diesel::RunQueryDsl;
+    diesel::sql_query(
+        "SELECT jsonb_build_object(\
+           'tenant', (SELECT to_jsonb(t) - 'id' - 'slug' - 'created_at' - 'updated_at' \
+                      FROM tenants t WHERE t.slug = $1), \
+           'tokens', (SELECT coalesce(jsonb_agg(jsonb_build_object(\
+                        'label', s.label, 'expires', s.expires_at IS NOT NULL, \
+                        'revoked', s.revoked_at IS NOT NULL) ORDER BY s.created_at, s.key_id), '[]') \
+                      FROM scim_tokens s JOIN tenants t ON t.id = s.tenant_id WHERE t.slug = $1), \
+           'events', (SELECT coalesce(jsonb_agg(jsonb_build_object(\
+                        'type', e.type, 'resource_type', e.resource_type, 'data', e.data) \
+                        ORDER BY e.seq), '[]') \
+                      FROM events e JOIN tenants t ON t.id = e.tenant_id WHERE t.slug = $1)\
+         ) AS v",
+    )
+    .bind::<diesel::sql_types::Text, _>(slug)
+    .get_result::<Row>(&mut db.conn())
+    .unwrap()
+    .v
+}
+
+/// `tenant create`, `tenant set`, `token issue`, `token revoke` and `tenant delete` go
+/// through the provisioning functions the admin API's handlers call, so a write on the
+/// command line leaves the same rows and events as the same write through the admin API.
+#[tokio::test]
+async fn command_line_writes_leave_what_the_same_admin_api_writes_leave() {
+    let app = spawn_app().await;
+    let url = app.db.url.expose().to_owned();
+    let same = |what: &str| {
+        let (cli, api) = (footprint(&app.db, "by-cli"), footprint(&app.db, "by-api"));
+        assert_eq!(cli, api, "{what}");
+        cli
+    };
+
+    let (ok, _, err) = run(scimd(&url).args(["tenant", "create", "by-cli", "--name", " Acme "]));
+    assert!(ok, "{err}");
+    let res = app
+        .admin_post(
+            "/admin/v1/tenants",
+            &json!({"slug": "by-api", "name": " Acme "}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(same("tenant create")["tenant"]["name"], "Acme");
+
+    let (ok, _, err) = run(scimd(&url).args([
+        "tenant",
+        "set",
+        "by-cli",
+        "--name",
+        "Acme Ltd",
+        "--source",
+        "manual",
+        "--on-source-delete",
+        "remove",
+        "--rate-per-second",
+        "25",
+        "--rate-burst",
+        "50",
+    ]));
+    assert!(ok, "{err}");
+    let res = app
+        .admin_patch(
+            "/admin/v1/tenants/by-api",
+            &json!({"name": "Acme Ltd", "source": "manual", "on_source_delete": "remove",
+                    "rate_limit": {"per_second": 25, "burst": 50}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        same("tenant set")["tenant"],
+        json!({"name": "Acme Ltd", "source": "manual", "on_source_delete": "remove",
+               "rate_per_second": 25, "rate_burst": 50})
+    );
+
+    // A partial change leaves the other settings as they are.
+    let (ok, _, err) = run(scimd(&url).args(["tenant", "set", "by-cli", "--rate-burst", "75"]));
+    assert!(ok, "{err}");
+    let res = app
+        .admin_patch(
+            "/admin/v1/tenants/by-api",
+            &json!({"rate_limit": {"burst": 75}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let after = same("tenant set, one setting");
+    assert_eq!(
+        (&after["tenant"]["rate_burst"], &after["tenant"]["source"]),
+        (&json!(75), &json!("manual"))
+    );
+
+    let (ok, cli_token, err) = run(scimd(&url).args([
+        "token",
+        "issue",
+        "--tenant",
+        "by-cli",
+        "--label",
+        "ci",
+        "--expires-in",
+        "90d",
+    ]));
+    assert!(ok, "{err}");
+    let cli_token = cli_token.trim().to_owned();
+    let issued = app
+        .issue_token("by-api", &json!({"label": "ci", "expires_in": "90d"}))
+        .await;
+    let api_token = issued["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        same("token issue")["tokens"],
+        json!([{"label": "ci", "expires": true, "revoked": false}])
+    );
+
+    let cli_key = cli_token.split('_').nth(1).unwrap();
+    let (ok, _, err) = run(scimd(&url).args(["token", "revoke", cli_key]));
+    assert!(ok, "{err}");
+    let res = app
+        .admin_delete(&format!(
+            "/admin/v1/tenants/by-api/tokens/{}",
+            issued["key_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        same("token revoke")["tokens"],
+        json!([{"label": "ci", "expires": true, "revoked": true}])
+    );
+    for token in [&cli_token, &api_token] {
+        let res = app.scim_get(token, "/ServiceProviderConfig").await;
+        assert_eq!(res.status(), 401);
+    }
+
+    let (ok, _, err) = run(scimd(&url).args(["tenant", "delete", "by-cli", "--yes"]));
+    assert!(ok, "{err}");
+    let res = app.admin_delete("/admin/v1/tenants/by-api").await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        same("tenant delete"),
+        json!({"tenant": null, "tokens": [], "events": []})
     );
 }

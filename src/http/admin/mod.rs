@@ -569,17 +569,6 @@ impl From<creds::Issued> for IssuedToken {
     }
 }
 
-/// Parses `90d`, `12h`, `30m`, `2w` (and anything humantime reads) into a positive duration.
-pub fn parse_expires_in(s: &str) -> Result<chrono::Duration, Error> {
-    let std = humantime::parse_duration(s.trim()).map_err(|e| {
-        Error::InvalidValue(format!("expires_in `{s}` is not a duration like 90d: {e}"))
-    })?;
-    chrono::Duration::from_std(std)
-        .ok()
-        .filter(|d| *d > chrono::Duration::zero() && *d <= chrono::Duration::days(3650))
-        .ok_or_else(|| Error::InvalidValue("expires_in must be between 1s and 3650d".into()))
-}
-
 /// Issue a SCIM token; the only time its plaintext is shown
 #[utoipa::path(
     operation_id = "issueToken",
@@ -619,7 +608,7 @@ async fn issue_token(
                 Error::InvalidValue("give expires_in or expires_at, not both".into()).into(),
             )
         }
-        (Some(d), None) => Some(now + parse_expires_in(d)?),
+        (Some(d), None) => Some(now + creds::parse_expires_in(d)?),
         (None, at) => at,
     };
     let slug = path.into_inner().slug;

@@ -1,8 +1,9 @@
-use chrono::TimeZone;
-use serde_json::json;
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
 
 use super::*;
-use crate::scim::path::parse_attr_list;
+use crate::scim::path::{parse_attr_list, AttrPath};
+use crate::scim::schema::{AttrDef, ENTERPRISE_USER_SCHEMA_URN, GROUP_RESOURCE, USER_RESOURCE};
 
 const ENT: &str = ENTERPRISE_USER_SCHEMA_URN;
 
