@@ -106,10 +106,7 @@ impl FromRequest for TenantCtx {
 async fn rate_limit(state: &web::Data<AppState>, tenant_id: Uuid) -> Result<(), Error> {
     let decision = match state.rate_limits.check(tenant_id) {
         Decision::Unknown => {
-            let tenant = state
-                .db
-                .run(move |conn| crate::provisioning::tenants::by_id(conn, tenant_id))
-                .await?;
+            let tenant = crate::provisioning::tenants::load(&state.db, tenant_id).await?;
             state.rate_limits.load(
                 tenant_id,
                 Limit {

@@ -4,6 +4,7 @@
 //! calls are async functions that take the [`crate::store::Db`] and run them there (SCIM
 //! push: [`push`]).
 
+pub mod admin;
 pub mod credentials;
 pub mod events;
 pub mod groups;

@@ -201,6 +201,11 @@ pub fn list(
 }
 
 /// The tenant a credential resolved to. Gone means it was deleted while cached: 401.
+/// The tenant `id`, in one call to the database (the SCIM rate limit reads its settings).
+pub async fn load(db: &crate::store::Db, id: Uuid) -> Result<Tenant, Error> {
+    db.run(move |conn| by_id(conn, id)).await
+}
+
 pub fn by_id(conn: &mut PgConnection, id: Uuid) -> Result<Tenant, Error> {
     tenants::find_by_id(conn, id)?.ok_or_else(|| Error::Unauthorized("invalid token".into()))
 }

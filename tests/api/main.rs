@@ -15,6 +15,7 @@ mod feed;
 mod filters;
 mod helpers;
 mod import;
+mod layers;
 mod ops;
 mod people;
 mod plans;

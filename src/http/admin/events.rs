@@ -15,8 +15,7 @@ use super::{Reply, TenantPath};
 use crate::error::Error;
 use crate::http::extract::AdminCtx;
 use crate::http::AppState;
-use crate::provisioning::tenants;
-use crate::store::events;
+use crate::provisioning::admin;
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
@@ -95,14 +94,7 @@ pub(super) async fn feed(
         }
     };
     let slug = path.into_inner().slug;
-    let rows = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            events::sequence(conn)?;
-            Ok(events::feed(conn, tenant.id, after, limit)?)
-        })
-        .await?;
+    let rows = admin::feed(&state.db, slug, after, limit).await?;
     let next_after = rows.last().and_then(|e| e.id).unwrap_or(after);
     Ok(HttpResponse::Ok().json(EventPage {
         items: rows.iter().map(event_view).collect(),

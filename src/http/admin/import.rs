@@ -10,7 +10,6 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::doc::{
     BadRequest, Conflict, NotFound, OtherProblem, PayloadTooLarge, Unauthorized, Unavailable,
@@ -20,9 +19,8 @@ use super::{Reply, TenantPath};
 use crate::error::Error;
 use crate::http::extract::AdminCtx;
 use crate::http::AppState;
-use crate::provisioning::events::Actor;
+use crate::provisioning::admin;
 use crate::provisioning::import::{self, Outcome, RowNote, Summary};
-use crate::provisioning::tenants;
 
 /// The largest file: 100,000 rows of ordinary people fit in well under half of it.
 pub const MAX_CSV_BYTES: usize = 32 * 1024 * 1024;
@@ -268,19 +266,14 @@ pub(super) async fn import_people(
             }
         }
     };
-    let run = state.db.run(move |conn| {
-        let tenant = tenants::get(conn, &slug)?;
-        let actor = Actor {
-            tenant_id: tenant.id,
-            actor: format!("import:{}", Uuid::now_v7()),
-            request_id: Some(admin.request_id.clone()).filter(|r| !r.is_empty()),
-        };
-        let reader = ChannelReader {
-            rx,
-            buf: Bytes::new(),
-        };
-        import::import(conn, &actor, reader, dry_run, now, failure_of)
-    });
+    let reader = ChannelReader {
+        rx,
+        buf: Bytes::new(),
+    };
+    let request_id = Some(admin.request_id.clone()).filter(|r| !r.is_empty());
+    let run = admin::import_csv(
+        &state.db, slug, request_id, reader, dry_run, now, failure_of,
+    );
     let ((), outcome) = futures_util::future::join(pump, run).await;
     match outcome? {
         Outcome::Done(summary) => Ok(HttpResponse::Ok().json(ImportSummary::from(summary))),

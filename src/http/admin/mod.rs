@@ -33,11 +33,11 @@ use super::body::AdminBody;
 use super::extract::AdminCtx;
 use super::AppState;
 use crate::error::{AdminError, Error};
+use crate::provisioning::admin::{self, By};
 use crate::provisioning::credentials as creds;
-use crate::provisioning::events::Actor;
 use crate::provisioning::people as people_writes;
 use crate::provisioning::tenants::{self, TenantSlug};
-use crate::store::credentials::{list_tokens as store_list_tokens, ScimToken};
+use crate::store::credentials::ScimToken;
 use crate::store::tenants::Tenant;
 
 const DEFAULT_LIMIT: i64 = 50;
@@ -254,10 +254,7 @@ async fn create_tenant(
 ) -> Reply {
     let req: CreateTenant = parse_json(&body)?;
     let slug = TenantSlug::parse(&req.slug)?;
-    let tenant = state
-        .db
-        .run(move |conn| tenants::create(conn, &slug, req.name.as_deref()))
-        .await?;
+    let tenant = admin::create_tenant(&state.db, slug, req.name).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -286,10 +283,7 @@ async fn list_tenants(
 ) -> Reply {
     let limit = query.limit()?;
     let after = query.cursor()?;
-    let mut rows = state
-        .db
-        .run(move |conn| tenants::list(conn, after.as_deref(), limit + 1))
-        .await?;
+    let mut rows = admin::tenants(&state.db, after, limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, limit, |t| encode_cursor(&t.slug));
     Ok(HttpResponse::Ok().json(TenantPage {
         items: rows.into_iter().map(TenantView::from).collect(),
@@ -331,7 +325,7 @@ async fn get_tenant(
     path: web::Path<TenantPath>,
 ) -> Reply {
     let slug = path.into_inner().slug;
-    let tenant = state.db.run(move |conn| tenants::get(conn, &slug)).await?;
+    let tenant = admin::tenant(&state.db, slug).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
@@ -404,10 +398,7 @@ async fn update_tenant(
     let patch: tenants::SettingsPatch = parse_json::<TenantPatch>(&body)?.into();
     let slug = path.into_inner().slug;
     let now = state.clock.now();
-    let tenant = state
-        .db
-        .run(move |conn| tenants::update_settings(conn, &slug, &patch, now))
-        .await?;
+    let tenant = admin::update_tenant(&state.db, slug, patch, now).await?;
     state.rate_limits.forget(tenant.id);
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
@@ -461,14 +452,7 @@ async fn disconnect_tenant(
     let req: Disconnect = parse_json(&body)?;
     let slug = path.into_inner().slug;
     let now = state.clock.now();
-    let done = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            let actor = admin_actor(&admin, tenant.id);
-            people_writes::disconnect(conn, &actor, req.keep_people, now)
-        })
-        .await?;
+    let done = admin::disconnect(&state.db, slug, by(&admin), req.keep_people, now).await?;
     let people_writes::Disconnected {
         tenant,
         people_kept,
@@ -487,9 +471,8 @@ async fn disconnect_tenant(
 }
 
 /// An admin's writes are attributed to their key (DESIGN.md, Events).
-pub(super) fn admin_actor(admin: &AdminCtx, tenant_id: uuid::Uuid) -> Actor {
-    Actor {
-        tenant_id,
+pub(super) fn by(admin: &AdminCtx) -> By {
+    By {
         actor: admin.actor(),
         request_id: Some(admin.request_id.clone()).filter(|r| !r.is_empty()),
     }
@@ -514,10 +497,7 @@ async fn delete_tenant(
     path: web::Path<TenantPath>,
 ) -> Reply {
     let slug = path.into_inner().slug;
-    let tenant = state
-        .db
-        .run(move |conn| tenants::delete(conn, &slug))
-        .await?;
+    let tenant = admin::delete_tenant(&state.db, slug).await?;
     state.scim_tokens.forget_tenant(tenant.id);
     state.rate_limits.forget(tenant.id);
     Ok(HttpResponse::NoContent().finish())
@@ -612,13 +592,7 @@ async fn issue_token(
         (None, at) => at,
     };
     let slug = path.into_inner().slug;
-    let issued = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            creds::issue_token(conn, tenant.id, req.label.as_deref(), expires_at, now)
-        })
-        .await?;
+    let issued = admin::issue_token(&state.db, slug, req.label, expires_at, now).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(IssuedToken::from(issued)))
@@ -688,13 +662,7 @@ async fn list_tokens(
         Some(c) => Some(parse_token_cursor(&c)?),
     };
     let slug = path.into_inner().slug;
-    let mut rows = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            Ok(store_list_tokens(conn, tenant.id, after, limit + 1)?)
-        })
-        .await?;
+    let mut rows = admin::tokens(&state.db, slug, after, limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, limit, |t| {
         encode_cursor(&format!("{}|{}", t.created_at.timestamp_micros(), t.key_id))
     });
@@ -743,13 +711,7 @@ async fn revoke_token(
 ) -> Reply {
     let TokenPath { slug, key_id } = path.into_inner();
     let now = state.clock.now();
-    let revoked = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            creds::revoke_token(conn, &key_id, Some(tenant.id), now)
-        })
-        .await?;
+    let revoked = admin::revoke_token(&state.db, slug, key_id, now).await?;
     state.scim_tokens.forget_key(&revoked.key_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,15 +13,15 @@ use uuid::Uuid;
 use super::doc::{
     BadRequest, Conflict, NotFound, OtherProblem, PayloadTooLarge, Unauthorized, Unavailable,
 };
-use super::{admin_actor, encode_cursor, next_cursor, parse_json, PageQuery, Reply, TenantPath};
+use super::{by, encode_cursor, next_cursor, parse_json, PageQuery, Reply, TenantPath};
 use crate::error::Error;
 use crate::http::body::AdminBody;
 use crate::http::extract::AdminCtx;
 use crate::http::AppState;
+use crate::provisioning::admin;
 use crate::provisioning::manual::{ManualPerson, RawPerson};
 use crate::provisioning::people::{self as writes, AdminGroup};
-use crate::provisioning::tenants;
-use crate::store::events::{self, EventRow};
+use crate::store::events::EventRow;
 use crate::store::people::{self, ExcludedBy, State};
 use crate::store::users::UserRow;
 
@@ -293,16 +293,7 @@ async fn list_people(
         }
     }
     let slug = path.into_inner().slug;
-    let (mut rows, excluded) = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            let rows = people::list(conn, tenant.id, filter, q.as_deref(), after, limit + 1)?;
-            let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-            let excluded = people::excluded_groups_of(conn, &ids)?;
-            Ok((rows, excluded))
-        })
-        .await?;
+    let (mut rows, excluded) = admin::people(&state.db, slug, filter, q, after, limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, limit, |r| {
         encode_cursor(&format!("{}|{}", r.created_at.timestamp_micros(), r.id))
     });
@@ -384,13 +375,7 @@ async fn count_people(
     path: web::Path<TenantPath>,
 ) -> Reply {
     let slug = path.into_inner().slug;
-    let counts = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            Ok(people::counts(conn, tenant.id)?)
-        })
-        .await?;
+    let counts = admin::counts(&state.db, slug).await?;
     Ok(HttpResponse::Ok().json(PeopleCounts::from(counts)))
 }
 
@@ -414,13 +399,7 @@ async fn get_person(
 ) -> Reply {
     let PersonPath { slug, id } = path.into_inner();
     let id = parse_id(&id, "person")?;
-    let (row, excluded) = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            writes::person(conn, tenant.id, id)
-        })
-        .await?;
+    let (row, excluded) = admin::person(&state.db, slug, id).await?;
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
 }
 
@@ -489,14 +468,7 @@ async fn create_person(
     let raw: RawPerson = parse_json::<PersonCreate>(&body)?.into();
     let person = ManualPerson::check(&raw).map_err(Error::InvalidValue)?;
     let slug = path.into_inner().slug;
-    let row = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            let actor = admin_actor(&admin, tenant.id);
-            writes::create_manual(conn, &actor, &person)
-        })
-        .await?;
+    let row = admin::create_person(&state.db, slug, by(&admin), person).await?;
     let location = format!("people/{}", row.id);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location))
@@ -535,14 +507,7 @@ async fn set_state(
     deactivate: bool,
 ) -> Reply {
     let req: Ids = parse_json(body)?;
-    let done = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            let actor = admin_actor(&admin, tenant.id);
-            writes::set_admin_state(conn, &actor, &req.ids, deactivate)
-        })
-        .await?;
+    let done = admin::set_admin_state(&state.db, slug, by(&admin), req.ids, deactivate).await?;
     Ok(HttpResponse::Ok().json(BulkStateResult::from(done)))
 }
 
@@ -646,14 +611,7 @@ async fn delete_person(
     let id = parse_id(&id, "person")?;
     let erase = query.erase;
     let now = state.clock.now();
-    state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            let actor = admin_actor(&admin, tenant.id);
-            writes::delete(conn, &actor, &tenant, id, erase, now)
-        })
-        .await?;
+    admin::delete_person(&state.db, slug, by(&admin), id, erase, now).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -681,15 +639,7 @@ async fn restore_person(
     let PersonPath { slug, id } = path.into_inner();
     let id = parse_id(&id, "person")?;
     let now = state.clock.now();
-    let (row, excluded) = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            let actor = admin_actor(&admin, tenant.id);
-            writes::restore(conn, &actor, id, now)?;
-            writes::person(conn, tenant.id, id)
-        })
-        .await?;
+    let (row, excluded) = admin::restore_person(&state.db, slug, by(&admin), id, now).await?;
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
 }
 
@@ -809,15 +759,7 @@ async fn person_history(
             .parse()
             .map_err(|_| Error::InvalidValue("cursor is not one this API gave".into()))?,
     };
-    let mut rows = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            writes::person(conn, tenant.id, id)?;
-            events::sequence(conn)?;
-            Ok(events::for_resource(conn, tenant.id, id, after, limit + 1)?)
-        })
-        .await?;
+    let mut rows = admin::history(&state.db, slug, id, after, limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, limit, |e| encode_cursor(&e.seq.to_string()));
     Ok(HttpResponse::Ok().json(EventHistoryPage {
         items: rows.iter().map(event_view).collect(),
@@ -860,14 +802,7 @@ async fn set_group(
     let GroupPath { slug, id } = path.into_inner();
     let id = parse_id(&id, "group")?;
     let now = state.clock.now();
-    let group = state
-        .db
-        .run(move |conn| {
-            let tenant = tenants::get(conn, &slug)?;
-            let actor = admin_actor(&admin, tenant.id);
-            writes::set_group_excluded(conn, &actor, id, exclude, now)
-        })
-        .await?;
+    let group = admin::set_group_excluded(&state.db, slug, by(&admin), id, exclude, now).await?;
     Ok(HttpResponse::Ok().json(group_view(&group)))
 }
 
