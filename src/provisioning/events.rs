@@ -7,7 +7,7 @@
 //! | kind | `data` |
 //! |---|---|
 //! | `user.created` | `userName`, `externalId`, `source`, `active` |
-//! | `user.updated` | `changed`: each top-level attribute that changed, with its new value (`null`: gone) |
+//! | `user.updated` | `changed`: each top-level attribute that changed, with its new value (`null`: gone); `previous_source`: the source before, `null` unless this change moved the person to another (a disconnect that keeps them makes them `manual`) |
 //! | `user.deactivated`, `user.reactivated` | `active`: the IdP's new `active` |
 //! | `user.excluded`, `user.included` | `admin_state`: `deactivated` or `active` (an admin's decision) |
 //! | `user.deprovisioned`, `user.removed` | `userName` |
@@ -128,6 +128,26 @@ impl EventKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// The members of the kind's `data` (the table above), which every event of the kind
+    /// has, whoever wrote it.
+    pub const fn data_fields(self) -> &'static [&'static str] {
+        match self {
+            Self::UserCreated => &["userName", "externalId", "source", "active"],
+            Self::UserUpdated => &["changed", "previous_source"],
+            Self::UserDeactivated | Self::UserReactivated => &["active"],
+            Self::UserExcluded | Self::UserIncluded => &["admin_state"],
+            Self::UserDeprovisioned | Self::UserRemoved => &["userName"],
+            Self::UserRestored | Self::UserAdopted => {
+                &["userName", "source", "previous_source", "changed"]
+            }
+            Self::GroupCreated => &["displayName", "externalId"],
+            Self::GroupUpdated => &["changed"],
+            Self::GroupDeleted => &["displayName"],
+            Self::GroupExcluded | Self::GroupIncluded => &["displayName", "members"],
+            Self::GroupMemberAdded | Self::GroupMemberRemoved => &["members"],
+        }
+    }
+
     /// The SCIM resource type of the events' resource.
     pub const fn resource_type(self) -> &'static str {
         match self {
@@ -168,6 +188,8 @@ pub enum Event<'a> {
     },
     UserUpdated {
         changed: Map<String, Value>,
+        /// The source before, when this change moved the person to another.
+        previous_source: Option<&'a str>,
     },
     /// The IdP set `active` (`user.reactivated` or `user.deactivated`).
     UserActive(bool),
@@ -240,9 +262,11 @@ impl Event<'_> {
                 "source": source,
                 "active": active,
             }),
-            Self::UserUpdated { changed } | Self::GroupUpdated { changed } => {
-                json!({"changed": changed})
-            }
+            Self::UserUpdated {
+                changed,
+                previous_source,
+            } => json!({"changed": changed, "previous_source": previous_source}),
+            Self::GroupUpdated { changed } => json!({"changed": changed}),
             Self::UserActive(active) => json!({"active": active}),
             Self::UserExcluded(excluded) => json!({
                 "admin_state": if *excluded { "deactivated" } else { "active" },
@@ -308,6 +332,79 @@ mod tests {
         texts.dedup();
         assert_eq!(texts.len(), EventKind::ALL.len());
         assert_eq!(EventKind::parse("user.nope"), None);
+    }
+
+    /// One event of each kind, as its constructor builds it.
+    fn one_of_each() -> Vec<Event<'static>> {
+        let t = || TakeOver {
+            user_name: "a",
+            source: "scim",
+            previous_source: "manual",
+            changed: Map::new(),
+        };
+        vec![
+            Event::UserCreated {
+                user_name: "a",
+                external_id: None,
+                source: "scim",
+                active: true,
+            },
+            Event::UserUpdated {
+                changed: Map::new(),
+                previous_source: None,
+            },
+            Event::UserActive(false),
+            Event::UserActive(true),
+            Event::UserExcluded(true),
+            Event::UserExcluded(false),
+            Event::UserDeprovisioned { user_name: "a" },
+            Event::UserRemoved { user_name: "a" },
+            Event::UserRestored(t()),
+            Event::UserAdopted(t()),
+            Event::GroupCreated {
+                display_name: "g",
+                external_id: None,
+            },
+            Event::GroupUpdated {
+                changed: Map::new(),
+            },
+            Event::GroupDeleted { display_name: "g" },
+            Event::GroupExcluded {
+                excluded: true,
+                display_name: "g",
+                members: 1,
+            },
+            Event::GroupExcluded {
+                excluded: false,
+                display_name: "g",
+                members: 1,
+            },
+            Event::GroupMemberAdded(&[]),
+            Event::GroupMemberRemoved(&[]),
+        ]
+    }
+
+    #[test]
+    fn each_kind_has_exactly_its_documented_data_fields() {
+        let events = one_of_each();
+        let mut kinds: Vec<EventKind> = events.iter().map(Event::kind).collect();
+        kinds.dedup();
+        assert_eq!(
+            kinds,
+            EventKind::ALL.to_vec(),
+            "one constructor per kind, in order"
+        );
+        for event in events {
+            let data = event.data();
+            let mut got: Vec<&str> = data
+                .as_object()
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let mut want = event.kind().data_fields().to_vec();
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "{}", event.kind().as_str());
+        }
     }
 
     #[test]

@@ -504,7 +504,10 @@ impl Run<'_> {
                 changed,
             })
         } else {
-            Event::UserUpdated { changed }
+            Event::UserUpdated {
+                changed,
+                previous_source: None,
+            }
         };
         events::insert(conn, &self.actor.record(existing.id, event))?;
         self.summary.updated += 1;

@@ -252,7 +252,11 @@ fn write_update(
         .map_err(|e| map_unique(e, &user_name))?
         .ok_or_else(|| Error::internal("row changed under its lock"))?;
     let changed = changed_fields(&row.resource, &updated.resource);
-    events::insert(conn, &actor.record(row.id, Event::UserUpdated { changed }))?;
+    let event = Event::UserUpdated {
+        changed,
+        previous_source: None,
+    };
+    events::insert(conn, &actor.record(row.id, event))?;
     if row.active != updated.active {
         let event = Event::UserActive(updated.active);
         events::insert(conn, &actor.record(row.id, event))?;

@@ -215,3 +215,132 @@ struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     n: i64,
 }
+
+/// Every kind of event, written by every path that writes it (SCIM, Bulk, the admin API,
+/// a CSV import, a disconnect), has the one shape of its kind: exactly the members
+/// `EventKind::data_fields` names.
+#[tokio::test]
+async fn every_writer_gives_each_kind_of_event_its_one_shape() {
+    use scimd::provisioning::events::EventKind;
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    // SCIM: create (one statement), create over a manual person (adoption), update,
+    // deactivate, delete, re-create (restore), groups and members.
+    let manual = app
+        .admin_post(
+            &format!("{T}/people"),
+            &json!({"email": "bob@example.com", "given_name": "Bob"}),
+        )
+        .await;
+    assert_eq!(manual.status(), 201);
+    let ann = app.create_user(&token, &user_body("ann@example.com")).await;
+    let ann = ann["id"].as_str().unwrap().to_owned();
+    let bob = app.create_user(&token, &user_body("bob@example.com")).await;
+    let bob = bob["id"].as_str().unwrap().to_owned();
+    let off = patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
+    assert_eq!(
+        app.scim_patch(&token, &format!("/Users/{ann}"), &off)
+            .await
+            .status(),
+        200
+    );
+    let group = app
+        .create_group(
+            &token,
+            &json!({"displayName": "Staff", "members": [{"value": ann}]}),
+        )
+        .await;
+    let group = group["id"].as_str().unwrap().to_owned();
+    let swap = patch_op(json!([
+        {"op": "remove", "path": "members", "value": [{"value": ann}]},
+        {"op": "add", "path": "members", "value": [{"value": bob}]},
+        {"op": "replace", "path": "displayName", "value": "All staff"},
+    ]));
+    assert_eq!(
+        app.scim_patch(&token, &format!("/Groups/{group}"), &swap)
+            .await
+            .status(),
+        200
+    );
+    // The admin API: sleep and wake the group, deactivate and reactivate a person.
+    for action in ["exclude", "include"] {
+        let res = app
+            .admin_post(&format!("{T}/groups/{group}/{action}"), &json!({}))
+            .await;
+        assert_eq!(res.status(), 200, "{action}");
+    }
+    for action in ["deactivate", "reactivate"] {
+        let res = app
+            .admin_post(&format!("{T}/people/{action}"), &json!({"ids": [bob]}))
+            .await;
+        assert_eq!(res.status(), 200, "{action}");
+    }
+    assert_eq!(
+        app.scim_delete(&token, &format!("/Users/{ann}"))
+            .await
+            .status(),
+        204
+    );
+    app.create_user(&token, &user_body("ann@example.com")).await;
+    // Bulk: a group made and deleted.
+    let bulk = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"displayName": "Temp"}},
+            {"method": "DELETE", "path": "/Groups/bulkId:g"},
+        ],
+    });
+    assert_eq!(app.scim_post(&token, "/Bulk", &bulk).await.status(), 200);
+    // A CSV import: a new person and a change to a manual one.
+    let csv = "email,given_name,department\ncat@example.com,Cat,Sales\n";
+    let res = app
+        .client
+        .post(app.url(&format!("{T}/people/import")))
+        .bearer_auth(&app.admin_key)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app
+        .client
+        .post(app.url(&format!("{T}/people/import")))
+        .bearer_auth(&app.admin_key)
+        .header("content-type", "text/csv")
+        .body("email,given_name,department\ncat@example.com,Cat,Legal\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // A disconnect that keeps the people (they become manual), then an erasure.
+    let res = app
+        .admin_post(&format!("{T}/disconnect"), &json!({"keep_people": true}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .admin_delete(&format!("{T}/people/{bob}?erase=true"))
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+
+    let (events, _) = poll(&app, 0, 1000).await;
+    let mut seen = HashSet::new();
+    for e in &events {
+        let kind = e["type"].as_str().unwrap();
+        let kind = EventKind::parse(kind).unwrap_or_else(|| panic!("unknown kind {kind}"));
+        let mut got: Vec<&str> = e["data"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = kind.data_fields().to_vec();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "{}: {e}", kind.as_str());
+        assert_eq!(e["resource_type"], kind.resource_type(), "{e}");
+        seen.insert(kind);
+    }
+    // Most kinds were written, several by more than one path.
+    assert!(seen.len() >= 14, "only {} kinds: {seen:?}", seen.len());
+}

@@ -6,6 +6,10 @@ use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::openapi::schema::{
+    AdditionalProperties, AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type,
+};
+use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -19,6 +23,7 @@ use crate::http::body::AdminBody;
 use crate::http::extract::AdminCtx;
 use crate::http::AppState;
 use crate::provisioning::admin;
+use crate::provisioning::events::EventKind;
 use crate::provisioning::manual::{ManualPerson, RawPerson};
 use crate::provisioning::people::{self as writes, AdminGroup};
 use crate::store::events::EventRow;
@@ -643,46 +648,61 @@ async fn restore_person(
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
 }
 
+/// An event's `type`: the kinds of `provisioning::events::EventKind`.
 /// `user.deactivated` and `user.reactivated`: the identity source changed `active`;
 /// `user.excluded` and `user.included`: an operator deactivated or reactivated the person
-#[derive(ToSchema)]
-#[expect(dead_code, reason = "documents the values of a string field")]
-enum EventType {
-    #[serde(rename = "user.created")]
-    UserCreated,
-    #[serde(rename = "user.updated")]
-    UserUpdated,
-    #[serde(rename = "user.deactivated")]
-    UserDeactivated,
-    #[serde(rename = "user.reactivated")]
-    UserReactivated,
-    #[serde(rename = "user.excluded")]
-    UserExcluded,
-    #[serde(rename = "user.included")]
-    UserIncluded,
-    #[serde(rename = "user.deprovisioned")]
-    UserDeprovisioned,
-    #[serde(rename = "user.removed")]
-    UserRemoved,
-    #[serde(rename = "user.restored")]
-    UserRestored,
-    #[serde(rename = "user.adopted")]
-    UserAdopted,
-    #[serde(rename = "group.created")]
-    GroupCreated,
-    #[serde(rename = "group.updated")]
-    GroupUpdated,
-    #[serde(rename = "group.deleted")]
-    GroupDeleted,
-    #[serde(rename = "group.excluded")]
-    GroupExcluded,
-    #[serde(rename = "group.included")]
-    GroupIncluded,
-    #[serde(rename = "group.member_added")]
-    GroupMemberAdded,
-    #[serde(rename = "group.member_removed")]
-    GroupMemberRemoved,
+struct EventType;
+
+impl utoipa::PartialSchema for EventType {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(EventKind::ALL.iter().map(|k| k.as_str())))
+            .into()
+    }
 }
+
+impl ToSchema for EventType {}
+
+/// An event's `data`: one shape per kind (`EventKind::data_fields`), each written the same
+/// by every path that records the kind.
+struct EventData;
+
+impl utoipa::PartialSchema for EventData {
+    fn schema() -> RefOr<Schema> {
+        // Kinds with the same members share one shape; `anyOf`, as a `data` with those
+        // members fits each of them.
+        let mut shapes: Vec<(&[&str], Vec<&str>)> = Vec::new();
+        for kind in EventKind::ALL {
+            match shapes.iter_mut().find(|(f, _)| *f == kind.data_fields()) {
+                Some((_, kinds)) => kinds.push(kind.as_str()),
+                None => shapes.push((kind.data_fields(), vec![kind.as_str()])),
+            }
+        }
+        let mut any = AnyOfBuilder::new();
+        for (fields, kinds) in shapes {
+            let mut object = ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .title(Some(kinds.join(", ")))
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            for field in fields {
+                object = object
+                    .property(
+                        *field,
+                        ObjectBuilder::new().schema_type(SchemaType::AnyValue),
+                    )
+                    .required(*field);
+            }
+            any = any.item(object);
+        }
+        any.description(Some(
+            "What the event says, by its type (see the info description for each member)",
+        ))
+        .into()
+    }
+}
+
+impl ToSchema for EventData {}
 
 /// An event as the admin API shows it (the feed and a person's history)
 #[derive(Serialize, ToSchema)]
@@ -704,8 +724,8 @@ pub(super) struct EventView {
     #[schema(required = true)]
     request_id: Option<String>,
     occurred_at: DateTime<Utc>,
-    /// The changed fields; their shape depends on the type
-    #[schema(value_type = Object, additional_properties = true)]
+    /// What the event says; its members depend on the type
+    #[schema(value_type = EventData)]
     data: Value,
 }
 
