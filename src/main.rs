@@ -5,10 +5,11 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use scimd::clock::{self, SharedClock};
 use scimd::config::{DatabaseUrl, LogFormat, ServeArgs, Settings, DEFAULT_DATABASE_URL};
+use scimd::domain::{DeletePolicy, Source};
 use scimd::error::Error;
 use scimd::provisioning::{credentials, tenants};
 use scimd::store::{self, database};
@@ -114,43 +115,6 @@ enum TenantCmd {
         #[arg(long, env = "SCIMD_YES")]
         yes: bool,
     },
-}
-
-/// A tenant's source, as `tenant set --source` takes it: one of `tenants::SOURCES`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Source {
-    Scim,
-    Graph,
-    Google,
-    Manual,
-}
-
-impl Source {
-    fn as_str(self) -> &'static str {
-        match self {
-            Source::Scim => "scim",
-            Source::Graph => "graph",
-            Source::Google => "google",
-            Source::Manual => "manual",
-        }
-    }
-}
-
-/// A tenant's delete policy, as `tenant set --on-source-delete` takes it: one of
-/// `tenants::DELETE_POLICIES`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum DeletePolicy {
-    Retain,
-    Remove,
-}
-
-impl DeletePolicy {
-    fn as_str(self) -> &'static str {
-        match self {
-            DeletePolicy::Retain => "retain",
-            DeletePolicy::Remove => "remove",
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -396,44 +360,4 @@ fn token(url: &DatabaseUrl, cmd: TokenCmd, clock: &SharedClock) -> Result<(), Cl
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::ValueEnum;
-
-    use super::{DeletePolicy, Source};
-    use scimd::provisioning::tenants;
-
-    /// The command line offers exactly the values the settings check accepts, spelled as
-    /// `--help` lists them.
-    #[test]
-    fn tenant_choices_are_the_ones_provisioning_accepts() {
-        let names = |values: Vec<(&'static str, Option<String>)>| {
-            for (name, listed) in &values {
-                assert_eq!(listed.as_deref(), Some(*name));
-            }
-            values.into_iter().map(|(name, _)| name).collect::<Vec<_>>()
-        };
-        let sources = Source::value_variants()
-            .iter()
-            .map(|s| {
-                (
-                    s.as_str(),
-                    s.to_possible_value().map(|v| v.get_name().to_owned()),
-                )
-            })
-            .collect();
-        assert_eq!(names(sources), tenants::SOURCES);
-        let policies = DeletePolicy::value_variants()
-            .iter()
-            .map(|p| {
-                (
-                    p.as_str(),
-                    p.to_possible_value().map(|v| v.get_name().to_owned()),
-                )
-            })
-            .collect();
-        assert_eq!(names(policies), tenants::DELETE_POLICIES);
-    }
 }

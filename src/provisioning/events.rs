@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use crate::domain::{AdminState, Source};
 use crate::store::events::{NewEvent, Stamp};
 
 /// Who is writing, for the event log.
@@ -171,8 +172,8 @@ impl EventKind {
 #[derive(Debug, Clone)]
 pub struct TakeOver<'a> {
     pub user_name: &'a str,
-    pub source: &'a str,
-    pub previous_source: &'a str,
+    pub source: Source,
+    pub previous_source: Source,
     /// [`changed_fields`] of the resource.
     pub changed: Map<String, Value>,
 }
@@ -183,7 +184,7 @@ pub enum Event<'a> {
     UserCreated {
         user_name: &'a str,
         external_id: Option<&'a str>,
-        source: &'a str,
+        source: Source,
         active: bool,
     },
     UserUpdated {
@@ -269,7 +270,7 @@ impl Event<'_> {
             Self::GroupUpdated { changed } => json!({"changed": changed}),
             Self::UserActive(active) => json!({"active": active}),
             Self::UserExcluded(excluded) => json!({
-                "admin_state": if *excluded { "deactivated" } else { "active" },
+                "admin_state": if *excluded { AdminState::Deactivated } else { AdminState::Active },
             }),
             Self::UserDeprovisioned { user_name } | Self::UserRemoved { user_name } => {
                 json!({"userName": user_name})
@@ -338,15 +339,15 @@ mod tests {
     fn one_of_each() -> Vec<Event<'static>> {
         let t = || TakeOver {
             user_name: "a",
-            source: "scim",
-            previous_source: "manual",
+            source: Source::Scim,
+            previous_source: Source::Manual,
             changed: Map::new(),
         };
         vec![
             Event::UserCreated {
                 user_name: "a",
                 external_id: None,
-                source: "scim",
+                source: Source::Scim,
                 active: true,
             },
             Event::UserUpdated {
@@ -420,7 +421,7 @@ mod tests {
             Event::UserCreated {
                 user_name: "ann@example.com",
                 external_id: None,
-                source: "manual",
+                source: Source::Manual,
                 active: true,
             },
         );

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::events::{changed_fields, Actor, Event};
 use super::push::pushing_tenant;
 use super::storable;
+use crate::domain::Source;
 use crate::error::Error;
 use crate::scim::patch::{self, MemberChange, PatchRequest};
 use crate::scim::resource::{group_columns, GroupInput, MemberRef};
@@ -163,7 +164,7 @@ fn set_members(
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
-    source: &str,
+    source: Source,
     input: GroupInput,
 ) -> Result<GroupRow, Error> {
     conn.transaction(|conn| {

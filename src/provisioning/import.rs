@@ -20,9 +20,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::events::{changed_fields, Actor, Event, TakeOver};
-use super::manual::{self, check_email, ManualPerson, RawPerson};
+use super::manual::{check_email, ManualPerson, RawPerson};
 use super::people::new_manual;
 use super::users::data_of;
+use crate::domain::Source;
 use crate::error::Error;
 use crate::store::events::{self, NewEvent};
 use crate::store::people;
@@ -406,7 +407,7 @@ impl Run<'_> {
             }
             let id = match matched {
                 Some(existing)
-                    if existing.deprovisioned_at.is_none() && existing.source != manual::SOURCE =>
+                    if existing.deprovisioned_at.is_none() && existing.source != Source::Manual =>
                 {
                     self.skip(
                         p.row,
@@ -429,7 +430,7 @@ impl Run<'_> {
                         Event::UserCreated {
                             user_name: &new.data.user_name,
                             external_id: new.data.external_id.as_deref(),
-                            source: manual::SOURCE,
+                            source: Source::Manual,
                             active: new.data.active,
                         },
                     ));
@@ -492,15 +493,15 @@ impl Run<'_> {
         .map_err(clash)?
         .ok_or_else(|| Error::internal("row changed under its lock"))?;
         if restoring {
-            updated = users::set_lifecycle(conn, existing.id, manual::SOURCE, None, self.now)
+            updated = users::set_lifecycle(conn, existing.id, Source::Manual, None, self.now)
                 .map_err(clash)?;
         }
         let changed = changed_fields(&existing.resource, &updated.resource);
         let event = if restoring {
             Event::UserRestored(TakeOver {
                 user_name: &updated.user_name,
-                source: &updated.source,
-                previous_source: &existing.source,
+                source: updated.source,
+                previous_source: existing.source,
                 changed,
             })
         } else {
@@ -535,7 +536,7 @@ impl Run<'_> {
             let Some(row) = users::find_any_for_update(conn, self.actor.tenant_id, d.id)? else {
                 continue;
             };
-            if row.source != manual::SOURCE {
+            if row.source != Source::Manual {
                 continue;
             }
             let resource = d.person.resource(Some(manager), Some(&row.resource));

@@ -13,8 +13,6 @@ pub const MAX_FIELD: usize = 256;
 /// RFC 5321's limit on a forward path.
 pub const MAX_EMAIL: usize = 254;
 
-pub const SOURCE: &str = "manual";
-
 /// A manual person's fields, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ManualPerson {

@@ -13,8 +13,9 @@ use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
 use super::events::{Actor, Event, TakeOver};
-use super::manual::{self, ManualPerson};
+use super::manual::ManualPerson;
 use super::users as user_writes;
+use crate::domain::{AdminState, DeletePolicy, Source};
 use crate::error::Error;
 use crate::store::events::{self, NewEvent};
 use crate::store::groups::{self, GroupRow};
@@ -63,7 +64,11 @@ pub fn set_admin_state(
                 unknown.join(", ")
             )));
         }
-        let state = if deactivate { "deactivated" } else { "active" };
+        let state = if deactivate {
+            AdminState::Deactivated
+        } else {
+            AdminState::Active
+        };
         let changed = people::set_admin_state(conn, actor.tenant_id, &ids, state)?;
         let batch: Vec<NewEvent> = changed
             .iter()
@@ -125,7 +130,7 @@ pub fn delete(
     conn.transaction(|conn| {
         let row = users::find_any_for_update(conn, actor.tenant_id, id)?
             .ok_or_else(|| person_not_found(id))?;
-        let remove = erase || tenant.on_source_delete == "remove";
+        let remove = erase || tenant.on_source_delete == DeletePolicy::Remove;
         if row.deprovisioned_at.is_some() && !remove {
             return Ok(());
         }
@@ -152,7 +157,7 @@ pub fn restore(
             return Ok(row);
         }
         let restored =
-            users::set_lifecycle(conn, id, &row.source, None, now).map_err(|e| match e {
+            users::set_lifecycle(conn, id, row.source, None, now).map_err(|e| match e {
                 diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
@@ -165,8 +170,8 @@ pub fn restore(
             })?;
         let event = Event::UserRestored(TakeOver {
             user_name: &restored.user_name,
-            source: &restored.source,
-            previous_source: &row.source,
+            source: restored.source,
+            previous_source: row.source,
             changed: Default::default(),
         });
         events::insert(conn, &actor.record(id, event))?;
@@ -225,7 +230,7 @@ pub(crate) fn new_manual(
     Ok(NewUser {
         id,
         tenant_id,
-        source: manual::SOURCE,
+        source: Source::Manual,
         source_ref: None,
         data: user_writes::data_of(person.resource(manager, None))?,
     })
@@ -235,7 +240,7 @@ pub(crate) fn created_event(actor: &Actor, row: &UserRow) -> NewEvent {
     let event = Event::UserCreated {
         user_name: &row.user_name,
         external_id: row.external_id.as_deref(),
-        source: &row.source,
+        source: row.source,
         active: row.active,
     };
     actor.record(row.id, event)
@@ -276,7 +281,7 @@ pub fn disconnect(
         } else {
             // Leaving groups first: one member_removed event per group, its version bumped.
             people::remove_sourced_from_groups(conn, &stamp)?;
-            if tenant.on_source_delete == "remove" {
+            if tenant.on_source_delete == DeletePolicy::Remove {
                 out.people_removed = people::remove_sourced(conn, &stamp)?;
             } else {
                 out.people_deprovisioned = people::deprovision_sourced(conn, &stamp)?;
@@ -286,7 +291,7 @@ pub fn disconnect(
             conn,
             tenant.id,
             &tenants::SettingsChange {
-                source: Some(manual::SOURCE.to_owned()),
+                source: Some(Source::Manual),
                 ..tenants::SettingsChange::default()
             },
             now,

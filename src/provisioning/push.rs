@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use super::events::Actor;
 use super::groups;
-use super::tenants::{self, PULL_SOURCES};
-use super::users::{self, map_unique, Created, SCIM};
+use super::tenants;
+use super::users::{self, map_unique, Created};
+use crate::domain::Source;
 use crate::error::Error;
 use crate::scim::patch::PatchRequest;
 use crate::scim::resource::{GroupInput, UserInput};
@@ -26,16 +27,13 @@ use crate::store::Db;
 /// write's transaction.
 pub(crate) fn pushing_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Tenant, Error> {
     let tenant = tenants::by_id(conn, tenant_id)?;
-    if PULL_SOURCES.contains(&tenant.source.as_str()) {
+    if tenant.source.is_pull() {
         return Err(Error::Conflict(format!(
             "tenant `{}` takes its people from {} (pull mode), so SCIM writes are refused; \
-             switch the tenant's source to `scim` to provision over SCIM",
+             switch the tenant's source to `{}` to provision over SCIM",
             tenant.slug,
-            if tenant.source == "graph" {
-                "Microsoft Graph"
-            } else {
-                "Google Directory"
-            }
+            tenant.source.display_name(),
+            Source::Scim,
         )));
     }
     Ok(tenant)
@@ -53,15 +51,15 @@ pub async fn create_user(
 ) -> Result<(UserView, Created), Error> {
     // `password` is accepted and dropped: people sign in at their IdP, never here.
     let data = users::data_of(input.resource)?;
-    let (new, event) = users::new_user(actor, SCIM, data);
-    let (outcome, new) = db.insert_user_if_new(new, event, &PULL_SOURCES).await?;
+    let (new, event) = users::new_user(actor, Source::Scim, data);
+    let (outcome, new) = db.insert_user_if_new(new, event, &Source::PULL).await?;
     let data = match outcome.map_err(|e| map_unique(e, &new.data.user_name))? {
         Some(view) => return Ok((view, Created::New)),
         None => new.data,
     };
     let actor = actor.clone();
     db.run(move |conn| {
-        let (row, how) = users::create_from(conn, &actor, SCIM, data, now)?;
+        let (row, how) = users::create_from(conn, &actor, Source::Scim, data, now)?;
         if how == Created::New {
             // A new person belongs to no group yet: nothing more to read.
             return Ok((UserView::without_groups(row), how));
@@ -114,7 +112,7 @@ impl Pushed for Users {
     type View = UserView;
 
     fn create(conn: &mut PgConnection, at: &At, input: UserInput) -> Result<(Uuid, i64), Error> {
-        let (row, _) = users::create(conn, &at.actor, SCIM, input, at.now)?;
+        let (row, _) = users::create(conn, &at.actor, Source::Scim, input, at.now)?;
         Ok((row.id, row.version))
     }
 
@@ -153,7 +151,7 @@ impl Pushed for Groups {
     type View = GroupView;
 
     fn create(conn: &mut PgConnection, at: &At, input: GroupInput) -> Result<(Uuid, i64), Error> {
-        let row = groups::create(conn, &at.actor, SCIM, input)?;
+        let row = groups::create(conn, &at.actor, Source::Scim, input)?;
         Ok((row.id, row.version))
     }
 

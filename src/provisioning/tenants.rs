@@ -7,6 +7,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::PgConnection;
 use uuid::Uuid;
 
+use crate::domain::{DeletePolicy, Source};
 use crate::error::Error;
 use crate::store::tenants::{self, NewTenant, SettingsChange, Tenant};
 
@@ -46,15 +47,13 @@ impl fmt::Display for TenantSlug {
 
 const MAX_NAME: usize = 200;
 
-pub const SOURCES: [&str; 4] = ["scim", "graph", "google", "manual"];
-/// The sources a tenant pulls its people from; SCIM writes are refused while it does.
-pub const PULL_SOURCES: [&str; 2] = ["graph", "google"];
-pub const DELETE_POLICIES: [&str; 2] = ["retain", "remove"];
 pub const MAX_RATE_PER_SECOND: i64 = 100_000;
 pub const MAX_RATE_BURST: i64 = 1_000_000;
 
 /// A change to a tenant's settings (`PATCH /admin/v1/tenants/{slug}`, `scimd tenant set`):
-/// any subset of the keys.
+/// any subset of the keys, unchecked. `source` and `on_source_delete` stay text until
+/// [`SettingsPatch::check`], so a misspelt one is refused as an invalid value naming the
+/// choices, like every other bad setting.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
@@ -71,16 +70,18 @@ pub struct RatePatch {
     pub burst: Option<i64>,
 }
 
-fn one_of(value: &str, allowed: &[&str], what: &str) -> Result<String, Error> {
-    if allowed.contains(&value) {
-        Ok(value.to_owned())
-    } else {
-        Err(Error::InvalidValue(format!(
-            "{what} `{}` is not one of {}",
-            value.chars().take(40).collect::<String>(),
-            allowed.join(", ")
-        )))
-    }
+fn one_of<T>(
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+    choices: String,
+    what: &str,
+) -> Result<T, Error> {
+    parse(value).ok_or_else(|| {
+        Error::InvalidValue(format!(
+            "{what} must be {choices}, not `{}`",
+            value.chars().take(40).collect::<String>()
+        ))
+    })
 }
 
 fn in_range(value: i64, max: i64, what: &str) -> Result<i32, Error> {
@@ -116,12 +117,19 @@ impl SettingsPatch {
             source: self
                 .source
                 .as_deref()
-                .map(|s| one_of(s, &SOURCES, "source"))
+                .map(|s| one_of(s, Source::parse, Source::choices(), "source"))
                 .transpose()?,
             on_source_delete: self
                 .on_source_delete
                 .as_deref()
-                .map(|s| one_of(s, &DELETE_POLICIES, "on_source_delete"))
+                .map(|s| {
+                    one_of(
+                        s,
+                        DeletePolicy::parse,
+                        DeletePolicy::choices(),
+                        "on_source_delete",
+                    )
+                })
                 .transpose()?,
             rate_per_second: rate
                 .per_second
@@ -232,9 +240,10 @@ mod tests {
         }))
         .unwrap_or_default();
         let change = ok.check().ok();
+        assert_eq!(change.as_ref().and_then(|c| c.source), Some(Source::Manual));
         assert_eq!(
-            change.as_ref().and_then(|c| c.source.clone()).as_deref(),
-            Some("manual")
+            change.as_ref().and_then(|c| c.on_source_delete),
+            Some(DeletePolicy::Remove)
         );
         assert_eq!(change.as_ref().and_then(|c| c.rate_burst), Some(50));
         for bad in [

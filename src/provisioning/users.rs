@@ -10,15 +10,13 @@ use uuid::Uuid;
 use super::events::{changed_fields, Actor, Event, TakeOver};
 use super::push::pushing_tenant;
 use super::storable;
+use crate::domain::{DeletePolicy, Source};
 use crate::error::Error;
 use crate::scim::patch::{self, PatchRequest};
 use crate::scim::resource::{user_columns, UserInput};
 use crate::store::events::{self, NewEvent};
 use crate::store::groups;
 use crate::store::users::{self, NewUser, UserData, UserRow};
-
-/// Where a write comes from; people are managed by one source at a time.
-pub const SCIM: &str = "scim";
 
 /// The row's columns from the resource, refused when PostgreSQL could not store or
 /// index them.
@@ -81,7 +79,7 @@ pub enum Created {
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
-    source: &str,
+    source: Source,
     input: UserInput,
     now: DateTime<Utc>,
 ) -> Result<(UserRow, Created), Error> {
@@ -90,11 +88,7 @@ pub fn create(
 
 /// A brand-new user of `source` with its `user.created` event, for the one-statement
 /// create ([`crate::store::Db::insert_user_if_new`]).
-pub fn new_user(
-    actor: &Actor,
-    source: &'static str,
-    data: UserData,
-) -> (NewUser<'static>, NewEvent) {
+pub fn new_user(actor: &Actor, source: Source, data: UserData) -> (NewUser<'static>, NewEvent) {
     let id = Uuid::now_v7();
     let event = actor.record(id, created_event(&data, source));
     let new = NewUser {
@@ -107,7 +101,7 @@ pub fn new_user(
     (new, event)
 }
 
-fn created_event<'a>(data: &'a UserData, source: &'a str) -> Event<'a> {
+fn created_event(data: &UserData, source: Source) -> Event<'_> {
     Event::UserCreated {
         user_name: &data.user_name,
         external_id: data.external_id.as_deref(),
@@ -120,7 +114,7 @@ fn created_event<'a>(data: &'a UserData, source: &'a str) -> Event<'a> {
 pub fn create_from(
     conn: &mut PgConnection,
     actor: &Actor,
-    source: &str,
+    source: Source,
     data: UserData,
     now: DateTime<Utc>,
 ) -> Result<(UserRow, Created), Error> {
@@ -192,7 +186,7 @@ fn take_over(
     actor: &Actor,
     existing: &UserRow,
     data: UserData,
-    source: &str,
+    source: Source,
     now: DateTime<Utc>,
     how: Created,
 ) -> Result<UserRow, Error> {
@@ -213,7 +207,7 @@ fn take_over(
     let taken = TakeOver {
         user_name: &row.user_name,
         source,
-        previous_source: &existing.source,
+        previous_source: existing.source,
         changed: changed_fields(&before, &row.resource),
     };
     let event = match how {
@@ -315,7 +309,13 @@ pub fn delete(
         let row = users::find_for_update(conn, actor.tenant_id, id)?
             .ok_or_else(|| not_found(&id.to_string()))?;
         check_version(&row, if_match)?;
-        end(conn, actor, &row, tenant.on_source_delete == "remove", now)
+        end(
+            conn,
+            actor,
+            &row,
+            tenant.on_source_delete == DeletePolicy::Remove,
+            now,
+        )
     })
 }
 
@@ -343,7 +343,7 @@ pub(crate) fn end(
         };
         events::insert(conn, &actor.record(id, event))?;
     } else if row.deprovisioned_at.is_none() {
-        users::set_lifecycle(conn, id, &row.source, Some(now), now)?;
+        users::set_lifecycle(conn, id, row.source, Some(now), now)?;
         let event = Event::UserDeprovisioned {
             user_name: &row.user_name,
         };

@@ -36,6 +36,7 @@ use super::groups::{self, GroupRow};
 use super::search::{self, Kind, ListQuery, Start};
 use super::users::{self, NewUser, UserView};
 use crate::config::DatabaseUrl;
+use crate::domain::Source;
 use crate::error::Error;
 use crate::scim::filter::Filter;
 use crate::scim::path::AttrPath;
@@ -443,7 +444,7 @@ impl Db {
         &self,
         new: NewUser<'static>,
         event: NewEvent,
-        pull_sources: &'static [&'static str],
+        pull_sources: &'static [Source],
     ) -> Result<
         (
             Result<Option<UserView>, diesel::result::Error>,

@@ -41,6 +41,7 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use super::events::NewEvent;
 use super::users::{self, NewUser, UserView};
 use crate::config::DatabaseUrl;
+use crate::domain::Source;
 
 pub type AsyncConn = Object<AsyncPgConnection>;
 pub type AsyncPool = Pool<AsyncPgConnection>;
@@ -73,7 +74,7 @@ pub struct FastPath {
 struct CreateJob {
     new: NewUser<'static>,
     event: NewEvent,
-    pull_sources: &'static [&'static str],
+    pull_sources: &'static [Source],
     reply: oneshot::Sender<FastCreate>,
 }
 
@@ -196,7 +197,7 @@ impl FastPath {
         &self,
         new: NewUser<'static>,
         event: NewEvent,
-        pull_sources: &'static [&'static str],
+        pull_sources: &'static [Source],
     ) -> FastCreate {
         if self.pool.is_none() {
             return FastCreate::NoConnection(new, event);

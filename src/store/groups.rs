@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::rows::IdRow;
 use super::schema::{group_members, groups};
+use crate::domain::Source;
 
 #[derive(Queryable, QueryableByName, Selectable, Identifiable, Debug, Clone, PartialEq)]
 #[diesel(table_name = groups)]
@@ -20,7 +21,7 @@ pub struct GroupRow {
     pub external_id: Option<String>,
     pub resource: Value,
     pub version: i64,
-    pub source: String,
+    pub source: Source,
     pub source_ref: Option<String>,
     pub excluded_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -41,7 +42,7 @@ pub struct GroupData {
 pub struct NewGroup<'a> {
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub source: &'a str,
+    pub source: Source,
     pub source_ref: Option<&'a str>,
     #[diesel(embed)]
     pub data: GroupData,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::events::Stamp;
 use super::rows::{Count, IdRow};
 use super::users::{UserRow, USER_ROW_COLUMNS};
+use crate::domain::AdminState;
 
 /// A person is in an excluded group (direct membership).
 const EXCLUDED: &str =
@@ -69,7 +70,7 @@ impl State {
 pub fn participates(row: &UserRow, excluded_groups: usize) -> bool {
     row.deprovisioned_at.is_none()
         && row.active
-        && row.admin_state == "active"
+        && row.admin_state == AdminState::Active
         && row.email.is_some()
         && excluded_groups == 0
 }
@@ -208,7 +209,7 @@ pub fn set_admin_state(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     ids: &[Uuid],
-    admin_state: &str,
+    admin_state: AdminState,
 ) -> QueryResult<Vec<Uuid>> {
     diesel::sql_query(
         "UPDATE users u SET admin_state = $3 FROM unnest($2::uuid[]) AS x(id) \

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::schema::tenants;
+use crate::domain::{DeletePolicy, Source};
 
 #[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
 #[diesel(table_name = tenants)]
@@ -13,8 +14,8 @@ pub struct Tenant {
     pub id: Uuid,
     pub slug: String,
     pub name: String,
-    pub source: String,
-    pub on_source_delete: String,
+    pub source: Source,
+    pub on_source_delete: DeletePolicy,
     pub rate_per_second: i32,
     pub rate_burst: i32,
     pub created_at: DateTime<Utc>,
@@ -41,8 +42,8 @@ pub fn insert(conn: &mut PgConnection, new: &NewTenant<'_>) -> QueryResult<Tenan
 #[diesel(table_name = tenants)]
 pub struct SettingsChange {
     pub name: Option<String>,
-    pub source: Option<String>,
-    pub on_source_delete: Option<String>,
+    pub source: Option<Source>,
+    pub on_source_delete: Option<DeletePolicy>,
     pub rate_per_second: Option<i32>,
     pub rate_burst: Option<i32>,
 }

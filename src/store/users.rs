@@ -16,6 +16,7 @@ use super::events::NewEvent;
 use super::rows::IdRow;
 use super::schema::users;
 use super::sql::{Bind, Sql, Statement};
+use crate::domain::{AdminState, Source};
 
 #[derive(Queryable, QueryableByName, Selectable, Identifiable, Debug, Clone, PartialEq)]
 #[diesel(table_name = users)]
@@ -29,9 +30,9 @@ pub struct UserRow {
     pub active: bool,
     pub resource: Value,
     pub version: i64,
-    pub source: String,
+    pub source: Source,
     pub source_ref: Option<String>,
-    pub admin_state: String,
+    pub admin_state: AdminState,
     pub deprovisioned_at: Option<DateTime<Utc>>,
     pub email: Option<String>,
     pub department: Option<String>,
@@ -141,7 +142,7 @@ pub struct UserData {
 pub struct NewUser<'a> {
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub source: &'a str,
+    pub source: Source,
     pub source_ref: Option<&'a str>,
     #[diesel(embed)]
     pub data: UserData,
@@ -167,7 +168,7 @@ pub fn insert_many(conn: &mut PgConnection, new: &[NewUser<'_>]) -> QueryResult<
 pub fn insert_if_new(
     conn: &mut PgConnection,
     new: &NewUser<'_>,
-    pull_sources: &[&str],
+    pull_sources: &[Source],
     event: &NewEvent,
 ) -> QueryResult<Option<UserView>> {
     insert_if_new_statement(new, pull_sources, event)
@@ -179,7 +180,7 @@ pub fn insert_if_new(
 pub async fn insert_if_new_async(
     conn: &mut AsyncPgConnection,
     new: &NewUser<'_>,
-    pull_sources: &[&str],
+    pull_sources: &[Source],
     event: &NewEvent,
 ) -> QueryResult<Option<UserView>> {
     diesel_async::RunQueryDsl::get_result(insert_if_new_statement(new, pull_sources, event), conn)
@@ -189,7 +190,7 @@ pub async fn insert_if_new_async(
 
 fn insert_if_new_statement(
     new: &NewUser<'_>,
-    pull_sources: &[&str],
+    pull_sources: &[Source],
     event: &NewEvent,
 ) -> Statement {
     let d = &new.data;
@@ -199,7 +200,8 @@ fn insert_if_new_statement(
          external_id, display_name, active, resource, email, department, emails) SELECT ",
     );
     sql.bind(Bind::Uuid(new.id)).push(", t.id, ");
-    sql.bind(Bind::Text(new.source.to_owned())).push(", ");
+    sql.bind(Bind::Text(new.source.as_str().to_owned()))
+        .push(", ");
     sql.bind(Bind::OptText(new.source_ref.map(str::to_owned)))
         .push(", ");
     sql.bind(Bind::Text(d.user_name.clone())).push(", ");
@@ -216,7 +218,7 @@ fn insert_if_new_statement(
     // fresh one and keeps using it, instead of planning this statement on every run.
     for pull in pull_sources {
         sql.push(" AND t.source <> ");
-        sql.bind(Bind::Text((*pull).to_owned()));
+        sql.bind(Bind::Text(pull.as_str().to_owned()));
     }
     sql.push(
         " AND NOT EXISTS (SELECT 1 FROM users c WHERE c.tenant_id = t.id AND (lower(c.user_name) = lower(",
@@ -251,7 +253,7 @@ fn insert_if_new_statement(
 pub async fn insert_each_if_new_async(
     conn: &mut AsyncPgConnection,
     entries: &[(NewUser<'_>, NewEvent)],
-    pull_sources: &[&str],
+    pull_sources: &[Source],
 ) -> Vec<QueryResult<Option<UserView>>> {
     let mut seen = HashSet::new();
     let (together, after): (Vec<_>, Vec<_>) = (0..entries.len()).partition(|&i| {
@@ -309,14 +311,14 @@ pub async fn insert_each_if_new_async(
 async fn insert_batch_if_new_async(
     conn: &mut AsyncPgConnection,
     batch: &[&(NewUser<'_>, NewEvent)],
-    pull_sources: &[&str],
+    pull_sources: &[Source],
 ) -> QueryResult<Vec<UserView>> {
     let statement = insert_batch_sql(batch, pull_sources).into_cached_query();
     diesel_async::RunQueryDsl::load(statement, conn).await
 }
 
 /// The statement of [`insert_batch_if_new_async`] (public for plan tests).
-pub fn insert_batch_sql(batch: &[&(NewUser<'_>, NewEvent)], pull_sources: &[&str]) -> Sql {
+pub fn insert_batch_sql(batch: &[&(NewUser<'_>, NewEvent)], pull_sources: &[Source]) -> Sql {
     type Field = fn(&NewUser<'_>, &NewEvent) -> Option<String>;
     fn column<T>(
         batch: &[&(NewUser<'_>, NewEvent)],
@@ -339,7 +341,7 @@ pub fn insert_batch_sql(batch: &[&(NewUser<'_>, NewEvent)], pull_sources: &[&str
     texts(
         &mut sql,
         &[
-            |u, _| Some(u.source.to_owned()),
+            |u, _| Some(u.source.as_str().to_owned()),
             |u, _| u.source_ref.map(str::to_owned),
             |u, _| Some(u.data.user_name.clone()),
             |u, _| u.data.external_id.clone(),
@@ -378,7 +380,7 @@ pub fn insert_batch_sql(batch: &[&(NewUser<'_>, NewEvent)], pull_sources: &[&str
         );
     for pull in pull_sources {
         sql.push(" AND t.source <> ");
-        sql.bind(Bind::Text((*pull).to_owned()));
+        sql.bind(Bind::Text(pull.as_str().to_owned()));
     }
     // A scalar subquery rather than NOT EXISTS, which PostgreSQL may turn into an anti
     // join: for a four-user batch written out as array literals it chose a hash anti join
@@ -543,7 +545,7 @@ pub fn update(
 pub fn set_lifecycle(
     conn: &mut PgConnection,
     id: Uuid,
-    source: &str,
+    source: Source,
     deprovisioned_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> QueryResult<UserRow> {

@@ -6,6 +6,7 @@ use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use scimd::domain::Source;
 use scimd::provisioning::tenants::{self, TenantSlug};
 use scimd::provisioning::users::data_of;
 use scimd::store::events::NewEvent;
@@ -13,8 +14,6 @@ use scimd::store::fast::connect;
 use scimd::store::users::{insert_each_if_new_async, NewUser};
 
 use crate::helpers::{spawn_app, user_body, TestDb};
-
-const PULL_SOURCES: [&str; 2] = ["graph", "google"];
 
 #[derive(QueryableByName)]
 struct Count {
@@ -61,7 +60,7 @@ fn entry(
     let new = NewUser {
         id,
         tenant_id,
-        source: "scim",
+        source: Source::Scim,
         source_ref: None,
         data,
     };
@@ -144,7 +143,7 @@ async fn combined_creates_have_each_the_outcome_it_would_have_had_alone() {
         .expect("pull mode");
     let mut async_conn = connect(db.url.expose().to_owned()).await.expect("connect");
     let (old, old_event) = entry(acme, "old@x.test", "ext-old", "old@x.test");
-    let first = insert_each_if_new_async(&mut async_conn, &[(old, old_event)], &PULL_SOURCES).await;
+    let first = insert_each_if_new_async(&mut async_conn, &[(old, old_event)], &Source::PULL).await;
     assert!(matches!(first.as_slice(), [Ok(Some(_))]), "{first:?}");
     watch_inserts(&mut conn, Also::Nothing);
 
@@ -163,7 +162,7 @@ async fn combined_creates_have_each_the_outcome_it_would_have_had_alone() {
         // The same externalId as bob.
         entry(acme, "fay@x.test", "ext-bob", "fay@x.test"),
     ];
-    let outcomes = insert_each_if_new_async(&mut async_conn, &entries, &PULL_SOURCES).await;
+    let outcomes = insert_each_if_new_async(&mut async_conn, &entries, &Source::PULL).await;
     let written: Vec<Option<&str>> = outcomes
         .iter()
         .map(|o| {
@@ -224,7 +223,7 @@ async fn when_the_combined_statement_fails_each_user_is_written_alone() {
             )
         })
         .collect();
-    let outcomes = insert_each_if_new_async(&mut async_conn, &entries, &PULL_SOURCES).await;
+    let outcomes = insert_each_if_new_async(&mut async_conn, &entries, &Source::PULL).await;
     assert!(
         outcomes.iter().all(|o| matches!(o, Ok(Some(_)))),
         "{outcomes:?}"

@@ -7,10 +7,10 @@ use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
+use scimd::domain::Source;
 use scimd::provisioning::events::Actor;
-use scimd::provisioning::tenants::PULL_SOURCES;
 use scimd::provisioning::tenants::{self, TenantSlug};
-use scimd::provisioning::users::{data_of, new_user, SCIM};
+use scimd::provisioning::users::{data_of, new_user};
 use scimd::store::users::{insert_if_new, UserData, UserView};
 
 use crate::helpers::TestDb;
@@ -56,8 +56,8 @@ fn data(user_name: &str, external_id: &str, email: &str) -> UserData {
 
 /// The one-statement create of `d`: the user it wrote, if it wrote one.
 fn create_new(conn: &mut PgConnection, actor: &Actor, d: UserData) -> Option<UserView> {
-    let (new, event) = new_user(actor, SCIM, d);
-    insert_if_new(conn, &new, &PULL_SOURCES, &event).expect("no error")
+    let (new, event) = new_user(actor, Source::Scim, d);
+    insert_if_new(conn, &new, &Source::PULL, &event).expect("no error")
 }
 
 /// The one-statement create of `d` writes nothing: the tenant keeps its one user and one

@@ -9,6 +9,7 @@ use diesel::PgConnection;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use scimd::domain::Source;
 use scimd::scim::filter::{check, evaluate, parse_filter};
 use scimd::scim::resource::{render_user, user_columns, Meta};
 use scimd::scim::schema::USER_RESOURCE;
@@ -131,7 +132,7 @@ fn seed(conn: &mut PgConnection, tenant_id: Uuid) -> World {
             &NewUser {
                 id: Uuid::now_v7(),
                 tenant_id,
-                source: "scim",
+                source: Source::Scim,
                 source_ref: None,
                 data: data(person(&mut rng, i)),
             },
@@ -146,7 +147,7 @@ fn seed(conn: &mut PgConnection, tenant_id: Uuid) -> World {
             &NewGroup {
                 id: Uuid::now_v7(),
                 tenant_id,
-                source: "scim",
+                source: Source::Scim,
                 source_ref: None,
                 data: GroupData {
                     display_name: (*name).into(),

@@ -138,6 +138,7 @@ fn hot_lookups_use_indexes_on_a_tenant_of_100000_users() {
 /// PostgreSQL switches to for a kept statement.
 #[test]
 fn the_combined_create_uses_indexes_in_its_generic_plan() {
+    use scimd::domain::Source;
     use scimd::store::events::NewEvent;
     use scimd::store::users::{insert_batch_sql, NewUser};
 
@@ -165,7 +166,7 @@ fn the_combined_create_uses_indexes_in_its_generic_plan() {
             let new = NewUser {
                 id,
                 tenant_id: tenant,
-                source: "scim",
+                source: Source::Scim,
                 source_ref: None,
                 data,
             };
@@ -173,7 +174,7 @@ fn the_combined_create_uses_indexes_in_its_generic_plan() {
         })
         .collect();
     let refs: Vec<_> = entries.iter().collect();
-    let plan = generic_plan(&mut conn, insert_batch_sql(&refs, &["graph", "google"]));
+    let plan = generic_plan(&mut conn, insert_batch_sql(&refs, &Source::PULL));
     assert!(plan.contains("Insert on users"), "{plan}");
     assert!(
         !plan.contains("Seq Scan on users"),

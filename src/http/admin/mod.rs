@@ -32,6 +32,7 @@ use doc::{
 use super::body::AdminBody;
 use super::extract::AdminCtx;
 use super::AppState;
+use crate::domain::{DeletePolicy, Source};
 use crate::error::{AdminError, Error};
 use crate::provisioning::admin::{self, By};
 use crate::provisioning::credentials as creds;
@@ -134,28 +135,6 @@ pub(super) fn encode_cursor(s: &str) -> String {
     URL_SAFE_NO_PAD.encode(s)
 }
 
-/// The identity source a tenant's people come from, or a person came from: `manual` for
-/// people managed by hand
-#[derive(ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[expect(dead_code, reason = "documents the values of a string field")]
-enum Source {
-    Scim,
-    Graph,
-    Google,
-    Manual,
-}
-
-/// What deleting a person at the source does: `retain` deprovisions them (they can be
-/// restored), `remove` erases them
-#[derive(ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[expect(dead_code, reason = "documents the values of a string field")]
-enum OnSourceDelete {
-    Retain,
-    Remove,
-}
-
 /// The tenant's SCIM request budget: a token bucket refilled at `per_second`, holding at
 /// most `burst`
 #[derive(Serialize, ToSchema)]
@@ -176,10 +155,8 @@ pub(super) struct TenantView {
     slug: String,
     #[schema(example = "Acme Corp")]
     name: String,
-    #[schema(value_type = Source)]
-    source: String,
-    #[schema(value_type = OnSourceDelete)]
-    on_source_delete: String,
+    source: Source,
+    on_source_delete: DeletePolicy,
     rate_limit: RateLimit,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -338,7 +315,7 @@ struct TenantPatch {
     /// The tenant's identity source; `manual` when its people are managed by hand
     #[schema(value_type = Option<Source>)]
     source: Option<String>,
-    #[schema(value_type = Option<OnSourceDelete>)]
+    #[schema(value_type = Option<DeletePolicy>)]
     on_source_delete: Option<String>,
     rate_limit: Option<RateLimitPatch>,
 }

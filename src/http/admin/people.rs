@@ -18,6 +18,7 @@ use super::doc::{
     BadRequest, Conflict, NotFound, OtherProblem, PayloadTooLarge, Unauthorized, Unavailable,
 };
 use super::{by, encode_cursor, next_cursor, parse_json, PageQuery, Reply, TenantPath};
+use crate::domain::{AdminState, Source};
 use crate::error::Error;
 use crate::http::body::AdminBody;
 use crate::http::extract::AdminCtx;
@@ -80,15 +81,6 @@ struct Name {
     honorific_suffix: Option<String>,
 }
 
-/// Whether an operator has deactivated the person
-#[derive(ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[expect(dead_code, reason = "documents the values of a string field")]
-enum AdminState {
-    Active,
-    Deactivated,
-}
-
 /// An excluded group a person is in
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -118,13 +110,11 @@ struct PersonView {
     display_name: Option<String>,
     #[schema(required = true)]
     department: Option<String>,
-    #[schema(value_type = super::Source)]
-    source: String,
+    source: Source,
     /// Whether the identity source has the person active
     active: bool,
     /// Set by an operator with deactivate and reactivate
-    #[schema(value_type = AdminState)]
-    admin_state: String,
+    admin_state: AdminState,
     /// The excluded groups the person is in
     excluded_by_groups: Vec<ExcludingGroup>,
     #[schema(required = true)]
@@ -145,9 +135,9 @@ fn person_view(row: &UserRow, excluded_by: &[&ExcludedBy]) -> PersonView {
         name: r.get("name").cloned().unwrap_or(Value::Null),
         display_name: row.display_name.clone(),
         department: row.department.clone(),
-        source: row.source.clone(),
+        source: row.source,
         active: row.active,
-        admin_state: row.admin_state.clone(),
+        admin_state: row.admin_state,
         excluded_by_groups: excluded_by
             .iter()
             .map(|g| ExcludingGroup {
