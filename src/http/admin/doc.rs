@@ -87,6 +87,37 @@ impl Modify for AdminKey {
     }
 }
 
+/// The answers every operation that needs an admin key can give, whatever it does: 401
+/// (no or a bad key), 503 (the database is unreachable) and the rest (`default`). Written
+/// here once rather than beside each handler.
+fn add_common_responses(api: &mut utoipa::openapi::OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            // `security(())` marks the one operation open to all (the document itself).
+            if op.security.is_some() {
+                continue;
+            }
+            for (status, name) in [
+                ("401", "Unauthorized"),
+                ("503", "Unavailable"),
+                ("default", "OtherProblem"),
+            ] {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| Ref::from_response_name(name).into());
+            }
+        }
+    }
+}
+
 /// A response whose body is a [`Problem`].
 fn problem_response(description: &str) -> ResponseBuilder {
     ResponseBuilder::new().description(description).content(
@@ -233,6 +264,7 @@ pub(super) fn register(
     let mut api = ApiDoc::openapi();
     // The base document declares no paths: they are only those registration wrote.
     api.paths = scope.paths();
+    add_common_responses(&mut api);
     let mut schemas = Vec::new();
     scope.schemas(&mut schemas);
     api.components

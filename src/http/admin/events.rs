@@ -9,7 +9,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::doc::{BadRequest, NotFound, OtherProblem, Unauthorized, Unavailable};
+use super::doc::{BadRequest, NotFound};
 use super::people::{event_view, EventView};
 use super::{Reply, TenantPath};
 use crate::error::Error;
@@ -67,10 +67,7 @@ struct EventPage {
             })
         ),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[get("/tenants/{slug}/events")]

@@ -11,10 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 
-use super::doc::{
-    BadRequest, Conflict, NotFound, OtherProblem, PayloadTooLarge, Unauthorized, Unavailable,
-    UnsupportedMediaType,
-};
+use super::doc::{BadRequest, Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType};
 use super::{Reply, TenantPath};
 use crate::error::Error;
 use crate::http::extract::AdminCtx;
@@ -204,7 +201,6 @@ fn check_content_type(req: &HttpRequest) -> Result<(), Error> {
             })
         ),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
@@ -219,8 +215,6 @@ fn check_content_type(req: &HttpRequest) -> Result<(), Error> {
                 "not_listed": 0
             })
         ),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[post("/tenants/{slug}/people/import")]

@@ -24,10 +24,7 @@ mod import;
 mod people;
 
 pub use doc::PREFIX;
-use doc::{
-    BadRequest, Conflict, Document, NotFound, OtherProblem, PayloadTooLarge, Unauthorized,
-    Unavailable,
-};
+use doc::{BadRequest, Conflict, Document, NotFound, PayloadTooLarge};
 
 use super::body::AdminBody;
 use super::extract::AdminCtx;
@@ -216,11 +213,8 @@ pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
             headers(("Location" = String, description = "The tenant's URL"))
         ),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[post("/tenants")]
@@ -247,9 +241,6 @@ async fn create_tenant(
     responses(
         (status = 200, description = "A page of tenants", body = TenantPage),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[get("/tenants")]
@@ -289,10 +280,7 @@ pub(super) fn next_cursor<T>(
     params(TenantPath),
     responses(
         (status = 200, description = "The tenant", body = TenantView),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[get("/tenants/{slug}")]
@@ -358,11 +346,8 @@ impl From<TenantPatch> for tenants::SettingsPatch {
     responses(
         (status = 200, description = "The updated tenant", body = TenantView),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[patch("/tenants/{slug}")]
@@ -412,11 +397,8 @@ struct DisconnectResult {
     responses(
         (status = 200, description = "Disconnected", body = DisconnectResult),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[post("/tenants/{slug}/disconnect")]
@@ -461,10 +443,7 @@ pub(super) fn by(admin: &AdminCtx) -> By {
     params(TenantPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[delete("/tenants/{slug}")]
@@ -539,11 +518,8 @@ impl From<creds::Issued> for IssuedToken {
             headers(("Cache-Control" = String, description = "`no-store`"))
         ),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[post("/tenants/{slug}/tokens")]
@@ -620,10 +596,7 @@ impl From<ScimToken> for TokenView {
     responses(
         (status = 200, description = "A page of tokens", body = TokenPage),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[get("/tenants/{slug}/tokens")]
@@ -674,10 +647,7 @@ struct TokenPath {
     params(TokenPath),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[delete("/tenants/{slug}/tokens/{key_id}")]

@@ -14,9 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::doc::{
-    BadRequest, Conflict, NotFound, OtherProblem, PayloadTooLarge, Unauthorized, Unavailable,
-};
+use super::doc::{BadRequest, Conflict, NotFound, PayloadTooLarge};
 use super::{by, encode_cursor, next_cursor, parse_json, PageQuery, Reply, TenantPath};
 use crate::domain::{AdminState, Source};
 use crate::error::Error;
@@ -245,10 +243,7 @@ const STATES: &str = "participating, inactive, deactivated, excluded, deprovisio
     responses(
         (status = 200, description = "A page of people", body = PersonPage),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[get("/tenants/{slug}/people")]
@@ -357,10 +352,7 @@ impl From<people::Counts> for PeopleCounts {
                 "excluded": 14, "deprovisioned": 37, "no_email": 3
             })
         ),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[get("/tenants/{slug}/people/counts")]
@@ -380,10 +372,7 @@ async fn count_people(
     params(PersonPath),
     responses(
         (status = 200, description = "The person", body = PersonView),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[get("/tenants/{slug}/people/{id}")]
@@ -445,12 +434,9 @@ impl From<PersonCreate> for RawPerson {
             headers(("Location" = String, description = "The new person's URL, relative to the request's: `people/<id>`"))
         ),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[post("/tenants/{slug}/people")]
@@ -520,11 +506,8 @@ async fn set_state(
     responses(
         (status = 200, description = "Done", body = BulkStateResult, example = json!({"changed": 1, "unchanged": 1})),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[post("/tenants/{slug}/people/deactivate")]
@@ -551,11 +534,8 @@ async fn deactivate_people(
     responses(
         (status = 200, description = "Done", body = BulkStateResult, example = json!({"changed": 1, "unchanged": 1})),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[post("/tenants/{slug}/people/reactivate")]
@@ -589,10 +569,7 @@ struct DeleteQuery {
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[delete("/tenants/{slug}/people/{id}")]
@@ -618,11 +595,8 @@ async fn delete_person(
     params(PersonPath),
     responses(
         (status = 200, description = "The restored person", body = PersonView),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[post("/tenants/{slug}/people/{id}/restore")]
@@ -747,10 +721,7 @@ struct EventHistoryPage {
     responses(
         (status = 200, description = "A page of events", body = EventHistoryPage),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[get("/tenants/{slug}/people/{id}/history")]
@@ -822,10 +793,7 @@ async fn set_group(
     params(GroupPath),
     responses(
         (status = 200, description = "The group", body = GroupView),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[post("/tenants/{slug}/groups/{id}/exclude")]
@@ -843,10 +811,7 @@ async fn exclude_group(
     params(GroupPath),
     responses(
         (status = 200, description = "The group", body = GroupView),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
-        (status = "default", response = OtherProblem),
     )
 )]
 #[post("/tenants/{slug}/groups/{id}/include")]
