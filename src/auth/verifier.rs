@@ -29,6 +29,7 @@ use uuid::Uuid;
 use super::token::Credential;
 use crate::clock::SharedClock;
 use crate::error::Error;
+use crate::provisioning::credentials::TokenState;
 use crate::store::{credentials, Db};
 
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
@@ -229,11 +230,10 @@ impl Verifier {
         row: &Row,
         generation: u64,
     ) -> Result<Principal, Error> {
-        if row.revoked {
-            return Err(unauthorized("the token has been revoked"));
-        }
-        if row.expires_at.is_some_and(|at| at <= self.clock.now()) {
-            return Err(unauthorized("the token has expired"));
+        match TokenState::at(row.revoked, row.expires_at, self.clock.now()) {
+            TokenState::Revoked => return Err(unauthorized("the token has been revoked")),
+            TokenState::Expired => return Err(unauthorized("the token has expired")),
+            TokenState::Live => {}
         }
         self.remember(digest, row, generation);
         self.touch(db, &row.principal.key_id);
@@ -245,7 +245,8 @@ impl Verifier {
         let Some(hit) = cache.get(digest) else {
             return Hit::Miss;
         };
-        if hit.expires_at.is_some_and(|at| at <= self.clock.now()) {
+        // A cached entry is never revoked (revoking drops it); it may have expired since.
+        if TokenState::at(false, hit.expires_at, self.clock.now()) != TokenState::Live {
             return Hit::Miss;
         }
         if hit.cached_at.elapsed() < self.ttl {

@@ -67,9 +67,15 @@ pub enum TokenState {
 impl TokenState {
     /// The token's state at `now`: expired from its expiry instant on.
     pub fn of(token: &ScimToken, now: DateTime<Utc>) -> Self {
-        match (token.revoked_at, token.expires_at) {
-            (Some(_), _) => Self::Revoked,
-            (None, Some(at)) if at <= now => Self::Expired,
+        Self::at(token.revoked_at.is_some(), token.expires_at, now)
+    }
+
+    /// The state at `now` of a credential (a token or an admin key) that is `revoked` or
+    /// not and expires at `expires_at`, if ever.
+    pub fn at(revoked: bool, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
+        match (revoked, expires_at) {
+            (true, _) => Self::Revoked,
+            (false, Some(at)) if at <= now => Self::Expired,
             _ => Self::Live,
         }
     }
