@@ -17,9 +17,8 @@ use super::tenants::{self, SettingsPatch, TenantSlug};
 use crate::error::Error;
 use crate::store::credentials::{list_tokens, ScimToken};
 use crate::store::events::{self, EventRow};
-use crate::store::people::{self as people_store, Counts, ExcludedBy, State};
+use crate::store::people::{self as people_store, Counts, ExcludedBy, Person, State};
 use crate::store::tenants::Tenant;
-use crate::store::users::UserRow;
 use crate::store::Db;
 
 /// Who acts, before the tenant is known: the actor of their events and the request.
@@ -148,10 +147,10 @@ pub async fn people(
     q: Option<String>,
     after: Option<people_store::After>,
     limit: i64,
-) -> Result<(Vec<UserRow>, Vec<ExcludedBy>), Error> {
+) -> Result<(Vec<Person>, Vec<ExcludedBy>), Error> {
     in_tenant(db, slug, move |conn, tenant| {
         let rows = people_store::list(conn, tenant.id, state, q.as_deref(), after, limit)?;
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.user.id).collect();
         let excluded = people_store::excluded_groups_of(conn, &ids)?;
         Ok((rows, excluded))
     })
@@ -166,21 +165,23 @@ pub async fn counts(db: &Db, slug: String) -> Result<Counts, Error> {
 }
 
 /// The person, deprovisioned or not, with the excluded groups that hold them.
-pub async fn person(db: &Db, slug: String, id: Uuid) -> Result<(UserRow, Vec<ExcludedBy>), Error> {
+pub async fn person(db: &Db, slug: String, id: Uuid) -> Result<(Person, Vec<ExcludedBy>), Error> {
     in_tenant(db, slug, move |conn, tenant| {
         people::person(conn, tenant.id, id)
     })
     .await
 }
 
+/// A person added by hand; the person as created.
 pub async fn create_person(
     db: &Db,
     slug: String,
     by: By,
     person: ManualPerson,
-) -> Result<UserRow, Error> {
+) -> Result<Person, Error> {
     in_tenant(db, slug, move |conn, tenant| {
-        people::create_manual(conn, &by.in_tenant(&tenant), &person)
+        let row = people::create_manual(conn, &by.in_tenant(&tenant), &person)?;
+        Ok(people::person(conn, tenant.id, row.id)?.0)
     })
     .await
 }
@@ -221,7 +222,7 @@ pub async fn restore_person(
     by: By,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(UserRow, Vec<ExcludedBy>), Error> {
+) -> Result<(Person, Vec<ExcludedBy>), Error> {
     in_tenant(db, slug, move |conn, tenant| {
         people::restore(conn, &by.in_tenant(&tenant), id, now)?;
         people::person(conn, tenant.id, id)

@@ -306,8 +306,8 @@ pub fn person(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     id: Uuid,
-) -> Result<(UserRow, Vec<people::ExcludedBy>), Error> {
-    let row = users::find_any(conn, tenant_id, id)?.ok_or_else(|| person_not_found(id))?;
+) -> Result<(people::Person, Vec<people::ExcludedBy>), Error> {
+    let person = people::one(conn, tenant_id, id)?.ok_or_else(|| person_not_found(id))?;
     let excluded = people::excluded_groups_of(conn, &[id])?;
-    Ok((row, excluded))
+    Ok((person, excluded))
 }

@@ -26,8 +26,7 @@ use crate::provisioning::events::EventKind;
 use crate::provisioning::manual::{ManualPerson, RawPerson};
 use crate::provisioning::people::{self as writes, AdminGroup};
 use crate::store::events::EventRow;
-use crate::store::people::{self, ExcludedBy, State};
-use crate::store::users::UserRow;
+use crate::store::people::{self, ExcludedBy, Person, State};
 
 // The static routes (`counts`, `deactivate`, …) before `{id}`, which would match them too.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -124,7 +123,8 @@ struct PersonView {
     updated_at: DateTime<Utc>,
 }
 
-fn person_view(row: &UserRow, excluded_by: &[&ExcludedBy]) -> PersonView {
+fn person_view(person: &Person, excluded_by: &[&ExcludedBy]) -> PersonView {
+    let row = &person.user;
     let r = &row.resource;
     PersonView {
         id: row.id,
@@ -144,15 +144,16 @@ fn person_view(row: &UserRow, excluded_by: &[&ExcludedBy]) -> PersonView {
             })
             .collect(),
         deprovisioned_at: row.deprovisioned_at,
-        participating: people::participates(row, excluded_by.len()),
+        participating: person.participates,
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
 }
 
-fn one_person(row: &UserRow, excluded: &[ExcludedBy]) -> PersonView {
-    let mine: Vec<&ExcludedBy> = excluded.iter().filter(|g| g.member_id == row.id).collect();
-    person_view(row, &mine)
+fn one_person(person: &Person, excluded: &[ExcludedBy]) -> PersonView {
+    let id = person.user.id;
+    let mine: Vec<&ExcludedBy> = excluded.iter().filter(|g| g.member_id == id).collect();
+    person_view(person, &mine)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -285,7 +286,11 @@ async fn list_people(
     let slug = path.into_inner().slug;
     let (mut rows, excluded) = admin::people(&state.db, slug, filter, q, after, limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, limit, |r| {
-        encode_cursor(&format!("{}|{}", r.created_at.timestamp_micros(), r.id))
+        encode_cursor(&format!(
+            "{}|{}",
+            r.user.created_at.timestamp_micros(),
+            r.user.id
+        ))
     });
     Ok(HttpResponse::Ok().json(PersonPage {
         items: rows.iter().map(|r| one_person(r, &excluded)).collect(),
@@ -450,7 +455,7 @@ async fn create_person(
     let person = ManualPerson::check(&raw).map_err(Error::InvalidValue)?;
     let slug = path.into_inner().slug;
     let row = admin::create_person(&state.db, slug, by(&admin), person).await?;
-    let location = format!("people/{}", row.id);
+    let location = format!("people/{}", row.user.id);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location))
         .json(person_view(&row, &[])))
