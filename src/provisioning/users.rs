@@ -16,7 +16,7 @@ use crate::scim::patch::{self, PatchRequest};
 use crate::scim::resource::{user_columns, UserInput};
 use crate::store::events::{self, NewEvent};
 use crate::store::groups;
-use crate::store::users::{self, NewUser, UserData, UserRow};
+use crate::store::users::{self, Candidate, NewUser, UserData, UserRow};
 
 /// The row's columns from the resource, refused when PostgreSQL could not store or
 /// index them.
@@ -120,45 +120,32 @@ pub fn create_from(
 ) -> Result<(UserRow, Created), Error> {
     conn.transaction(|conn| {
         pushing_tenant(conn, actor.tenant_id)?;
-        let emails: Vec<String> = data.email.iter().cloned().collect();
-        let candidates = users::find_candidates(
-            conn,
-            actor.tenant_id,
-            &data.user_name,
-            data.external_id.as_deref(),
-            &emails,
-        )?;
-        let same_name = |u: &&UserRow| u.user_name.to_lowercase() == data.user_name.to_lowercase();
+        let candidates = users::find_candidates(conn, actor.tenant_id, &data)?;
+        let live = |c: &&Candidate| c.user.deprovisioned_at.is_none();
         // A live person with this userName.
-        if let Some(live) = candidates
-            .iter()
-            .filter(|u| u.deprovisioned_at.is_none())
-            .find(same_name)
-        {
-            if live.source == source {
+        if let Some(c) = candidates.iter().filter(live).find(|c| c.same_user_name) {
+            if c.user.source == source {
                 return Err(uniqueness(&data.user_name));
             }
-            let row = take_over(conn, actor, live, data, source, now, Created::Adopted)?;
+            let row = take_over(conn, actor, &c.user, data, source, now, Created::Adopted)?;
             return Ok((row, Created::Adopted));
         }
         // A live person of another source with this email.
-        if let Some(other) = candidates
+        if let Some(c) = candidates
             .iter()
-            .filter(|u| u.deprovisioned_at.is_none() && u.source != source)
-            .find(|u| u.email.is_some() && u.email == data.email)
+            .filter(live)
+            .find(|c| c.same_email && c.user.source != source)
         {
-            let row = take_over(conn, actor, other, data, source, now, Created::Adopted)?;
+            let row = take_over(conn, actor, &c.user, data, source, now, Created::Adopted)?;
             return Ok((row, Created::Adopted));
         }
         // The same person, deprovisioned earlier: restore them.
-        if let Some(gone) = candidates
+        if let Some(c) = candidates
             .iter()
-            .filter(|u| u.deprovisioned_at.is_some())
-            .find(|u| {
-                same_name(u) || (data.external_id.is_some() && u.external_id == data.external_id)
-            })
+            .filter(|c| !live(c))
+            .find(|c| c.same_user_name || c.same_external_id)
         {
-            let row = take_over(conn, actor, gone, data, source, now, Created::Restored)?;
+            let row = take_over(conn, actor, &c.user, data, source, now, Created::Restored)?;
             return Ok((row, Created::Restored));
         }
         let id = Uuid::now_v7();

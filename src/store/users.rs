@@ -4,7 +4,7 @@
 //! attributes, without `id`, `meta`, `schemas`, `groups` or `password`); the columns beside
 //! it are derived from it on every write, for indexes, or owned by the server.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -220,17 +220,13 @@ fn insert_if_new_statement(
         sql.push(" AND t.source <> ");
         sql.bind(Bind::Text(pull.as_str().to_owned()));
     }
-    sql.push(
-        " AND NOT EXISTS (SELECT 1 FROM users c WHERE c.tenant_id = t.id AND (lower(c.user_name) = lower(",
-    );
-    sql.bind(Bind::Text(d.user_name.clone()))
-        .push(") OR c.email = lower(");
-    sql.bind(Bind::OptText(d.email.clone()))
-        .push(") OR c.external_id = ");
-    sql.bind(Bind::OptText(d.external_id.clone())).push(
-        ")) RETURNING *), e AS (INSERT INTO events (tenant_id, type, resource_type, \
-         resource_id, actor, request_id, data) SELECT u.tenant_id, ",
-    );
+    let newcomer = SamePerson::bound("c", &mut sql, d);
+    sql.push(" AND NOT EXISTS (SELECT 1 FROM users c WHERE c.tenant_id = t.id AND ")
+        .push(&newcomer.any())
+        .push(
+            ") RETURNING *), e AS (INSERT INTO events (tenant_id, type, resource_type, \
+             resource_id, actor, request_id, data) SELECT u.tenant_id, ",
+        );
     sql.bind(Bind::Text(event.kind.clone())).push(", ");
     sql.bind(Bind::Text(event.resource_type.clone()))
         .push(", u.id, ");
@@ -245,69 +241,44 @@ fn insert_if_new_statement(
 }
 
 /// [`insert_if_new`] for each of `entries`, with the outcome each would have had alone,
-/// in their order, in as few statements as that allows. Users who could be the same
-/// person as an earlier one of `entries` (the test of [`find_candidates`], on the columns
-/// as written here) are inserted alone after the others, so they meet the earlier one as
-/// they would have. When the combined statement fails (two racing writers of one
-/// userName, say), it writes nothing and every user is tried alone.
+/// in their order, in as few statements as that allows: one for all of them, which writes
+/// each user that passes the test of [`insert_if_new`] against the table and against the
+/// entries before it. An entry that could be the same person as an earlier one is not
+/// written (`None`), as it would not have been after the earlier one's insert. When the
+/// combined statement fails (two racing writers of one userName, say), it writes nothing
+/// and every user is tried alone.
 pub async fn insert_each_if_new_async(
     conn: &mut AsyncPgConnection,
     entries: &[(NewUser<'_>, NewEvent)],
     pull_sources: &[Source],
 ) -> Vec<QueryResult<Option<UserView>>> {
-    let mut seen = HashSet::new();
-    let (together, after): (Vec<_>, Vec<_>) = (0..entries.len()).partition(|&i| {
-        let (new, _) = &entries[i];
-        let d = &new.data;
-        let keys: Vec<_> = [
-            Some(("userName", d.user_name.to_lowercase())),
-            d.email.clone().map(|e| ("email", e)),
-            d.external_id.clone().map(|x| ("externalId", x)),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (new.tenant_id, k, v))
-        .collect();
-        let fresh = keys.iter().all(|k| !seen.contains(k));
-        seen.extend(keys);
-        fresh
-    });
-    let mut out = Vec::with_capacity(entries.len());
-    let mut alone = Vec::with_capacity(after.len());
-    if together.len() > 1 {
-        let batch: Vec<_> = together.iter().map(|&i| &entries[i]).collect();
+    if entries.len() > 1 {
+        let batch: Vec<_> = entries.iter().collect();
         match insert_batch_if_new_async(conn, &batch, pull_sources).await {
             Ok(rows) => {
                 let mut rows: HashMap<Uuid, UserView> =
                     rows.into_iter().map(|v| (v.user.id, v)).collect();
-                out.extend(
-                    together
-                        .iter()
-                        .map(|&i| (i, Ok(rows.remove(&entries[i].0.id)))),
-                );
+                return entries
+                    .iter()
+                    .map(|(new, _)| Ok(rows.remove(&new.id)))
+                    .collect();
             }
             Err(e) => {
                 tracing::debug!(error = %e, users = batch.len(), "combined create failed; each user alone");
-                alone.extend(together);
             }
         }
-    } else {
-        alone.extend(together);
     }
-    alone.extend(after);
-    for i in alone {
-        let (new, event) = &entries[i];
-        out.push((i, insert_if_new_async(conn, new, pull_sources, event).await));
+    let mut out = Vec::with_capacity(entries.len());
+    for (new, event) in entries {
+        out.push(insert_if_new_async(conn, new, pull_sources, event).await);
     }
-    out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, r)| r).collect()
+    out
 }
 
 /// [`insert_if_new`] for many users at once, in one statement: the users that pass its
-/// test are written with their events, the others are not, and the rows written come
-/// back (in no particular order). Each user is tested against the table as it was before
-/// the statement, not against the others in `batch`: the caller keeps users who could be
-/// the same person out of one batch. An error writes nothing at all.
+/// test, against the table as it was before the statement and against the users before
+/// them in `batch`, are written with their events; the others are not, and the rows
+/// written come back (in no particular order). An error writes nothing at all.
 async fn insert_batch_if_new_async(
     conn: &mut AsyncPgConnection,
     batch: &[&(NewUser<'_>, NewEvent)],
@@ -369,9 +340,9 @@ pub fn insert_batch_sql(batch: &[&(NewUser<'_>, NewEvent)], pull_sources: &[Sour
         .push("::jsonb[], ");
     sql.bind(Bind::JsonArray(column(batch, |u, _| u.data.emails.clone())))
         .push(
-            "::jsonb[]) AS i (id, tenant_id, source, source_ref, user_name, external_id, \
-             display_name, active, resource, email, department, kind, resource_type, actor, \
-             request_id, data, emails)), \
+            "::jsonb[]) WITH ORDINALITY AS i (id, tenant_id, source, source_ref, user_name, \
+             external_id, display_name, active, resource, email, department, kind, \
+             resource_type, actor, request_id, data, emails, n)), \
              u AS (INSERT INTO users (id, tenant_id, source, source_ref, user_name, \
              external_id, display_name, active, resource, email, department, emails) \
              SELECT i.id, t.id, i.source, i.source_ref, i.user_name, i.external_id, \
@@ -385,14 +356,17 @@ pub fn insert_batch_sql(batch: &[&(NewUser<'_>, NewEvent)], pull_sources: &[Sour
     // A scalar subquery rather than NOT EXISTS, which PostgreSQL may turn into an anti
     // join: for a four-user batch written out as array literals it chose a hash anti join
     // over the whole table (16 users/s). A subquery probes the indexes for each user.
-    sql.push(
-        " AND NOT (SELECT EXISTS (SELECT 1 FROM users c WHERE c.tenant_id = t.id \
-         AND (lower(c.user_name) = lower(i.user_name) OR c.email = lower(i.email) \
-         OR c.external_id = i.external_id))) RETURNING *), \
-         e AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
-         request_id, data) SELECT u.tenant_id, i.kind, i.resource_type, u.id, i.actor, \
-         i.request_id, i.data FROM u JOIN i ON i.id = u.id) SELECT ",
-    )
+    let against = |c: &str| SamePerson::between(c, "i.user_name", "i.email", "i.external_id").any();
+    sql.push(" AND NOT (SELECT EXISTS (SELECT 1 FROM users c WHERE c.tenant_id = t.id AND ")
+        .push(&against("c"))
+        .push(")) AND NOT EXISTS (SELECT 1 FROM i AS b WHERE b.n < i.n AND b.tenant_id = i.tenant_id AND ")
+        .push(&against("b"))
+        .push(
+            ") RETURNING *), \
+             e AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
+             request_id, data) SELECT u.tenant_id, i.kind, i.resource_type, u.id, i.actor, \
+             i.request_id, i.data FROM u JOIN i ON i.id = u.id) SELECT ",
+        )
     .push(USER_ROW_COLUMNS)
     .push(view_columns(false))
     .push(" FROM u");
@@ -482,37 +456,90 @@ pub fn find_any_for_update(
         .optional()
 }
 
-/// Users (deprovisioned too) who could be the same person as a newcomer: the same
-/// userName or email (case-insensitive), or the same externalId. Locked for the caller's
-/// transaction. Live users first, then the most recently changed.
+/// "Could be the same person" (DESIGN.md, Lifecycle), the one test behind adoption,
+/// restore and the one-statement create: a user row `c` and a newcomer whose userName,
+/// email and externalId are the SQL expressions given share the userName (in any case),
+/// the email (lower-cased, as the column holds it) or the externalId. Each of the three
+/// is SQL text, kept apart for a reader that must say which of them matched.
+struct SamePerson {
+    user_name: String,
+    email: String,
+    external_id: String,
+}
+
+impl SamePerson {
+    fn between(c: &str, user_name: &str, email: &str, external_id: &str) -> Self {
+        Self {
+            user_name: format!("lower({c}.user_name) = lower({user_name})"),
+            email: format!("{c}.email = lower({email})"),
+            external_id: format!("{c}.external_id = {external_id}"),
+        }
+    }
+
+    /// The test against a newcomer's columns, bound to `sql` in this order: userName,
+    /// email, externalId.
+    fn bound(c: &str, sql: &mut Sql, newcomer: &UserData) -> Self {
+        Self::between(
+            c,
+            &sql.param(Bind::Text(newcomer.user_name.clone())),
+            &sql.param(Bind::OptText(newcomer.email.clone())),
+            &sql.param(Bind::OptText(newcomer.external_id.clone())),
+        )
+    }
+
+    /// The test itself: any of the three.
+    fn any(&self) -> String {
+        format!(
+            "({} OR {} OR {})",
+            self.user_name, self.email, self.external_id
+        )
+    }
+}
+
+/// A user who could be the same person as a newcomer, and which of the tests matched.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct Candidate {
+    #[diesel(embed)]
+    pub user: UserRow,
+    /// The same userName, in any case.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub same_user_name: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub same_email: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub same_external_id: bool,
+}
+
+/// Users (deprovisioned too) who could be the same person as a newcomer with these
+/// columns ([`SamePerson`]). Locked for the caller's transaction. Live users first, then
+/// the most recently changed.
 pub fn find_candidates(
     conn: &mut PgConnection,
     tenant_id: Uuid,
-    user_name: &str,
-    external_id: Option<&str>,
-    emails: &[String],
-) -> QueryResult<Vec<UserRow>> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::{Array, Bool, Nullable, Text};
-    let lowered: Vec<String> = emails.iter().map(|e| e.to_lowercase()).collect();
-    let same_person = sql::<Bool>("(lower(user_name) = lower(")
-        .bind::<Text, _>(user_name.to_owned())
-        .sql(") OR email = ANY(")
-        .bind::<Array<Text>, _>(lowered)
-        .sql(") OR external_id = ")
-        .bind::<Nullable<Text>, _>(external_id.map(str::to_owned))
-        .sql(")");
-    users::table
-        .filter(users::tenant_id.eq(tenant_id))
-        .filter(same_person)
-        .order((
-            users::deprovisioned_at.is_not_null(),
-            users::updated_at.desc(),
-        ))
-        .select(UserRow::as_select())
-        .limit(20)
-        .for_update()
+    newcomer: &UserData,
+) -> QueryResult<Vec<Candidate>> {
+    candidates_sql(tenant_id, newcomer)
+        .into_cached_query()
         .load(conn)
+}
+
+/// The statement of [`find_candidates`] (public for plan tests).
+pub fn candidates_sql(tenant_id: Uuid, newcomer: &UserData) -> Sql {
+    let mut sql = Sql::new();
+    let tenant = sql.param(Bind::Uuid(tenant_id));
+    let same = SamePerson::bound("u", &mut sql, newcomer);
+    sql.push("SELECT ")
+        .push(USER_ROW_COLUMNS)
+        .push(&format!(
+            ", coalesce({}, false) AS same_user_name, coalesce({}, false) AS same_email, \
+             coalesce({}, false) AS same_external_id FROM users u WHERE u.tenant_id = {tenant} AND ",
+            same.user_name, same.email, same.external_id
+        ))
+        .push(&same.any())
+        .push(
+            " ORDER BY u.deprovisioned_at IS NOT NULL, u.updated_at DESC LIMIT 20 FOR UPDATE",
+        );
+    sql
 }
 
 /// Writes new data if the row is still at `version`; `None` when it moved on.

@@ -140,7 +140,7 @@ fn hot_lookups_use_indexes_on_a_tenant_of_100000_users() {
 fn the_combined_create_uses_indexes_in_its_generic_plan() {
     use scimd::domain::Source;
     use scimd::store::events::NewEvent;
-    use scimd::store::users::{insert_batch_sql, NewUser};
+    use scimd::store::users::{candidates_sql, insert_batch_sql, NewUser};
 
     let db = TestDb::new();
     let mut conn = db.conn();
@@ -180,6 +180,10 @@ fn the_combined_create_uses_indexes_in_its_generic_plan() {
         !plan.contains("Seq Scan on users"),
         "combined create:\n{plan}"
     );
+    // The full path's search for the same person reads the same indexes.
+    let plan = generic_plan(&mut conn, candidates_sql(tenant, &entries[0].0.data));
+    assert!(plan.contains("users"), "{plan}");
+    assert!(!plan.contains("Seq Scan on users"), "candidates:\n{plan}");
 }
 
 /// A page deep in the default order skips its rows in the listing index (an index-only
