@@ -16,6 +16,7 @@ pub struct Metrics {
     pool: IntGaugeVec,
     rate_limited: IntCounter,
     hash_checks: IntCounterVec,
+    replans: IntCounter,
     /// Held while the counters read off the app catch up, so that two scrapes at once do
     /// not both add the same difference.
     catching_up: std::sync::Mutex<()>,
@@ -28,6 +29,8 @@ pub struct Scraped {
     /// argon2 checks run for SCIM tokens and for admin keys ([`crate::auth::Verifier`]).
     pub scim_token_checks: u64,
     pub admin_key_checks: u64,
+    /// How many times the tables grew enough for every connection to plan again.
+    pub replans: u64,
 }
 
 impl Metrics {
@@ -69,6 +72,12 @@ impl Metrics {
             ),
             &["kind"],
         )?;
+        let replans = IntCounter::new(
+            "db_replans_total",
+            "Times the tables doubled in size and every database connection dropped its \
+             statements' plans, to make them again for the new size",
+        )?;
+        registry.register(Box::new(replans.clone()))?;
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(hash_checks.clone()))?;
@@ -79,6 +88,7 @@ impl Metrics {
             pool,
             rate_limited,
             hash_checks,
+            replans,
             catching_up: std::sync::Mutex::new(()),
         })
     }
@@ -108,6 +118,8 @@ impl Metrics {
             let counter = self.hash_checks.with_label_values(&[kind]);
             counter.inc_by(total.saturating_sub(counter.get()));
         }
+        self.replans
+            .inc_by(scraped.replans.saturating_sub(self.replans.get()));
         for (name, pool) in [
             ("blocking", scraped.pools.blocking),
             ("async", scraped.pools.fast),

@@ -44,6 +44,7 @@ pub async fn metrics(state: web::Data<AppState>, db: web::Data<Db>) -> HttpRespo
         pools: db.states(),
         scim_token_checks: state.scim_tokens.hash_checks(),
         admin_key_checks: state.admin_keys.hash_checks(),
+        replans: db.replans(),
     };
     match state.metrics.render(scraped) {
         Ok(text) => HttpResponse::Ok()

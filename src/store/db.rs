@@ -24,8 +24,8 @@
 //! connections report themselves closed once their socket is, and are dropped then.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection, R2D2Connection};
@@ -33,6 +33,7 @@ use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection, 
 use super::events::NewEvent;
 use super::fast::{AsyncPool, FastCreate, FastPath};
 use super::groups::{self, GroupRow};
+use super::plans::{self, Replan};
 use super::search::{self, Kind, ListQuery, Start};
 use super::users::{self, NewUser, UserView};
 use crate::config::DatabaseUrl;
@@ -159,6 +160,8 @@ struct Shared {
     next_share: AtomicUsize,
     /// Every worker's async pool, for `/metrics`.
     fast_pools: Mutex<Vec<AsyncPool>>,
+    /// When plans were last made too early for the tables' size ([`super::plans`]).
+    replan: Arc<Replan>,
 }
 
 /// The database. Cheap to clone; clones share the pools.
@@ -194,14 +197,45 @@ impl Db {
             }
             None => split(size.max(1), workers.max(1)),
         };
-        Self::with_shares(url, size, timeout, shares)
+        let db = Self::with_shares(url, size, timeout, shares);
+        db.watch_growth(Duration::from_secs(1));
+        db
+    }
+
+    /// Reads the tables' sizes every `every` on a connection of the blocking pool, so
+    /// that every connection plans again once they have grown ([`super::plans`]). Stops
+    /// when the last clone of this `Db` is dropped.
+    fn watch_growth(&self, every: Duration) {
+        let shared: Weak<Shared> = Arc::downgrade(&self.shared);
+        let spawned = std::thread::Builder::new()
+            .name("scimd-growth".into())
+            .spawn(move || loop {
+                std::thread::sleep(every);
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                let replan = Arc::clone(&shared.replan);
+                match shared.with_conn(|conn| Ok(replan.observe(conn)?)) {
+                    Ok(true) => tracing::info!(
+                        times = replan.times(),
+                        "the tables have grown: every connection plans its statements again"
+                    ),
+                    Ok(false) => {}
+                    Err(e) => tracing::debug!(error = %e, "table sizes not read"),
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no watch on the tables' growth: plans are kept as first made");
+        }
     }
 
     fn with_shares(url: &DatabaseUrl, size: u32, timeout: Duration, shares: Vec<u32>) -> Self {
         let failures = Arc::new(AtomicU64::new(0));
+        let replan = Arc::new(Replan::default());
         let manager = Manager {
             inner: ConnectionManager::new(url.expose()),
             failures: Arc::clone(&failures),
+            replan: Arc::clone(&replan),
         };
         let blocking = Pool::builder()
             .max_size(size.max(1))
@@ -222,6 +256,7 @@ impl Db {
                 shares,
                 next_share: AtomicUsize::new(0),
                 fast_pools: Mutex::new(Vec::new()),
+                replan,
             }),
             fast: FastPath::disabled(),
         }
@@ -235,7 +270,12 @@ impl Db {
         let fast = if share == 0 {
             FastPath::disabled()
         } else {
-            FastPath::new(&self.shared.url, share, self.shared.timeout)
+            FastPath::new(
+                &self.shared.url,
+                share,
+                self.shared.timeout,
+                Arc::clone(&self.shared.replan),
+            )
         };
         if let Some(pool) = fast.pool() {
             self.shared
@@ -305,6 +345,11 @@ impl Db {
             fast.max += u32::try_from(s.max_size).unwrap_or(u32::MAX);
         }
         PoolStates { blocking, fast }
+    }
+
+    /// How many times the tables grew enough for every connection to plan again.
+    pub fn replans(&self) -> u64 {
+        self.shared.replan.times()
     }
 
     /// Whether each pool of this worker answers a query.
@@ -497,6 +542,8 @@ pub struct Pooled {
     checked_at: u64,
     /// It failed at the connection level: it is dropped, not returned.
     failed: bool,
+    /// When it was made or last dropped its plans ([`super::plans`]).
+    planned: Instant,
 }
 
 impl std::ops::Deref for Pooled {
@@ -519,6 +566,7 @@ impl std::ops::DerefMut for Pooled {
 pub struct Manager {
     inner: ConnectionManager<PgConnection>,
     failures: Arc<AtomicU64>,
+    replan: Arc<Replan>,
 }
 
 impl ManageConnection for Manager {
@@ -531,10 +579,15 @@ impl ManageConnection for Manager {
             conn: self.inner.connect()?,
             checked_at,
             failed: false,
+            planned: Instant::now(),
         })
     }
 
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), Self::Error> {
+        if self.replan.stale(pooled.planned) {
+            plans::discard(&mut pooled.conn).map_err(diesel::r2d2::Error::QueryError)?;
+            pooled.planned = Instant::now();
+        }
         let failures = self.failures.load(Ordering::Relaxed);
         if pooled.checked_at == failures {
             return Ok(());

@@ -28,17 +28,18 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use diesel::{ConnectionResult, QueryResult};
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::deadpool::{Hook, HookError, Object, Pool};
 use diesel_async::pooled_connection::{
-    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+    AsyncDieselConnectionManager, ManagerConfig, PoolError, RecyclingMethod,
 };
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use futures_util::FutureExt;
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres_openssl::MakeTlsConnector;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use super::events::NewEvent;
+use super::plans::{self, Replan};
 use super::users::{self, NewUser, UserView};
 use crate::config::DatabaseUrl;
 use crate::domain::Source;
@@ -92,7 +93,7 @@ pub enum FastCreate {
 
 impl FastPath {
     /// Up to `size` connections, made on first use. `None` when the pool cannot be built.
-    pub fn new(url: &DatabaseUrl, size: u32, timeout: Duration) -> Self {
+    pub fn new(url: &DatabaseUrl, size: u32, timeout: Duration, replan: Arc<Replan>) -> Self {
         let mut config = ManagerConfig::<AsyncPgConnection>::default();
         // No `SELECT 1` per checkout (as for the blocking pool): a dead connection fails
         // its query, and the pool drops connections that report themselves closed.
@@ -104,6 +105,22 @@ impl FastPath {
             .wait_timeout(Some(timeout))
             .create_timeout(Some(timeout))
             .runtime(deadpool::Runtime::Tokio1)
+            // Plans made before the tables grew are dropped before the connection is
+            // handed out again ([`super::plans`]). `recycled` is still the last handout
+            // here: a connection handed out since the growth has dropped them already.
+            .post_recycle(Hook::async_fn(
+                move |conn: &mut AsyncPgConnection, metrics| {
+                    let stale = replan.stale(metrics.recycled.unwrap_or(metrics.created));
+                    Box::pin(async move {
+                        if stale {
+                            conn.batch_execute(plans::DISCARD)
+                                .await
+                                .map_err(|e| HookError::Backend(PoolError::QueryError(e)))?;
+                        }
+                        Ok(())
+                    })
+                },
+            ))
             .build();
         match pool {
             Ok(pool) => Self {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::rows::IdRow;
 use super::schema::{group_members, groups};
+use super::sql::{Bind, Sql};
 use crate::domain::Source;
 
 #[derive(Queryable, QueryableByName, Selectable, Identifiable, Debug, Clone, PartialEq)]
@@ -79,12 +80,7 @@ pub fn insert(conn: &mut PgConnection, new: &NewGroup<'_>) -> QueryResult<GroupR
 }
 
 pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<GroupRow>> {
-    groups::table
-        .filter(groups::tenant_id.eq(tenant_id))
-        .filter(groups::id.eq(id))
-        .select(GroupRow::as_select())
-        .first(conn)
-        .optional()
+    by_id(conn, tenant_id, id, false)
 }
 
 pub fn find_for_update(
@@ -92,13 +88,26 @@ pub fn find_for_update(
     tenant_id: Uuid,
     id: Uuid,
 ) -> QueryResult<Option<GroupRow>> {
-    groups::table
-        .filter(groups::tenant_id.eq(tenant_id))
-        .filter(groups::id.eq(id))
-        .select(GroupRow::as_select())
-        .for_update()
-        .first(conn)
-        .optional()
+    by_id(conn, tenant_id, id, true)
+}
+
+/// Group `id` of `tenant_id`, found by the primary key alone: the tenant test is written
+/// so that no index can answer it, as for users (`store::users::by_id`).
+fn by_id(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    lock: bool,
+) -> QueryResult<Option<GroupRow>> {
+    let mut sql = Sql::new();
+    sql.push("SELECT g.id, g.tenant_id, g.display_name, g.external_id, g.resource, g.version, \
+         g.source, g.source_ref, g.excluded_at, g.created_at, g.updated_at FROM groups g WHERE g.id = ");
+    sql.bind(Bind::Uuid(id)).push(" AND (g.tenant_id = ");
+    sql.bind(Bind::Uuid(tenant_id)).push(") IS TRUE");
+    if lock {
+        sql.push(" FOR UPDATE");
+    }
+    sql.into_cached_query().get_result(conn).optional()
 }
 
 /// Writes new data and bumps the version if the row is still at `version`.
@@ -160,7 +169,7 @@ pub fn make_sourced_manual(conn: &mut PgConnection, tenant_id: Uuid) -> QueryRes
 }
 
 /// The subset of `ids` that are groups of the tenant, one primary-key probe per id (see
-/// `users::existing_ids`).
+/// `users::existing_ids`, and its shape for the same reason).
 pub fn existing_ids(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -168,7 +177,7 @@ pub fn existing_ids(
 ) -> QueryResult<Vec<Uuid>> {
     diesel::sql_query(
         "SELECT g.id FROM unnest($2::uuid[]) AS x(id) JOIN groups g ON g.id = x.id \
-         WHERE g.tenant_id = $1",
+         WHERE (g.tenant_id = $1) IS TRUE",
     )
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)

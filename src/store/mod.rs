@@ -14,6 +14,7 @@ pub mod filter;
 pub mod groups;
 pub mod locks;
 pub mod people;
+pub mod plans;
 pub mod rows;
 pub mod schema;
 pub mod search;

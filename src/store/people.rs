@@ -219,7 +219,7 @@ pub fn excluded_groups_of(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<
 pub fn known_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
     diesel::sql_query(
         "SELECT u.id FROM unnest($2::uuid[]) AS x(id) JOIN users u ON u.id = x.id \
-         WHERE u.tenant_id = $1",
+         WHERE (u.tenant_id = $1) IS TRUE",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
@@ -237,7 +237,7 @@ pub fn set_admin_state(
 ) -> QueryResult<Vec<Uuid>> {
     diesel::sql_query(
         "UPDATE users u SET admin_state = $3 FROM unnest($2::uuid[]) AS x(id) \
-         WHERE u.id = x.id AND u.tenant_id = $1 AND u.admin_state <> $3 RETURNING u.id",
+         WHERE u.id = x.id AND (u.tenant_id = $1 AND u.admin_state <> $3) IS TRUE RETURNING u.id",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)

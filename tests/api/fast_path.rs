@@ -305,8 +305,8 @@ async fn after_a_failed_connection_requests_skip_the_fast_path_for_a_while() {
         "postgres://scimd@127.0.0.1:{port}/scimd?sslmode=disable"
     ))
     .unwrap();
-    let reads =
-        FastPath::new(&url, 2, Duration::from_secs(2)).pausing_for(Duration::from_millis(300));
+    let reads = FastPath::new(&url, 2, Duration::from_secs(2), Default::default())
+        .pausing_for(Duration::from_millis(300));
     // The server counts a connection when its task gets to it: a moment after.
     let attempts = || async {
         tokio::time::sleep(Duration::from_millis(50)).await;
