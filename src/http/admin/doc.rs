@@ -17,7 +17,7 @@ use actix_web::http::{header, Method};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, HttpResponse, ResponseError};
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::PathItem;
+use utoipa::openapi::path::{ParameterIn, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
@@ -87,9 +87,12 @@ impl Modify for AdminKey {
     }
 }
 
-/// The answers every operation that needs an admin key can give, whatever it does: 401
-/// (no or a bad key), 503 (the database is unreachable) and the rest (`default`). Written
-/// here once rather than beside each handler.
+/// The answers an operation gives by its shape, written here once rather than beside each
+/// handler: every operation that needs an admin key, 401 (no or a bad key), 503 (the
+/// database is unreachable) and the rest (`default`); one with a request body or query
+/// parameters, 400 (malformed); one with a body, 413 (too large); one with path
+/// parameters (a tenant, an id), 404 (nothing by that name). A handler lists only the
+/// answers of its own (a 409, say).
 fn add_common_responses(api: &mut utoipa::openapi::OpenApi) {
     for item in api.paths.paths.values_mut() {
         let operations = [
@@ -104,11 +107,22 @@ fn add_common_responses(api: &mut utoipa::openapi::OpenApi) {
             if op.security.is_some() {
                 continue;
             }
-            for (status, name) in [
-                ("401", "Unauthorized"),
-                ("503", "Unavailable"),
-                ("default", "OtherProblem"),
-            ] {
+            let given = |place: ParameterIn| {
+                op.parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.parameter_in == place)
+            };
+            let body = op.request_body.is_some();
+            let by_shape = [
+                (body || given(ParameterIn::Query), "400", "BadRequest"),
+                (given(ParameterIn::Path), "404", "NotFound"),
+                (body, "413", "PayloadTooLarge"),
+                (true, "401", "Unauthorized"),
+                (true, "503", "Unavailable"),
+                (true, "default", "OtherProblem"),
+            ];
+            for (_, status, name) in by_shape.into_iter().filter(|(applies, ..)| *applies) {
                 op.responses
                     .responses
                     .entry(status.to_owned())
@@ -136,7 +150,7 @@ fn retry_after(description: &str) -> utoipa::openapi::header::Header {
 }
 
 /// The error responses, defined once under `components/responses` and referenced by the
-/// operations (`(status = 404, response = NotFound)`).
+/// operations (`(status = 409, response = Conflict)`, or by [`add_common_responses`]).
 macro_rules! problem_responses {
     ($($(#[$doc:meta])* $name:ident => $build:expr;)+) => {$(
         $(#[$doc])*

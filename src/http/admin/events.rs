@@ -9,7 +9,6 @@ use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::doc::{BadRequest, NotFound};
 use super::people::{event_view, EventView};
 use super::{Reply, TenantPath};
 use crate::error::Error;
@@ -66,8 +65,6 @@ struct EventPage {
                 "next_after": 1042
             })
         ),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
     )
 )]
 #[get("/tenants/{slug}/events")]

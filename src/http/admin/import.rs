@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 
-use super::doc::{BadRequest, Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType};
+use super::doc::{Conflict, UnsupportedMediaType};
 use super::{Reply, TenantPath};
 use crate::error::Error;
 use crate::http::extract::AdminCtx;
@@ -200,10 +200,7 @@ fn check_content_type(req: &HttpRequest) -> Result<(), Error> {
                 "skipped": [], "errors": [], "not_listed": 0
             })
         ),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (
             status = 422,

@@ -24,7 +24,7 @@ mod import;
 mod people;
 
 pub use doc::PREFIX;
-use doc::{BadRequest, Conflict, Document, NotFound, PayloadTooLarge};
+use doc::{Conflict, Document};
 
 use super::body::AdminBody;
 use super::extract::AdminCtx;
@@ -212,9 +212,7 @@ pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
             body = TenantView,
             headers(("Location" = String, description = "The tenant's URL"))
         ),
-        (status = 400, response = BadRequest),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
     )
 )]
 #[post("/tenants")]
@@ -240,7 +238,6 @@ async fn create_tenant(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of tenants", body = TenantPage),
-        (status = 400, response = BadRequest),
     )
 )]
 #[get("/tenants")]
@@ -280,7 +277,6 @@ pub(super) fn next_cursor<T>(
     params(TenantPath),
     responses(
         (status = 200, description = "The tenant", body = TenantView),
-        (status = 404, response = NotFound),
     )
 )]
 #[get("/tenants/{slug}")]
@@ -345,9 +341,6 @@ impl From<TenantPatch> for tenants::SettingsPatch {
     ),
     responses(
         (status = 200, description = "The updated tenant", body = TenantView),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
     )
 )]
 #[patch("/tenants/{slug}")]
@@ -396,9 +389,6 @@ struct DisconnectResult {
     request_body(content = Disconnect, example = json!({"keep_people": true})),
     responses(
         (status = 200, description = "Disconnected", body = DisconnectResult),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
     )
 )]
 #[post("/tenants/{slug}/disconnect")]
@@ -443,7 +433,6 @@ pub(super) fn by(admin: &AdminCtx) -> By {
     params(TenantPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, response = NotFound),
     )
 )]
 #[delete("/tenants/{slug}")]
@@ -517,9 +506,6 @@ impl From<creds::Issued> for IssuedToken {
             body = IssuedToken,
             headers(("Cache-Control" = String, description = "`no-store`"))
         ),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
     )
 )]
 #[post("/tenants/{slug}/tokens")]
@@ -595,8 +581,6 @@ impl From<ScimToken> for TokenView {
     params(TenantPath, PageQuery),
     responses(
         (status = 200, description = "A page of tokens", body = TokenPage),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
     )
 )]
 #[get("/tenants/{slug}/tokens")]
@@ -647,7 +631,6 @@ struct TokenPath {
     params(TokenPath),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 404, response = NotFound),
     )
 )]
 #[delete("/tenants/{slug}/tokens/{key_id}")]

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::doc::{BadRequest, Conflict, NotFound, PayloadTooLarge};
+use super::doc::Conflict;
 use super::{by, encode_cursor, next_cursor, parse_json, PageQuery, Reply, TenantPath};
 use crate::domain::{AdminState, Source};
 use crate::error::Error;
@@ -243,8 +243,6 @@ const STATES: &str = "participating, inactive, deactivated, excluded, deprovisio
     params(TenantPath, ListQuery, PageQuery),
     responses(
         (status = 200, description = "A page of people", body = PersonPage),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
     )
 )]
 #[get("/tenants/{slug}/people")]
@@ -357,7 +355,6 @@ impl From<people::Counts> for PeopleCounts {
                 "excluded": 14, "deprovisioned": 37, "no_email": 3
             })
         ),
-        (status = 404, response = NotFound),
     )
 )]
 #[get("/tenants/{slug}/people/counts")]
@@ -377,7 +374,6 @@ async fn count_people(
     params(PersonPath),
     responses(
         (status = 200, description = "The person", body = PersonView),
-        (status = 404, response = NotFound),
     )
 )]
 #[get("/tenants/{slug}/people/{id}")]
@@ -438,10 +434,7 @@ impl From<PersonCreate> for RawPerson {
             body = PersonView,
             headers(("Location" = String, description = "The new person's URL, relative to the request's: `people/<id>`"))
         ),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
     )
 )]
 #[post("/tenants/{slug}/people")]
@@ -510,9 +503,6 @@ async fn set_state(
     ),
     responses(
         (status = 200, description = "Done", body = BulkStateResult, example = json!({"changed": 1, "unchanged": 1})),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
     )
 )]
 #[post("/tenants/{slug}/people/deactivate")]
@@ -538,9 +528,6 @@ async fn deactivate_people(
     ),
     responses(
         (status = 200, description = "Done", body = BulkStateResult, example = json!({"changed": 1, "unchanged": 1})),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
     )
 )]
 #[post("/tenants/{slug}/people/reactivate")]
@@ -573,8 +560,6 @@ struct DeleteQuery {
     params(PersonPath, DeleteQuery),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
     )
 )]
 #[delete("/tenants/{slug}/people/{id}")]
@@ -600,7 +585,6 @@ async fn delete_person(
     params(PersonPath),
     responses(
         (status = 200, description = "The restored person", body = PersonView),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     )
 )]
@@ -725,8 +709,6 @@ struct EventHistoryPage {
     params(PersonPath, PageQuery),
     responses(
         (status = 200, description = "A page of events", body = EventHistoryPage),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
     )
 )]
 #[get("/tenants/{slug}/people/{id}/history")]
@@ -798,7 +780,6 @@ async fn set_group(
     params(GroupPath),
     responses(
         (status = 200, description = "The group", body = GroupView),
-        (status = 404, response = NotFound),
     )
 )]
 #[post("/tenants/{slug}/groups/{id}/exclude")]
@@ -816,7 +797,6 @@ async fn exclude_group(
     params(GroupPath),
     responses(
         (status = 200, description = "The group", body = GroupView),
-        (status = 404, response = NotFound),
     )
 )]
 #[post("/tenants/{slug}/groups/{id}/include")]
