@@ -260,7 +260,7 @@ async fn every_writer_gives_each_kind_of_event_its_one_shape() {
         app.scim_patch(&token, &format!("/Groups/{group}"), &swap)
             .await
             .status(),
-        200
+        204
     );
     // The admin API: sleep and wake the group, deactivate and reactivate a person.
     for action in ["exclude", "include"] {

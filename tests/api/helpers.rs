@@ -354,10 +354,25 @@ impl TestApp {
         path: &str,
         body: Option<&Value>,
     ) -> reqwest::Response {
+        self.scim_send_with(method, token, path, body, &[]).await
+    }
+
+    /// [`TestApp::scim_send`] with more request headers.
+    pub async fn scim_send_with(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut req = self
             .client
             .request(method, self.url(&format!("/scim/v2{path}")))
             .header(AUTHORIZATION, format!("Bearer {token}"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(body) = body {
             req = req
                 .header("content-type", "application/scim+json")
@@ -406,6 +421,19 @@ impl TestApp {
     pub async fn json(&self, res: reqwest::Response) -> Value {
         res.json().await.expect("json body")
     }
+}
+
+/// A group's member ids, sorted (none when it shows no `members`).
+pub fn member_ids(group: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = group["members"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m["value"].as_str().map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
 }
 
 pub fn patch_op(ops: Value) -> Value {

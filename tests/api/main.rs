@@ -18,6 +18,7 @@ mod helpers;
 mod import;
 mod layers;
 mod ops;
+mod patch_answers;
 mod people;
 mod plans;
 mod pools;

@@ -903,7 +903,7 @@ async fn an_exclusion_sticks_through_scim_group_updates_and_covers_new_members()
             ])),
         )
         .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), 204);
     let res = app
         .scim_put(
             &token,

@@ -68,15 +68,36 @@ pub fn created(body: &Value, version: i64, location: &str) -> HttpResponse {
         .body(bytes_of(body))
 }
 
-/// RFC 7240 `Prefer: return=minimal`: the client wants no body back.
-pub fn wants_minimal(req: &HttpRequest) -> bool {
-    req.headers()
+/// What a client's RFC 7240 `return` preference asks a write to answer with (§4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Return {
+    /// `return=minimal`: no body.
+    Minimal,
+    /// `return=representation`: the resource.
+    Representation,
+}
+
+/// The request's `return` preference, if it states one. Only the first `return` counts
+/// (RFC 7240 §2); its parameters (after `;`) are ignored, and so is a value other than
+/// the two §4.2 defines.
+pub fn prefer_return(req: &HttpRequest) -> Option<Return> {
+    let value = req
+        .headers()
         .get_all("prefer")
         .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
-        })
+        .flat_map(|v| v.split(','))
+        .filter_map(|pref| pref.split(';').next()?.split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("return"))?
+        .1
+        .trim()
+        .trim_matches('"');
+    if value.eq_ignore_ascii_case("minimal") {
+        Some(Return::Minimal)
+    } else if value.eq_ignore_ascii_case("representation") {
+        Some(Return::Representation)
+    } else {
+        None
+    }
 }
 
 pub fn not_modified(version: i64) -> HttpResponse {
@@ -163,15 +184,70 @@ impl ProjectionQuery {
     pub fn parse(&self) -> Result<Projection, Error> {
         Projection::parse(self.attributes.as_ref(), self.excluded_attributes.as_ref())
     }
+
+    /// Whether the query names attributes to show or to leave out (RFC 7644 §3.9), so
+    /// asks for a resource in the answer.
+    pub fn asks_for_attributes(&self) -> bool {
+        self.attributes.is_some() || self.excluded_attributes.is_some()
+    }
 }
 
-/// The response to a PUT or PATCH: the resource, or nothing when the client asked for
+/// 204 No Content with the resource's new `ETag` (RFC 7644 §3.14): a write answered
+/// without a body.
+pub fn no_content(version: i64) -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header((header::ETAG, etag(version)))
+        .finish()
+}
+
+/// The response to a PUT: the resource, or nothing when the client asked for
 /// `Prefer: return=minimal`.
 pub fn updated(req: &HttpRequest, version: i64, body: &Value) -> HttpResponse {
-    if wants_minimal(req) {
-        return HttpResponse::NoContent()
-            .insert_header((actix_web::http::header::ETAG, etag(version)))
-            .finish();
+    if prefer_return(req) == Some(Return::Minimal) {
+        return no_content(version);
     }
     resource(StatusCode::OK, body, version)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::{prefer_return, Return};
+
+    fn prefer(values: &[&str]) -> Option<Return> {
+        let mut req = TestRequest::default();
+        for v in values {
+            req = req.append_header(("prefer", *v));
+        }
+        prefer_return(&req.to_http_request())
+    }
+
+    #[test]
+    fn the_return_preference_is_read_in_any_case_with_parameters_and_quotes() {
+        assert_eq!(prefer(&[]), None);
+        assert_eq!(prefer(&["return=minimal"]), Some(Return::Minimal));
+        assert_eq!(
+            prefer(&["Return=Representation"]),
+            Some(Return::Representation)
+        );
+        assert_eq!(
+            prefer(&["respond-async, return=\"minimal\"; foo=bar"]),
+            Some(Return::Minimal)
+        );
+        assert_eq!(prefer(&["handling=lenient"]), None);
+        assert_eq!(prefer(&["return=everything"]), None);
+    }
+
+    #[test]
+    fn only_the_first_return_preference_counts() {
+        assert_eq!(
+            prefer(&["return=representation, return=minimal"]),
+            Some(Return::Representation)
+        );
+        assert_eq!(
+            prefer(&["return=minimal", "return=representation"]),
+            Some(Return::Minimal)
+        );
+    }
 }

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::common::{
-    actor, base_url, created, json_body, not_modified, resource, scim, updated, wants_minimal,
-    ProjectionQuery, LIST_RESPONSE,
+    actor, base_url, created, json_body, no_content, not_modified, prefer_return, resource, scim,
+    updated, ProjectionQuery, Return, LIST_RESPONSE,
 };
 use super::params::{
     encode_cursor, if_match, if_none_match, resource_id, ListParams, Projection, RawList,
@@ -38,6 +38,10 @@ pub trait Resource: 'static {
     /// What is read besides the row when the response shows it: a user's `groups`, a
     /// group's `members`.
     const MORE: &'static str;
+    /// Whether a PATCH answers 204 No Content unless the client asks for the resource.
+    /// RFC 7644 §3.5.2 lets a successful PATCH answer either 200 with the resource or 204;
+    /// [`Resource::patch_answers_resource`] applies the choice.
+    const PATCH_ANSWERS_EMPTY: bool = false;
 
     fn not_found(id: &str) -> Error;
     fn normalize(body: &Value) -> Result<Input<Self>, Error>;
@@ -64,6 +68,18 @@ pub trait Resource: 'static {
         now: DateTime<Utc>,
     ) -> Result<View<Self>, Error> {
         push::create::<Self::Push>(db, actor, input, now).await
+    }
+
+    /// Whether a PATCH answers 200 with the resource rather than 204 (RFC 7644 §3.5.2):
+    /// as the client's `Prefer: return=` says (RFC 7240 §4.2) when it says; with the
+    /// resource when the query names `attributes` or `excludedAttributes` (RFC 7644 §3.9
+    /// asks for a projection of it); otherwise as [`Resource::PATCH_ANSWERS_EMPTY`] says.
+    fn patch_answers_resource(req: &HttpRequest, query: &ProjectionQuery) -> bool {
+        match prefer_return(req) {
+            Some(Return::Minimal) => false,
+            Some(Return::Representation) => true,
+            None => query.asks_for_attributes() || !Self::PATCH_ANSWERS_EMPTY,
+        }
     }
 
     /// Whether `projection` shows [`Resource::MORE`].
@@ -230,15 +246,17 @@ pub async fn patch<R: Resource>(
     let id = resource_id(&path, R::not_found)?;
     let request = parse_patch(&json_body(&body.0)?)?;
     let projection = query.parse()?;
-    // A minimal reply never reads the resource (or a huge membership) back.
-    let read_back = (!wants_minimal(&req)).then(|| R::reads_more(&projection));
+    // A 204 never reads the resource (or a huge membership) back.
+    let read_back = R::patch_answers_resource(&req, &query).then(|| R::reads_more(&projection));
     let at = at(&ctx, &state, &req, id);
     let (version, row) = push::patch::<R::Push>(&db, at, request, read_back).await?;
-    let body = match row {
-        Some(row) => R::render(&row, &base_url(&req, &state), &projection),
-        None => Value::Null,
-    };
-    Ok(updated(&req, version, &body))
+    Ok(match row {
+        Some(row) => {
+            let body = R::render(&row, &base_url(&req, &state), &projection);
+            resource(StatusCode::OK, &body, version)
+        }
+        None => no_content(version),
+    })
 }
 
 pub async fn delete<R: Resource>(
