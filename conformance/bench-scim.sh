@@ -14,8 +14,10 @@
 #   postgres://postgres@127.0.0.1:5432/postgres; a user allowed to create databases), its
 #   client tools (psql, pgbench), wrk (apt-get install wrk), curl and python3.
 # Settings: BENCH_PORT (18432), BENCH_WARMUP (3s), BENCH_ROUNDS (3), BENCH_KEEP=1 keeps
-#   the work folder (wrk outputs, server log, request files); SCIMD_* settings pass
-#   through to the server (e.g. SCIMD_POOL_SIZE, default 10).
+#   the work folder (wrk outputs, server log, request files); BENCH_USERS (100000),
+#   BENCH_SPARE (1000), BENCH_SMALL (10) and BENCH_DEPTH (9/10 of the users) size the
+#   seed, smaller for a quick check of the script itself; SCIMD_* settings pass through
+#   to the server (e.g. SCIMD_POOL_SIZE, default 10).
 #
 # What it does, on scratch databases dropped on exit:
 #   1. scimd migrate, tenant `bench`, a token, `scimd serve --no-bootstrap`, wait for /readyz.
@@ -59,29 +61,11 @@ db="scimd_bench_$$"
 pgdb="scimd_bench_pg_$$"
 url="$server/$db"
 pgurl="$server/$pgdb"
-users=100000
-spare=1000
-small=10
-depth=90000
-conns=16
-threads=2
-rounds="${BENCH_ROUNDS:-3}"
-case $rounds in '' | *[!0-9]* | 0) echo "BENCH_ROUNDS must be a whole number >= 1" >&2; exit 1 ;; esac
 export BENCH_LUA_DIR="$repo/conformance/bench"
-
-say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-for tool in wrk psql pgbench curl python3; do
-  command -v "$tool" >/dev/null || die "$tool is needed (wrk: apt-get install wrk; pgbench: postgresql-contrib or postgresql-client)"
-done
-seconds() { # 15s, 15, 2m -> whole seconds (pgbench -T)
-  case $1 in
-    *ms) echo 1 ;;
-    *s) echo "${1%s}" ;;
-    *m) echo $(( ${1%m} * 60 )) ;;
-    *) echo "$1" ;;
-  esac
-}
+# shellcheck source=bench/lib.sh
+. "$BENCH_LUA_DIR/lib.sh"
+seeded_settings
+need wrk psql pgbench curl python3
 secs=$(seconds "$duration")
 
 if [ -z "$bin" ]; then
@@ -95,109 +79,21 @@ bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-scim.XXXXXX")
 log="$work/server.log"
 pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; fi
-  psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1 || true
-  if [ "${BENCH_KEEP:-}" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$url" "$@"; }
+temp_dbs=("$db" "$pgdb")
 
 # ---- 1. server -----------------------------------------------------------------------
 say "scratch database $db, scimd $bin"
 export DATABASE_URL="$url" SCIMD_LOG="${SCIMD_LOG:-warn}"
 "$bin" migrate >/dev/null
-"$bin" tenant create bench >/dev/null
-# Measuring the server, not the tenant's rate limit (default 100/s).
-"$bin" tenant set bench --rate-per-second 100000 --rate-burst 1000000 >/dev/null
-token=$("$bin" token issue --tenant bench --label bench)
-"$bin" serve --bind "127.0.0.1:$port" --no-bootstrap >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 1 150); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "scimd exited"; }
-  sleep 0.2
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" || die "scimd not ready on port $port"
+bench_tenant "$bin"
 scim="http://127.0.0.1:$port/scim/v2"
-auth="Authorization: Bearer $token"
-curl -fsS -o /dev/null -H "$auth" "$scim/ServiceProviderConfig" || die "the token is refused"
+start_server "$bin" "$log"
 
 # ---- 2. seed -------------------------------------------------------------------------
-say "seeding $users users in one group, $spare spare users, a group of $small"
-t0=$(date +%s)
-psql -X -q -v ON_ERROR_STOP=1 -v tenant=bench -v users=$users -v spare=$spare -v small=$small \
-  -f "$BENCH_LUA_DIR/seed.sql" "$url" >/dev/null
-say "seeded in $(( $(date +%s) - t0 ))s: $(sql -c "SELECT count(*) FROM users") users, \
-$(sql -c "SELECT string_agg(g.display_name || ' ' || (SELECT count(*) FROM group_members m WHERE m.group_id = g.id), ', ') FROM groups g") members"
-big_id=$(sql -c "SELECT id FROM groups WHERE display_name = 'Bench Everyone'")
-small_id=$(sql -c "SELECT id FROM groups WHERE display_name = 'Bench Small'")
-
-# Request files for the wrk scripts.
-sql -c "SELECT '/scim/v2/Users?filter=userName%20eq%20%22' || replace(user_name, '@', '%40') || '%22'
-        FROM users WHERE user_name LIKE 'user%'" >"$work/lookup.paths"
-sql -c "SELECT '/scim/v2/Users/' || id FROM users WHERE user_name LIKE 'user%'" >"$work/get.paths"
-sql -c "SELECT a || ' ' || b FROM bench_patch_pairs WHERE group_name = 'big' ORDER BY slot" >"$work/big.pairs"
-sql -c "SELECT a || ' ' || b FROM bench_patch_pairs WHERE group_name = 'small' ORDER BY slot" >"$work/small.pairs"
-sql -c "SELECT id || ' ' || user_name FROM users WHERE user_name LIKE 'user%' ORDER BY random() LIMIT 5" >"$work/samples"
-python3 "$BENCH_LUA_DIR/prepare.py" verify "$scim" "$token" "$work/samples" "$big_id" >&2 \
-  || die "the seeded data does not read back as expected"
+seed_tenant
+verify_seed
 
 # ---- 3. measure ----------------------------------------------------------------------
-declare -A R
-hz=$(getconf CLK_TCK)
-cpu_ticks_of() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-# Every local process named postgres (0 when the server runs elsewhere).
-cpu_ticks_postgres() {
-  # (processes end between the glob and cat: cat fails then, which is fine)
-  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '$2 == "(postgres)" { s += $14 + $15 } END { print s + 0 }'
-}
-per_request() { awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN { printf "%.2f", (n > 0 ? t * 1000 / hz / n : 0) }'; }
-# wrk stops counting at the deadline, but scimd still finishes the requests then in
-# flight: wait until no query of the scratch database is running.
-wait_idle() {
-  local _
-  for _ in $(seq 1 100); do
-    [ "$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-                   AND backend_type = 'client backend' AND state <> 'idle'
-                   AND pid <> pg_backend_pid()")" = 0 ] && return
-    sleep 0.1
-  done
-  say "warning: scimd's queries still running 10s after wrk stopped"
-}
-# run_wrk NAME PATH SCRIPT [script args…]: a warm-up, then the measured run; its BENCH line
-# goes into R[NAME.key].
-run_wrk() {
-  local name=$1 path=$2 script=$3
-  shift 3
-  local out="$work/$name.wrk" line kv
-  if [ "$warmup" != 0 ] && [ "$warmup" != 0s ]; then
-    wrk -t$threads -c$conns -d"$warmup" --timeout 10s -H "$auth" -s "$BENCH_LUA_DIR/$script" \
-      "http://127.0.0.1:$port$path" -- "${@//@PHASE@/warm}" >"$work/$name.warmup" 2>&1 || true
-  fi
-  if [ -n "${BEFORE_RUN:-}" ]; then $BEFORE_RUN; fi
-  wait_idle
-  local c0 p0
-  c0=$(cpu_ticks_of "$pid")
-  p0=$(cpu_ticks_postgres)
-  wrk -t$threads -c$conns -d"$duration" --timeout 10s --latency -H "$auth" \
-    -s "$BENCH_LUA_DIR/$script" "http://127.0.0.1:$port$path" -- "${@//@PHASE@/run}" >"$out" 2>&1 \
-    || { cat "$out" >&2; die "wrk failed for $name"; }
-  line=$(grep '^BENCH ' "$out" | tail -n 1) || { cat "$out" >&2; die "no BENCH line for $name"; }
-  for kv in $line; do
-    case $kv in *=*) R["$name.${kv%%=*}"]=${kv#*=} ;; esac
-  done
-  grep '^BENCH_ERROR' "$out" | sed "s/^/  $name: /" >&2 || true
-  # CPU per request (ms) of scimd and, when it runs here, of PostgreSQL; RSS after the run.
-  R["$name.scimd_cpu"]=$(per_request $(( $(cpu_ticks_of "$pid") - c0 )) "${R[$name.requests]}")
-  R["$name.pg_cpu"]=$(per_request $(( $(cpu_ticks_postgres) - p0 )) "${R[$name.requests]}")
-  R["$name.rss"]=$(awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
-  say "$name: ${R[$name.rps]} req/s, p50 ${R[$name.p50_ms]} ms, p99 ${R[$name.p99_ms]} ms, \
-${R[$name.requests]} requests, non-2xx ${R[$name.non2xx]}, socket errors ${R[$name.socket_errors]}"
-}
 
 # The machine's speed moves by tens of percent from one minute to the next (other tenants
 # of the host), so one ceiling measured minutes away from a workload compares unlike
@@ -209,28 +105,17 @@ psql -X -q "$server/postgres" -c "CREATE DATABASE $pgdb" >/dev/null
 pgbench -i -q -s 10 "$pgurl" >"$work/pgbench-init.log" 2>&1 || { cat "$work/pgbench-init.log" >&2; die "pgbench -i failed"; }
 psql -X -q -v ON_ERROR_STOP=1 "$pgurl" -c "CREATE TABLE bench_insert (id uuid PRIMARY KEY,
   created_at timestamptz NOT NULL DEFAULT now(), payload jsonb NOT NULL)" >/dev/null
-# pgbench_ceiling NAME ARGS…: tx/s into R[NAME]; dies when pgbench reports none.
-pgbench_ceiling() {
-  local name=$1 tps
-  shift
-  wait_idle
-  tps=$(pgbench -n "$@" -c $conns -j $threads -T "$secs" "$pgurl" 2>&1 | tee "$work/pgbench-$name.log" \
-    | awk '/^tps = / {t = $3} END {print t}') || true
-  [ -n "$tps" ] || { cat "$work/pgbench-$name.log" >&2; die "pgbench failed ($name)"; }
-  R[$name]=$tps
-  say "pgbench $name: $tps tx/s"
-}
 # The INSERT ceiling starts from an empty table each time.
 empty_insert_table() { psql -X -q "$pgurl" -c "TRUNCATE bench_insert" >/dev/null; }
 
 for r in $(seq 1 "$rounds"); do
-  pgbench_ceiling "select$r" -S
+  pgbench_ceiling "select$r" "$pgurl" -S
   run_wrk "lookup$r" "/scim/v2/Users" paths.lua "$work/lookup.paths"
   run_wrk "get$r" "/scim/v2/Users" paths.lua "$work/get.paths"
 done
 for r in $(seq 1 "$rounds"); do
   empty_insert_table
-  pgbench_ceiling "insert$r" -f "$BENCH_LUA_DIR/insert.sql"
+  pgbench_ceiling "insert$r" "$pgurl" -f "$BENCH_LUA_DIR/insert.sql"
   run_wrk "create$r" "/scim/v2/Users" create.lua "b$$-r$r-@PHASE@"
 done
 psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null
@@ -240,46 +125,16 @@ psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev
 wait_idle
 sql -c "VACUUM ANALYZE users, events, group_members" >/dev/null
 
-# The group back to: every a of its pairs a member, every b not (see bench/patch.lua),
-# under the group's row lock as scimd's own PATCH takes it.
-reset_group() { # group id, pairs name
-  wait_idle
-  sql -c "BEGIN;
-          SELECT 1 FROM groups WHERE id = '$1' FOR UPDATE;
-          DELETE FROM group_members m USING bench_patch_pairs p
-            WHERE p.group_name = '$2' AND m.group_id = '$1' AND m.member_id = p.b;
-          INSERT INTO group_members (group_id, member_id, member_type, tenant_id)
-            SELECT '$1', p.a, 'User', g.tenant_id FROM bench_patch_pairs p, groups g
-            WHERE p.group_name = '$2' AND g.id = '$1'
-          ON CONFLICT DO NOTHING;
-          COMMIT;" >/dev/null
-}
-group_state() { sql -c "SELECT g.version || ' ' || (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) FROM groups g WHERE g.id = '$1'"; }
-# Run by run_wrk between the warm-up and the measured run.
-patch_reset_and_mark() { reset_group "$1" "$2"; patch_v0=$(group_state "$1" | cut -d' ' -f1); }
-patch_run() { # name, group id, pairs name, expected size
-  local name=$1 gid=$2 pairs=$3 size=$4 v1 n1
-  BEFORE_RUN="patch_reset_and_mark $gid $pairs"
-  run_wrk "$name" "/scim/v2/Groups/$gid" patch.lua "$work/$pairs.pairs" $threads
-  BEFORE_RUN=""
-  wait_idle
-  read -r v1 n1 < <(group_state "$gid")
-  # Every PATCH that changed the membership bumps the group's version once.
-  R["$name.effective"]=$(( v1 - patch_v0 ))
-  R["$name.size_after"]=$n1
-  say "$name: ${R[$name.effective]} membership changes for ${R[$name.requests]} requests; group size after: $n1 (expected $size)"
-  if [ "$n1" != "$size" ]; then say "warning: $name left the group at $n1 members, not $size"; fi
-}
 # In rounds like the ceilings: one run of each group is one sample of a machine whose speed
 # moves between minutes. The order alternates, so neither group always runs first (right
 # after the VACUUM above, say).
 for r in $(seq 1 "$rounds"); do
   if [ $((r % 2)) = 1 ]; then
-    patch_run "patch_big$r" "$big_id" big $users
-    patch_run "patch_small$r" "$small_id" small $small
+    patch_run "patch_big$r" "$big_id" big $users return=minimal
+    patch_run "patch_small$r" "$small_id" small $small return=minimal
   else
-    patch_run "patch_small$r" "$small_id" small $small
-    patch_run "patch_big$r" "$big_id" big $users
+    patch_run "patch_small$r" "$small_id" small $small return=minimal
+    patch_run "patch_big$r" "$big_id" big $users return=minimal
   fi
 done
 
@@ -295,14 +150,8 @@ kill -0 "$pid" 2>/dev/null || die "scimd died during the run"
 
 # ---- 4. report -----------------------------------------------------------------------
 server_errors=$(grep -ciE '\b(ERROR|WARN)\b' "$log" || true)
-f() { awk -v x="$1" 'BEGIN { printf "%.2f", x }'; }
-# Unrounded: the verdicts compare these.
-div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b > 0 ? a / b : 0) }'; }
-# As printed: 3 decimals, cut toward the target's failing side. A ">=" ratio of 0.3996
-# reads 0.399 (not a met-looking 0.400); a "<=" one of 2.0004 reads 2.001.
-shown() { awk -v x="$1" 'BEGIN { printf "%.3f", int(x * 1000) / 1000 }'; }
-shown_up() { awk -v x="$1" 'BEGIN { y = int(x * 1000); if (y < x * 1000) y++; printf "%.3f", y / 1000 }'; }
-invalid() { [ "${R[$1.non2xx]:-0}" != 0 ] || [ "${R[$1.socket_errors]:-0}" != 0 ]; }
+f() { f2 "$1"; }
+invalid() { invalid_run "$1"; }
 errs() { echo "${R[$1.non2xx]:-?}/${R[$1.socket_errors]:-?}"; }
 # Over a workload's rounds: the names, and errors summed.
 rounds_of() { local r; for r in $(seq 1 "$rounds"); do printf '%s%s ' "$1" "$r"; done; }
@@ -316,7 +165,7 @@ verdict() {
   local ratio=$1 op=$2 target=$3 w
   shift 3
   for w in "$@"; do invalid "$w" && { echo "INVALID (errors)"; return; }; done
-  if awk -v r="$ratio" -v t="$target" -v op="$op" 'BEGIN { exit !((op == ">=") ? r >= t : (op == "<=") ? r <= t : r < t) }'; then
+  if meets "$ratio" "$op" "$target"; then
     echo met
   else
     echo MISSED
@@ -336,7 +185,6 @@ round_ratios_rps() {
   for r in $(seq 1 "$rounds"); do out+="$(div "${R[$1$r.rps]}" "${R[$2$r.rps]}") "; done
   echo "$out"
 }
-median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR] = $1} END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 rates() { local r out=""; for r in $(seq 1 "$rounds"); do out+="${R[$1$r.rps]:-${R[$1$r]}} "; done; echo "$out"; }
 shown_all() { local x out=""; for x in $1; do out+="$(shown "$x") "; done; echo "${out% }"; }
 lookup_rs=$(round_ratios lookup select)

@@ -1,7 +1,8 @@
--- Shared by the wrk scripts of bench-scim.sh (loaded with dofile; BENCH_LUA_DIR names
--- this folder). Gives each thread an id, builds request headers on top of wrk's -H ones,
--- and prints one machine-readable line at the end:
---   BENCH requests=… rps=… p50_ms=… p99_ms=… non2xx=… socket_errors=…
+-- Shared by the wrk scripts of the SCIM benchmarks (loaded with dofile; BENCH_LUA_DIR
+-- names this folder). Gives each thread an id, builds request headers on top of wrk's -H
+-- ones, and prints one machine-readable line at the end:
+--   BENCH requests=… rps=… p50_ms=… p99_ms=… non2xx=… socket_errors=… bytes=…
+-- (`bytes`: everything read, headers included, over `requests`).
 -- `non2xx` is wrk's own count of responses with status >= 400 ("Non-2xx or 3xx
 -- responses"); errors are answered fast and would inflate the throughput otherwise.
 -- Scripts that set `want_errors = true` before loading this file (and every script when
@@ -57,12 +58,12 @@ function done(summary, latency, requests)
   local secs = summary.duration / 1e6
   io.write(string.format(
     "BENCH requests=%d seconds=%.2f rps=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f "
-      .. "non2xx=%d socket_errors=%d connect=%d read=%d write=%d timeout=%d\n",
+      .. "non2xx=%d socket_errors=%d connect=%d read=%d write=%d timeout=%d bytes=%d\n",
     summary.requests, secs, summary.requests / secs,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000,
     latency:percentile(99) / 1000, latency.max / 1000,
     e.status, e.connect + e.read + e.write + e.timeout,
-    e.connect, e.read, e.write, e.timeout))
+    e.connect, e.read, e.write, e.timeout, summary.bytes))
   for _, t in ipairs(threads) do
     local fe = t:get("first_error")
     if fe then io.write("BENCH_ERROR thread " .. t:get("tid") .. ": " .. fe .. "\n") end
