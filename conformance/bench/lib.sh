@@ -80,10 +80,12 @@ trap 'exit 130' INT TERM
 # ---- CPU and quiet ----------------------------------------------------------------------
 hz=$(getconf CLK_TCK)
 cpu_ticks_of() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-# Every local process named postgres (0 when the server runs elsewhere).
+# Every local process named postgres (0 when the server runs elsewhere), with the time of
+# those that have ended: a backend's time moves to the postmaster's children's time
+# (cutime, cstime) when its connection closes, as pgbench's do at the end of a run.
 cpu_ticks_postgres() {
   # (processes end between the glob and cat: cat fails then, which is fine)
-  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '$2 == "(postgres)" { s += $14 + $15 } END { print s + 0 }'
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { print s + 0 }'
 }
 per_request() { awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN { printf "%.2f", (n > 0 ? t * 1000 / hz / n : 0) }'; }
 # wrk stops counting at the deadline, but scimd still finishes the requests then in
@@ -297,6 +299,7 @@ pgbench_ceiling() {
   wait_idle
   p0=$(cpu_ticks_postgres)
   pgbench -n "$@" -c "$conns" -j "$threads" -T "$(seconds "$duration")" "$db" >"$work/pgbench-$name.log" 2>&1 || true
+  sleep 0.2 # the postmaster collects its ended backends' time
   tps=$(awk '/^tps = / {t = $3} END {print t}' "$work/pgbench-$name.log")
   n=$(awk '/^number of transactions actually processed:/ {print $NF}' "$work/pgbench-$name.log")
   [ -n "$tps" ] || { cat "$work/pgbench-$name.log" >&2; die "pgbench failed ($name)"; }
