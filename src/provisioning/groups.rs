@@ -197,16 +197,22 @@ pub fn create(
 }
 
 /// The group, locked, once the tenant is known to take SCIM writes and `if_match` (if
-/// any) is its version.
+/// any) is its version. One statement when both hold; when it finds nothing, the two
+/// steps again, [`pushing_tenant`] first, say what is wrong (409 or 404).
 fn locked(
     conn: &mut PgConnection,
     actor: &Actor,
     id: Uuid,
     if_match: Option<i64>,
 ) -> Result<GroupRow, Error> {
-    pushing_tenant(conn, actor.tenant_id)?;
-    let row = groups::find_for_update(conn, actor.tenant_id, id)?
-        .ok_or_else(|| not_found(&id.to_string()))?;
+    let row = match groups::lock_if_pushing(conn, actor.tenant_id, id, &Source::PULL)? {
+        Some(row) => row,
+        None => {
+            pushing_tenant(conn, actor.tenant_id)?;
+            groups::find_for_update(conn, actor.tenant_id, id)?
+                .ok_or_else(|| not_found(&id.to_string()))?
+        }
+    };
     match if_match {
         Some(v) if v != row.version => Err(Error::PreconditionFailed(format!(
             "the resource is at version {}, not {v}",

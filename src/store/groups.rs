@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::rows::IdRow;
 use super::schema::{group_members, groups};
+use super::sql::{Bind, Sql};
 use crate::domain::Source;
 
 #[derive(Queryable, QueryableByName, Selectable, Identifiable, Debug, Clone, PartialEq)]
@@ -99,6 +100,30 @@ pub fn find_for_update(
         .for_update()
         .first(conn)
         .optional()
+}
+
+/// The group, locked for the caller's transaction, when its tenant's source is none of
+/// `pull_sources`: the tenant's test and the lock in one statement. `None` when the
+/// group is not the tenant's, or the tenant is not there or pulls; the caller tells which.
+pub fn lock_if_pushing(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    pull_sources: &[Source],
+) -> QueryResult<Option<GroupRow>> {
+    let mut sql = Sql::new();
+    sql.push("SELECT g.* FROM groups g WHERE g.tenant_id = ")
+        .bind(Bind::Uuid(tenant_id))
+        .push(" AND g.id = ")
+        .bind(Bind::Uuid(id))
+        .push(" AND EXISTS (SELECT 1 FROM tenants t WHERE t.id = g.tenant_id");
+    // Scalars, as in `users::insert_if_new`: one kept plan whatever the list.
+    for pull in pull_sources {
+        sql.push(" AND t.source <> ")
+            .bind(Bind::Text(pull.as_str().to_owned()));
+    }
+    sql.push(") FOR UPDATE OF g");
+    sql.into_cached_query().get_result(conn).optional()
 }
 
 /// Writes new data and bumps the version if the row is still at `version`.
@@ -248,11 +273,12 @@ pub fn members_of(
     conn: &mut PgConnection,
     group_id: Uuid,
 ) -> QueryResult<Vec<(Uuid, String, Option<String>)>> {
-    diesel::sql_query(
+    Sql::fragment(
         "SELECT member_id AS id, member_type AS kind, display \
          FROM group_members WHERE group_id = $1 ORDER BY member_id",
+        vec![Bind::Uuid(group_id)],
     )
-    .bind::<diesel::sql_types::Uuid, _>(group_id)
+    .into_cached_query()
     .load::<MemberLine>(conn)
     .map(|rows| {
         rows.into_iter()
