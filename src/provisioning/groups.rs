@@ -1,6 +1,12 @@
 //! The SCIM Group write path. Members live in `group_members`: adding or removing k members
 //! costs O(k) whatever the group's size, and a group's row lock serialises concurrent
 //! PATCHes to it so none loses a member.
+//!
+//! The lock is held until the write commits, so a busy group takes one write at a time,
+//! and the rate it takes them at is set by how long each holds the lock. A PATCH that
+//! only adds and removes members (nearly every one an IdP sends) therefore holds it for
+//! two statements: [`locked`] takes it together with the tenant's test, and
+//! [`groups::change_members`] makes every change, its events and the new version at once.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,7 +23,9 @@ use crate::error::Error;
 use crate::scim::patch::{self, MemberChange, PatchRequest};
 use crate::scim::resource::{group_columns, GroupInput, MemberRef};
 use crate::store::events;
-use crate::store::groups::{self, GroupData, GroupRow, Member, MemberKind, NewGroup};
+use crate::store::groups::{
+    self, GroupData, GroupRow, Member, MemberEdit, MemberEvents, MemberKind, NewGroup,
+};
 use crate::store::users;
 
 pub fn not_found(id: &str) -> Error {
@@ -41,6 +49,22 @@ fn data_of(resource: Value) -> Result<GroupData, Error> {
     })
 }
 
+/// A member reference's id, checked as far as it can be without the database: 400
+/// invalidValue when it is no id, is the group itself, or has a `display` PostgreSQL
+/// cannot store.
+fn member_id(group_id: Uuid, r: &MemberRef) -> Result<Uuid, Error> {
+    let id = Uuid::parse_str(&r.value).map_err(|_| unknown_member(&r.value))?;
+    if id == group_id {
+        return Err(Error::InvalidValue(
+            "a group cannot be a member of itself".into(),
+        ));
+    }
+    if let Some(display) = &r.display {
+        storable::text(display, "members.display")?;
+    }
+    Ok(id)
+}
+
 /// Resolves member references to users and groups of this tenant. Any that is not one is
 /// 400 invalidValue, naming it, before anything is written.
 fn resolve_members(
@@ -52,15 +76,7 @@ fn resolve_members(
     let mut ids = Vec::with_capacity(refs.len());
     let mut displays: HashMap<Uuid, Option<String>> = HashMap::with_capacity(refs.len());
     for r in refs {
-        let id = Uuid::parse_str(&r.value).map_err(|_| unknown_member(&r.value))?;
-        if id == group_id {
-            return Err(Error::InvalidValue(
-                "a group cannot be a member of itself".into(),
-            ));
-        }
-        if let Some(display) = &r.display {
-            storable::text(display, "members.display")?;
-        }
+        let id = member_id(group_id, r)?;
         if let std::collections::hash_map::Entry::Vacant(slot) = displays.entry(id) {
             ids.push(id);
             slot.insert(r.display.clone());
@@ -197,16 +213,22 @@ pub fn create(
 }
 
 /// The group, locked, once the tenant is known to take SCIM writes and `if_match` (if
-/// any) is its version.
+/// any) is its version. One statement when both hold; when it finds nothing, the two
+/// steps again, [`pushing_tenant`] first, say what is wrong (409 or 404).
 fn locked(
     conn: &mut PgConnection,
     actor: &Actor,
     id: Uuid,
     if_match: Option<i64>,
 ) -> Result<GroupRow, Error> {
-    pushing_tenant(conn, actor.tenant_id)?;
-    let row = groups::find_for_update(conn, actor.tenant_id, id)?
-        .ok_or_else(|| not_found(&id.to_string()))?;
+    let row = match groups::lock_if_pushing(conn, actor.tenant_id, id, &Source::PULL)? {
+        Some(row) => row,
+        None => {
+            pushing_tenant(conn, actor.tenant_id)?;
+            groups::find_for_update(conn, actor.tenant_id, id)?
+                .ok_or_else(|| not_found(&id.to_string()))?
+        }
+    };
     match if_match {
         Some(v) if v != row.version => Err(Error::PreconditionFailed(format!(
             "the resource is at version {}, not {v}",
@@ -274,6 +296,11 @@ pub fn patch(
     conn.transaction(|conn| {
         let row = locked(conn, actor, id, if_match)?;
         let patched = patch::apply_group_patch(&row.resource, &id.to_string(), request)?;
+        if patched.resource == row.resource {
+            if let Some(edits) = member_edits(id, &patched.members) {
+                return change_members(conn, actor, row, &edits, now);
+            }
+        }
         let mut changed = 0;
         for change in &patched.members {
             changed += match change {
@@ -293,6 +320,66 @@ pub fn patch(
             };
         }
         finish(conn, actor, row, patched.resource, changed > 0, now)
+    })
+}
+
+/// The members a PATCH removes and adds, in request order, when that is all it does and
+/// [`change_members`] can do it in one statement: only adds and removes, each id named
+/// once (a PATCH that removes a member and adds it back must do so in order), every added
+/// reference valid as far as [`member_id`] can tell (the general path reports the first
+/// that is not, as it always has), and something to do. `None` otherwise: the general
+/// path applies the operations one by one.
+fn member_edits(group_id: Uuid, changes: &[MemberChange]) -> Option<Vec<MemberEdit>> {
+    let mut seen = HashSet::new();
+    let mut edits = Vec::new();
+    for (op, change) in changes.iter().enumerate() {
+        match change {
+            MemberChange::Remove(values) => {
+                for id in member_ids(values) {
+                    seen.insert(id).then_some(())?;
+                    edits.push(MemberEdit::Remove { id, op });
+                }
+            }
+            MemberChange::Add(refs) => {
+                for r in refs {
+                    let id = member_id(group_id, r).ok()?;
+                    seen.insert(id).then_some(())?;
+                    let display = r.display.clone();
+                    edits.push(MemberEdit::Add { id, display, op });
+                }
+            }
+            MemberChange::RemoveAll | MemberChange::Replace(_) => return None,
+        }
+    }
+    (!edits.is_empty()).then_some(edits)
+}
+
+/// Makes a PATCH's [`member_edits`] in one statement, on the group [`locked`] holds:
+/// the same changes, events and version as the operations applied one by one.
+fn change_members(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    row: GroupRow,
+    edits: &[MemberEdit],
+    now: DateTime<Utc>,
+) -> Result<GroupRow, Error> {
+    let removed = actor.record(row.id, Event::GroupMemberRemoved(&[]));
+    let added = actor.record(row.id, Event::GroupMemberAdded(&[]));
+    let events = MemberEvents {
+        removed: &removed,
+        added: &added,
+    };
+    let done = groups::change_members(conn, row.id, edits, events, now)?;
+    if let Some(id) = done.unknown {
+        return Err(unknown_member(&id.to_string()));
+    }
+    Ok(match (done.version, done.updated_at) {
+        (Some(version), Some(updated_at)) => GroupRow {
+            version,
+            updated_at,
+            ..row
+        },
+        _ => row,
     })
 }
 

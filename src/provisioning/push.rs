@@ -3,8 +3,9 @@
 //!
 //! A tenant that pulls its people from a directory (source `graph` or `google`) refuses
 //! them with 409. That rule is [`pushing_tenant`], which each write runs first inside its
-//! own transaction (the one-statement create tests the same list of sources in its SQL),
-//! so a write can never slip past a switch of the tenant's source that committed before it.
+//! own transaction (the one-statement create, and the statement that locks a group for
+//! its writes, test the same list of sources in their SQL), so a write can never slip past
+//! a switch of the tenant's source that committed before it.
 
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;

@@ -7,6 +7,7 @@ use diesel::upsert::on_constraint;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::events::NewEvent;
 use super::rows::IdRow;
 use super::schema::{group_members, groups};
 use super::sql::{Bind, Sql};
@@ -107,6 +108,31 @@ fn by_id(
     if lock {
         sql.push(" FOR UPDATE");
     }
+    sql.into_cached_query().get_result(conn).optional()
+}
+
+/// The group, locked for the caller's transaction, when its tenant's source is none of
+/// `pull_sources`: the tenant's test and the lock in one statement. `None` when the
+/// group is not the tenant's, or the tenant is not there or pulls; the caller tells which.
+pub fn lock_if_pushing(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    pull_sources: &[Source],
+) -> QueryResult<Option<GroupRow>> {
+    let mut sql = Sql::new();
+    // By the primary key alone, as [`by_id`].
+    sql.push("SELECT g.* FROM groups g WHERE g.id = ")
+        .bind(Bind::Uuid(id))
+        .push(" AND (g.tenant_id = ")
+        .bind(Bind::Uuid(tenant_id))
+        .push(") IS TRUE AND EXISTS (SELECT 1 FROM tenants t WHERE t.id = g.tenant_id");
+    // Scalars, as in `users::insert_if_new`: one kept plan whatever the list.
+    for pull in pull_sources {
+        sql.push(" AND t.source <> ")
+            .bind(Bind::Text(pull.as_str().to_owned()));
+    }
+    sql.push(") FOR UPDATE OF g");
     sql.into_cached_query().get_result(conn).optional()
 }
 
@@ -245,6 +271,129 @@ pub fn remove_members(
     Ok(removed)
 }
 
+/// One change of [`change_members`], of the operation numbered `op` (one event each).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "change", rename_all = "lowercase")]
+pub enum MemberEdit {
+    /// A member to add, with the `display` the client sent; whether it is a user or a
+    /// group is found by the statement.
+    Add {
+        id: Uuid,
+        display: Option<String>,
+        op: usize,
+    },
+    Remove {
+        id: Uuid,
+        op: usize,
+    },
+}
+
+/// What [`change_members`] did.
+#[derive(QueryableByName, Debug, Clone, PartialEq)]
+pub struct MembersChanged {
+    /// The group's new version and `updated_at`, when its membership changed.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub version: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The first addition (in request order) that is no live user and no group of the
+    /// tenant; nothing was written then.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub unknown: Option<Uuid>,
+}
+
+/// The events [`change_members`] writes for each operation that changed something: every
+/// field as given, and `data` with `members` set to the ids that operation changed.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberEvents<'a> {
+    pub removed: &'a NewEvent,
+    pub added: &'a NewEvent,
+}
+
+/// Removes and adds members of a group the caller has locked (by an earlier statement of
+/// its transaction, so that this one sees every change committed before the lock), in one
+/// statement: `edits` in request order, each id named once. Adding a member already
+/// there, or removing one that is not, changes nothing. Each operation that changed
+/// something gets its event, in operation order, and the version is bumped once when
+/// anything changed. An addition that is no live user or group of the tenant writes
+/// nothing at all (see [`MembersChanged::unknown`]).
+///
+/// The statement is prepared once per connection and PostgreSQL keeps its generic plan
+/// (the edits come as one JSON value, which it reckons at the same size on every run), so
+/// it is planned once. That plan finds each row by its id, never by a scan of the group or
+/// of the tenant, with no statistics or with fresh ones: each user or group looked up is a
+/// subquery by its primary key, and the edits, filtered by kind, are reckoned at one row,
+/// so the deletion probes member by member. Its cost is that of the members named,
+/// whatever the group's size.
+pub fn change_members(
+    conn: &mut PgConnection,
+    group_id: Uuid,
+    edits: &[MemberEdit],
+    events: MemberEvents<'_>,
+    now: DateTime<Utc>,
+) -> QueryResult<MembersChanged> {
+    let edits = serde_json::to_value(edits)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let mut binds = vec![
+        Bind::Uuid(group_id),
+        Bind::Uuid(events.added.tenant_id),
+        Bind::Json(edits),
+        Bind::Timestamp(now),
+    ];
+    for e in [events.removed, events.added] {
+        binds.extend([
+            Bind::Uuid(e.tenant_id),
+            Bind::Text(e.kind.clone()),
+            Bind::Text(e.resource_type.clone()),
+            Bind::Text(e.actor.clone()),
+            Bind::OptText(e.request_id.clone()),
+            Bind::Json(e.data.clone()),
+        ]);
+    }
+    Sql::fragment(CHANGE_MEMBERS, binds)
+        .into_cached_query()
+        .get_result(conn)
+}
+
+/// [`change_members`]: $1 group, $2 tenant, $3 edits, $4 now, then each event's tenant,
+/// type, resource type, actor, request id and data: $5–$10 the removed one, $11–$16 the
+/// added one.
+const CHANGE_MEMBERS: &str = "\
+WITH edit AS (SELECT (e->>'id')::uuid AS id, e->>'change' AS change, e->>'display' AS display, \
+    (e->>'op')::int AS op, pos \
+  FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, pos)), \
+rm AS (SELECT id, op, pos FROM edit WHERE change = 'remove'), \
+ad AS (SELECT a.id, a.display, a.op, a.pos, coalesce( \
+    (SELECT CASE WHEN u.tenant_id = $2 AND u.deprovisioned_at IS NULL THEN 'User' END \
+     FROM users u WHERE u.id = a.id), \
+    (SELECT CASE WHEN g.tenant_id = $2 THEN 'Group' END FROM groups g WHERE g.id = a.id)) AS kind \
+  FROM edit a WHERE a.change = 'add'), \
+unknown AS (SELECT id FROM ad WHERE kind IS NULL ORDER BY pos LIMIT 1), \
+removed AS (DELETE FROM group_members m USING rm r \
+  WHERE m.group_id = $1 AND m.member_id = r.id AND NOT EXISTS (SELECT 1 FROM unknown) \
+  RETURNING m.member_id), \
+added AS (INSERT INTO group_members (group_id, member_id, member_type, display, tenant_id) \
+  SELECT $1, id, kind, display, $2 FROM ad WHERE NOT EXISTS (SELECT 1 FROM unknown) \
+  ORDER BY pos ON CONFLICT (group_id, member_id) DO NOTHING RETURNING member_id), \
+changes AS ( \
+  SELECT 0 AS kind, r.op, jsonb_agg(r.id ORDER BY r.pos) AS ids \
+  FROM rm r JOIN removed d ON d.member_id = r.id GROUP BY r.op \
+  UNION ALL \
+  SELECT 1, a.op, jsonb_agg(a.id ORDER BY a.pos) \
+  FROM ad a JOIN added d ON d.member_id = a.id GROUP BY a.op), \
+ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, request_id, data) \
+  SELECT e.tenant_id, e.type, e.resource_type, $1, e.actor, e.request_id, \
+         e.data || jsonb_build_object('members', c.ids) \
+  FROM changes c JOIN (VALUES \
+    (0, $5::uuid, $6::text, $7::text, $8::text, $9::text, $10::jsonb), \
+    (1, $11, $12, $13, $14, $15, $16)) \
+    AS e(kind, tenant_id, type, resource_type, actor, request_id, data) ON e.kind = c.kind \
+  ORDER BY c.op), \
+bumped AS (UPDATE groups SET version = version + 1, updated_at = $4 \
+  WHERE id = $1 AND EXISTS (SELECT 1 FROM changes) RETURNING version, updated_at) \
+SELECT (SELECT version FROM bumped) AS version, (SELECT updated_at FROM bumped) AS updated_at, \
+       (SELECT id FROM unknown) AS unknown";
+
 /// Removes every member; returns them.
 pub fn clear_members(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<Vec<Uuid>> {
     diesel::delete(group_members::table.filter(group_members::group_id.eq(group_id)))
@@ -257,11 +406,12 @@ pub fn members_of(
     conn: &mut PgConnection,
     group_id: Uuid,
 ) -> QueryResult<Vec<(Uuid, String, Option<String>)>> {
-    diesel::sql_query(
+    Sql::fragment(
         "SELECT member_id AS id, member_type AS kind, display \
          FROM group_members WHERE group_id = $1 ORDER BY member_id",
+        vec![Bind::Uuid(group_id)],
     )
-    .bind::<diesel::sql_types::Uuid, _>(group_id)
+    .into_cached_query()
     .load::<MemberLine>(conn)
     .map(|rows| {
         rows.into_iter()

@@ -13,6 +13,7 @@ mod entra;
 mod fast_path;
 mod feed;
 mod filters;
+mod group_members;
 mod growth;
 mod helpers;
 mod import;
