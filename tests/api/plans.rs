@@ -43,7 +43,7 @@ fn generic_plan(conn: &mut diesel::PgConnection, sql: Sql) -> String {
             Bind::Uuid(_) => "uuid",
             Bind::Bool(_) => "boolean",
             Bind::BigInt(_) => "bigint",
-            Bind::Timestamp(_) => "timestamptz",
+            Bind::Timestamp(_) | Bind::OptTimestamp(_) => "timestamptz",
             Bind::UuidArray(_) => "uuid[]",
             Bind::BoolArray(_) => "boolean[]",
             Bind::JsonArray(_) => "jsonb[]",
@@ -69,7 +69,8 @@ fn generic_plan(conn: &mut diesel::PgConnection, sql: Sql) -> String {
     explain(conn, execute)
 }
 
-/// A tenant of 100,000 users (`user<i>@big.example`, externalId `ext-<i>`), analysed.
+/// A tenant of 100,000 users (`user<i>@big.example`, externalId `ext-<i>`), counted
+/// (`scimd_recount`, as rows written around scimd must be) and analysed.
 fn big_tenant(conn: &mut diesel::PgConnection) -> uuid::Uuid {
     let tenant = scimd::provisioning::tenants::create(
         conn,
@@ -90,6 +91,10 @@ fn big_tenant(conn: &mut diesel::PgConnection) -> uuid::Uuid {
     .bind::<diesel::sql_types::Uuid, _>(tenant.id)
     .execute(conn)
     .expect("seed");
+    diesel::sql_query("SELECT scimd_recount($1)")
+        .bind::<diesel::sql_types::Uuid, _>(tenant.id)
+        .execute(conn)
+        .expect("count");
     diesel::sql_query("ANALYZE users")
         .execute(conn)
         .expect("analyze");
