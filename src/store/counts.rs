@@ -125,3 +125,22 @@ pub fn delete(conn: &mut PgConnection, kind: Kind, id: Uuid) -> QueryResult<bool
     let count: Count = sql.into_cached_query().get_result(conn)?;
     Ok(count.n > 0)
 }
+
+/// The statement that reads a tenant's count of `kind`, the sum of its slots, as `n`.
+///
+/// The ORDER BY and LIMIT (which no tenant reaches) keep the read on the primary key
+/// whatever the statistics say: with stale ones, PostgreSQL may take most of the table
+/// for this tenant's and scan all of it.
+pub fn total_sql(kind: Kind, tenant_id: Uuid) -> Sql {
+    let col = name(kind);
+    let mut sql = Sql::new();
+    sql.push(&format!(
+        "SELECT coalesce(sum(k.{col}), 0)::bigint AS n FROM (SELECT {col} FROM visible_counts \
+         WHERE tenant_id = "
+    ));
+    sql.bind(Bind::Uuid(tenant_id)).push(&format!(
+        " ORDER BY slot LIMIT {}) k",
+        STATEMENT_SLOTS + TRANSACTION_SLOTS
+    ));
+    sql
+}

@@ -4,6 +4,9 @@
 //! Offset pages (`startIndex`) cost O(offset); cursor pages (RFC 9865) resume after the
 //! last row's `(created_at, id)` through the listing index, so their cost does not grow
 //! with depth.
+//!
+//! The total of an unfiltered listing is the tenant's kept count ([`super::counts`]); a
+//! filtered one is counted.
 
 use std::collections::HashMap;
 
@@ -12,6 +15,7 @@ use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
+use super::counts;
 use super::filter::{compile_into, sort_expr, Target};
 use super::groups::{groups_of_many, GroupRow};
 use super::rows::Count;
@@ -260,12 +264,16 @@ pub fn count(
         .n)
 }
 
+/// Unfiltered, the tenant's kept count ([`counts`]); filtered, a `count(*)` of the matches.
 fn count_statement(
     kind: Kind,
     tenant_id: Uuid,
     filter: Option<&Filter>,
     base_url: &str,
 ) -> Result<Statement, ListError> {
+    if filter.is_none() {
+        return Ok(counts::total_sql(kind, tenant_id).into_cached_query());
+    }
     let body = from_where(kind, tenant_id, filter, base_url)?;
     let mut sql = Sql::new();
     sql.push("SELECT count(*) AS n").append(body);

@@ -17,8 +17,13 @@ struct PlanLine {
 }
 
 fn explain(conn: &mut diesel::PgConnection, sql: Sql) -> String {
+    explain_with(conn, "", sql)
+}
+
+/// The plan of `sql` by `EXPLAIN <options>`: `(ANALYZE)` runs it.
+fn explain_with(conn: &mut diesel::PgConnection, options: &str, sql: Sql) -> String {
     let mut explained = Sql::new();
-    explained.push("EXPLAIN ").append(sql);
+    explained.push(&format!("EXPLAIN {options} ")).append(sql);
     explained
         .into_query()
         .load::<PlanLine>(conn)
@@ -220,4 +225,89 @@ fn a_deep_offset_page_skips_rows_in_the_listing_index() {
         .unwrap_or_else(|| panic!("no scan of users_listing:\n{plan}"));
     assert!(skipping.contains("Index Only Scan"), "{plan}");
     assert!(plan.contains("users_pkey"), "{plan}");
+}
+
+/// The total of an unfiltered listing sums the tenant's few count rows: no scan of its
+/// users, whatever their number.
+#[test]
+fn an_unfiltered_total_reads_the_kept_count_not_the_tenants_rows() {
+    use scimd::store::counts::total_sql;
+    use scimd::store::search::count;
+
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let tenant = big_tenant(&mut conn);
+    assert_eq!(
+        count(&mut conn, Kind::Users, tenant, None, "http://x").expect("count"),
+        100_000
+    );
+    let plan = explain_with(
+        &mut conn,
+        "(ANALYZE, BUFFERS)",
+        total_sql(Kind::Users, tenant),
+    );
+    assert!(plan.contains("visible_counts_pkey"), "{plan}");
+    assert!(!plan.contains("on users"), "{plan}");
+    // Pages read by the whole statement (the first Buffers line is the top node's).
+    let pages: u64 = plan
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Buffers: shared hit="))
+        .and_then(|n| n.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no buffers:\n{plan}"));
+    assert!(pages < 20, "{pages} pages:\n{plan}");
+}
+
+/// The kept counts are read, and a slot to write taken, by the primary key in the plans
+/// PostgreSQL keeps, also when its statistics are stale: taken on two tenants, before
+/// thousands more came.
+#[test]
+fn the_kept_counts_are_read_by_their_key_whatever_the_statistics() {
+    use scimd::store::counts::{counted, total_sql, Lane};
+    use scimd::store::sql::Bind;
+
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let mut tenant = uuid::Uuid::nil();
+    for slug in ["first", "second"] {
+        tenant = scimd::provisioning::tenants::create(
+            &mut conn,
+            &scimd::provisioning::tenants::TenantSlug::parse(slug).expect("slug"),
+            None,
+        )
+        .expect("tenant")
+        .id;
+    }
+    // Both busy: every slot in use, so the statistics say two tenants, not a share of
+    // the rows, and expect half the table to be each one's.
+    diesel::sql_query(
+        "INSERT INTO visible_counts (tenant_id, slot) \
+         SELECT t.id, s FROM tenants t, generate_series(0, 31) AS s",
+    )
+    .execute(&mut conn)
+    .expect("busy");
+    diesel::sql_query("ANALYZE visible_counts")
+        .execute(&mut conn)
+        .expect("analyze");
+    diesel::sql_query(
+        "WITH t AS (INSERT INTO tenants (id, slug, name) \
+           SELECT gen_random_uuid(), 't' || i, 't' FROM generate_series(1, 4000) AS i RETURNING id) \
+         INSERT INTO visible_counts (tenant_id, slot) SELECT t.id, s FROM t, generate_series(0, 39) AS s",
+    )
+    .execute(&mut conn)
+    .expect("more tenants");
+    let read = generic_plan(&mut conn, total_sql(Kind::Users, tenant));
+    assert!(read.contains("visible_counts_pkey"), "{read}");
+    assert!(!read.contains("Seq Scan"), "{read}");
+    for lane in [Lane::Statement, Lane::Transaction] {
+        let mut write = Sql::new();
+        write.push("WITH gone AS (SELECT ");
+        write.bind(Bind::Uuid(tenant)).push(&format!(
+            "::uuid AS tenant_id), {} SELECT 1",
+            counted(Kind::Users, lane, "gone", "-1")
+        ));
+        let plan = generic_plan(&mut conn, write);
+        assert!(plan.contains("visible_counts_pkey"), "{lane:?}:\n{plan}");
+        assert!(!plan.contains("Seq Scan"), "{lane:?}:\n{plan}");
+    }
 }
