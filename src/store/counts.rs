@@ -126,6 +126,14 @@ pub fn delete(conn: &mut PgConnection, kind: Kind, id: Uuid) -> QueryResult<bool
     Ok(count.n > 0)
 }
 
+/// How many `kind` of the tenant SCIM sees: the sum of its slots.
+pub fn visible_total(conn: &mut PgConnection, kind: Kind, tenant_id: Uuid) -> QueryResult<i64> {
+    Ok(total_sql(kind, tenant_id)
+        .into_cached_query()
+        .get_result::<Count>(conn)?
+        .n)
+}
+
 /// The statement that reads a tenant's count of `kind`, the sum of its slots, as `n`.
 ///
 /// The ORDER BY and LIMIT (which no tenant reaches) keep the read on the primary key

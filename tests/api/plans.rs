@@ -126,7 +126,7 @@ fn hot_lookups_use_indexes_on_a_tenant_of_100000_users() {
             descending: false,
             start: Start::Offset(0),
             count: 100,
-            total: false,
+            total: None,
         };
         let page = explain(
             &mut conn,
@@ -196,23 +196,29 @@ fn the_combined_create_uses_indexes_in_its_generic_plan() {
     assert!(!plan.contains("Seq Scan on users"), "candidates:\n{plan}");
 }
 
+/// [`big_tenant`], vacuumed: the listing index then answers for the skipped rows alone.
+fn big_vacuumed_tenant(conn: &mut diesel::PgConnection) -> uuid::Uuid {
+    let tenant = big_tenant(conn);
+    diesel::sql_query("VACUUM ANALYZE users")
+        .execute(conn)
+        .expect("vacuum");
+    tenant
+}
+
 /// A page deep in the default order skips its rows in the listing index (an index-only
 /// scan once the table is vacuumed), and reads from the table only the page's own rows.
 #[test]
 fn a_deep_offset_page_skips_rows_in_the_listing_index() {
     let db = TestDb::new();
     let mut conn = db.conn();
-    let tenant = big_tenant(&mut conn);
-    diesel::sql_query("VACUUM ANALYZE users")
-        .execute(&mut conn)
-        .expect("vacuum");
+    let tenant = big_vacuumed_tenant(&mut conn);
     let q = ListQuery {
         filter: None,
         sort_by: None,
         descending: false,
         start: Start::Offset(90_000),
         count: 100,
-        total: false,
+        total: None,
     };
     let plan = explain(
         &mut conn,
@@ -256,6 +262,57 @@ fn an_unfiltered_total_reads_the_kept_count_not_the_tenants_rows() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no buffers:\n{plan}"));
     assert!(pages < 20, "{pages} pages:\n{plan}");
+}
+
+/// With the total known, a page nearer the end than the start skips its rows backwards
+/// from the end, and is the same page.
+#[test]
+fn a_deep_page_past_the_middle_is_read_from_the_end() {
+    use scimd::store::users::UserRow;
+
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let tenant = big_vacuumed_tenant(&mut conn);
+    let page = |total| ListQuery {
+        filter: None,
+        sort_by: None,
+        descending: false,
+        start: Start::Offset(89_999),
+        count: 100,
+        total,
+    };
+    let plan = explain_with(
+        &mut conn,
+        "(ANALYZE)",
+        page_sql(Kind::Users, tenant, &page(Some(100_000)), "http://x").expect("sql"),
+    );
+    let skipping = plan
+        .lines()
+        .find(|l| l.contains("users_listing"))
+        .unwrap_or_else(|| panic!("no scan of users_listing:\n{plan}"));
+    assert!(skipping.contains("Index Only Scan Backward"), "{plan}");
+    // 9,901 rows skipped and 100 taken, of the 90,099 a read from the start would pass.
+    let read: u64 = skipping
+        .split("actual time=")
+        .nth(1)
+        .and_then(|a| a.split("rows=").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no row count:\n{plan}"));
+    assert_eq!(read, 10_001, "{plan}");
+    let ids = |conn: &mut diesel::PgConnection, total| -> Vec<uuid::Uuid> {
+        page_sql(Kind::Users, tenant, &page(total), "http://x")
+            .expect("sql")
+            .into_query()
+            .load::<UserRow>(conn)
+            .expect("page")
+            .into_iter()
+            .map(|u| u.id)
+            .collect()
+    };
+    let from_end = ids(&mut conn, Some(100_000));
+    assert_eq!(from_end.len(), 100);
+    assert_eq!(from_end, ids(&mut conn, None));
 }
 
 /// The kept counts are read, and a slot to write taken, by the primary key in the plans
