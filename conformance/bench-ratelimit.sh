@@ -66,6 +66,12 @@ SELECT gen_random_uuid(), t.id, format('user%s@%s.example', i, t.slug), true,
        jsonb_build_object('userName', format('user%s@%s.example', i, t.slug), 'active', true),
        format('user%s@%s.example', i, t.slug)
 FROM tenants t, generate_series(1, 1000) AS i;
+-- Rows written around scimd: each tenant's count set from its rows, where the schema
+-- keeps one.
+SELECT to_regproc('scimd_recount') IS NOT NULL AS counted \gset
+\if :counted
+SELECT scimd_recount(id) FROM tenants;
+\endif
 VACUUM ANALYZE users;
 SQL
 "$bin" serve --bind "127.0.0.1:$port" --no-bootstrap >"$log" 2>&1 &

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection, R2D2Connection};
 
+use super::counts;
 use super::events::NewEvent;
 use super::fast::{AsyncPool, FastCreate, FastPath};
 use super::groups::{self, GroupRow};
@@ -127,7 +128,7 @@ impl PageSpec {
             } else {
                 self.count
             },
-            total: false,
+            total: None,
         }
     }
 
@@ -144,6 +145,47 @@ impl PageSpec {
         let total = matches!(self.start, Start::Offset(0) if !more && n < self.count).then_some(n);
         (more, total)
     }
+}
+
+/// A page of a listing and its total, its rows read by `read`.
+///
+/// Unfiltered, the total is the tenant's kept count ([`counts`]), read with the page in one
+/// snapshot (a read-only REPEATABLE READ transaction): the two agree even while the tenant
+/// changes, which lets a page past the middle be read from the end ([`ListQuery::total`]).
+/// Filtered, the matches are counted after the page, unless the page holds them all.
+fn page_of<T>(
+    conn: &mut PgConnection,
+    kind: Kind,
+    tenant_id: uuid::Uuid,
+    spec: &PageSpec,
+    base_url: &str,
+    read: impl FnOnce(&mut PgConnection, &ListQuery<'_>) -> Result<Vec<T>, Error>,
+) -> Result<Page<T>, Error> {
+    if spec.filter.is_none() {
+        return conn
+            .build_transaction()
+            .read_only()
+            .repeatable_read()
+            .run(|conn| {
+                let total = counts::visible_total(conn, kind, tenant_id)?;
+                let mut rows = read(
+                    conn,
+                    &ListQuery {
+                        total: Some(total),
+                        ..spec.query()
+                    },
+                )?;
+                let (more, _) = spec.trim(&mut rows);
+                Ok(Page { rows, total, more })
+            });
+    }
+    let mut rows = read(conn, &spec.query())?;
+    let (more, total) = spec.trim(&mut rows);
+    let total = match total {
+        Some(total) => total,
+        None => search::count(conn, kind, tenant_id, spec.filter.as_ref(), base_url)?,
+    };
+    Ok(Page { rows, total, more })
 }
 
 /// The node's pools, shared by every [`Db`] of it.
@@ -417,19 +459,9 @@ impl Db {
             }
         }
         self.run(move |conn| {
-            let mut rows = search::list_users(conn, tenant_id, &spec.query(), &base_url, groups)?.0;
-            let (more, total) = spec.trim(&mut rows);
-            let total = match total {
-                Some(total) => total,
-                None => search::count(
-                    conn,
-                    Kind::Users,
-                    tenant_id,
-                    spec.filter.as_ref(),
-                    &base_url,
-                )?,
-            };
-            Ok(Page { rows, total, more })
+            page_of(conn, Kind::Users, tenant_id, &spec, &base_url, |conn, q| {
+                Ok(search::list_users(conn, tenant_id, q, &base_url, groups)?)
+            })
         })
         .await
     }
@@ -454,18 +486,14 @@ impl Db {
         members: bool,
     ) -> Result<Page<GroupView>, Error> {
         self.run(move |conn| {
-            let mut rows = search::list_groups(conn, tenant_id, &spec.query(), &base_url)?.0;
-            let (more, total) = spec.trim(&mut rows);
-            let total = match total {
-                Some(total) => total,
-                None => search::count(
-                    conn,
-                    Kind::Groups,
-                    tenant_id,
-                    spec.filter.as_ref(),
-                    &base_url,
-                )?,
-            };
+            let Page { rows, total, more } = page_of(
+                conn,
+                Kind::Groups,
+                tenant_id,
+                &spec,
+                &base_url,
+                |conn, q| Ok(search::list_groups(conn, tenant_id, q, &base_url)?),
+            )?;
             let rows = rows
                 .into_iter()
                 .map(|group| {

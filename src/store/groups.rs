@@ -7,9 +7,11 @@ use diesel::upsert::on_constraint;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::counts::{self, counted, visible, Lane};
 use super::events::NewEvent;
 use super::rows::IdRow;
 use super::schema::{group_members, groups};
+use super::search::Kind;
 use super::sql::{Bind, Sql};
 use crate::domain::Source;
 
@@ -73,11 +75,32 @@ impl MemberKind {
     }
 }
 
+/// Inserts a group, and counts it in the tenant's groups.
 pub fn insert(conn: &mut PgConnection, new: &NewGroup<'_>) -> QueryResult<GroupRow> {
-    diesel::insert_into(groups::table)
-        .values(new)
-        .returning(GroupRow::as_returning())
-        .get_result(conn)
+    let d = &new.data;
+    let mut sql = Sql::new();
+    sql.push(
+        "WITH g AS (INSERT INTO groups (id, tenant_id, source, source_ref, display_name, \
+         external_id, resource) VALUES (",
+    );
+    sql.bind_all([
+        Bind::Uuid(new.id),
+        Bind::Uuid(new.tenant_id),
+        Bind::Text(new.source.as_str().to_owned()),
+        Bind::OptText(new.source_ref.map(str::to_owned)),
+        Bind::Text(d.display_name.clone()),
+        Bind::OptText(d.external_id.clone()),
+        Bind::Json(d.resource.clone()),
+    ])
+    .push(") RETURNING *), ")
+    .push(&counted(
+        Kind::Groups,
+        Lane::Transaction,
+        "g",
+        &visible(Kind::Groups, "g"),
+    ))
+    .push(" SELECT g.* FROM g");
+    sql.into_cached_query().get_result(conn)
 }
 
 pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<GroupRow>> {
@@ -177,10 +200,9 @@ pub fn set_excluded(
         .get_result(conn)
 }
 
+/// Deletes a group (its memberships go with it), and takes it off the tenant's count.
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::delete(groups::table.find(id))
-        .execute(conn)
-        .map(|n| n > 0)
+    counts::delete(conn, Kind::Groups, id)
 }
 
 /// Makes every group of the tenant that a source manages (any source but `manual`) a

@@ -13,8 +13,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
+use super::counts::{counted, Lane};
 use super::events::Stamp;
 use super::rows::{Count, IdRow};
+use super::search::Kind;
 use super::users::{UserRow, USER_ROW_COLUMNS};
 use crate::domain::AdminState;
 
@@ -320,36 +322,44 @@ pub fn remove_sourced_from_groups(
     )
 }
 
-/// Erases every live person a source manages, each with a `user.removed` event. Returns
-/// how many.
+/// Erases every live person a source manages, each with a `user.removed` event, and takes
+/// them off the tenant's count. Returns how many.
 pub fn remove_sourced(conn: &mut PgConnection, stamp: &Stamp<'_>) -> QueryResult<usize> {
-    run_on_sourced(
-        conn,
-        "WITH gone AS (DELETE FROM users WHERE tenant_id = $1 \
-           AND deprovisioned_at IS NULL AND source <> 'manual' \
-           RETURNING id, user_name), \
-         ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, \
-           actor, request_id, occurred_at, data) \
-           SELECT $1, 'user.removed', 'User', id, $2, $3, $4, \
-           jsonb_build_object('userName', user_name) FROM gone) \
-         SELECT count(*) AS n FROM gone",
-        stamp,
-    )
+    end_sourced(conn, stamp, "DELETE FROM users", "user.removed")
 }
 
 /// Deprovisions every live person a source manages (version bumped), each with a
-/// `user.deprovisioned` event. Returns how many.
+/// `user.deprovisioned` event, and takes them off the tenant's count. Returns how many.
 pub fn deprovision_sourced(conn: &mut PgConnection, stamp: &Stamp<'_>) -> QueryResult<usize> {
+    end_sourced(
+        conn,
+        stamp,
+        "UPDATE users SET deprovisioned_at = $4, version = version + 1, updated_at = $4",
+        "user.deprovisioned",
+    )
+}
+
+/// Applies `change` (a DELETE or UPDATE of `users`, without its WHERE) to every live person
+/// a source manages, each with an `event` naming their userName, and takes them off the
+/// tenant's count: all were visible until then. Returns how many.
+fn end_sourced(
+    conn: &mut PgConnection,
+    stamp: &Stamp<'_>,
+    change: &str,
+    event: &str,
+) -> QueryResult<usize> {
     run_on_sourced(
         conn,
-        "WITH gone AS (UPDATE users SET deprovisioned_at = $4, version = version + 1, \
-           updated_at = $4 WHERE tenant_id = $1 AND deprovisioned_at IS NULL \
-           AND source <> 'manual' RETURNING id, user_name), \
-         ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, \
-           actor, request_id, occurred_at, data) \
-           SELECT $1, 'user.deprovisioned', 'User', id, $2, $3, $4, \
-           jsonb_build_object('userName', user_name) FROM gone) \
-         SELECT count(*) AS n FROM gone",
+        &format!(
+            "WITH gone AS ({change} WHERE tenant_id = $1 AND deprovisioned_at IS NULL \
+               AND source <> 'manual' RETURNING id, user_name, tenant_id), \
+             ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, \
+               actor, request_id, occurred_at, data) \
+               SELECT $1, '{event}', 'User', id, $2, $3, $4, \
+               jsonb_build_object('userName', user_name) FROM gone), {} \
+             SELECT count(*) AS n FROM gone",
+            counted(Kind::Users, Lane::Transaction, "gone", "-1")
+        ),
         stamp,
     )
 }

@@ -121,6 +121,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    visible_counts (tenant_id, slot) {
+        tenant_id -> Uuid,
+        slot -> Int2,
+        users -> Int8,
+        groups -> Int8,
+    }
+}
+
 diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> tenants (tenant_id));
@@ -128,6 +137,7 @@ diesel::joinable!(groups -> tenants (tenant_id));
 diesel::joinable!(scim_tokens -> tenants (tenant_id));
 diesel::joinable!(sync_jobs -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(visible_counts -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     admin_keys,
@@ -138,4 +148,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_jobs,
     tenants,
     users,
+    visible_counts,
 );

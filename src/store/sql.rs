@@ -42,6 +42,8 @@ pub enum Bind {
     Bool(bool),
     BigInt(i64),
     Timestamp(DateTime<Utc>),
+    /// A timestamp that may be NULL.
+    OptTimestamp(Option<DateTime<Utc>>),
     /// Arrays, one element per row of a many-row statement (`unnest`).
     UuidArray(Vec<Uuid>),
     OptTextArray(Vec<Option<String>>),
@@ -93,6 +95,17 @@ impl Sql {
     pub fn bind(&mut self, value: Bind) -> &mut Self {
         let placeholder = self.param(value);
         self.text.push_str(&placeholder);
+        self
+    }
+
+    /// Appends a placeholder for each of `values`, separated by commas (a VALUES row).
+    pub fn bind_all(&mut self, values: impl IntoIterator<Item = Bind>) -> &mut Self {
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(value);
+        }
         self
     }
 
@@ -255,6 +268,7 @@ impl QueryFragment<Pg> for Statement {
                 Bind::Bool(v) => out.push_bind_param::<Bool, _>(v)?,
                 Bind::BigInt(v) => out.push_bind_param::<BigInt, _>(v)?,
                 Bind::Timestamp(v) => out.push_bind_param::<Timestamptz, _>(v)?,
+                Bind::OptTimestamp(v) => out.push_bind_param::<Nullable<Timestamptz>, _>(v)?,
                 Bind::UuidArray(v) => {
                     out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(v)?;
                 }

@@ -4,10 +4,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::counts;
 use super::schema::tenants;
+use super::sql::{Bind, Sql};
 use crate::domain::{DeletePolicy, Source};
 
-#[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
+#[derive(Queryable, QueryableByName, Selectable, Identifiable, Debug, Clone)]
 #[diesel(table_name = tenants)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Tenant {
@@ -30,11 +32,19 @@ pub struct NewTenant<'a> {
     pub name: &'a str,
 }
 
+/// Inserts a tenant, with the rows of its counts ([`counts::open_slots`]).
 pub fn insert(conn: &mut PgConnection, new: &NewTenant<'_>) -> QueryResult<Tenant> {
-    diesel::insert_into(tenants::table)
-        .values(new)
-        .returning(Tenant::as_returning())
-        .get_result(conn)
+    let mut sql = Sql::new();
+    sql.push("WITH t AS (INSERT INTO tenants (id, slug, name) VALUES (")
+        .bind_all([
+            Bind::Uuid(new.id),
+            Bind::Text(new.slug.to_owned()),
+            Bind::Text(new.name.to_owned()),
+        ])
+        .push(") RETURNING *), ")
+        .push(&counts::open_slots("t"))
+        .push(" SELECT t.* FROM t");
+    sql.into_cached_query().get_result(conn)
 }
 
 /// Settings to change; `None` leaves one as it is.

@@ -12,9 +12,11 @@ use diesel_async::AsyncPgConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::counts::{self, counted, visible, Lane};
 use super::events::NewEvent;
-use super::rows::IdRow;
+use super::rows::{Count, IdRow};
 use super::schema::users;
+use super::search::Kind;
 use super::sql::{Bind, Sql, Statement};
 use crate::domain::{AdminState, Source};
 
@@ -148,16 +150,75 @@ pub struct NewUser<'a> {
     pub data: UserData,
 }
 
-pub fn insert(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<UserRow> {
-    diesel::insert_into(users::table)
-        .values(new)
-        .returning(UserRow::as_returning())
-        .get_result(conn)
+/// The columns [`push_new_user`] writes the values of.
+const NEW_USER_COLUMNS: &str = "id, tenant_id, source, source_ref, user_name, external_id, \
+     display_name, active, resource, email, department, emails";
+
+/// The values of `new` for [`NEW_USER_COLUMNS`], bound to `sql`, with `tenant` (SQL) for
+/// its tenant id.
+fn push_new_user(sql: &mut Sql, new: &NewUser<'_>, tenant: &str) {
+    let d = &new.data;
+    sql.bind(Bind::Uuid(new.id))
+        .push(", ")
+        .push(tenant)
+        .push(", ");
+    sql.bind_all([
+        Bind::Text(new.source.as_str().to_owned()),
+        Bind::OptText(new.source_ref.map(str::to_owned)),
+        Bind::Text(d.user_name.clone()),
+        Bind::OptText(d.external_id.clone()),
+        Bind::OptText(d.display_name.clone()),
+        Bind::Bool(d.active),
+        Bind::Json(d.resource.clone()),
+        Bind::OptText(d.email.clone()),
+        Bind::OptText(d.department.clone()),
+        Bind::Json(d.emails.clone()),
+    ]);
 }
 
-/// Many new users in one statement (a CSV import's batch).
+/// `INSERT INTO users … VALUES` each of `new`, as the CTE `u` (returning `returning`) of a
+/// statement that also counts them in their tenants' counts; the caller writes the rest
+/// of the statement after it.
+fn insert_values(new: &[NewUser<'_>], returning: &str) -> Sql {
+    let mut sql = Sql::new();
+    sql.push("WITH u AS (INSERT INTO users (")
+        .push(NEW_USER_COLUMNS)
+        .push(") VALUES ");
+    for (i, one) in new.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        let tenant = sql.param(Bind::Uuid(one.tenant_id));
+        push_new_user(&mut sql, one, &tenant);
+        sql.push(")");
+    }
+    sql.push(" RETURNING ")
+        .push(returning)
+        .push("), ")
+        .push(&counted(
+            Kind::Users,
+            Lane::Transaction,
+            "u",
+            &visible(Kind::Users, "u"),
+        ));
+    sql
+}
+
+/// Inserts a user, and counts it in the tenant's users.
+pub fn insert(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<UserRow> {
+    let mut sql = insert_values(std::slice::from_ref(new), "*");
+    sql.push(" SELECT ").push(USER_ROW_COLUMNS).push(" FROM u");
+    sql.into_cached_query().get_result(conn)
+}
+
+/// Many new users in one statement (a CSV import's batch), counted as [`insert`] counts
+/// one.
 pub fn insert_many(conn: &mut PgConnection, new: &[NewUser<'_>]) -> QueryResult<usize> {
-    diesel::insert_into(users::table).values(new).execute(conn)
+    if new.is_empty() {
+        return Ok(0);
+    }
+    let mut sql = insert_values(new, "tenant_id, deprovisioned_at");
+    sql.push(" SELECT count(*) AS n FROM u");
+    let count: Count = sql.into_query().get_result(conn)?;
+    Ok(usize::try_from(count.n).unwrap_or(0))
 }
 
 /// Inserts `new` and its creation `event` in one statement, which commits both or
@@ -195,24 +256,11 @@ fn insert_if_new_statement(
 ) -> Statement {
     let d = &new.data;
     let mut sql = Sql::new();
-    sql.push(
-        "WITH u AS (INSERT INTO users (id, tenant_id, source, source_ref, user_name, \
-         external_id, display_name, active, resource, email, department, emails) SELECT ",
-    );
-    sql.bind(Bind::Uuid(new.id)).push(", t.id, ");
-    sql.bind(Bind::Text(new.source.as_str().to_owned()))
-        .push(", ");
-    sql.bind(Bind::OptText(new.source_ref.map(str::to_owned)))
-        .push(", ");
-    sql.bind(Bind::Text(d.user_name.clone())).push(", ");
-    sql.bind(Bind::OptText(d.external_id.clone())).push(", ");
-    sql.bind(Bind::OptText(d.display_name.clone())).push(", ");
-    sql.bind(Bind::Bool(d.active)).push(", ");
-    sql.bind(Bind::Json(d.resource.clone())).push(", ");
-    sql.bind(Bind::OptText(d.email.clone())).push(", ");
-    sql.bind(Bind::OptText(d.department.clone())).push(", ");
-    sql.bind(Bind::Json(d.emails.clone()))
-        .push(" FROM tenants t WHERE t.id = ");
+    sql.push("WITH u AS (INSERT INTO users (")
+        .push(NEW_USER_COLUMNS)
+        .push(") SELECT ");
+    push_new_user(&mut sql, new, "t.id");
+    sql.push(" FROM tenants t WHERE t.id = ");
     sql.bind(Bind::Uuid(new.tenant_id));
     // Scalars rather than arrays: PostgreSQL then costs the kept generic plan like a
     // fresh one and keeps using it, instead of planning this statement on every run.
@@ -233,11 +281,23 @@ fn insert_if_new_statement(
     sql.bind(Bind::Text(event.actor.clone())).push(", ");
     sql.bind(Bind::OptText(event.request_id.clone())).push(", ");
     sql.bind(Bind::Json(event.data.clone()))
-        .push(" FROM u) SELECT ")
+        .push(" FROM u), ")
+        .push(&counted_creates())
+        .push(" SELECT ")
         .push(USER_ROW_COLUMNS)
         .push(view_columns(false))
         .push(" FROM u");
     sql.into_cached_query()
+}
+
+/// The count of the users a one-statement create writes as its CTE `u`.
+fn counted_creates() -> String {
+    counted(
+        Kind::Users,
+        Lane::Statement,
+        "u",
+        &visible(Kind::Users, "u"),
+    )
 }
 
 /// [`insert_if_new`] for each of `entries`, with the outcome each would have had alone,
@@ -365,8 +425,10 @@ pub fn insert_batch_sql(batch: &[&(NewUser<'_>, NewEvent)], pull_sources: &[Sour
             ") RETURNING *), \
              e AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
              request_id, data) SELECT u.tenant_id, i.kind, i.resource_type, u.id, i.actor, \
-             i.request_id, i.data FROM u JOIN i ON i.id = u.id) SELECT ",
+             i.request_id, i.data FROM u JOIN i ON i.id = u.id), ",
         )
+    .push(&counted_creates())
+    .push(" SELECT ")
     .push(USER_ROW_COLUMNS)
     .push(view_columns(false))
     .push(" FROM u");
@@ -590,7 +652,8 @@ pub fn update(
 }
 
 /// Changes who manages the person and whether they are deprovisioned (adoption, restore,
-/// deprovision), bumping the version.
+/// deprovision), bumping the version, and the tenant's count when the person appears to
+/// SCIM or leaves it.
 pub fn set_lifecycle(
     conn: &mut PgConnection,
     id: Uuid,
@@ -598,21 +661,33 @@ pub fn set_lifecycle(
     deprovisioned_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> QueryResult<UserRow> {
-    diesel::update(users::table.find(id))
-        .set((
-            users::source.eq(source),
-            users::deprovisioned_at.eq(deprovisioned_at),
-            users::version.eq(users::version + 1),
-            users::updated_at.eq(now),
-        ))
-        .returning(UserRow::as_returning())
-        .get_result(conn)
+    let mut sql = Sql::new();
+    sql.push("WITH u AS (UPDATE users t SET source = ");
+    sql.bind(Bind::Text(source.as_str().to_owned()))
+        .push(", deprovisioned_at = ");
+    sql.bind(Bind::OptTimestamp(deprovisioned_at))
+        .push(", version = t.version + 1, updated_at = ");
+    sql.bind(Bind::Timestamp(now))
+        .push(" FROM users was WHERE t.id = ");
+    sql.bind(Bind::Uuid(id)).push(&format!(
+        " AND was.id = t.id RETURNING t.*, {} AS was_visible), ",
+        visible(Kind::Users, "was")
+    ));
+    sql.push(&counted(
+        Kind::Users,
+        Lane::Transaction,
+        "u",
+        &format!("{} - u.was_visible", visible(Kind::Users, "u")),
+    ))
+    .push(" SELECT ")
+    .push(USER_ROW_COLUMNS)
+    .push(" FROM u");
+    sql.into_cached_query().get_result(conn)
 }
 
+/// Erases a user, and takes a visible one off the tenant's count.
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::delete(users::table.find(id))
-        .execute(conn)
-        .map(|n| n > 0)
+    counts::delete(conn, Kind::Users, id)
 }
 
 /// The subset of `ids` that are live users of the tenant: one primary-key probe per id

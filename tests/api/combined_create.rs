@@ -13,7 +13,7 @@ use scimd::store::events::NewEvent;
 use scimd::store::fast::connect;
 use scimd::store::users::{insert_each_if_new_async, NewUser};
 
-use crate::helpers::{spawn_app, user_body, TestDb};
+use crate::helpers::{count_drift, spawn_app, user_body, TestDb};
 
 #[derive(QueryableByName)]
 struct Count {
@@ -35,7 +35,7 @@ fn tenant(conn: &mut PgConnection, slug: &str) -> Uuid {
 }
 
 /// A new user of `tenant` and its creation event, as a SCIM create makes them.
-fn entry(
+pub fn entry(
     tenant_id: Uuid,
     user_name: &str,
     external_id: &str,
@@ -195,6 +195,7 @@ async fn combined_creates_have_each_the_outcome_it_would_have_had_alone() {
     assert_eq!(insert_log(&mut conn), [4]);
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM users"), 5);
     one_event_each(&mut conn);
+    assert_eq!(count_drift(&mut conn), [], "each tenant's count");
     // Each row's email values (the index behind `emails.value eq`) are its own.
     assert_eq!(
         count(
@@ -232,6 +233,7 @@ async fn when_the_combined_statement_fails_each_user_is_written_alone() {
     assert_eq!(insert_log(&mut conn), [1, 1, 1]);
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM users"), 3);
     one_event_each(&mut conn);
+    assert_eq!(count_drift(&mut conn), [], "each tenant's count");
 }
 
 #[tokio::test]
@@ -284,4 +286,5 @@ async fn concurrent_creates_through_the_server_are_written_together_each_with_it
         ),
         25
     );
+    assert_eq!(count_drift(&mut conn), [], "the tenant's count");
 }

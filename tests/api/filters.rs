@@ -416,7 +416,7 @@ async fn sql_and_evaluator_select_the_same_people_for_every_filter_in_the_corpus
             descending: false,
             start: Start::Offset(0),
             count: 10_000,
-            total: false,
+            total: None,
         };
         if is_lookup(&q) {
             let on_async = fast

@@ -312,6 +312,18 @@ impl TestApp {
         res.json().await.expect("json")
     }
 
+    /// Imports `csv` into the tenant `slug` (`POST …/people/import`).
+    pub async fn import_csv(&self, slug: &str, csv: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/admin/v1/tenants/{slug}/people/import")))
+            .header(AUTHORIZATION, format!("Bearer {}", self.admin_key))
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// The text of `/metrics`.
     pub async fn metrics(&self) -> String {
         let res = self.client.get(self.url("/metrics")).send().await;
@@ -460,4 +472,35 @@ pub fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A tenant's kept counts of visible users and groups (`store::counts`) beside a count of
+/// its rows.
+#[derive(diesel::QueryableByName, Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub slug: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub kept_users: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub users: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub kept_groups: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub groups: i64,
+}
+
+/// Every tenant whose kept counts differ from a count of its rows: none when every count
+/// is exact.
+pub fn count_drift(conn: &mut PgConnection) -> Vec<Drift> {
+    diesel::sql_query(
+        "SELECT * FROM (SELECT t.slug, \
+           (SELECT coalesce(sum(k.users), 0)::bigint FROM visible_counts k WHERE k.tenant_id = t.id) AS kept_users, \
+           (SELECT count(*) FROM users u WHERE u.tenant_id = t.id AND u.deprovisioned_at IS NULL) AS users, \
+           (SELECT coalesce(sum(k.groups), 0)::bigint FROM visible_counts k WHERE k.tenant_id = t.id) AS kept_groups, \
+           (SELECT count(*) FROM groups g WHERE g.tenant_id = t.id) AS groups \
+         FROM tenants t) c WHERE kept_users <> users OR kept_groups <> groups ORDER BY slug",
+    )
+    .load(conn)
+    .expect("counts")
 }

@@ -8,6 +8,7 @@ mod big_group;
 mod cli;
 mod combined_create;
 mod contract;
+mod counts;
 mod create_path;
 mod entra;
 mod fast_path;

@@ -17,8 +17,13 @@ struct PlanLine {
 }
 
 fn explain(conn: &mut diesel::PgConnection, sql: Sql) -> String {
+    explain_with(conn, "", sql)
+}
+
+/// The plan of `sql` by `EXPLAIN <options>`: `(ANALYZE)` runs it.
+fn explain_with(conn: &mut diesel::PgConnection, options: &str, sql: Sql) -> String {
     let mut explained = Sql::new();
-    explained.push("EXPLAIN ").append(sql);
+    explained.push(&format!("EXPLAIN {options} ")).append(sql);
     explained
         .into_query()
         .load::<PlanLine>(conn)
@@ -43,7 +48,7 @@ fn generic_plan(conn: &mut diesel::PgConnection, sql: Sql) -> String {
             Bind::Uuid(_) => "uuid",
             Bind::Bool(_) => "boolean",
             Bind::BigInt(_) => "bigint",
-            Bind::Timestamp(_) => "timestamptz",
+            Bind::Timestamp(_) | Bind::OptTimestamp(_) => "timestamptz",
             Bind::UuidArray(_) => "uuid[]",
             Bind::BoolArray(_) => "boolean[]",
             Bind::JsonArray(_) => "jsonb[]",
@@ -69,7 +74,8 @@ fn generic_plan(conn: &mut diesel::PgConnection, sql: Sql) -> String {
     explain(conn, execute)
 }
 
-/// A tenant of 100,000 users (`user<i>@big.example`, externalId `ext-<i>`), analysed.
+/// A tenant of 100,000 users (`user<i>@big.example`, externalId `ext-<i>`), counted
+/// (`scimd_recount`, as rows written around scimd must be) and analysed.
 fn big_tenant(conn: &mut diesel::PgConnection) -> uuid::Uuid {
     let tenant = scimd::provisioning::tenants::create(
         conn,
@@ -90,6 +96,10 @@ fn big_tenant(conn: &mut diesel::PgConnection) -> uuid::Uuid {
     .bind::<diesel::sql_types::Uuid, _>(tenant.id)
     .execute(conn)
     .expect("seed");
+    diesel::sql_query("SELECT scimd_recount($1)")
+        .bind::<diesel::sql_types::Uuid, _>(tenant.id)
+        .execute(conn)
+        .expect("count");
     diesel::sql_query("ANALYZE users")
         .execute(conn)
         .expect("analyze");
@@ -116,7 +126,7 @@ fn hot_lookups_use_indexes_on_a_tenant_of_100000_users() {
             descending: false,
             start: Start::Offset(0),
             count: 100,
-            total: false,
+            total: None,
         };
         let page = explain(
             &mut conn,
@@ -186,23 +196,29 @@ fn the_combined_create_uses_indexes_in_its_generic_plan() {
     assert!(!plan.contains("Seq Scan on users"), "candidates:\n{plan}");
 }
 
+/// [`big_tenant`], vacuumed: the listing index then answers for the skipped rows alone.
+fn big_vacuumed_tenant(conn: &mut diesel::PgConnection) -> uuid::Uuid {
+    let tenant = big_tenant(conn);
+    diesel::sql_query("VACUUM ANALYZE users")
+        .execute(conn)
+        .expect("vacuum");
+    tenant
+}
+
 /// A page deep in the default order skips its rows in the listing index (an index-only
 /// scan once the table is vacuumed), and reads from the table only the page's own rows.
 #[test]
 fn a_deep_offset_page_skips_rows_in_the_listing_index() {
     let db = TestDb::new();
     let mut conn = db.conn();
-    let tenant = big_tenant(&mut conn);
-    diesel::sql_query("VACUUM ANALYZE users")
-        .execute(&mut conn)
-        .expect("vacuum");
+    let tenant = big_vacuumed_tenant(&mut conn);
     let q = ListQuery {
         filter: None,
         sort_by: None,
         descending: false,
         start: Start::Offset(90_000),
         count: 100,
-        total: false,
+        total: None,
     };
     let plan = explain(
         &mut conn,
@@ -215,4 +231,140 @@ fn a_deep_offset_page_skips_rows_in_the_listing_index() {
         .unwrap_or_else(|| panic!("no scan of users_listing:\n{plan}"));
     assert!(skipping.contains("Index Only Scan"), "{plan}");
     assert!(plan.contains("users_pkey"), "{plan}");
+}
+
+/// The total of an unfiltered listing sums the tenant's few count rows: no scan of its
+/// users, whatever their number.
+#[test]
+fn an_unfiltered_total_reads_the_kept_count_not_the_tenants_rows() {
+    use scimd::store::counts::total_sql;
+    use scimd::store::search::count;
+
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let tenant = big_tenant(&mut conn);
+    assert_eq!(
+        count(&mut conn, Kind::Users, tenant, None, "http://x").expect("count"),
+        100_000
+    );
+    let plan = explain_with(
+        &mut conn,
+        "(ANALYZE, BUFFERS)",
+        total_sql(Kind::Users, tenant),
+    );
+    assert!(plan.contains("visible_counts_pkey"), "{plan}");
+    assert!(!plan.contains("on users"), "{plan}");
+    // Pages read by the whole statement (the first Buffers line is the top node's).
+    let pages: u64 = plan
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Buffers: shared hit="))
+        .and_then(|n| n.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no buffers:\n{plan}"));
+    assert!(pages < 20, "{pages} pages:\n{plan}");
+}
+
+/// With the total known, a page nearer the end than the start skips its rows backwards
+/// from the end, and is the same page.
+#[test]
+fn a_deep_page_past_the_middle_is_read_from_the_end() {
+    use scimd::store::users::UserRow;
+
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let tenant = big_vacuumed_tenant(&mut conn);
+    let page = |total| ListQuery {
+        filter: None,
+        sort_by: None,
+        descending: false,
+        start: Start::Offset(89_999),
+        count: 100,
+        total,
+    };
+    let plan = explain_with(
+        &mut conn,
+        "(ANALYZE)",
+        page_sql(Kind::Users, tenant, &page(Some(100_000)), "http://x").expect("sql"),
+    );
+    let skipping = plan
+        .lines()
+        .find(|l| l.contains("users_listing"))
+        .unwrap_or_else(|| panic!("no scan of users_listing:\n{plan}"));
+    assert!(skipping.contains("Index Only Scan Backward"), "{plan}");
+    // 9,901 rows skipped and 100 taken, of the 90,099 a read from the start would pass.
+    let read: u64 = skipping
+        .split("actual time=")
+        .nth(1)
+        .and_then(|a| a.split("rows=").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no row count:\n{plan}"));
+    assert_eq!(read, 10_001, "{plan}");
+    let ids = |conn: &mut diesel::PgConnection, total| -> Vec<uuid::Uuid> {
+        page_sql(Kind::Users, tenant, &page(total), "http://x")
+            .expect("sql")
+            .into_query()
+            .load::<UserRow>(conn)
+            .expect("page")
+            .into_iter()
+            .map(|u| u.id)
+            .collect()
+    };
+    let from_end = ids(&mut conn, Some(100_000));
+    assert_eq!(from_end.len(), 100);
+    assert_eq!(from_end, ids(&mut conn, None));
+}
+
+/// The kept counts are read, and a slot to write taken, by the primary key in the plans
+/// PostgreSQL keeps, also when its statistics are stale: taken on two tenants, before
+/// thousands more came.
+#[test]
+fn the_kept_counts_are_read_by_their_key_whatever_the_statistics() {
+    use scimd::store::counts::{counted, total_sql, Lane};
+    use scimd::store::sql::Bind;
+
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let mut tenant = uuid::Uuid::nil();
+    for slug in ["first", "second"] {
+        tenant = scimd::provisioning::tenants::create(
+            &mut conn,
+            &scimd::provisioning::tenants::TenantSlug::parse(slug).expect("slug"),
+            None,
+        )
+        .expect("tenant")
+        .id;
+    }
+    // Both busy: every slot in use, so the statistics say two tenants, not a share of
+    // the rows, and expect half the table to be each one's.
+    diesel::sql_query(
+        "INSERT INTO visible_counts (tenant_id, slot) \
+         SELECT t.id, s FROM tenants t, generate_series(0, 31) AS s",
+    )
+    .execute(&mut conn)
+    .expect("busy");
+    diesel::sql_query("ANALYZE visible_counts")
+        .execute(&mut conn)
+        .expect("analyze");
+    diesel::sql_query(
+        "WITH t AS (INSERT INTO tenants (id, slug, name) \
+           SELECT gen_random_uuid(), 't' || i, 't' FROM generate_series(1, 4000) AS i RETURNING id) \
+         INSERT INTO visible_counts (tenant_id, slot) SELECT t.id, s FROM t, generate_series(0, 39) AS s",
+    )
+    .execute(&mut conn)
+    .expect("more tenants");
+    let read = generic_plan(&mut conn, total_sql(Kind::Users, tenant));
+    assert!(read.contains("visible_counts_pkey"), "{read}");
+    assert!(!read.contains("Seq Scan"), "{read}");
+    for lane in [Lane::Statement, Lane::Transaction] {
+        let mut write = Sql::new();
+        write.push("WITH gone AS (SELECT ");
+        write.bind(Bind::Uuid(tenant)).push(&format!(
+            "::uuid AS tenant_id), {} SELECT 1",
+            counted(Kind::Users, lane, "gone", "-1")
+        ));
+        let plan = generic_plan(&mut conn, write);
+        assert!(plan.contains("visible_counts_pkey"), "{lane:?}:\n{plan}");
+        assert!(!plan.contains("Seq Scan"), "{lane:?}:\n{plan}");
+    }
 }

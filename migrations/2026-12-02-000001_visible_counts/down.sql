@@ -1,0 +1,2 @@
+DROP FUNCTION scimd_recount(uuid);
+DROP TABLE visible_counts;
