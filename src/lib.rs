@@ -11,6 +11,7 @@ pub mod http;
 pub mod provisioning;
 pub mod scim;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 
 use std::net::{SocketAddr, TcpListener};

@@ -22,6 +22,13 @@ pub struct Tenant {
     pub rate_burst: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// How often a connected tenant syncs, in seconds (at least 15 minutes).
+    pub sync_interval_secs: i32,
+    /// The deprovision brake: a run that would deprovision more than the larger of
+    /// `brake_min_count` and `brake_max_percent` % of the people its connection manages
+    /// is held.
+    pub brake_max_percent: i32,
+    pub brake_min_count: i32,
 }
 
 #[derive(Insertable, Debug)]
