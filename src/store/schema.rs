@@ -1,0 +1,251 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    admin_keys (key_id) {
+        key_id -> Text,
+        secret_hash -> Text,
+        label -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    connections (tenant_id) {
+        tenant_id -> Uuid,
+        provider -> Text,
+        config -> Jsonb,
+        secret -> Nullable<Bytea>,
+        state -> Jsonb,
+        generation -> Int8,
+        activated_at -> Nullable<Timestamptz>,
+        next_run_at -> Nullable<Timestamptz>,
+        last_run_at -> Nullable<Timestamptz>,
+        last_success_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    events (seq) {
+        seq -> Int8,
+        id -> Nullable<Int8>,
+        tenant_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        resource_type -> Text,
+        resource_id -> Nullable<Uuid>,
+        actor -> Text,
+        request_id -> Nullable<Text>,
+        occurred_at -> Timestamptz,
+        data -> Jsonb,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, member_id) {
+        group_id -> Uuid,
+        member_id -> Uuid,
+        member_type -> Text,
+        display -> Nullable<Text>,
+        tenant_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        display_name -> Text,
+        external_id -> Nullable<Text>,
+        resource -> Jsonb,
+        version -> Int8,
+        source -> Text,
+        source_ref -> Nullable<Text>,
+        excluded_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    scim_tokens (key_id) {
+        key_id -> Text,
+        tenant_id -> Uuid,
+        secret_hash -> Text,
+        label -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sync_objects (tenant_id, kind, source_ref) {
+        tenant_id -> Uuid,
+        kind -> Text,
+        source_ref -> Text,
+        raw -> Jsonb,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    sync_plan_items (run_id, ord) {
+        run_id -> Uuid,
+        ord -> Int8,
+        action -> Text,
+        person_id -> Nullable<Uuid>,
+        source_ref -> Nullable<Text>,
+        user_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        changes -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    sync_runs (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        provider -> Text,
+        trigger -> Text,
+        dry_run -> Bool,
+        status -> Text,
+        full -> Bool,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        counts -> Jsonb,
+        error -> Nullable<Jsonb>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamptz>,
+        base_generation -> Nullable<Int8>,
+        state_after -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    sync_staged_groups (run_id, source_ref) {
+        run_id -> Uuid,
+        source_ref -> Text,
+        removed -> Nullable<Text>,
+        raw -> Jsonb,
+        hash -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        members_full -> Bool,
+    }
+}
+
+diesel::table! {
+    sync_staged_members (run_id, group_ref, member_ref) {
+        run_id -> Uuid,
+        group_ref -> Text,
+        member_ref -> Text,
+        removed -> Bool,
+    }
+}
+
+diesel::table! {
+    sync_staged_users (run_id, source_ref) {
+        run_id -> Uuid,
+        source_ref -> Text,
+        removed -> Nullable<Text>,
+        raw -> Jsonb,
+        hash -> Nullable<Text>,
+        user_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        active -> Bool,
+        skip -> Nullable<Text>,
+        resource -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    tenants (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        source -> Text,
+        on_source_delete -> Text,
+        rate_per_second -> Int4,
+        rate_burst -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        sync_interval_secs -> Int4,
+        brake_max_percent -> Int4,
+        brake_min_count -> Int4,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        user_name -> Text,
+        external_id -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        active -> Bool,
+        resource -> Jsonb,
+        version -> Int8,
+        source -> Text,
+        source_ref -> Nullable<Text>,
+        admin_state -> Text,
+        deprovisioned_at -> Nullable<Timestamptz>,
+        email -> Nullable<Text>,
+        department -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        emails -> Jsonb,
+    }
+}
+
+diesel::table! {
+    visible_counts (tenant_id, slot) {
+        tenant_id -> Uuid,
+        slot -> Int2,
+        users -> Int8,
+        groups -> Int8,
+    }
+}
+
+diesel::joinable!(connections -> tenants (tenant_id));
+diesel::joinable!(events -> tenants (tenant_id));
+diesel::joinable!(group_members -> groups (group_id));
+diesel::joinable!(group_members -> tenants (tenant_id));
+diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(scim_tokens -> tenants (tenant_id));
+diesel::joinable!(sync_objects -> tenants (tenant_id));
+diesel::joinable!(sync_plan_items -> sync_runs (run_id));
+diesel::joinable!(sync_runs -> tenants (tenant_id));
+diesel::joinable!(sync_staged_groups -> sync_runs (run_id));
+diesel::joinable!(sync_staged_members -> sync_runs (run_id));
+diesel::joinable!(sync_staged_users -> sync_runs (run_id));
+diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(visible_counts -> tenants (tenant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    admin_keys,
+    connections,
+    events,
+    group_members,
+    groups,
+    scim_tokens,
+    sync_objects,
+    sync_plan_items,
+    sync_runs,
+    sync_staged_groups,
+    sync_staged_members,
+    sync_staged_users,
+    tenants,
+    users,
+    visible_counts,
+);
