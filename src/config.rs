@@ -5,7 +5,10 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::secrets::{KeyError, Keyring};
 
 /// A value that must not be printed: `Debug` and `Display` show a placeholder.
 #[derive(Clone, PartialEq, Eq)]
@@ -18,6 +21,13 @@ impl<T> Secret<T> {
 
     pub fn expose(&self) -> &T {
         &self.0
+    }
+}
+
+/// What clap reads a secret flag or env twin into.
+impl From<String> for Secret<String> {
+    fn from(value: String) -> Self {
+        Self(value)
     }
 }
 
@@ -147,6 +157,54 @@ pub struct ServeArgs {
     /// How long in-flight requests may run after SIGINT/SIGTERM.
     #[arg(long, env = "SCIMD_SHUTDOWN_TIMEOUT", default_value_t = DEFAULT_SHUTDOWN_TIMEOUT.into())]
     pub shutdown_timeout: humantime::Duration,
+    #[command(flatten)]
+    pub keys: SecretKeyArgs,
+    /// Application (client) id of a platform-wide Microsoft Entra app registration that
+    /// connections may use instead of their own.
+    #[arg(long, env = "SCIMD_GRAPH_CLIENT_ID")]
+    pub graph_client_id: Option<String>,
+    /// Client secret of the platform-wide app registration.
+    #[arg(long, env = "SCIMD_GRAPH_CLIENT_SECRET", hide_env_values = true)]
+    pub graph_client_secret: Option<Secret<String>>,
+}
+
+/// The keys connection secrets are sealed with (`serve`, `secret-key rotate`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
+pub struct SecretKeyArgs {
+    /// Key that seals connection secrets at rest: 32 bytes, standard base64 (`scimd
+    /// secret-key generate`). Without it, connections cannot store a client secret.
+    #[arg(long, env = "SCIMD_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<Secret<String>>,
+    /// The key before the current one: values sealed under it still open until `scimd
+    /// secret-key rotate` seals them again.
+    #[arg(long, env = "SCIMD_SECRET_KEY_PREVIOUS", hide_env_values = true)]
+    pub secret_key_previous: Option<Secret<String>>,
+}
+
+impl SecretKeyArgs {
+    /// The keyring these keys make; none without a current key.
+    pub fn keyring(&self) -> Result<Option<Keyring>, KeyError> {
+        Keyring::from_settings(self.secret_key.as_ref(), self.secret_key_previous.as_ref())
+    }
+}
+
+/// A platform-wide Microsoft Entra app registration: connections that give no client id
+/// and secret of their own authenticate as it.
+#[derive(Clone, Debug)]
+pub struct PlatformApp {
+    pub client_id: String,
+    pub client_secret: Secret<String>,
+}
+
+/// A setting of `serve` that cannot be used: the server does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(
+        "SCIMD_GRAPH_CLIENT_ID and SCIMD_GRAPH_CLIENT_SECRET go together: set both or neither"
+    )]
+    HalfPlatformApp,
 }
 
 impl Default for ServeArgs {
@@ -162,6 +220,9 @@ impl Default for ServeArgs {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             workers: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT.into(),
+            keys: SecretKeyArgs::default(),
+            graph_client_id: None,
+            graph_client_secret: None,
         }
     }
 }
@@ -191,16 +252,40 @@ pub struct Settings {
     /// Bulk limits advertised in /ServiceProviderConfig and enforced (RFC 7644 §3.7).
     pub bulk_max_operations: usize,
     pub bulk_max_payload: usize,
+    /// Seals and opens connection secrets; `None` when `SCIMD_SECRET_KEY` is not set, and
+    /// then no secret can be stored.
+    pub keyring: Option<Arc<Keyring>>,
+    /// The platform-wide Graph app registration, if the server has one.
+    pub graph_app: Option<PlatformApp>,
 }
 
 impl Settings {
     /// The settings `scimd serve` runs with when given no flags and no env twins.
     pub fn new(database_url: DatabaseUrl) -> Self {
-        Self::from_args(database_url, ServeArgs::default())
+        Self::plain(database_url, ServeArgs::default())
     }
 
     /// The settings for `serve`'s flags; the rest have no flag and take their defaults here.
-    pub fn from_args(database_url: DatabaseUrl, args: ServeArgs) -> Self {
+    /// A secret key that is not one, or half a platform app, is refused.
+    pub fn from_args(database_url: DatabaseUrl, args: ServeArgs) -> Result<Self, SettingsError> {
+        let keyring = args.keys.keyring()?.map(Arc::new);
+        let graph_app = match (&args.graph_client_id, &args.graph_client_secret) {
+            (Some(client_id), Some(client_secret)) => Some(PlatformApp {
+                client_id: client_id.clone(),
+                client_secret: client_secret.clone(),
+            }),
+            (None, None) => None,
+            _ => return Err(SettingsError::HalfPlatformApp),
+        };
+        Ok(Self {
+            keyring,
+            graph_app,
+            ..Self::plain(database_url, args)
+        })
+    }
+
+    /// Every setting but those that must be checked first (the keys, the platform app).
+    fn plain(database_url: DatabaseUrl, args: ServeArgs) -> Self {
         // Taken apart whole, so a flag added to `ServeArgs` cannot be forgotten here.
         let ServeArgs {
             bind,
@@ -212,6 +297,9 @@ impl Settings {
             max_body_bytes,
             workers,
             shutdown_timeout,
+            keys: _,
+            graph_client_id: _,
+            graph_client_secret: _,
         } = args;
         Self {
             database_url,
@@ -228,6 +316,8 @@ impl Settings {
             max_results: 1000,
             bulk_max_operations: 1000,
             bulk_max_payload: 4 * 1024 * 1024,
+            keyring: None,
+            graph_app: None,
         }
     }
 }
@@ -282,6 +372,53 @@ mod tests {
             .try_get_matches_from(["serve"])
             .and_then(|m| ServeArgs::from_arg_matches(&m));
         assert_eq!(parsed.ok(), Some(ServeArgs::default()));
+    }
+
+    #[test]
+    fn half_a_platform_app_or_a_bad_key_stops_the_server() {
+        let url = DatabaseUrl::parse(DEFAULT_DATABASE_URL).ok();
+        let Some(url) = url else { return };
+        let half = ServeArgs {
+            graph_client_id: Some("app".into()),
+            ..ServeArgs::default()
+        };
+        let err = Settings::from_args(url.clone(), half)
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("SCIMD_GRAPH_CLIENT_SECRET")),
+            "{err:?}"
+        );
+        let bad_key = ServeArgs {
+            keys: SecretKeyArgs {
+                secret_key: Some(Secret::new("c2hvcnQ=".into())),
+                secret_key_previous: None,
+            },
+            ..ServeArgs::default()
+        };
+        let err = Settings::from_args(url.clone(), bad_key)
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.starts_with("SCIMD_SECRET_KEY must decode to 32 bytes")),
+            "{err:?}"
+        );
+        let good = ServeArgs {
+            keys: SecretKeyArgs {
+                secret_key: Some(Secret::new(crate::secrets::generate_key())),
+                secret_key_previous: None,
+            },
+            graph_client_id: Some("app".into()),
+            graph_client_secret: Some(Secret::new("pw".into())),
+            ..ServeArgs::default()
+        };
+        let settings = Settings::from_args(url, good).ok();
+        assert!(settings
+            .as_ref()
+            .is_some_and(|s| s.keyring.is_some() && s.graph_app.is_some()));
+        assert!(!format!("{settings:?}").contains("pw\""));
     }
 
     #[test]

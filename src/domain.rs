@@ -186,6 +186,159 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// The directory a connection pulls from.
+    Provider as "Provider", "The directory a connection reads: Microsoft Graph or Google Directory"
+    {
+        /// Microsoft Graph (Entra ID, Microsoft 365).
+        Graph = "graph",
+        /// The Google Admin SDK Directory API.
+        Google = "google",
+    }
+}
+
+impl Provider {
+    /// The tenant's source while this provider's connection feeds it.
+    pub const fn source(self) -> Source {
+        match self {
+            Self::Graph => Source::Graph,
+            Self::Google => Source::Google,
+        }
+    }
+}
+
+text_enum! {
+    /// The Microsoft cloud a Graph directory lives in: each has its own sign-in and Graph
+    /// hosts.
+    #[derive(Default)]
+    Cloud as "Cloud",
+        "The Microsoft cloud of the directory: `global` (commercial), `usgov` (GCC High),\n\
+         `usgov-dod` (DoD) or `china` (operated by 21Vianet)"
+    {
+        #[default]
+        Global = "global",
+        UsGov = "usgov",
+        UsGovDod = "usgov-dod",
+        China = "china",
+    }
+}
+
+/// The most groups a connection's scope may name.
+pub const MAX_SCOPE_GROUPS: usize = 100;
+
+/// Whom a connection reads: everyone in the directory, or the members of some groups.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ConnectionScope {
+    /// Every user of the directory.
+    All {},
+    /// The members of these groups (by their directory object ids), each read once.
+    Groups {
+        #[schema(min_items = 1, max_items = 100)]
+        group_ids: Vec<uuid::Uuid>,
+    },
+}
+
+impl ConnectionScope {
+    /// The scope with each group once, in the order given; `None` when it names no group or
+    /// more than [`MAX_SCOPE_GROUPS`].
+    pub fn deduped(self) -> Option<Self> {
+        match self {
+            Self::All {} => Some(self),
+            Self::Groups { group_ids } => {
+                let mut seen = std::collections::HashSet::new();
+                let group_ids: Vec<uuid::Uuid> =
+                    group_ids.into_iter().filter(|g| seen.insert(*g)).collect();
+                (1..=MAX_SCOPE_GROUPS)
+                    .contains(&group_ids.len())
+                    .then_some(Self::Groups { group_ids })
+            }
+        }
+    }
+}
+
+/// The directory (tenant) a connection reads, as its admin names it: its GUID, or one of
+/// its domain names (`contoso.onmicrosoft.com`). Held lower-case.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DirectoryTenantId(String);
+
+impl DirectoryTenantId {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase();
+        if s.len() == 36 {
+            if let Ok(id) = uuid::Uuid::try_parse(&s) {
+                return Ok(Self(id.hyphenated().to_string()));
+            }
+        }
+        let label = |l: &str| {
+            (1..=63).contains(&l.len())
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        let labels: Vec<&str> = s.split('.').collect();
+        let domain = s.len() <= 253
+            && labels.len() >= 2
+            && labels.iter().all(|l| label(l))
+            && labels
+                .last()
+                .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_alphabetic()));
+        if domain {
+            Ok(Self(s))
+        } else {
+            Err(format!(
+                "directory_tenant_id must be the directory's GUID or one of its domain names \
+                 (contoso.onmicrosoft.com), not `{}`",
+                s.chars().take(80).collect::<String>()
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DirectoryTenantId {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+
+impl From<DirectoryTenantId> for String {
+    fn from(id: DirectoryTenantId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for DirectoryTenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl utoipa::PartialSchema for DirectoryTenantId {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "The directory's tenant id (a GUID) or one of its domain names",
+            ))
+            .max_length(Some(253))
+            .examples([serde_json::json!("contoso.onmicrosoft.com")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DirectoryTenantId {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("DirectoryTenantId")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +395,65 @@ mod tests {
         spellings(Source::ALL, |v| v.as_str());
         spellings(DeletePolicy::ALL, |v| v.as_str());
         spellings(AdminState::ALL, |v| v.as_str());
+        spellings(Provider::ALL, |v| v.as_str());
+        spellings(Cloud::ALL, |v| v.as_str());
+    }
+
+    #[test]
+    fn directory_tenants_are_guids_or_domain_names() {
+        let guid = "72F988BF-86F1-41AF-91AB-2D7CD011DB47";
+        assert_eq!(
+            DirectoryTenantId::parse(guid).map(String::from),
+            Ok(guid.to_ascii_lowercase())
+        );
+        for good in ["contoso.onmicrosoft.com", "Example.CO.uk", "a-b.example"] {
+            assert!(DirectoryTenantId::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "contoso",
+            "-a.com",
+            "a..com",
+            "a.b_c.com",
+            "a.com.",
+            "x.123",
+            "72f988bf",
+        ] {
+            assert!(DirectoryTenantId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scopes_read_and_write_their_documented_spellings() {
+        let all: Result<ConnectionScope, _> =
+            serde_json::from_value(serde_json::json!({"type": "all"}));
+        assert_eq!(all.ok(), Some(ConnectionScope::All {}));
+        let g = uuid::Uuid::from_u128(7);
+        let groups: Option<ConnectionScope> =
+            serde_json::from_value(serde_json::json!({"type": "groups", "group_ids": [g, g]})).ok();
+        assert_eq!(
+            groups.and_then(ConnectionScope::deduped),
+            Some(ConnectionScope::Groups { group_ids: vec![g] })
+        );
+        assert_eq!(
+            serde_json::to_value(ConnectionScope::All {}).ok(),
+            Some(serde_json::json!({"type": "all"}))
+        );
+        for bad in [
+            serde_json::json!({"type": "all", "group_ids": []}),
+            serde_json::json!({"type": "groups"}),
+            serde_json::json!({"type": "groups", "group_ids": ["nope"]}),
+            serde_json::json!({"type": "ou"}),
+        ] {
+            assert!(
+                serde_json::from_value::<ConnectionScope>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            ConnectionScope::Groups { group_ids: vec![] }.deduped(),
+            None
+        );
+        assert_eq!(Cloud::default(), Cloud::Global);
     }
 }

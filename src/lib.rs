@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod provisioning;
 pub mod scim;
+pub mod secrets;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

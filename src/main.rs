@@ -8,10 +8,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use scimd::clock::{self, SharedClock};
-use scimd::config::{DatabaseUrl, LogFormat, ServeArgs, Settings, DEFAULT_DATABASE_URL};
+use scimd::config::{
+    DatabaseUrl, LogFormat, SecretKeyArgs, ServeArgs, Settings, DEFAULT_DATABASE_URL,
+};
 use scimd::domain::{DeletePolicy, Source};
 use scimd::error::Error;
-use scimd::provisioning::{credentials, tenants};
+use scimd::provisioning::{connections, credentials, tenants};
+use scimd::secrets;
 use scimd::store::{self, database};
 use scimd::{telemetry, Application};
 
@@ -77,6 +80,21 @@ enum Command {
     /// Manage admin keys for /admin/v1.
     #[command(subcommand, name = "admin-key")]
     AdminKey(AdminKeyCmd),
+    /// Manage the key that seals connection secrets at rest.
+    #[command(subcommand, name = "secret-key")]
+    SecretKey(SecretKeyCmd),
+}
+
+#[derive(Subcommand)]
+enum SecretKeyCmd {
+    /// Print a new random key for SCIMD_SECRET_KEY, and only it.
+    Generate,
+    /// Seal every stored secret again under SCIMD_SECRET_KEY, opening each with it or with
+    /// SCIMD_SECRET_KEY_PREVIOUS, in one transaction.
+    Rotate {
+        #[command(flatten)]
+        keys: SecretKeyArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -107,6 +125,16 @@ enum TenantCmd {
         /// SCIM requests allowed in a burst above the sustained rate.
         #[arg(long)]
         rate_burst: Option<i64>,
+        /// How often a connected tenant syncs, 15m to 30d (e.g. 6h).
+        #[arg(long)]
+        sync_interval: Option<String>,
+        /// Hold a sync run that would deprovision more than this percentage (0 to 100) of
+        /// the people its connection manages...
+        #[arg(long)]
+        brake_max_percent: Option<i64>,
+        /// ...and more than this many people.
+        #[arg(long)]
+        brake_min_count: Option<i64>,
     },
     /// Delete a tenant and everything it owns.
     Delete {
@@ -156,6 +184,10 @@ enum CliError {
     Migrate(#[from] database::MigrateError),
     #[error(transparent)]
     Start(#[from] scimd::StartError),
+    #[error(transparent)]
+    Settings(#[from] scimd::config::SettingsError),
+    #[error(transparent)]
+    Key(#[from] secrets::KeyError),
     #[error("{0}")]
     App(String),
     #[error("server stopped with an error: {0}")]
@@ -206,12 +238,36 @@ fn run(cli: Cli) -> Result<(), CliError> {
             println!("{}", issued.token);
             Ok(())
         }
+        Command::SecretKey(cmd) => secret_key(&url, cmd),
     }
 }
 
+fn secret_key(url: &DatabaseUrl, cmd: SecretKeyCmd) -> Result<(), CliError> {
+    match cmd {
+        SecretKeyCmd::Generate => println!("{}", secrets::generate_key()),
+        SecretKeyCmd::Rotate { keys } => {
+            let keyring = keys.keyring()?.ok_or_else(|| {
+                CliError::App(format!(
+                    "{} is not set: it is the key to seal the secrets under",
+                    secrets::KEY_VAR
+                ))
+            })?;
+            let mut conn = database::connect(url)?;
+            let n = connections::rotate(&mut conn, &keyring)?;
+            println!("{n}");
+            eprintln!(
+                "scimd: sealed {n} connection secrets again under {}",
+                secrets::KEY_VAR
+            );
+        }
+    }
+    Ok(())
+}
+
 fn serve(url: DatabaseUrl, args: ServeArgs, clock: SharedClock) -> Result<(), CliError> {
+    // Settings first: a bad key stops the server before it touches the database.
+    let settings = Settings::from_args(url.clone(), args)?;
     database::migrate(&url)?;
-    let settings = Settings::from_args(url, args);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -278,6 +334,9 @@ fn tenant(url: &DatabaseUrl, cmd: TenantCmd, clock: &SharedClock) -> Result<(), 
             on_source_delete,
             rate_per_second,
             rate_burst,
+            sync_interval,
+            brake_max_percent,
+            brake_min_count,
         } => {
             let patch = tenants::SettingsPatch {
                 name,
@@ -287,11 +346,23 @@ fn tenant(url: &DatabaseUrl, cmd: TenantCmd, clock: &SharedClock) -> Result<(), 
                     per_second: rate_per_second,
                     burst: rate_burst,
                 }),
+                sync_interval,
+                deprovision_brake: Some(tenants::BrakePatch {
+                    max_percent: brake_max_percent,
+                    min_count: brake_min_count,
+                }),
             };
             let t = tenants::update_settings(&mut conn, &slug, &patch, clock.now())?;
             println!(
-                "{}\tsource={}\ton_source_delete={}\trate_limit={}/s burst {}",
-                t.slug, t.source, t.on_source_delete, t.rate_per_second, t.rate_burst
+                "{}\tsource={}\ton_source_delete={}\trate_limit={}/s burst {}\tsync_interval={}\tbrake={}% min {}",
+                t.slug,
+                t.source,
+                t.on_source_delete,
+                t.rate_per_second,
+                t.rate_burst,
+                tenants::format_interval(t.sync_interval_secs),
+                t.brake_max_percent,
+                t.brake_min_count
             );
         }
         TenantCmd::Delete { slug, yes } => {

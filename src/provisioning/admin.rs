@@ -40,7 +40,7 @@ impl By {
 }
 
 /// Runs `f` with the tenant `slug` names (404 when none), in one call to the database.
-async fn in_tenant<T, F>(db: &Db, slug: String, f: F) -> Result<T, Error>
+pub(super) async fn in_tenant<T, F>(db: &Db, slug: String, f: F) -> Result<T, Error>
 where
     T: Send + 'static,
     F: FnOnce(&mut PgConnection, Tenant) -> Result<T, Error> + Send + 'static,

@@ -256,7 +256,8 @@ pub struct Disconnected {
     pub people_removed: usize,
 }
 
-/// Disconnects the tenant's source: the tenant becomes `manual`. With `keep_people`,
+/// Disconnects the tenant's source: the tenant becomes `manual` and loses its connection
+/// (with the directory objects its runs mirrored), if it had one. With `keep_people`,
 /// everyone the source managed becomes a manual person (same id, history and admin
 /// state); without, they are deprovisioned (or erased, under the `remove` policy) and leave
 /// their groups. One transaction, set-based, with an event per person.
@@ -287,6 +288,7 @@ pub fn disconnect(
                 out.people_deprovisioned = people::deprovision_sourced(conn, &stamp)?;
             }
         }
+        super::connections::remove(conn, tenant.id)?;
         let tenant = tenants::update_settings(
             conn,
             tenant.id,

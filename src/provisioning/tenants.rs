@@ -3,8 +3,10 @@
 
 use std::fmt;
 
+use std::time::Duration;
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::PgConnection;
+use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::domain::{DeletePolicy, Source};
@@ -50,6 +52,13 @@ const MAX_NAME: usize = 200;
 pub const MAX_RATE_PER_SECOND: i64 = 100_000;
 pub const MAX_RATE_BURST: i64 = 1_000_000;
 
+/// A connected tenant syncs at most this often...
+pub const MIN_SYNC_INTERVAL: Duration = Duration::from_secs(15 * 60);
+/// ...and at least this often.
+pub const MAX_SYNC_INTERVAL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The brake's `min_count` is at most this.
+pub const MAX_BRAKE_MIN_COUNT: i64 = 1_000_000;
+
 /// A change to a tenant's settings (`PATCH /admin/v1/tenants/{slug}`, `scimd tenant set`):
 /// any subset of the keys, unchecked. `source` and `on_source_delete` stay text until
 /// [`SettingsPatch::check`], so a misspelt one is refused as an invalid value naming the
@@ -61,6 +70,9 @@ pub struct SettingsPatch {
     pub source: Option<String>,
     pub on_source_delete: Option<String>,
     pub rate_limit: Option<RatePatch>,
+    /// How often a connected tenant syncs, as a duration (`6h`, `90m`).
+    pub sync_interval: Option<String>,
+    pub deprovision_brake: Option<BrakePatch>,
 }
 
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -68,6 +80,43 @@ pub struct SettingsPatch {
 pub struct RatePatch {
     pub per_second: Option<i64>,
     pub burst: Option<i64>,
+}
+
+/// Either or both of the deprovision brake's settings.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrakePatch {
+    pub max_percent: Option<i64>,
+    pub min_count: Option<i64>,
+}
+
+/// A sync interval as its setting is written: `6h`, `1h 30m`.
+pub fn format_interval(secs: i32) -> String {
+    let secs = u64::try_from(secs).unwrap_or_default();
+    humantime::format_duration(Duration::from_secs(secs)).to_string()
+}
+
+fn check_interval(text: &str) -> Result<i32, Error> {
+    let bounds = || {
+        format!(
+            "sync_interval must be a duration from {} to {} (`6h`, `90m`), not `{}`",
+            humantime::format_duration(MIN_SYNC_INTERVAL),
+            humantime::format_duration(MAX_SYNC_INTERVAL),
+            text.chars().take(40).collect::<String>()
+        )
+    };
+    let d = humantime::parse_duration(text.trim()).map_err(|_| Error::InvalidValue(bounds()))?;
+    if !(MIN_SYNC_INTERVAL..=MAX_SYNC_INTERVAL).contains(&d) || d.subsec_nanos() != 0 {
+        return Err(Error::InvalidValue(bounds()));
+    }
+    i32::try_from(d.as_secs()).map_err(|_| Error::InvalidValue(bounds()))
+}
+
+fn between(value: i64, min: i64, max: i64, what: &str) -> Result<i32, Error> {
+    i32::try_from(value)
+        .ok()
+        .filter(|v| (min..=max).contains(&i64::from(*v)))
+        .ok_or_else(|| Error::InvalidValue(format!("{what} must be between {min} and {max}")))
 }
 
 fn one_of<T>(
@@ -85,13 +134,7 @@ fn one_of<T>(
 }
 
 fn in_range(value: i64, max: i64, what: &str) -> Result<i32, Error> {
-    if (1..=max).contains(&value) {
-        i32::try_from(value).map_err(|_| Error::InvalidValue(format!("{what} is too large")))
-    } else {
-        Err(Error::InvalidValue(format!(
-            "{what} must be between 1 and {max}"
-        )))
-    }
+    between(value, 1, max, what)
 }
 
 fn check_name(name: &str) -> Result<String, Error> {
@@ -112,6 +155,7 @@ impl SettingsPatch {
     /// The checked change; any invalid value refuses the whole patch.
     pub fn check(&self) -> Result<SettingsChange, Error> {
         let rate = self.rate_limit.clone().unwrap_or_default();
+        let brake = self.deprovision_brake.clone().unwrap_or_default();
         Ok(SettingsChange {
             name: self.name.as_deref().map(check_name).transpose()?,
             source: self
@@ -139,12 +183,26 @@ impl SettingsPatch {
                 .burst
                 .map(|n| in_range(n, MAX_RATE_BURST, "rate_limit.burst"))
                 .transpose()?,
+            sync_interval_secs: self
+                .sync_interval
+                .as_deref()
+                .map(check_interval)
+                .transpose()?,
+            brake_max_percent: brake
+                .max_percent
+                .map(|n| between(n, 0, 100, "deprovision_brake.max_percent"))
+                .transpose()?,
+            brake_min_count: brake
+                .min_count
+                .map(|n| between(n, 0, MAX_BRAKE_MIN_COUNT, "deprovision_brake.min_count"))
+                .transpose()?,
         })
     }
 }
 
 /// Applies a settings change. Switching `source` keeps every person: they are rebound by
-/// the new source (adopted by an IdP's create, or by a pull source's first sync).
+/// the new source (adopted by an IdP's create, or by a pull source's first sync). A
+/// shorter sync interval brings the tenant's next scheduled run within it.
 pub fn update_settings(
     conn: &mut PgConnection,
     slug: &str,
@@ -156,7 +214,13 @@ pub fn update_settings(
     if change.is_empty() {
         return Ok(tenant);
     }
-    Ok(tenants::update_settings(conn, tenant.id, &change, now)?)
+    conn.transaction(|conn| {
+        let tenant = tenants::update_settings(conn, tenant.id, &change, now)?;
+        if let Some(secs) = change.sync_interval_secs {
+            super::connections::interval_changed(conn, tenant.id, secs, now)?;
+        }
+        Ok(tenant)
+    })
 }
 
 pub fn create(
@@ -252,10 +316,28 @@ mod tests {
             serde_json::json!({"rate_limit": {"per_second": 0}}),
             serde_json::json!({"rate_limit": {"burst": 2_000_000}}),
             serde_json::json!({"name": "  "}),
+            serde_json::json!({"sync_interval": "14m"}),
+            serde_json::json!({"sync_interval": "31d"}),
+            serde_json::json!({"sync_interval": "soon"}),
+            serde_json::json!({"deprovision_brake": {"max_percent": 101}}),
+            serde_json::json!({"deprovision_brake": {"min_count": -1}}),
         ] {
             let patch: SettingsPatch = serde_json::from_value(bad.clone()).unwrap_or_default();
             assert!(patch.check().is_err(), "{bad}");
         }
+        let sync: SettingsPatch = serde_json::from_value(serde_json::json!({
+            "sync_interval": "15m", "deprovision_brake": {"min_count": 0}
+        }))
+        .unwrap_or_default();
+        let change = sync.check().ok();
+        assert_eq!(
+            change.as_ref().and_then(|c| c.sync_interval_secs),
+            Some(900)
+        );
+        assert_eq!(change.as_ref().and_then(|c| c.brake_min_count), Some(0));
+        assert_eq!(change.as_ref().and_then(|c| c.brake_max_percent), None);
+        assert_eq!(format_interval(21_600), "6h");
+        assert_eq!(format_interval(5_400), "1h 30m");
         for unknown in [
             serde_json::json!({"sauce": "scim"}),
             serde_json::json!({"rate_limit": {"per_minute": 5}}),

@@ -5,6 +5,7 @@
 //! alone are [`Db`]'s own async functions, which choose the pool and driver themselves
 //! (see [`db`]).
 
+pub mod connections;
 pub mod counts;
 pub mod credentials;
 pub mod database;

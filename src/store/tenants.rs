@@ -63,6 +63,9 @@ pub struct SettingsChange {
     pub on_source_delete: Option<DeletePolicy>,
     pub rate_per_second: Option<i32>,
     pub rate_burst: Option<i32>,
+    pub sync_interval_secs: Option<i32>,
+    pub brake_max_percent: Option<i32>,
+    pub brake_min_count: Option<i32>,
 }
 
 impl SettingsChange {
@@ -72,6 +75,9 @@ impl SettingsChange {
             && self.on_source_delete.is_none()
             && self.rate_per_second.is_none()
             && self.rate_burst.is_none()
+            && self.sync_interval_secs.is_none()
+            && self.brake_max_percent.is_none()
+            && self.brake_min_count.is_none()
     }
 }
 

@@ -437,7 +437,8 @@ async fn command_line_writes_leave_what_the_same_admin_api_writes_leave() {
     assert_eq!(
         same("tenant set")["tenant"],
         json!({"name": "Acme Ltd", "source": "manual", "on_source_delete": "remove",
-               "rate_per_second": 25, "rate_burst": 50})
+               "rate_per_second": 25, "rate_burst": 50, "sync_interval_secs": 21600,
+               "brake_max_percent": 20, "brake_min_count": 10})
     );
 
     // A partial change leaves the other settings as they are.

@@ -292,7 +292,13 @@ async fn the_server_answers_exactly_the_documented_operations() {
 /// against the document.
 #[tokio::test]
 async fn every_admin_answer_fits_the_documented_schema() {
-    let app = spawn_app_with(|s| s.max_body_bytes = 4096).await;
+    let app = spawn_app_with(|s| {
+        s.max_body_bytes = 4096;
+        s.keyring = Some(std::sync::Arc::new(scimd::secrets::Keyring::new(
+            &[3; 32], None,
+        )));
+    })
+    .await;
     let c = Contract::fetch(&app).await;
     let get = |p: &str| send(&app, "GET", p, true, None);
     let json_body = |v: Value| Some(("application/json", v.to_string().into_bytes()));
@@ -742,6 +748,34 @@ async fn every_admin_answer_fits_the_documented_schema() {
         400
     );
 
+    // The connection: created, replaced, refused, read.
+    let connection = format!("{t}/connection");
+    let graph = json!({
+        "provider": "graph",
+        "directory_tenant_id": "contoso.onmicrosoft.com",
+        "client_id": "3f2a1c9e-5b7d-4e8f-a6c1-0d9b8e7f6a5c",
+        "client_secret": "s3cret",
+        "scope": {"type": "groups", "group_ids": ["b1e2c3d4-a5b6-4c7d-8e9f-0a1b2c3d4e5f"]},
+    });
+    let at = "/admin/v1/tenants/acme/connection";
+    assert_eq!(c.check("GET", &connection, get(at).await).await.0, 404);
+    for want in [201, 200] {
+        let res = send(&app, "PUT", at, true, json_body(graph.clone())).await;
+        assert_eq!(c.check("PUT", &connection, res).await.0, want);
+    }
+    let res = send(
+        &app,
+        "PUT",
+        at,
+        true,
+        json_body(json!({"provider": "graph"})),
+    )
+    .await;
+    assert_eq!(c.check("PUT", &connection, res).await.0, 400);
+    let (status, view) = c.check("GET", &connection, get(at).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["has_secret"], true);
+
     // Disconnect, then delete the tenant.
     let res = send(
         &app,
@@ -800,6 +834,8 @@ async fn an_answer_with_a_field_the_schema_lacks_does_not_fit() {
         "source": "manual",
         "on_source_delete": "retain",
         "rate_limit": {"per_second": 100, "burst": 200},
+        "sync_interval": "6h",
+        "deprovision_brake": {"max_percent": 20, "min_count": 10},
         "created_at": "2026-11-22T09:00:00Z",
         "updated_at": "2026-11-23T14:05:12Z",
     });

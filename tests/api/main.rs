@@ -7,6 +7,7 @@ mod auth;
 mod big_group;
 mod cli;
 mod combined_create;
+mod connections;
 mod contract;
 mod counts;
 mod create_path;

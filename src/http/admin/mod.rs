@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+mod connections;
 mod doc;
 mod events;
 mod import;
@@ -58,6 +59,7 @@ fn configure(cfg: &mut ServiceConfig) {
         .service(update_tenant)
         .service(delete_tenant)
         .service(disconnect_tenant)
+        .configure(connections::configure)
         .configure(people::configure)
         .service(events::feed)
         .service(list_tokens)
@@ -155,8 +157,23 @@ pub(super) struct TenantView {
     source: Source,
     on_source_delete: DeletePolicy,
     rate_limit: RateLimit,
+    /// How often the tenant syncs while it has a connection: a duration, 15m to 30d
+    #[schema(example = "6h")]
+    sync_interval: String,
+    deprovision_brake: DeprovisionBrake,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// A sync run that would deprovision more than the larger of `min_count` people and
+/// `max_percent` % of the people its connection manages is held until an admin approves it
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeprovisionBrake {
+    #[schema(minimum = 0, maximum = 100, example = 20)]
+    max_percent: i32,
+    #[schema(minimum = 0, maximum = 1_000_000, example = 10)]
+    min_count: i32,
 }
 
 impl From<Tenant> for TenantView {
@@ -170,6 +187,11 @@ impl From<Tenant> for TenantView {
             rate_limit: RateLimit {
                 per_second: t.rate_per_second,
                 burst: t.rate_burst,
+            },
+            sync_interval: tenants::format_interval(t.sync_interval_secs),
+            deprovision_brake: DeprovisionBrake {
+                max_percent: t.brake_max_percent,
+                min_count: t.brake_min_count,
             },
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -302,6 +324,22 @@ struct TenantPatch {
     #[schema(value_type = Option<DeletePolicy>)]
     on_source_delete: Option<String>,
     rate_limit: Option<RateLimitPatch>,
+    /// How often the tenant syncs while it has a connection: a duration from `15m` to
+    /// `30d`. A run already scheduled later than the new interval from now is brought
+    /// forward
+    #[schema(example = "6h")]
+    sync_interval: Option<String>,
+    deprovision_brake: Option<BrakePatch>,
+}
+
+/// Either or both of the deprovision brake's settings
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct BrakePatch {
+    #[schema(minimum = 0, maximum = 100, example = 20)]
+    max_percent: Option<i64>,
+    #[schema(minimum = 0, maximum = 1_000_000, example = 10)]
+    min_count: Option<i64>,
 }
 
 /// Either or both of the bucket's settings
@@ -323,6 +361,11 @@ impl From<TenantPatch> for tenants::SettingsPatch {
             rate_limit: p.rate_limit.map(|r| tenants::RatePatch {
                 per_second: r.per_second,
                 burst: r.burst,
+            }),
+            sync_interval: p.sync_interval,
+            deprovision_brake: p.deprovision_brake.map(|b| tenants::BrakePatch {
+                max_percent: b.max_percent,
+                min_count: b.min_count,
             }),
         }
     }
@@ -379,10 +422,11 @@ struct DisconnectResult {
 
 /// Detach the tenant from its identity source and manage its people by hand
 ///
-/// Sets the tenant's source to `manual`. With `keep_people: true` every live person and
-/// group of another source becomes `manual`. With `keep_people: false` every live person of
-/// another source is deprovisioned by the tenant's `on_source_delete` policy: `retain`
-/// deprovisions them (they can be restored), `remove` erases them.
+/// Sets the tenant's source to `manual` and removes its connection, if it has one. With
+/// `keep_people: true` every live person and group of another source becomes `manual`.
+/// With `keep_people: false` every live person of another source is deprovisioned by the
+/// tenant's `on_source_delete` policy: `retain` deprovisions them (they can be restored),
+/// `remove` erases them.
 #[utoipa::path(
     operation_id = "disconnectTenant",
     params(TenantPath),

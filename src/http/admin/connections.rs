@@ -1,0 +1,211 @@
+//! `/admin/v1/tenants/{slug}/connection`: the tenant's one connection to its directory,
+//! saved whole and read back without its secret.
+
+use actix_web::http::header;
+use actix_web::{get, put, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::doc::Conflict;
+use super::{parse_json, Reply, TenantPath};
+use crate::config::Secret;
+use crate::domain::{Cloud, ConnectionScope, DirectoryTenantId, Provider};
+use crate::http::body::AdminBody;
+use crate::http::extract::AdminCtx;
+use crate::http::AppState;
+use crate::provisioning::connections::{self as connections, Connection, ConnectionInput};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(put_connection).service(get_connection);
+}
+
+/// A connection to a directory
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PutConnection {
+    /// `graph` (Microsoft 365); `google` is not supported yet
+    provider: Provider,
+    directory_tenant_id: DirectoryTenantId,
+    /// `global` when left out
+    cloud: Option<Cloud>,
+    /// The app registration's application (client) id. Leave it and `client_secret` out to
+    /// use the server's platform-wide app registration, when it has one
+    client_id: Option<Uuid>,
+    /// The app registration's client secret, stored sealed and never shown again. Left
+    /// out with the stored `client_id`, the stored secret is kept
+    #[schema(max_length = 1024, write_only)]
+    client_secret: Option<String>,
+    scope: ConnectionScope,
+    /// Guests of the directory are synced too; `false` when left out
+    include_guests: Option<bool>,
+}
+
+impl From<PutConnection> for ConnectionInput {
+    fn from(p: PutConnection) -> Self {
+        Self {
+            provider: p.provider,
+            directory_tenant_id: p.directory_tenant_id,
+            cloud: p.cloud,
+            client_id: p.client_id,
+            client_secret: p.client_secret.map(Secret::new),
+            scope: p.scope,
+            include_guests: p.include_guests,
+        }
+    }
+}
+
+/// Why the last run failed
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RunError {
+    /// A stable code: `throttled`, `permission_missing`, `bad_secret`, …
+    #[schema(example = "permission_missing")]
+    code: String,
+    message: String,
+}
+
+/// When the connection ran and runs next
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ConnectionStatus {
+    #[schema(required = true)]
+    last_run_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
+    last_success_at: Option<DateTime<Utc>>,
+    /// `null` until the connection's first run is applied
+    #[schema(required = true)]
+    next_run_at: Option<DateTime<Utc>>,
+    /// `null` when the last run succeeded or none ran
+    #[schema(required = true)]
+    last_error: Option<RunError>,
+}
+
+/// A tenant's connection to its directory; never its secret
+#[derive(Serialize, ToSchema)]
+#[schema(as = Connection)]
+#[serde(deny_unknown_fields)]
+struct ConnectionView {
+    provider: Provider,
+    directory_tenant_id: DirectoryTenantId,
+    cloud: Cloud,
+    /// `null` when the connection uses the platform's app registration
+    #[schema(required = true)]
+    client_id: Option<Uuid>,
+    scope: ConnectionScope,
+    include_guests: bool,
+    /// A client secret is stored (sealed)
+    has_secret: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    status: ConnectionStatus,
+}
+
+impl From<Connection> for ConnectionView {
+    fn from(c: Connection) -> Self {
+        Self {
+            provider: c.provider,
+            directory_tenant_id: c.config.directory_tenant_id,
+            cloud: c.config.cloud,
+            client_id: c.config.client_id,
+            scope: c.config.scope,
+            include_guests: c.config.include_guests,
+            has_secret: c.has_secret,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            status: ConnectionStatus {
+                last_run_at: c.last_run_at,
+                last_success_at: c.last_success_at,
+                next_run_at: c.next_run_at,
+                last_error: c.last_error.map(|e| RunError {
+                    code: e.code,
+                    message: e.message,
+                }),
+            },
+        }
+    }
+}
+
+/// Connect the tenant to its directory, or replace its connection
+///
+/// Makes the directory the tenant's source (`graph`), in the same transaction. The client
+/// secret is sealed with the server's `SCIMD_SECRET_KEY`; a server without one refuses a
+/// secret (409) and saves nothing. Leave out `client_id` and `client_secret` to use the
+/// server's platform-wide app registration (400 when it has none); give `client_id` alone
+/// to keep the stored secret of that same client id.
+///
+/// A new connection is not scheduled until its first run is applied. Replacing it with
+/// another directory, cloud or scope forgets what the last runs learnt (the delta links
+/// belong to the old directory) and unschedules it the same way; any other change keeps
+/// its state and schedule.
+#[utoipa::path(
+    operation_id = "putConnection",
+    params(TenantPath),
+    request_body(
+        content = PutConnection,
+        example = json!({
+            "provider": "graph",
+            "directory_tenant_id": "contoso.onmicrosoft.com",
+            "client_id": "3f2a1c9e-5b7d-4e8f-a6c1-0d9b8e7f6a5c",
+            "client_secret": "…",
+            "scope": {"type": "groups", "group_ids": ["b1e2c3d4-a5b6-4c7d-8e9f-0a1b2c3d4e5f"]}
+        })
+    ),
+    responses(
+        (status = 200, description = "Replaced", body = ConnectionView),
+        (
+            status = 201,
+            description = "Created",
+            body = ConnectionView,
+            headers(("Location" = String, description = "The connection's URL"))
+        ),
+        (status = 409, response = Conflict),
+    )
+)]
+#[put("/tenants/{slug}/connection")]
+async fn put_connection(
+    _admin: AdminCtx,
+    state: web::Data<AppState>,
+    path: web::Path<TenantPath>,
+    AdminBody(body): AdminBody,
+) -> Reply {
+    let input: ConnectionInput = parse_json::<PutConnection>(&body)?.into();
+    let slug = path.into_inner().slug;
+    let settings = &state.settings;
+    let keyring = settings.keyring.clone();
+    let platform = settings.graph_app.clone();
+    let now = state.clock.now();
+    let saved = connections::save(&state.db, keyring, platform, slug, input, now).await?;
+    state.rate_limits.forget(saved.tenant.id);
+    let view = ConnectionView::from(saved.connection);
+    Ok(if saved.created {
+        HttpResponse::Created()
+            .insert_header((
+                header::LOCATION,
+                format!("/admin/v1/tenants/{}/connection", saved.tenant.slug),
+            ))
+            .json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    })
+}
+
+/// The tenant's connection, never its secret
+#[utoipa::path(
+    operation_id = "getConnection",
+    params(TenantPath),
+    responses(
+        (status = 200, description = "The connection", body = ConnectionView),
+    )
+)]
+#[get("/tenants/{slug}/connection")]
+async fn get_connection(
+    _admin: AdminCtx,
+    state: web::Data<AppState>,
+    path: web::Path<TenantPath>,
+) -> Reply {
+    let connection = connections::get(&state.db, path.into_inner().slug).await?;
+    Ok(HttpResponse::Ok().json(ConnectionView::from(connection)))
+}
