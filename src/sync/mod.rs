@@ -109,3 +109,5 @@ impl SyncError {
         }
     }
 }
+
+pub mod http;
