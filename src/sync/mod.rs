@@ -109,3 +109,13 @@ impl SyncError {
         }
     }
 }
+
+pub mod graph;
+pub mod http;
+
+/// What a connection test found, in words for the technician who set it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestReport {
+    pub ok: bool,
+    pub detail: String,
+}

@@ -12,9 +12,12 @@ mod contract;
 mod counts;
 mod create_path;
 mod entra;
+#[path = "../fakes/graph.rs"]
+mod fake_graph;
 mod fast_path;
 mod feed;
 mod filters;
+mod graph;
 mod group_members;
 mod growth;
 mod helpers;

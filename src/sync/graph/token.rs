@@ -1,0 +1,227 @@
+//! The app's access token: client credentials ("Microsoft identity platform and the OAuth
+//! 2.0 client credentials flow"), cached until shortly before it expires.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use super::Graph;
+use crate::config::Secret;
+use crate::sync::http::{fetch, Fetched};
+use crate::sync::SyncError;
+
+/// How long before its expiry a token is replaced: a tenth of its life, at most five
+/// minutes, so a request never leaves with a token about to lapse.
+fn margin(lifetime: Duration) -> Duration {
+    (lifetime / 10).min(Duration::from_secs(300))
+}
+
+#[derive(Default)]
+pub(super) struct Cache(tokio::sync::Mutex<Option<Cached>>);
+
+struct Cached {
+    token: Secret<String>,
+    renew_at: Instant,
+}
+
+impl Cache {
+    /// The cached token, or a new one. The lock is held while a token is fetched, so
+    /// concurrent requests wait for one sign-in rather than each signing in.
+    pub(super) async fn get(&self, graph: &Graph) -> Result<Secret<String>, SyncError> {
+        let mut slot = self.0.lock().await;
+        if let Some(c) = slot.as_ref() {
+            if Instant::now() < c.renew_at {
+                return Ok(c.token.clone());
+            }
+        }
+        let (token, lifetime) = request(graph).await?;
+        *slot = Some(Cached {
+            token: token.clone(),
+            renew_at: Instant::now() + lifetime.saturating_sub(margin(lifetime)),
+        });
+        Ok(token)
+    }
+
+    /// Drops `stale` (Graph refused it), unless another request already replaced it.
+    pub(super) async fn forget(&self, stale: &Secret<String>) {
+        let mut slot = self.0.lock().await;
+        if slot.as_ref().is_some_and(|c| c.token == *stale) {
+            *slot = None;
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Issued {
+    token_type: String,
+    expires_in: Lifetime,
+    access_token: String,
+}
+
+/// `expires_in` is a number of seconds; some endpoints send it as a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Lifetime {
+    Number(u64),
+    Text(String),
+}
+
+#[derive(Deserialize, Default)]
+struct Refused {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+    #[serde(default)]
+    error_codes: Vec<u64>,
+}
+
+async fn request(graph: &Graph) -> Result<(Secret<String>, Duration), SyncError> {
+    let config = &graph.config;
+    let mut url = graph.login.clone();
+    url.set_path(&format!(
+        "/{}/oauth2/v2.0/token",
+        config.directory_tenant_id
+    ));
+    // The scope names the cloud's Graph resource even when the transport root is
+    // overridden: the token's audience is Graph, whatever host relays the calls.
+    let scope = format!("{}/.default", config.cloud.graph_root());
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", config.client_id.as_str()),
+        ("client_secret", config.client_secret.expose().as_str()),
+        ("scope", scope.as_str()),
+    ];
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let answer = fetch(
+        &graph.budget,
+        "the Microsoft sign-in service",
+        &host,
+        || graph.http.post(url.clone()).form(&form),
+    )
+    .await?;
+    if !answer.status.is_success() {
+        return Err(refused(graph, &answer));
+    }
+    let issued: Issued = answer.json().map_err(|_| {
+        SyncError::new(
+            "source_error",
+            "The Microsoft sign-in service answered without a usable access token",
+        )
+    })?;
+    if !issued.token_type.eq_ignore_ascii_case("bearer") || issued.access_token.is_empty() {
+        return Err(SyncError::new(
+            "source_error",
+            format!(
+                "The Microsoft sign-in service issued a {:?} token, not a bearer token",
+                issued.token_type
+            ),
+        ));
+    }
+    let seconds = match issued.expires_in {
+        Lifetime::Number(n) => n,
+        Lifetime::Text(t) => t.trim().parse().unwrap_or(0),
+    };
+    Ok((
+        Secret::new(issued.access_token),
+        Duration::from_secs(seconds),
+    ))
+}
+
+/// The token endpoint said no: name the cause from its AADSTS code ("Microsoft Entra
+/// authentication and authorization error codes").
+fn refused(graph: &Graph, answer: &Fetched) -> SyncError {
+    let config = &graph.config;
+    let body: Refused = answer.json().unwrap_or_default();
+    let mut codes = body.error_codes.clone();
+    if codes.is_empty() {
+        codes.extend(aadsts_in(&body.error_description));
+    }
+    let has = |c: u64| codes.contains(&c);
+    let tenant = &config.directory_tenant_id;
+    if has(90002) || has(900023) || has(90072) {
+        let code = codes.first().copied().unwrap_or(90002);
+        return SyncError::new(
+            "tenant_not_found",
+            format!(
+                "The directory (tenant) {tenant:?} was not found in {}: check the directory \
+                 tenant ID and the cloud (AADSTS{code})",
+                config.cloud.label()
+            ),
+        );
+    }
+    if has(7000215) {
+        return SyncError::new(
+            "bad_secret",
+            "The client secret is wrong or expired (AADSTS7000215): enter the secret's \
+             value (not its ID), or create a new secret for the app",
+        );
+    }
+    if has(7000222) {
+        return SyncError::new(
+            "bad_secret",
+            "The client secret has expired (AADSTS7000222): create a new secret for the app \
+             and enter its value",
+        );
+    }
+    if has(700016) {
+        return SyncError::new(
+            "client_not_found",
+            format!(
+                "The application (client) ID {:?} was not found in the directory {tenant:?} \
+                 (AADSTS700016): check the client ID, and that an administrator of this \
+                 directory consented to the app",
+                config.client_id
+            ),
+        );
+    }
+    if has(65001) {
+        return SyncError::new(
+            "consent_revoked",
+            "Admin consent for the app is missing or was revoked (AADSTS65001): an \
+             administrator of the directory must grant consent again",
+        );
+    }
+    let first_line = body.error_description.lines().next().unwrap_or_default();
+    SyncError::new(
+        "token_error",
+        format!(
+            "The Microsoft sign-in service refused a token (HTTP {}, {}): {first_line}",
+            answer.status.as_u16(),
+            if body.error.is_empty() {
+                "no error code"
+            } else {
+                body.error.as_str()
+            }
+        ),
+    )
+}
+
+/// The AADSTS numbers a description mentions ("AADSTS7000215: Invalid client secret…").
+fn aadsts_in(text: &str) -> impl Iterator<Item = u64> + '_ {
+    text.match_indices("AADSTS").filter_map(move |(at, tag)| {
+        let digits: String = text[at + tag.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aadsts_codes_are_read_from_a_description() {
+        let codes: Vec<_> =
+            aadsts_in("AADSTS7000215: Invalid client secret. Trace ID: x AADSTS1").collect();
+        assert_eq!(codes, [7000215, 1]);
+    }
+
+    #[test]
+    fn tokens_are_renewed_a_little_before_expiry() {
+        assert_eq!(margin(Duration::from_secs(3599)), Duration::from_secs(300));
+        assert_eq!(margin(Duration::from_secs(60)), Duration::from_secs(6));
+    }
+}
