@@ -339,6 +339,60 @@ impl utoipa::ToSchema for DirectoryTenantId {
     }
 }
 
+text_enum! {
+    /// Where a sync run is in its life (the admin API's `status`).
+    RunStatus as "SyncRunStatus",
+        "`queued` waits for a node, `running` is being read or applied, `succeeded` was\n\
+         applied, `failed` wrote nothing, `planned` is a dry run's plan, `held` stopped at the\n\
+         deprovision brake and waits for an approval"
+    {
+        Queued = "queued",
+        Running = "running",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        /// A dry run that computed its plan and wrote nothing else.
+        Planned = "planned",
+        /// Stopped before writing by the deprovision brake; its plan is kept.
+        Held = "held",
+    }
+}
+
+impl RunStatus {
+    /// A run in one of these is the tenant's active run: at most one at a time.
+    pub const ACTIVE: [Self; 2] = [Self::Queued, Self::Running];
+}
+
+text_enum! {
+    /// What started a sync run.
+    RunTrigger as "SyncRunTrigger", "`schedule` (the tenant's interval) or `manual` (an operator)"
+    {
+        Schedule = "schedule",
+        Manual = "manual",
+    }
+}
+
+text_enum! {
+    /// What a sync run's plan does to one person, group or membership (the keys of a run's
+    /// `counts`).
+    PlanAction as "SyncPlanAction", "What a plan item does"
+    {
+        Create = "create",
+        Update = "update",
+        Unchanged = "unchanged",
+        Deactivate = "deactivate",
+        Reactivate = "reactivate",
+        Deprovision = "deprovision",
+        Restore = "restore",
+        Adopt = "adopt",
+        Skip = "skip",
+        GroupCreate = "group_create",
+        GroupUpdate = "group_update",
+        GroupDelete = "group_delete",
+        MemberAdd = "member_add",
+        MemberRemove = "member_remove",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

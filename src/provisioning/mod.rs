@@ -14,5 +14,6 @@ pub mod manual;
 pub mod people;
 pub mod push;
 pub mod storable;
+pub mod sync;
 pub mod tenants;
 pub mod users;

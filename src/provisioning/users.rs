@@ -101,7 +101,7 @@ pub fn new_user(actor: &Actor, source: Source, data: UserData) -> (NewUser<'stat
     (new, event)
 }
 
-fn created_event(data: &UserData, source: Source) -> Event<'_> {
+pub(crate) fn created_event(data: &UserData, source: Source) -> Event<'_> {
     Event::UserCreated {
         user_name: &data.user_name,
         external_id: data.external_id.as_deref(),
@@ -168,7 +168,7 @@ pub fn create_from(
 }
 
 /// Writes `data` over an existing row and makes it live under `source`.
-fn take_over(
+pub(crate) fn take_over(
     conn: &mut PgConnection,
     actor: &Actor,
     existing: &UserRow,
@@ -217,7 +217,7 @@ fn check_version(row: &UserRow, if_match: Option<i64>) -> Result<(), Error> {
 
 /// Writes the new resource if it differs, with `user.updated` and, when `active` flipped,
 /// `user.deactivated` / `user.reactivated`.
-fn write_update(
+pub(crate) fn write_update(
     conn: &mut PgConnection,
     actor: &Actor,
     row: UserRow,

@@ -21,6 +21,7 @@ pub mod rows;
 pub mod schema;
 pub mod search;
 pub mod sql;
+pub mod sync;
 pub mod tenants;
 pub mod users;
 

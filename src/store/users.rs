@@ -580,6 +580,14 @@ impl SamePerson {
     }
 }
 
+/// [`SamePerson`]'s userName and email tests between a row `c` and a newcomer whose
+/// userName and email are the SQL expressions given: a directory user, which has no
+/// externalId to match.
+pub fn same_person_sql(c: &str, user_name: &str, email: &str) -> String {
+    let same = SamePerson::between(c, user_name, email, "NULL");
+    format!("({} OR {})", same.user_name, same.email)
+}
+
 /// A user who could be the same person as a newcomer, and which of the tests matched.
 #[derive(QueryableByName, Debug, Clone)]
 pub struct Candidate {
@@ -683,6 +691,14 @@ pub fn set_lifecycle(
     .push(USER_ROW_COLUMNS)
     .push(" FROM u");
     sql.into_cached_query().get_result(conn)
+}
+
+/// Records the directory id of a person a pull source took over (adopted or restored).
+pub fn set_source_ref(conn: &mut PgConnection, id: Uuid, source_ref: &str) -> QueryResult<()> {
+    diesel::update(users::table.filter(users::id.eq(id)))
+        .set(users::source_ref.eq(source_ref))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Erases a user, and takes a visible one off the tenant's count.
