@@ -125,6 +125,7 @@ const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_SYNC_WORKERS: usize = 2;
 
 /// The flags of `scimd serve`, each with its env twin. `--help` shows the defaults above;
 /// [`ServeArgs::default`] holds the same values for [`Settings::new`].
@@ -166,6 +167,17 @@ pub struct ServeArgs {
     /// Client secret of the platform-wide app registration.
     #[arg(long, env = "SCIMD_GRAPH_CLIENT_SECRET", hide_env_values = true)]
     pub graph_client_secret: Option<Secret<String>>,
+    /// Pull syncs this node runs at once; 0 turns pulling off on this node.
+    #[arg(long, env = "SCIMD_SYNC_WORKERS", default_value_t = DEFAULT_SYNC_WORKERS)]
+    pub sync_workers: usize,
+    /// Replaces the Microsoft sign-in root (https://login.microsoftonline.com and its
+    /// national twins) for every cloud: scheme, host and port; the paths stay.
+    #[arg(long, env = "SCIMD_GRAPH_LOGIN_URL")]
+    pub graph_login_url: Option<url::Url>,
+    /// Replaces the Microsoft Graph root (https://graph.microsoft.com and its national
+    /// twins) for every cloud: scheme, host and port; the paths stay.
+    #[arg(long, env = "SCIMD_GRAPH_API_URL")]
+    pub graph_api_url: Option<url::Url>,
 }
 
 /// The keys connection secrets are sealed with (`serve`, `secret-key rotate`).
@@ -223,6 +235,9 @@ impl Default for ServeArgs {
             keys: SecretKeyArgs::default(),
             graph_client_id: None,
             graph_client_secret: None,
+            sync_workers: DEFAULT_SYNC_WORKERS,
+            graph_login_url: None,
+            graph_api_url: None,
         }
     }
 }
@@ -257,6 +272,13 @@ pub struct Settings {
     pub keyring: Option<Arc<Keyring>>,
     /// The platform-wide Graph app registration, if the server has one.
     pub graph_app: Option<PlatformApp>,
+    /// Pull syncs run at once on this node; 0: none.
+    pub sync_workers: usize,
+    /// Where Microsoft's sign-in and Graph are reached instead of their clouds' roots.
+    pub graph_login_url: Option<url::Url>,
+    pub graph_api_url: Option<url::Url>,
+    /// How often the sync scheduler looks for due connections and queued runs.
+    pub sync_tick: Duration,
 }
 
 impl Settings {
@@ -300,6 +322,9 @@ impl Settings {
             keys: _,
             graph_client_id: _,
             graph_client_secret: _,
+            sync_workers,
+            graph_login_url,
+            graph_api_url,
         } = args;
         Self {
             database_url,
@@ -318,6 +343,10 @@ impl Settings {
             bulk_max_payload: 4 * 1024 * 1024,
             keyring: None,
             graph_app: None,
+            sync_workers,
+            graph_login_url,
+            graph_api_url,
+            sync_tick: Duration::from_secs(10),
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Application {
     addr: SocketAddr,
     server: actix_web::dev::Server,
     state: web::Data<AppState>,
+    /// The node's sync scheduler; `None` when it runs no pull syncs.
+    scheduler: Option<sync::worker::Worker<sync::directories::Directories>>,
 }
 
 impl Application {
@@ -58,12 +60,43 @@ impl Application {
             async_unsupported(&settings),
         );
         let ttl = settings.token_cache_ttl;
+        let metrics = http::metrics::Metrics::new()?;
+        let sync_metrics = sync::metrics::SyncMetrics::new(metrics.registry())?;
+        let sync_wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let directories = sync::directories::Directories {
+            roots: sync::graph::Roots {
+                login: settings.graph_login_url.clone(),
+                api: settings.graph_api_url.clone(),
+            },
+            http: sync::directories::Directories::client(),
+            policy: sync::http::RetryPolicy::default(),
+            keyring: settings.keyring.clone(),
+            platform_app: settings.graph_app.clone(),
+            stats: std::sync::Arc::clone(&sync_metrics.retries),
+        };
+        let scheduler = (settings.sync_workers > 0).then(|| {
+            sync::worker::Worker::new(
+                db.clone(),
+                clock.clone(),
+                settings.sync_workers,
+                directories.clone(),
+                sync::worker::Timing {
+                    tick: settings.sync_tick,
+                    ..sync::worker::Timing::default()
+                },
+                std::sync::Arc::clone(&sync_wake),
+                sync_metrics.clone(),
+            )
+        });
         let state = web::Data::new(AppState {
             scim_tokens: Verifier::new(CredentialKind::ScimToken, ttl, clock.clone()),
             admin_keys: Verifier::new(CredentialKind::AdminKey, ttl, clock.clone()),
-            metrics: http::metrics::Metrics::new()?,
+            metrics,
+            sync_metrics,
+            directories,
             spc_cache: std::sync::Mutex::new(None),
             rate_limits: http::ratelimit::RateLimits::new(clock.clone(), ttl),
+            sync_wake,
             db,
             clock,
             settings: settings.clone(),
@@ -96,6 +129,7 @@ impl Application {
             addr,
             server: server.run(),
             state,
+            scheduler,
         })
     }
 
@@ -119,9 +153,26 @@ impl Application {
         }
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish; the sync
+    /// scheduler runs beside it and, when the server stops, hands its unfinished runs back
+    /// to the queue.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some(scheduler) = self.scheduler else {
+            return self.server.await;
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let scheduling = tokio::spawn(async move {
+            scheduler
+                .run_until(async {
+                    // A dropped sender stops the scheduler too.
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        let served = self.server.await;
+        let _ = stop.send(());
+        let _ = scheduling.await;
+        served
     }
 }
 

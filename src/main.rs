@@ -70,7 +70,7 @@ enum Command {
     /// Create the database if missing and run the migrations (idempotent).
     Migrate,
     /// Migrate, then serve SCIM and the admin API until SIGINT/SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCmd),
@@ -83,6 +83,37 @@ enum Command {
     /// Manage the key that seals connection secrets at rest.
     #[command(subcommand, name = "secret-key")]
     SecretKey(SecretKeyCmd),
+    /// Pull syncs of connected tenants.
+    #[command(subcommand)]
+    Sync(SyncCmd),
+}
+
+#[derive(Subcommand)]
+enum SyncCmd {
+    /// Queue a sync of the tenant's connection (or find the one already queued or running)
+    /// and print its id; a serving node runs it. With --wait, print its outcome once it
+    /// ends.
+    Run {
+        #[arg(long)]
+        tenant: String,
+        /// Compute the plan and stop (status `planned`): nothing is written.
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait for the run to end and print it; exits non-zero unless it succeeded or
+        /// was planned.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits.
+        #[arg(long, default_value = "30m")]
+        timeout: humantime::Duration,
+    },
+    /// List the tenant's sync runs, newest first.
+    Runs {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -228,7 +259,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
-        Command::Serve(args) => serve(url, args, clock),
+        Command::Serve(args) => serve(url, *args, clock),
         Command::Tenant(cmd) => tenant(&url, cmd, &clock),
         Command::Token(cmd) => token(&url, cmd, &clock),
         Command::AdminKey(AdminKeyCmd::Issue { label }) => {
@@ -239,7 +270,85 @@ fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::SecretKey(cmd) => secret_key(&url, cmd),
+        Command::Sync(cmd) => sync(&url, cmd, &clock),
     }
+}
+
+/// One line of a run: id, trigger, status, start and end, counts, error.
+fn run_line(run: &scimd::store::sync::RunRow) -> String {
+    let time =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_owned(), |t| t.to_rfc3339());
+    let counts = run
+        .counts
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, n)| n.as_i64().is_some_and(|n| n > 0))
+                .map(|(k, n)| format!("{k}={n}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let error = run
+        .error
+        .as_ref()
+        .and_then(|e| e.get("message"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    format!(
+        "{}\t{}\t{}{}\t{}\t{}\t{counts}\t{error}",
+        run.id,
+        run.trigger,
+        run.status,
+        if run.dry_run { " (dry run)" } else { "" },
+        time(run.started_at),
+        time(run.finished_at),
+    )
+}
+
+fn sync(url: &DatabaseUrl, cmd: SyncCmd, clock: &SharedClock) -> Result<(), CliError> {
+    use scimd::domain::{RunStatus, RunTrigger};
+    use scimd::provisioning::sync as runs;
+    let mut conn = database::connect(url)?;
+    match cmd {
+        SyncCmd::Run {
+            tenant,
+            dry_run,
+            wait,
+            timeout,
+        } => {
+            let run = runs::queue_in(&mut conn, &tenant, RunTrigger::Manual, dry_run, clock.now())?;
+            if !wait {
+                println!("{}", run.id);
+                return Ok(());
+            }
+            let until = std::time::Instant::now() + std::time::Duration::from(timeout);
+            loop {
+                let now = runs::run_in(&mut conn, &tenant, run.id)?;
+                if !RunStatus::ACTIVE.contains(&now.status) {
+                    println!("{}", run_line(&now));
+                    return match now.status {
+                        RunStatus::Succeeded | RunStatus::Planned => Ok(()),
+                        other => Err(CliError::App(format!("sync run {} is {other}", now.id))),
+                    };
+                }
+                if std::time::Instant::now() >= until {
+                    return Err(CliError::App(format!(
+                        "sync run {} is still {} after {timeout}; is a node with \
+                         SCIMD_SYNC_WORKERS above 0 serving?",
+                        run.id, now.status
+                    )));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+        }
+        SyncCmd::Runs { tenant, limit } => {
+            for run in runs::runs_in(&mut conn, &tenant, None, limit.clamp(1, 500))? {
+                println!("{}", run_line(&run));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn secret_key(url: &DatabaseUrl, cmd: SecretKeyCmd) -> Result<(), CliError> {

@@ -102,6 +102,11 @@ impl Metrics {
             .observe(seconds);
     }
 
+    /// The registry, for the collectors of other parts of the server.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     pub fn rate_limited(&self) {
         self.rate_limited.inc();
     }

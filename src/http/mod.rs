@@ -28,10 +28,15 @@ pub struct AppState {
     pub scim_tokens: Verifier,
     pub admin_keys: Verifier,
     pub metrics: metrics::Metrics,
+    pub sync_metrics: crate::sync::metrics::SyncMetrics,
+    /// How this node reaches directories (connection tests use it).
+    pub directories: crate::sync::directories::Directories,
     /// The /ServiceProviderConfig body and the base URL it was built for.
     pub spc_cache: std::sync::Mutex<Option<(String, String)>>,
     /// Per-tenant SCIM rate limits.
     pub rate_limits: ratelimit::RateLimits,
+    /// Wakes this node's sync scheduler when a run is queued here.
+    pub sync_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -46,6 +46,12 @@ pub async fn metrics(state: web::Data<AppState>, db: web::Data<Db>) -> HttpRespo
         admin_key_checks: state.admin_keys.hash_checks(),
         replans: db.replans(),
     };
+    // The stalest connected tenant; a database that cannot say leaves the gauge as it was.
+    let now = state.clock.now();
+    match crate::provisioning::sync::oldest_success_age(&state.db, now).await {
+        Ok(age) => state.sync_metrics.scraped(age),
+        Err(e) => tracing::warn!(error = %e, "cannot read the age of the stalest sync"),
+    }
     match state.metrics.render(scraped) {
         Ok(text) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -342,6 +342,18 @@ pub async fn load(
     .await
 }
 
+/// [`load`] by the tenant's id, on the caller's connection (a sync run's).
+pub fn load_by_id(
+    conn: &mut PgConnection,
+    keyring: Option<&Keyring>,
+    platform_app: Option<&PlatformApp>,
+    tenant_id: Uuid,
+) -> Result<LoadedConnection, Error> {
+    let tenant = super::tenants::by_id(conn, tenant_id)?;
+    let row = store::find(conn, tenant.id)?.ok_or_else(|| not_connected(&tenant))?;
+    opened(tenant, row, keyring, platform_app)
+}
+
 /// A connection row made ready to run (see [`load`]), for callers that read the row in
 /// their own transaction.
 pub fn opened(

@@ -6,6 +6,13 @@
 //! the engine [`Page`]s of [`DirUser`] and [`DirGroup`] entries, maps a directory user to
 //! a [`Person`], and gives back the state the next run starts from (a delta link).
 
+pub mod directories;
+pub mod engine;
+pub mod graph;
+pub mod http;
+pub mod metrics;
+pub mod worker;
+
 use serde_json::{Map, Value};
 
 /// Why the directory reported an object gone (Graph's `@removed.reason`).
@@ -109,9 +116,6 @@ impl SyncError {
         }
     }
 }
-
-pub mod graph;
-pub mod http;
 
 /// What a connection test found, in words for the technician who set it up.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -292,8 +292,12 @@ async fn the_server_answers_exactly_the_documented_operations() {
 /// against the document.
 #[tokio::test]
 async fn every_admin_answer_fits_the_documented_schema() {
+    let fake = crate::fake_graph::FakeGraph::start(crate::fake_graph::FakeOptions::default()).await;
     let app = spawn_app_with(|s| {
         s.max_body_bytes = 4096;
+        s.graph_login_url = Some(fake.url().parse().unwrap());
+        s.graph_api_url = Some(fake.url().parse().unwrap());
+        s.sync_tick = std::time::Duration::from_millis(200);
         s.keyring = Some(std::sync::Arc::new(scimd::secrets::Keyring::new(
             &[3; 32], None,
         )));
@@ -775,6 +779,169 @@ async fn every_admin_answer_fits_the_documented_schema() {
     let (status, view) = c.check("GET", &connection, get(at).await).await;
     assert_eq!(status, 200);
     assert_eq!(view["has_secret"], true);
+
+    // Pull sync, against a Graph fake: a connection test, runs, a plan, a held run and
+    // its approval.
+    let res = send(&app, "POST", &format!("{at}/test"), true, None).await;
+    let (status, tested) = c.check("POST", &format!("{connection}/test"), res).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        tested["ok"], false,
+        "the fake knows no contoso.onmicrosoft.com"
+    );
+    let res = send(
+        &app,
+        "POST",
+        "/admin/v1/tenants/nobody/connection/test",
+        true,
+        None,
+    )
+    .await;
+    assert_eq!(
+        c.check("POST", &format!("{connection}/test"), res).await.0,
+        404
+    );
+    for i in 0..20 {
+        fake.add_user(
+            &format!("u{i}"),
+            json!({"userPrincipalName": format!("u{i}@contoso.example"), "accountEnabled": true}),
+        );
+    }
+    let res = send(
+        &app,
+        "POST",
+        "/admin/v1/tenants",
+        true,
+        json_body(json!({"slug": "pull"})),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let o = fake.options();
+    let res = send(
+        &app,
+        "PUT",
+        "/admin/v1/tenants/pull/connection",
+        true,
+        json_body(json!({"provider": "graph", "directory_tenant_id": o.tenant,
+                         "client_id": o.client_id, "client_secret": o.client_secret,
+                         "scope": {"type": "all"}})),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let start = format!("{t}/sync");
+    let run_at = format!("{t}/sync-runs/{{id}}");
+    let sync = |dry: bool| {
+        send(
+            &app,
+            "POST",
+            &format!("/admin/v1/tenants/pull/sync?dry_run={dry}"),
+            true,
+            None,
+        )
+    };
+    let ended = |id: String| {
+        let app = &app;
+        async move {
+            for _ in 0..400 {
+                let run: Value = send(
+                    app,
+                    "GET",
+                    &format!("/admin/v1/tenants/pull/sync-runs/{id}"),
+                    true,
+                    None,
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+                if !matches!(run["status"].as_str(), Some("queued" | "running")) {
+                    return run;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("run {id} did not end");
+        }
+    };
+    let (status, started) = c.check("POST", &start, sync(true).await).await;
+    assert_eq!(status, 202);
+    let id = started["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(ended(id.clone()).await["status"], "planned");
+    let res = send(&app, "POST", "/admin/v1/tenants/nobody/sync", true, None).await;
+    assert_eq!(c.check("POST", &start, res).await.0, 404);
+    let (status, _) = c.check("POST", &start, sync(false).await).await;
+    assert_eq!(status, 202);
+    let runs = format!("{t}/sync-runs");
+    let (status, page) = c
+        .check(
+            "GET",
+            &runs,
+            get("/admin/v1/tenants/pull/sync-runs?limit=1").await,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(page["next_cursor"].is_string(), "{page}");
+    assert_eq!(
+        c.check(
+            "GET",
+            &runs,
+            get("/admin/v1/tenants/pull/sync-runs?cursor=x").await
+        )
+        .await
+        .0,
+        400
+    );
+    let applied = ended(page["items"][0]["id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(applied["status"], "succeeded", "{applied}");
+    let (status, _) = c
+        .check(
+            "GET",
+            &run_at,
+            get(&format!("/admin/v1/tenants/pull/sync-runs/{id}")).await,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let unknown = "/admin/v1/tenants/pull/sync-runs/0190f0f0-0000-7000-8000-000000000000";
+    assert_eq!(c.check("GET", &run_at, get(unknown).await).await.0, 404);
+    let plan = format!("{run_at}/plan");
+    let (status, items) = c
+        .check(
+            "GET",
+            &plan,
+            get(&format!(
+                "/admin/v1/tenants/pull/sync-runs/{id}/plan?action=create&limit=5"
+            ))
+            .await,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(items["items"].as_array().map(Vec::len), Some(5));
+    let res = get(&format!(
+        "/admin/v1/tenants/pull/sync-runs/{id}/plan?action=nothing"
+    ))
+    .await;
+    assert_eq!(c.check("GET", &plan, res).await.0, 400);
+    for i in 0..15 {
+        fake.remove_user(&format!("u{i}"), "deleted");
+    }
+    let (_, started) = c.check("POST", &start, sync(false).await).await;
+    let held = ended(started["run_id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(held["status"], "held", "{held}");
+    let approve = format!("{run_at}/approve");
+    let held_at = format!(
+        "/admin/v1/tenants/pull/sync-runs/{}/approve",
+        held["id"].as_str().unwrap()
+    );
+    let (status, approved) = c
+        .check(
+            "POST",
+            &approve,
+            send(&app, "POST", &held_at, true, None).await,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(approved["status"], "succeeded");
+    let res = send(&app, "POST", &held_at, true, None).await;
+    assert_eq!(c.check("POST", &approve, res).await.0, 409);
 
     // Disconnect, then delete the tenant.
     let res = send(

@@ -32,3 +32,4 @@ mod proxy;
 mod ratelimit;
 mod scim;
 mod statements;
+mod sync;

@@ -2,7 +2,7 @@
 //! saved whole and read back without its secret.
 
 use actix_web::http::header;
-use actix_web::{get, put, web, HttpResponse};
+use actix_web::{get, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,7 +19,9 @@ use crate::http::AppState;
 use crate::provisioning::connections::{self as connections, Connection, ConnectionInput};
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(put_connection).service(get_connection);
+    cfg.service(put_connection)
+        .service(get_connection)
+        .service(test_connection);
 }
 
 /// A connection to a directory
@@ -208,4 +210,57 @@ async fn get_connection(
 ) -> Reply {
     let connection = connections::get(&state.db, path.into_inner().slug).await?;
     Ok(HttpResponse::Ok().json(ConnectionView::from(connection)))
+}
+
+/// What a connection test found
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TestResult {
+    /// The server signed in to the directory and read one page
+    ok: bool,
+    /// What happened, in plain words: connected, or the wrong tenant id, a bad secret, a
+    /// missing permission (named), an unreachable directory
+    #[schema(example = "Connected: signed in and read 1 page of users from Microsoft Graph")]
+    detail: String,
+}
+
+/// Test the tenant's connection
+///
+/// Signs in to the directory with the connection's credentials and reads one page,
+/// writing nothing. A failure is not an error of this request: the answer is 200 with
+/// `ok: false` and what went wrong.
+#[utoipa::path(
+    operation_id = "testConnection",
+    params(TenantPath),
+    responses(
+        (status = 200, description = "The test's outcome", body = TestResult),
+        (status = 409, response = Conflict),
+    )
+)]
+#[post("/tenants/{slug}/connection/test")]
+async fn test_connection(
+    _admin: AdminCtx,
+    state: web::Data<AppState>,
+    path: web::Path<TenantPath>,
+) -> Reply {
+    let slug = path.into_inner().slug;
+    let directories = &state.directories;
+    let loaded = connections::load(
+        &state.db,
+        directories.keyring.clone(),
+        directories.platform_app.clone(),
+        slug,
+    )
+    .await?;
+    let report = match directories.graph(loaded) {
+        Ok(graph) => graph.0.test().await,
+        Err(e) => crate::sync::TestReport {
+            ok: false,
+            detail: e.message,
+        },
+    };
+    Ok(HttpResponse::Ok().json(TestResult {
+        ok: report.ok,
+        detail: report.detail,
+    }))
 }

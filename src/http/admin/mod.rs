@@ -23,6 +23,7 @@ mod doc;
 mod events;
 mod import;
 mod people;
+mod sync;
 
 pub use doc::PREFIX;
 use doc::{Conflict, Document};
@@ -61,6 +62,7 @@ fn configure(cfg: &mut ServiceConfig) {
         .service(disconnect_tenant)
         .configure(connections::configure)
         .configure(people::configure)
+        .configure(sync::configure)
         .service(events::feed)
         .service(list_tokens)
         .service(issue_token)
@@ -637,20 +639,24 @@ async fn list_tokens(
     let limit = query.limit()?;
     let after = match query.cursor()? {
         None => None,
-        Some(c) => Some(parse_token_cursor(&c)?),
+        Some(c) => Some(parse_time_cursor(&c)?),
     };
     let slug = path.into_inner().slug;
     let mut rows = admin::tokens(&state.db, slug, after, limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, limit, |t| {
-        encode_cursor(&format!("{}|{}", t.created_at.timestamp_micros(), t.key_id))
-    });
+    let next_cursor = next_cursor(&mut rows, limit, |t| time_cursor(t.created_at, &t.key_id));
     Ok(HttpResponse::Ok().json(TokenPage {
         items: rows.into_iter().map(TokenView::from).collect(),
         next_cursor,
     }))
 }
 
-fn parse_token_cursor(c: &str) -> Result<(DateTime<Utc>, String), Error> {
+/// A cursor of a list ordered by creation: the last item's creation time and key.
+pub(super) fn time_cursor(at: DateTime<Utc>, key: &str) -> String {
+    encode_cursor(&format!("{}|{key}", at.timestamp_micros()))
+}
+
+/// The time and key of a [`time_cursor`].
+pub(super) fn parse_time_cursor(c: &str) -> Result<(DateTime<Utc>, String), Error> {
     c.split_once('|')
         .and_then(|(micros, key)| {
             let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;

@@ -1,0 +1,504 @@
+//! One run (DESIGN.md, Pull sync): read the whole listing (or delta round) into staging,
+//! plan, then apply the whole plan in one transaction, or stop before writing: a dry run,
+//! the deprovision brake, or any failure. A run either happened completely or not at all.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use diesel::Connection;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{DirGroup, DirUser, Page, Person, SyncError};
+use crate::domain::{PlanAction, RunStatus, Source};
+use crate::error::Error;
+use crate::provisioning::sync as writes;
+use crate::store::sync::{self as store, ObjectKind, Outcome, RunRow, StagedGroup, StagedUser};
+use crate::store::Db;
+
+/// A round of reading a directory: its pages, then the state the next run starts from.
+pub trait Round: Send {
+    /// The round lists the whole directory (or the whole scope), so absence means gone.
+    fn full(&self) -> bool;
+    /// The next page; `None` after the last.
+    fn next_page(&mut self) -> impl Future<Output = Result<Option<Page>, SyncError>> + Send;
+    /// The state to store when the run applies; `Some` once the last page was read.
+    fn state(&self) -> Option<Value>;
+}
+
+/// A directory scimd reads people from.
+pub trait Connector: Send + Sync {
+    type Round<'a>: Round
+    where
+        Self: 'a;
+    /// Which source the people it reads have.
+    fn source(&self) -> Source;
+    /// Starts a round from the stored state (`{}`: from nothing, a full listing).
+    fn round(
+        &self,
+        state: &Value,
+    ) -> impl Future<Output = Result<Self::Round<'_>, SyncError>> + Send;
+    /// What scimd keeps of a (merged) directory user.
+    fn person(&self, fields: &Map<String, Value>) -> Person;
+    /// Why a person a full round does not list is deprovisioned, in plain words.
+    fn sweep_reason(&self) -> &'static str;
+}
+
+/// What a run needs besides its connector.
+#[derive(Clone)]
+pub struct RunContext {
+    pub db: Db,
+    /// The node holding the run's lease.
+    pub owner: String,
+    pub include_guests: bool,
+}
+
+/// The SCIM resource scimd keeps for a directory person.
+pub fn resource(p: &Person) -> Value {
+    /// Sets `key` when the directory gave a value.
+    fn put(m: &mut Map<String, Value>, key: &str, value: Option<&String>) {
+        if let Some(v) = value {
+            m.insert(key.into(), json!(v));
+        }
+    }
+    let mut r = Map::new();
+    r.insert(
+        "schemas".into(),
+        json!([
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        ]),
+    );
+    r.insert("userName".into(), json!(p.user_name));
+    r.insert("active".into(), json!(p.active));
+    put(&mut r, "displayName", p.display_name.as_ref());
+    let mut name = Map::new();
+    put(&mut name, "givenName", p.given_name.as_ref());
+    put(&mut name, "familyName", p.family_name.as_ref());
+    if !name.is_empty() {
+        r.insert("name".into(), Value::Object(name));
+    }
+    if let Some(e) = &p.email {
+        r.insert(
+            "emails".into(),
+            json!([{"value": e, "type": "work", "primary": true}]),
+        );
+    }
+    put(&mut r, "title", p.title.as_ref());
+    let mut enterprise = Map::new();
+    put(&mut enterprise, "department", p.department.as_ref());
+    put(&mut enterprise, "employeeNumber", p.employee_id.as_ref());
+    r.insert(
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".into(),
+        Value::Object(enterprise),
+    );
+    Value::Object(r)
+}
+
+/// A content hash of what scimd keeps of an object: equal hashes, nothing to write.
+fn hash(v: &Value) -> String {
+    let digest = Sha256::digest(v.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `fields` over `base`: a delta entry carries only what changed.
+fn merged(base: Option<&Value>, fields: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = match base {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    for (k, v) in fields {
+        out.insert(k.clone(), v.clone());
+    }
+    out
+}
+
+/// What a run decided.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub run: RunRow,
+}
+
+fn sync_error(e: &SyncError) -> Value {
+    json!({"code": e.code, "message": e.message})
+}
+
+fn internal(e: &Error) -> Value {
+    match e {
+        Error::Conflict(m) => json!({"code": "conflict", "message": m}),
+        other => {
+            tracing::error!(error = ?other, "sync run failed");
+            json!({"code": "internal", "message": "scimd could not apply the run; see its log"})
+        }
+    }
+}
+
+/// Counts per action, every key present.
+pub fn counts_json(counts: &HashMap<PlanAction, i64>) -> Value {
+    let mut m = Map::new();
+    for a in PlanAction::ALL {
+        m.insert(
+            a.as_str().into(),
+            json!(counts.get(a).copied().unwrap_or(0)),
+        );
+    }
+    Value::Object(m)
+}
+
+/// Executes a claimed run to its end, and records the end. Never returns an error: a
+/// failure is the run's `failed` status, and nothing of a failed run was applied.
+pub async fn execute<C: Connector>(
+    ctx: &RunContext,
+    run: RunRow,
+    connector: &C,
+    clock: &crate::clock::SharedClock,
+) -> Result<RunRow, Error> {
+    let read = read_and_plan(ctx, &run, connector).await;
+    let now = clock.now();
+    let db = &ctx.db;
+    match read {
+        Err(Failure::Source(e)) => fail(db, &run, sync_error(&e), now).await,
+        Err(Failure::Store(e)) => fail(db, &run, internal(&e), now).await,
+        Ok(plan) => finish_planned(ctx, run, plan, clock).await,
+    }
+}
+
+enum Failure {
+    Source(SyncError),
+    Store(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<SyncError> for Failure {
+    fn from(e: SyncError) -> Self {
+        Self::Source(e)
+    }
+}
+
+/// A computed plan.
+struct Planned {
+    full: bool,
+    state: Value,
+    base_generation: i64,
+    first: bool,
+    counts: HashMap<PlanAction, i64>,
+    managed: i64,
+}
+
+async fn read_and_plan<C: Connector>(
+    ctx: &RunContext,
+    run: &RunRow,
+    connector: &C,
+) -> Result<Planned, Failure> {
+    let db = &ctx.db;
+    let (run_id, tenant_id) = (run.id, run.tenant_id);
+    let connection = db
+        .run(move |conn| {
+            store::clear_staging(conn, run_id)?;
+            store::clear_plan(conn, run_id)?;
+            Ok(store::connection_state(conn, tenant_id, false)?)
+        })
+        .await?
+        .ok_or_else(|| SyncError::new("not_connected", "the tenant has no connection"))?;
+    let mut round = connector.round(&connection.state).await?;
+    while let Some(page) = round.next_page().await? {
+        stage(ctx, run, connector, page).await?;
+    }
+    let state = round.state().ok_or_else(|| {
+        SyncError::new(
+            "truncated",
+            "the directory's listing ended without the link the next run starts from",
+        )
+    })?;
+    let full = round.full();
+    let source = connector.source();
+    let sweep = connector.sweep_reason();
+    let planned = db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let (staged, managed) = store::staged_and_managed(conn, run_id, tenant_id, source)?;
+                if full && staged == 0 && managed > 0 {
+                    return Ok(Err(SyncError::new(
+                        "empty_listing",
+                        format!(
+                            "the directory listed nobody while this connection manages {managed} \
+                             people; that is never read as everyone leaving, so nothing was changed"
+                        ),
+                    )));
+                }
+                let run = store::run(conn, tenant_id, run_id)?
+                    .ok_or_else(|| Error::internal("the run vanished"))?;
+                store::plan_users(conn, run_id, tenant_id, source, full, sweep)?;
+                writes::plan_groups(conn, &run, source, full)?;
+                let counts = store::counts(conn, run_id)?;
+                Ok(Ok((counts, managed)))
+            })
+        })
+        .await?;
+    let (counts, managed) = planned?;
+    Ok(Planned {
+        full,
+        state,
+        base_generation: connection.generation,
+        first: connection.activated_at.is_none(),
+        counts,
+        managed,
+    })
+}
+
+/// Stages one page: each entry merged over what was known of it, mapped, hashed.
+async fn stage<C: Connector>(
+    ctx: &RunContext,
+    run: &RunRow,
+    connector: &C,
+    page: Page,
+) -> Result<(), Failure> {
+    let (run_id, tenant_id) = (run.id, run.tenant_id);
+    let include_guests = ctx.include_guests;
+    if page.reset {
+        ctx.db
+            .run(move |conn| Ok(store::clear_staging(conn, run_id)?))
+            .await?;
+    }
+    // One entry per id and page, the last: an id that comes twice in a page is merged.
+    let mut users: Vec<DirUser> = Vec::with_capacity(page.users.len());
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for u in page.users {
+        match at.get(&u.id) {
+            Some(&i) => {
+                let merged_fields =
+                    merged(Some(&Value::Object(users[i].fields.clone())), &u.fields);
+                users[i] = DirUser {
+                    fields: merged_fields,
+                    ..u
+                };
+            }
+            None => {
+                at.insert(u.id.clone(), users.len());
+                users.push(u);
+            }
+        }
+    }
+    let groups: Vec<DirGroup> = page.groups;
+    let refs: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let group_refs: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+    let (bases, group_bases) = ctx
+        .db
+        .run(move |conn| {
+            Ok((
+                store::base_objects(conn, run_id, tenant_id, ObjectKind::User, &refs)?,
+                store::base_objects(conn, run_id, tenant_id, ObjectKind::Group, &group_refs)?,
+            ))
+        })
+        .await?;
+    let staged_users: Vec<StagedUser> = users
+        .iter()
+        .map(|u| {
+            let raw = merged(bases.get(&u.id), &u.fields);
+            if let Some(removed) = u.removed {
+                return StagedUser {
+                    source_ref: u.id.clone(),
+                    removed: Some(removed.as_str().to_owned()),
+                    raw: Value::Object(raw),
+                    hash: None,
+                    user_name: None,
+                    email: None,
+                    display_name: None,
+                    active: false,
+                    skip: None,
+                    resource: None,
+                };
+            }
+            let person = connector.person(&raw);
+            let skip = if person.guest && !include_guests {
+                Some("a guest of the directory (the connection leaves guests out)".to_owned())
+            } else if person
+                .user_name
+                .as_deref()
+                .is_none_or(|n| n.trim().is_empty())
+            {
+                Some("no userName in the directory".to_owned())
+            } else {
+                None
+            };
+            let res = resource(&person);
+            StagedUser {
+                source_ref: u.id.clone(),
+                removed: None,
+                hash: Some(hash(&res)),
+                raw: Value::Object(raw),
+                user_name: person.user_name.clone(),
+                email: person.email.as_ref().map(|e| e.to_lowercase()),
+                display_name: person.display_name.clone(),
+                active: person.active,
+                skip,
+                resource: Some(res),
+            }
+        })
+        .collect();
+    // Groups: entries of one id add their members up; the last entry's fields win.
+    let mut staged_groups: Vec<StagedGroup> = Vec::new();
+    let mut group_at: HashMap<String, usize> = HashMap::new();
+    let mut members: HashMap<(String, String), bool> = HashMap::new();
+    for g in groups {
+        let raw = merged(group_bases.get(&g.id), &g.fields);
+        let display_name = raw
+            .get("displayName")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let entry = StagedGroup {
+            source_ref: g.id.clone(),
+            removed: g.removed.map(|r| r.as_str().to_owned()),
+            hash: Some(hash(&json!({"displayName": display_name}))),
+            raw: Value::Object(raw),
+            display_name,
+            members_full: g.members_full,
+        };
+        match group_at.get(&g.id) {
+            Some(&i) => {
+                let full = staged_groups[i].members_full || entry.members_full;
+                staged_groups[i] = StagedGroup {
+                    members_full: full,
+                    ..entry
+                };
+            }
+            None => {
+                group_at.insert(g.id.clone(), staged_groups.len());
+                staged_groups.push(entry);
+            }
+        }
+        for m in g.members {
+            members.insert((g.id.clone(), m.id), m.removed);
+        }
+    }
+    let members: Vec<(String, String, bool)> =
+        members.into_iter().map(|((g, m), r)| (g, m, r)).collect();
+    ctx.db
+        .run(move |conn| {
+            store::stage_users(conn, run_id, &staged_users)?;
+            store::stage_groups(conn, run_id, &staged_groups, &members)?;
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// The brake's limit: more deprovisions than this hold the run.
+pub fn brake_limit(managed: i64, max_percent: i32, min_count: i32) -> i64 {
+    let share = (managed * i64::from(max_percent)) / 100;
+    share.max(i64::from(min_count))
+}
+
+async fn finish_planned(
+    ctx: &RunContext,
+    run: RunRow,
+    plan: Planned,
+    clock: &crate::clock::SharedClock,
+) -> Result<RunRow, Error> {
+    let db = &ctx.db;
+    let owner = ctx.owner.clone();
+    let counts = counts_json(&plan.counts);
+    let deprovisions = plan
+        .counts
+        .get(&PlanAction::Deprovision)
+        .copied()
+        .unwrap_or(0);
+    let now = clock.now();
+    let run_id = run.id;
+    let tenant_id = run.tenant_id;
+    let outcome = |status| Outcome {
+        status,
+        full: plan.full,
+        counts: counts.clone(),
+        error: None,
+        base_generation: Some(plan.base_generation),
+        state_after: Some(plan.state.clone()),
+    };
+    if run.dry_run {
+        let o = outcome(RunStatus::Planned);
+        return db
+            .run(move |conn| {
+                let run = store::finish(conn, run_id, &o, now)?;
+                store::not_applied(conn, tenant_id, None, now, None)?;
+                Ok(run)
+            })
+            .await;
+    }
+    let held = db
+        .run(move |conn| crate::provisioning::tenants::by_id(conn, tenant_id))
+        .await?;
+    let limit = brake_limit(plan.managed, held.brake_max_percent, held.brake_min_count);
+    if !plan.first && deprovisions > limit {
+        let mut o = outcome(RunStatus::Held);
+        o.error = Some(json!({
+            "code": "brake",
+            "message": format!(
+                "this run would deprovision {deprovisions} of the {} people the connection \
+                 manages, more than the brake allows ({limit}); approve it to apply its plan",
+                plan.managed
+            ),
+        }));
+        return db
+            .run(move |conn| {
+                let run = store::finish(conn, run_id, &o, now)?;
+                store::not_applied(conn, tenant_id, None, now, None)?;
+                Ok(run)
+            })
+            .await;
+    }
+    let o = outcome(RunStatus::Succeeded);
+    let state = plan.state.clone();
+    let next = writes::next_run_at(now, held.sync_interval_secs);
+    let applied = db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let run = store::lock_own(conn, run_id, &owner)?.ok_or_else(|| {
+                    Error::Conflict("the run's lease was lost; nothing was applied".to_owned())
+                })?;
+                let run = RunRow {
+                    full: o.full,
+                    base_generation: o.base_generation,
+                    ..run
+                };
+                writes::apply(conn, &run, &held, &state, now, next)?;
+                Ok(store::finish(conn, run_id, &o, now)?)
+            })
+        })
+        .await;
+    match applied {
+        Ok(run) => Ok(run),
+        Err(e) => fail(db, &run, internal(&e), clock.now()).await,
+    }
+}
+
+/// Records a run as failed: nothing of it was applied.
+pub async fn fail(
+    db: &Db,
+    run: &RunRow,
+    error: Value,
+    now: DateTime<Utc>,
+) -> Result<RunRow, Error> {
+    let (run_id, tenant_id) = (run.id, run.tenant_id);
+    let full = run.full;
+    db.run(move |conn| {
+        let o = Outcome {
+            status: RunStatus::Failed,
+            full,
+            counts: json!({}),
+            error: Some(error.clone()),
+            base_generation: None,
+            state_after: None,
+        };
+        let run = store::finish(conn, run_id, &o, now)?;
+        store::clear_staging(conn, run_id)?;
+        store::not_applied(conn, tenant_id, Some(&error), now, None)?;
+        Ok(run)
+    })
+    .await
+}
