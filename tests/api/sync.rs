@@ -640,3 +640,79 @@ async fn a_run_whose_node_died_is_recorded_interrupted_and_nothing_of_it_is_appl
     assert_eq!(dead["error"]["code"], "interrupted");
     assert_eq!(live_people(&app), 0, "nothing of the dead run was applied");
 }
+
+#[tokio::test]
+async fn a_groups_scope_keeps_the_chosen_groups_members_and_deprovisions_one_who_leaves() {
+    let fake = fake_with(6).await;
+    let ga = "20000000-0000-4000-8000-00000000000a";
+    let gb = "20000000-0000-4000-8000-00000000000b";
+    let (u0, u1, u2, u3) = (user(0).0, user(1).0, user(2).0, user(3).0);
+    fake.add_group(ga, json!({"displayName": "Sales"}), &[&u0, &u1]);
+    fake.add_group(gb, json!({"displayName": "Support"}), &[&u1, &u2]);
+    let app = app(&fake).await;
+    connect(
+        &app,
+        &fake,
+        "acme",
+        json!({"type": "groups", "group_ids": [ga, gb]}),
+    )
+    .await;
+    let run = sync(&app, "acme", false).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(
+        run["counts"]["create"], 3,
+        "members of the chosen groups only: {run}"
+    );
+    assert_eq!(run["counts"]["group_create"], 2);
+    assert_eq!(run["counts"]["member_add"], 4);
+    assert_eq!(live_people(&app), 3);
+
+    // One leaves both groups, another joins: a full read each run.
+    fake.remove_member(ga, &u1);
+    fake.remove_member(gb, &u1);
+    fake.add_member(ga, &u3);
+    let run = sync(&app, "acme", false).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["full"], true);
+    assert_eq!(run["counts"]["create"], 1, "{run}");
+    assert_eq!(run["counts"]["deprovision"], 1, "{run}");
+    let plan = plan_of(&app, &run, "deprovision").await;
+    assert_eq!(plan["items"][0]["source_ref"], u1.as_str());
+    assert_eq!(plan["items"][0]["reason"], "no longer in the chosen groups");
+    assert_eq!(live_people(&app), 3);
+    let members = count(&app, "SELECT count(*) AS n FROM group_members");
+    assert_eq!(members, 3, "u0 and u3 in Sales, u2 in Support");
+
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("scimd_sync_runs_total{provider=\"graph\",status=\"succeeded\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("scimd_sync_oldest_success_age_seconds"));
+}
+
+#[tokio::test]
+async fn the_command_line_lists_a_tenants_runs() {
+    let fake = fake_with(2).await;
+    let app = app(&fake).await;
+    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    let run = sync(&app, "acme", true).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["sync", "runs", "--tenant", "acme"])
+        .env("DATABASE_URL", app.db.url.expose())
+        .output()
+        .expect("scimd runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let id = run["id"].as_str().unwrap_or_default();
+    assert!(
+        text.lines().any(|l| l.starts_with(id)
+            && l.contains("planned (dry run)")
+            && l.contains("create=2")),
+        "{text}"
+    );
+}
