@@ -716,3 +716,40 @@ async fn the_command_line_lists_a_tenants_runs() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_delta_entry_with_only_the_changed_property_keeps_the_rest_of_the_person() {
+    let fake = fake_with(3).await;
+    fake.set_minimal_changes(true);
+    let app = app(&fake).await;
+    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
+    fake.update_user(&user(1).0, json!({"department": "Finance"}));
+    let run = sync(&app, "acme", false).await;
+    assert_eq!(run["counts"]["update"], 1, "{run}");
+    assert_eq!(
+        run["counts"]["unchanged"], 0,
+        "a delta lists only the changed"
+    );
+    let plan = plan_of(&app, &run, "update").await;
+    let changes = &plan["items"][0]["changes"];
+    assert_eq!(
+        changes["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
+        "Finance",
+        "{changes}"
+    );
+    assert!(
+        changes.get("userName").is_none(),
+        "only the department moved: {changes}"
+    );
+    let people = get(&app, "/admin/v1/tenants/acme/people?limit=50").await;
+    let one = people["items"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|p| p["userName"] == "user1@contoso.example")
+                .cloned()
+        })
+        .unwrap_or(Value::Null);
+    assert_eq!(one["participating"], true, "email and all kept: {one}");
+}
