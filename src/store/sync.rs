@@ -529,8 +529,37 @@ pub fn plan_users(
     full: bool,
     sweep_reason: &str,
 ) -> QueryResult<()> {
+    plan_users_sql(run_id, tenant_id, source, full)
+        .into_query()
+        .execute(conn)?;
+    if full {
+        diesel::sql_query(
+            "INSERT INTO sync_plan_items (run_id, ord, action, person_id, source_ref, \
+             user_name, email, display_name, reason) \
+             SELECT $1, (SELECT coalesce(max(ord), 0) FROM sync_plan_items WHERE run_id = $1) \
+             + row_number() OVER (ORDER BY c.source_ref), 'deprovision', c.id, c.source_ref, \
+             c.user_name, c.email, c.display_name, $4 \
+             FROM users c WHERE c.tenant_id = $2 AND c.source = $3 AND c.source_ref IS NOT NULL \
+             AND c.deprovisioned_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staged_users x \
+             WHERE x.run_id = $1 AND x.source_ref = c.source_ref)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(run_id)
+        .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+        .bind::<Text, _>(source)
+        .bind::<Text, _>(sweep_reason)
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The statement of [`plan_users`]' items for the staged users (public for plan tests).
+pub fn plan_users_sql(run_id: Uuid, tenant_id: Uuid, source: Source, full: bool) -> Sql {
     let managed_by = "c.source = $3 AND c.source_ref IS NOT NULL";
-    let same = super::users::same_person_sql("c", "s.user_name", "s.email");
+    let (same_name, same_email) = super::users::same_person_tests("c", "s.user_name", "s.email");
+    // Live and not this connection's: the test is one expression no index answers, so
+    // that PostgreSQL looks the person up by name or email (their indexes) and never
+    // walks the tenant's live people (users_listing), whatever its statistics say.
+    let adoptable = format!("(c.deprovisioned_at IS NULL AND NOT ({managed_by})) IS TRUE");
     // A holder is leaving when this run reports it gone or skipped, or, in a full run,
     // does not list it.
     let leaving = "(EXISTS (SELECT 1 FROM sync_staged_users x WHERE x.run_id = $1 \
@@ -591,39 +620,28 @@ pub fn plan_users(
            ORDER BY c.deprovisioned_at IS NOT NULL, c.updated_at DESC LIMIT 1) m ON true \
          LEFT JOIN sync_objects o ON o.tenant_id = $2 AND o.kind = 'user' AND o.source_ref = s.source_ref \
          LEFT JOIN LATERAL (SELECT c.id, c.source_ref FROM users c WHERE c.tenant_id = $2 \
-           AND c.deprovisioned_at IS NULL AND {managed_by} AND c.source_ref <> s.source_ref \
-           AND lower(c.user_name) = lower(s.user_name) LIMIT 1) h \
+           AND lower(c.user_name) = lower(s.user_name) \
+           AND (c.deprovisioned_at IS NULL AND {managed_by} AND c.source_ref <> s.source_ref) IS TRUE \
+           LIMIT 1) h \
            ON m.id IS NULL AND s.skip IS NULL AND s.removed IS NULL \
-         LEFT JOIN LATERAL (SELECT c.id, c.source FROM users c WHERE c.tenant_id = $2 \
-           AND c.deprovisioned_at IS NULL AND NOT ({managed_by}) AND {same} \
-           ORDER BY lower(c.user_name) = lower(s.user_name) DESC, c.updated_at DESC LIMIT 1) a \
+         LEFT JOIN LATERAL (SELECT coalesce(n.id, e.id) AS id, coalesce(n.source, e.source) AS source \
+           FROM (SELECT 1) one \
+           LEFT JOIN LATERAL (SELECT c.id, c.source FROM users c WHERE c.tenant_id = $2 \
+             AND {same_name} AND {adoptable} ORDER BY c.updated_at DESC LIMIT 1) n ON true \
+           LEFT JOIN LATERAL (SELECT c.id, c.source FROM users c WHERE c.tenant_id = $2 \
+             AND {same_email} AND {adoptable} ORDER BY c.updated_at DESC LIMIT 1) e ON n.id IS NULL) a \
            ON m.id IS NULL AND s.skip IS NULL AND s.removed IS NULL \
          ) p WHERE p.action IS NOT NULL"
     );
-    diesel::sql_query(text)
-        .bind::<diesel::sql_types::Uuid, _>(run_id)
-        .bind::<diesel::sql_types::Uuid, _>(tenant_id)
-        .bind::<Text, _>(source)
-        .bind::<diesel::sql_types::Bool, _>(full)
-        .execute(conn)?;
-    if full {
-        diesel::sql_query(
-            "INSERT INTO sync_plan_items (run_id, ord, action, person_id, source_ref, \
-             user_name, email, display_name, reason) \
-             SELECT $1, (SELECT coalesce(max(ord), 0) FROM sync_plan_items WHERE run_id = $1) \
-             + row_number() OVER (ORDER BY c.source_ref), 'deprovision', c.id, c.source_ref, \
-             c.user_name, c.email, c.display_name, $4 \
-             FROM users c WHERE c.tenant_id = $2 AND c.source = $3 AND c.source_ref IS NOT NULL \
-             AND c.deprovisioned_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staged_users x \
-             WHERE x.run_id = $1 AND x.source_ref = c.source_ref)",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(run_id)
-        .bind::<diesel::sql_types::Uuid, _>(tenant_id)
-        .bind::<Text, _>(source)
-        .bind::<Text, _>(sweep_reason)
-        .execute(conn)?;
-    }
-    Ok(())
+    Sql::fragment(
+        text,
+        vec![
+            Bind::Uuid(run_id),
+            Bind::Uuid(tenant_id),
+            Bind::Text(source.as_str().to_owned()),
+            Bind::Bool(full),
+        ],
+    )
 }
 
 /// One plan item.

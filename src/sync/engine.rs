@@ -206,6 +206,7 @@ async fn read_and_plan<C: Connector>(
         })
         .await?
         .ok_or_else(|| SyncError::new("not_connected", "the tenant has no connection"))?;
+    let reading = std::time::Instant::now();
     let mut round = connector.round(&connection.state).await?;
     while let Some(page) = round.next_page().await? {
         stage(ctx, run, connector, page).await?;
@@ -219,6 +220,8 @@ async fn read_and_plan<C: Connector>(
     let full = round.full();
     let source = connector.source();
     let sweep = connector.sweep_reason();
+    tracing::info!(run = %run_id, seconds = reading.elapsed().as_secs_f64(), "sync run read and staged its directory");
+    let planning = std::time::Instant::now();
     let planned = db
         .run(move |conn| {
             conn.transaction(|conn| {
@@ -242,6 +245,7 @@ async fn read_and_plan<C: Connector>(
         })
         .await?;
     let (counts, managed) = planned?;
+    tracing::info!(run = %run_id, seconds = planning.elapsed().as_secs_f64(), "sync run planned");
     Ok(Planned {
         full,
         state,
@@ -455,6 +459,7 @@ async fn finish_planned(
     let o = outcome(RunStatus::Succeeded);
     let state = plan.state.clone();
     let next = writes::next_run_at(now, held.sync_interval_secs);
+    let applying = std::time::Instant::now();
     let applied = db
         .run(move |conn| {
             conn.transaction(|conn| {
@@ -471,6 +476,7 @@ async fn finish_planned(
             })
         })
         .await;
+    tracing::info!(run = %run_id, seconds = applying.elapsed().as_secs_f64(), "sync run applied");
     match applied {
         Ok(run) => Ok(run),
         Err(e) => fail(db, &run, internal(&e), clock.now()).await,
