@@ -72,7 +72,7 @@ DATABASE_URL=$url "$bin" migrate 2>/dev/null
 admin=$(DATABASE_URL=$url "$bin" admin-key issue --label bench)
 key=$("$bin" secret-key generate)
 DATABASE_URL=$url SCIMD_SECRET_KEY=$key SCIMD_GRAPH_LOGIN_URL=$graph SCIMD_GRAPH_API_URL=$graph \
-  SCIMD_LOG=warn "$bin" serve --bind "127.0.0.1:$port" --no-bootstrap >"$work/scimd.log" 2>&1 &
+  SCIMD_LOG=${SCIMD_LOG:-info} "$bin" serve --bind "127.0.0.1:$port" --no-bootstrap >"$work/scimd.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 150); do curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break; sleep 0.2; done
 curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" || die "scimd did not start: $(cat "$work/scimd.log")"

@@ -331,8 +331,8 @@ pub fn apply(
             Ok(())
         })?;
     }
-    create_people(conn, run, &actor, source)?;
-    apply_groups(conn, run, &actor, source, now)?;
+    let created = create_people(conn, run, &actor, source)?;
+    apply_groups(conn, run, &actor, source, &created, now)?;
     store::write_mirror(conn, run.id, run.tenant_id, run.full)?;
     store::applied(conn, run.tenant_id, state_after, now, next_run_at)?;
     Ok(())
@@ -358,13 +358,15 @@ fn each(
     }
 }
 
-/// The plan's newcomers, a chunk per statement, each with its `user.created` event.
+/// The plan's newcomers, a chunk per statement, each with its `user.created` event; the
+/// ids they were given, by directory id.
 fn create_people(
     conn: &mut PgConnection,
     run: &RunRow,
     actor: &Actor,
     source: Source,
-) -> Result<(), Error> {
+) -> Result<HashMap<String, Uuid>, Error> {
+    let mut created = HashMap::new();
     let mut after = 0;
     loop {
         let chunk = store::person_work(conn, run.id, PlanAction::Create, after, CHUNK)?;
@@ -376,6 +378,9 @@ fn create_people(
             };
             let data = users::data_of(resource)?;
             let id = Uuid::now_v7();
+            if let Some(r) = &w.source_ref {
+                created.insert(r.clone(), id);
+            }
             events.push(actor.record(id, users::created_event(&data, source)));
             new.push(NewUser {
                 id,
@@ -389,18 +394,21 @@ fn create_people(
         event_store::insert_many(conn, &events)?;
         match chunk.last() {
             Some(last) if chunk.len() as i64 == CHUNK => after = last.ord,
-            _ => return Ok(()),
+            _ => return Ok(created),
         }
     }
 }
 
-/// The plan's groups and memberships, after the people (whose ids newcomers only now
-/// have).
+/// The plan's groups and memberships, after the people: a member is the plan item's
+/// person, or the newcomer `created` gave an id. Every id is known here, so no person or
+/// group is looked up one by one (a lookup by directory id per group walked the tenant's
+/// people without statistics).
 fn apply_groups(
     conn: &mut PgConnection,
     run: &RunRow,
     actor: &Actor,
     source: Source,
+    created: &HashMap<String, Uuid>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let items: Vec<PlanItem> = sync_plan_items::table
@@ -424,7 +432,7 @@ fn apply_groups(
         return Ok(());
     }
     // Group ids by directory id, as they are and as this run creates them.
-    let mut group_ids: HashMap<String, Uuid> = HashMap::new();
+    let mut group_ids = sourced_groups(conn, run.tenant_id, source)?;
     for item in &items {
         let (Some(group_ref), Some(name)) =
             (item.source_ref.as_deref(), item.display_name.as_deref())
@@ -478,15 +486,20 @@ fn apply_groups(
         }
     }
     // Memberships, per group: one statement and one event for each direction.
-    let mut adds: HashMap<String, Vec<String>> = HashMap::new();
-    let mut removes: HashMap<String, Vec<String>> = HashMap::new();
+    let mut adds: HashMap<String, Vec<Uuid>> = HashMap::new();
+    let mut removes: HashMap<String, Vec<Uuid>> = HashMap::new();
     for item in &items {
         let group_ref = item
             .changes
             .as_ref()
             .and_then(|c| c.get("group"))
             .and_then(Value::as_str);
-        let (Some(group_ref), Some(member)) = (group_ref, item.source_ref.clone()) else {
+        let member = item.person_id.or_else(|| {
+            item.source_ref
+                .as_ref()
+                .and_then(|r| created.get(r).copied())
+        });
+        let (Some(group_ref), Some(member)) = (group_ref, member) else {
             continue;
         };
         match item.action {
@@ -504,18 +517,13 @@ fn apply_groups(
     touched.sort();
     touched.dedup();
     for group_ref in touched {
-        let group_id = match group_ids.get(&group_ref) {
-            Some(id) => *id,
-            None => match group_id_of(conn, run.tenant_id, source, &group_ref)? {
-                Some(id) => id,
-                None => continue,
-            },
+        let Some(&group_id) = group_ids.get(&group_ref) else {
+            continue;
         };
         groups::find_for_update(conn, run.tenant_id, group_id)?;
         let mut changed = false;
-        if let Some(refs) = removes.get(&group_ref) {
-            let ids = person_ids(conn, run.tenant_id, source, refs)?;
-            let gone = groups::remove_members(conn, group_id, &ids)?;
+        if let Some(ids) = removes.get(&group_ref) {
+            let gone = groups::remove_members(conn, group_id, ids)?;
             if !gone.is_empty() {
                 event_store::insert(
                     conn,
@@ -524,11 +532,10 @@ fn apply_groups(
                 changed = true;
             }
         }
-        if let Some(refs) = adds.get(&group_ref) {
-            let ids = person_ids(conn, run.tenant_id, source, refs)?;
+        if let Some(ids) = adds.get(&group_ref) {
             let members: Vec<Member> = ids
-                .into_iter()
-                .map(|id| Member {
+                .iter()
+                .map(|&id| Member {
                     id,
                     kind: MemberKind::User,
                     display: None,
@@ -562,35 +569,21 @@ fn group_data(name: &str) -> GroupData {
     }
 }
 
-fn group_id_of(
+/// The tenant's groups of `source`, by directory id.
+fn sourced_groups(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     source: Source,
-    group_ref: &str,
-) -> QueryResult<Option<Uuid>> {
-    groups_table::table
+) -> QueryResult<HashMap<String, Uuid>> {
+    let rows: Vec<(Uuid, Option<String>)> = groups_table::table
         .filter(groups_table::tenant_id.eq(tenant_id))
         .filter(groups_table::source.eq(source))
-        .filter(groups_table::source_ref.eq(group_ref))
-        .select(groups_table::id)
-        .first(conn)
-        .optional()
-}
-
-/// The live people of `source` with these directory ids.
-fn person_ids(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    source: Source,
-    refs: &[String],
-) -> QueryResult<Vec<Uuid>> {
-    users_table::table
-        .filter(users_table::tenant_id.eq(tenant_id))
-        .filter(users_table::source.eq(source))
-        .filter(users_table::source_ref.eq_any(refs))
-        .filter(users_table::deprovisioned_at.is_null())
-        .select(users_table::id)
-        .load(conn)
+        .select((groups_table::id, groups_table::source_ref))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, r)| r.map(|r| (r, id)))
+        .collect())
 }
 
 /// When an applied connection is due again.

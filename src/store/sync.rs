@@ -322,7 +322,8 @@ impl ObjectKind {
 
 /// What each of `refs` was before this entry: as this run staged it already, else as the
 /// last applied run left it. A delta entry carries only what changed, and is merged over
-/// this.
+/// this. Each is two primary-key probes: as joins, without statistics PostgreSQL hashed
+/// the whole mirror for every page (230 ms a page of 999 on a mirror of 100,000).
 pub fn base_objects(
     conn: &mut PgConnection,
     run_id: Uuid,
@@ -331,10 +332,12 @@ pub fn base_objects(
     refs: &[String],
 ) -> QueryResult<HashMap<String, Value>> {
     let rows: Vec<RawRow> = diesel::sql_query(format!(
-        "SELECT r.source_ref, coalesce(s.raw, o.raw) AS raw FROM unnest($3::text[]) AS r(source_ref) \
-         LEFT JOIN {staged} s ON s.run_id = $1 AND s.source_ref = r.source_ref \
-         LEFT JOIN sync_objects o ON o.tenant_id = $2 AND o.kind = $4 AND o.source_ref = r.source_ref \
-         WHERE coalesce(s.raw, o.raw) IS NOT NULL",
+        "SELECT r.source_ref, b.raw FROM unnest($3::text[]) AS r(source_ref), LATERAL ( \
+         SELECT coalesce( \
+           (SELECT s.raw FROM {staged} s WHERE s.run_id = $1 AND s.source_ref = r.source_ref), \
+           (SELECT o.raw FROM sync_objects o WHERE o.tenant_id = $2 AND o.kind = $4 \
+            AND o.source_ref = r.source_ref)) AS raw) b \
+         WHERE b.raw IS NOT NULL",
         staged = kind.staged()
     ))
     .bind::<diesel::sql_types::Uuid, _>(run_id)

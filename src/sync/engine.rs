@@ -208,8 +208,13 @@ async fn read_and_plan<C: Connector>(
         .ok_or_else(|| SyncError::new("not_connected", "the tenant has no connection"))?;
     let reading = std::time::Instant::now();
     let mut round = connector.round(&connection.state).await?;
-    while let Some(page) = round.next_page().await? {
-        stage(ctx, run, connector, page).await?;
+    // The next page is fetched while this one is staged.
+    let mut next = round.next_page().await?;
+    while let Some(page) = next {
+        let (fetched, staged) =
+            tokio::join!(round.next_page(), stage(ctx, run, connector, page));
+        staged?;
+        next = fetched?;
     }
     let state = round.state().ok_or_else(|| {
         SyncError::new(
