@@ -691,31 +691,53 @@ pub async fn approve(
     run_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<RunRow, Error> {
-    db.run(move |conn| {
-        conn.transaction(|conn| {
-            let tenant_id = super::tenants::get(conn, &slug)?.id;
-            let run = store::run(conn, tenant_id, run_id)?
-                .ok_or_else(|| Error::NotFound(format!("no sync run `{run_id}`")))?;
-            if run.status != RunStatus::Held {
-                return Err(Error::Conflict(format!(
-                    "the run is {}, not held; only a held run can be approved",
-                    run.status
-                )));
-            }
-            let tenant = super::tenants::by_id(conn, tenant_id)?;
-            let state = run.state_after.clone().unwrap_or_else(|| json!({}));
-            let next = next_run_at(now, tenant.sync_interval_secs);
-            apply(conn, &run, &tenant, &state, now, next)?;
-            Ok(store::set_status(
-                conn,
-                run_id,
-                RunStatus::Succeeded,
-                None,
-                now,
-            )?)
+    let applied = db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let tenant_id = super::tenants::get(conn, &slug)?.id;
+                let run = store::run(conn, tenant_id, run_id)?
+                    .ok_or_else(|| Error::NotFound(format!("no sync run `{run_id}`")))?;
+                if run.status != RunStatus::Held {
+                    return Err(Error::Conflict(format!(
+                        "the run is {}, not held; only a held run can be approved",
+                        run.status
+                    )));
+                }
+                let tenant = super::tenants::by_id(conn, tenant_id)?;
+                let state = run.state_after.clone().unwrap_or_else(|| json!({}));
+                let next = next_run_at(now, tenant.sync_interval_secs);
+                apply(conn, &run, &tenant, &state, now, next)?;
+                Ok(store::set_status(
+                    conn,
+                    run_id,
+                    RunStatus::Succeeded,
+                    None,
+                    now,
+                )?)
+            })
         })
-    })
-    .await
+        .await;
+    match applied {
+        // A plan that cannot apply (not the refusals above) fails its run, which says so.
+        Err(Error::Internal(cause)) => {
+            tracing::error!(run = %run_id, error = ?cause, "an approved sync run failed to apply");
+            let error = json!({
+                "code": "internal",
+                "message": "scimd could not apply the approved plan; see its log",
+            });
+            db.run(move |conn| {
+                Ok(store::set_status(
+                    conn,
+                    run_id,
+                    RunStatus::Failed,
+                    Some(error),
+                    now,
+                )?)
+            })
+            .await
+        }
+        other => other,
+    }
 }
 
 /// Seconds since the last success of the connection that has waited longest, for

@@ -211,8 +211,7 @@ async fn read_and_plan<C: Connector>(
     // The next page is fetched while this one is staged.
     let mut next = round.next_page().await?;
     while let Some(page) = next {
-        let (fetched, staged) =
-            tokio::join!(round.next_page(), stage(ctx, run, connector, page));
+        let (fetched, staged) = tokio::join!(round.next_page(), stage(ctx, run, connector, page));
         staged?;
         next = fetched?;
     }
@@ -431,13 +430,15 @@ async fn finish_planned(
     };
     if run.dry_run {
         let o = outcome(RunStatus::Planned);
-        return db
+        let run = db
             .run(move |conn| {
                 let run = store::finish(conn, run_id, &o, now)?;
                 store::not_applied(conn, tenant_id, None, now, None)?;
                 Ok(run)
             })
-            .await;
+            .await?;
+        forget_staging(db, run_id).await;
+        return Ok(run);
     }
     let held = db
         .run(move |conn| crate::provisioning::tenants::by_id(conn, tenant_id))
@@ -483,8 +484,22 @@ async fn finish_planned(
         .await;
     tracing::info!(run = %run_id, seconds = applying.elapsed().as_secs_f64(), "sync run applied");
     match applied {
-        Ok(run) => Ok(run),
+        Ok(run) => {
+            forget_staging(db, run_id).await;
+            Ok(run)
+        }
         Err(e) => fail(db, &run, internal(&e), clock.now()).await,
+    }
+}
+
+/// Drops what an ended run staged: only a held run's plan is applied later, from its
+/// staging. The run's end is recorded already, so a failure here is only logged.
+async fn forget_staging(db: &Db, run_id: uuid::Uuid) {
+    if let Err(e) = db
+        .run(move |conn| Ok(store::clear_staging(conn, run_id)?))
+        .await
+    {
+        tracing::warn!(run = %run_id, error = %e, "could not drop a sync run's staging");
     }
 }
 
