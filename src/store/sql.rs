@@ -46,6 +46,7 @@ pub enum Bind {
     OptTimestamp(Option<DateTime<Utc>>),
     /// Arrays, one element per row of a many-row statement (`unnest`).
     UuidArray(Vec<Uuid>),
+    OptUuidArray(Vec<Option<Uuid>>),
     OptTextArray(Vec<Option<String>>),
     BoolArray(Vec<bool>),
     JsonArray(Vec<serde_json::Value>),
@@ -271,6 +272,9 @@ impl QueryFragment<Pg> for Statement {
                 Bind::OptTimestamp(v) => out.push_bind_param::<Nullable<Timestamptz>, _>(v)?,
                 Bind::UuidArray(v) => {
                     out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(v)?;
+                }
+                Bind::OptUuidArray(v) => {
+                    out.push_bind_param::<Array<Nullable<diesel::sql_types::Uuid>>, _>(v)?;
                 }
                 Bind::OptTextArray(v) => out.push_bind_param::<Array<Nullable<Text>>, _>(v)?,
                 Bind::BoolArray(v) => out.push_bind_param::<Array<Bool>, _>(v)?,

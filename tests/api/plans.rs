@@ -49,7 +49,7 @@ fn generic_plan(conn: &mut diesel::PgConnection, sql: Sql) -> String {
             Bind::Bool(_) => "boolean",
             Bind::BigInt(_) => "bigint",
             Bind::Timestamp(_) | Bind::OptTimestamp(_) => "timestamptz",
-            Bind::UuidArray(_) => "uuid[]",
+            Bind::UuidArray(_) | Bind::OptUuidArray(_) => "uuid[]",
             Bind::BoolArray(_) => "boolean[]",
             Bind::JsonArray(_) => "jsonb[]",
         })
