@@ -19,7 +19,7 @@ use super::users;
 use crate::domain::{DeletePolicy, PlanAction, RunStatus, RunTrigger, Source};
 use crate::error::Error;
 use crate::store::events as event_store;
-use crate::store::groups::{self, GroupData, Member, MemberKind, NewGroup};
+use crate::store::groups::{self, GroupData, NewGroup};
 use crate::store::schema::{
     group_members, groups as groups_table, sync_plan_items, sync_staged_groups,
     sync_staged_members, users as users_table,
@@ -281,12 +281,14 @@ pub fn apply(
 ) -> Result<(), Error> {
     let actor = actor(run);
     let source = run.provider;
+    store::roomy(conn)?;
     let connection = store::connection_state(conn, run.tenant_id, true)?
         .ok_or_else(|| Error::Conflict("the tenant has no connection any more".to_owned()))?;
     if Some(connection.generation) != run.base_generation {
         return Err(stale());
     }
     let remove = tenant.on_source_delete == DeletePolicy::Remove;
+    let mut steps = Steps::start();
     // Leavers first: they free the userNames newcomers may take.
     each(conn, run.id, PlanAction::Deprovision, |conn, w| {
         let Some(id) = w.person_id else { return Ok(()) };
@@ -316,6 +318,7 @@ pub fn apply(
             Ok(())
         })?;
     }
+    steps.done("deprovision_restore_adopt");
     for action in [
         PlanAction::Update,
         PlanAction::Deactivate,
@@ -331,11 +334,51 @@ pub fn apply(
             Ok(())
         })?;
     }
-    let created = create_people(conn, run, &actor, source)?;
+    steps.done("update");
+    let created = create_people(conn, run, &actor, source, &mut steps)?;
     apply_groups(conn, run, &actor, source, &created, now)?;
+    steps.done("groups");
     store::write_mirror(conn, run.id, run.tenant_id, run.full)?;
     store::applied(conn, run.tenant_id, state_after, now, next_run_at)?;
+    steps.done("mirror");
+    tracing::info!(run_id = %run.id, steps = %steps, "sync run applied its plan");
     Ok(())
+}
+
+/// How long each step of an apply took, for the log: a step done several times (a chunk
+/// at a time) adds up.
+struct Steps {
+    at: std::time::Instant,
+    took: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Steps {
+    fn start() -> Self {
+        Self {
+            at: std::time::Instant::now(),
+            took: Vec::new(),
+        }
+    }
+
+    fn done(&mut self, step: &'static str) {
+        let now = std::time::Instant::now();
+        let took = now - self.at;
+        self.at = now;
+        match self.took.iter_mut().find(|(s, _)| *s == step) {
+            Some((_, total)) => *total += took,
+            None => self.took.push((step, took)),
+        }
+    }
+}
+
+impl std::fmt::Display for Steps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (step, took)) in self.took.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            write!(f, "{sep}{step}={}ms", took.as_millis())?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs `f` on each of the run's items of `action`, in plan order, a chunk at a time.
@@ -365,11 +408,13 @@ fn create_people(
     run: &RunRow,
     actor: &Actor,
     source: Source,
+    steps: &mut Steps,
 ) -> Result<HashMap<String, Uuid>, Error> {
     let mut created = HashMap::new();
     let mut after = 0;
     loop {
         let chunk = store::person_work(conn, run.id, PlanAction::Create, after, CHUNK)?;
+        steps.done("create_read");
         let mut new = Vec::with_capacity(chunk.len());
         let mut events = Vec::with_capacity(chunk.len());
         for w in &chunk {
@@ -390,8 +435,11 @@ fn create_people(
                 data,
             });
         }
+        steps.done("create_map");
         user_store::insert_many(conn, &new)?;
+        steps.done("create_users");
         event_store::insert_many(conn, &events)?;
+        steps.done("create_events");
         match chunk.last() {
             Some(last) if chunk.len() as i64 == CHUNK => after = last.ord,
             _ => return Ok(created),
@@ -433,6 +481,7 @@ fn apply_groups(
     }
     // Group ids by directory id, as they are and as this run creates them.
     let mut group_ids = sourced_groups(conn, run.tenant_id, source)?;
+    let mut new_groups: Vec<(Uuid, &str, &str)> = Vec::new();
     for item in &items {
         let (Some(group_ref), Some(name)) =
             (item.source_ref.as_deref(), item.display_name.as_deref())
@@ -442,21 +491,7 @@ fn apply_groups(
         match item.action {
             PlanAction::GroupCreate => {
                 let id = Uuid::now_v7();
-                let row = groups::insert(
-                    conn,
-                    &NewGroup {
-                        id,
-                        tenant_id: run.tenant_id,
-                        source,
-                        source_ref: Some(group_ref),
-                        data: group_data(name),
-                    },
-                )?;
-                let event = Event::GroupCreated {
-                    display_name: &row.display_name,
-                    external_id: None,
-                };
-                event_store::insert(conn, &actor.record(id, event))?;
+                new_groups.push((id, group_ref, name));
                 group_ids.insert(group_ref.to_owned(), id);
             }
             PlanAction::GroupUpdate => {
@@ -485,75 +520,81 @@ fn apply_groups(
             _ => {}
         }
     }
-    // Memberships, per group: one statement and one event for each direction.
-    let mut adds: HashMap<String, Vec<Uuid>> = HashMap::new();
-    let mut removes: HashMap<String, Vec<Uuid>> = HashMap::new();
+    // New groups: a statement per thousand, and their events.
+    let rows: Vec<NewGroup<'_>> = new_groups
+        .iter()
+        .map(|&(id, group_ref, name)| NewGroup {
+            id,
+            tenant_id: run.tenant_id,
+            source,
+            source_ref: Some(group_ref),
+            data: group_data(name),
+        })
+        .collect();
+    groups::insert_many(conn, &rows)?;
+    let events: Vec<_> = rows
+        .iter()
+        .map(|g| {
+            let event = Event::GroupCreated {
+                display_name: &g.data.display_name,
+                external_id: None,
+            };
+            actor.record(g.id, event)
+        })
+        .collect();
+    event_store::insert_many(conn, &events)?;
+    // Memberships, every group at once; an event for each group and direction.
+    let mut adds: Vec<groups::Pair> = Vec::new();
+    let mut removes: Vec<groups::Pair> = Vec::new();
     for item in &items {
-        let group_ref = item
+        let group = item
             .changes
             .as_ref()
             .and_then(|c| c.get("group"))
-            .and_then(Value::as_str);
+            .and_then(Value::as_str)
+            .and_then(|r| group_ids.get(r).copied());
         let member = item.person_id.or_else(|| {
             item.source_ref
                 .as_ref()
                 .and_then(|r| created.get(r).copied())
         });
-        let (Some(group_ref), Some(member)) = (group_ref, member) else {
+        let (Some(group), Some(member)) = (group, member) else {
             continue;
         };
         match item.action {
-            PlanAction::MemberAdd => adds.entry(group_ref.to_owned()).or_default().push(member),
-            PlanAction::MemberRemove => {
-                removes
-                    .entry(group_ref.to_owned())
-                    .or_default()
-                    .push(member);
-            }
+            PlanAction::MemberAdd => adds.push((group, member)),
+            PlanAction::MemberRemove => removes.push((group, member)),
             _ => {}
         }
     }
-    let mut touched: Vec<String> = adds.keys().chain(removes.keys()).cloned().collect();
-    touched.sort();
+    let mut touched: Vec<Uuid> = adds.iter().chain(&removes).map(|p| p.0).collect();
+    touched.sort_unstable();
     touched.dedup();
-    for group_ref in touched {
-        let Some(&group_id) = group_ids.get(&group_ref) else {
-            continue;
-        };
-        groups::find_for_update(conn, run.tenant_id, group_id)?;
-        let mut changed = false;
-        if let Some(ids) = removes.get(&group_ref) {
-            let gone = groups::remove_members(conn, group_id, ids)?;
-            if !gone.is_empty() {
-                event_store::insert(
-                    conn,
-                    &actor.record(group_id, Event::GroupMemberRemoved(&gone)),
-                )?;
-                changed = true;
-            }
+    groups::lock_many(conn, &touched)?;
+    let by_group = |pairs: Vec<groups::Pair>| {
+        let mut by: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (group, member) in pairs {
+            by.entry(group).or_default().push(member);
         }
-        if let Some(ids) = adds.get(&group_ref) {
-            let members: Vec<Member> = ids
-                .iter()
-                .map(|&id| Member {
-                    id,
-                    kind: MemberKind::User,
-                    display: None,
-                })
-                .collect();
-            let added = groups::add_members(conn, run.tenant_id, group_id, &members)?;
-            if !added.is_empty() {
-                event_store::insert(
-                    conn,
-                    &actor.record(group_id, Event::GroupMemberAdded(&added)),
-                )?;
-                changed = true;
-            }
+        by
+    };
+    let gone = by_group(groups::remove_pairs(conn, &removes)?);
+    let added = by_group(groups::add_user_members(conn, run.tenant_id, &adds)?);
+    let mut events = Vec::new();
+    let mut changed = Vec::new();
+    for group in touched {
+        if let Some(ids) = gone.get(&group) {
+            events.push(actor.record(group, Event::GroupMemberRemoved(ids)));
         }
-        if changed {
-            groups::touch(conn, group_id, now)?;
+        if let Some(ids) = added.get(&group) {
+            events.push(actor.record(group, Event::GroupMemberAdded(ids)));
+        }
+        if gone.contains_key(&group) || added.contains_key(&group) {
+            changed.push(group);
         }
     }
+    event_store::insert_many(conn, &events)?;
+    groups::touch_many(conn, &changed, now)?;
     Ok(())
 }
 

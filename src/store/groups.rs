@@ -103,6 +103,39 @@ pub fn insert(conn: &mut PgConnection, new: &NewGroup<'_>) -> QueryResult<GroupR
     sql.into_cached_query().get_result(conn)
 }
 
+/// Inserts groups in one statement per thousand, and counts them as [`insert`] does.
+pub fn insert_many(conn: &mut PgConnection, new: &[NewGroup<'_>]) -> QueryResult<()> {
+    for chunk in new.chunks(1000) {
+        let text = |f: &dyn Fn(&NewGroup<'_>) -> Option<String>| -> Bind {
+            Bind::OptTextArray(chunk.iter().map(f).collect())
+        };
+        let mut sql = Sql::new();
+        sql.push(
+            "WITH g AS (INSERT INTO groups (id, tenant_id, source, source_ref, display_name, \
+             external_id, resource) SELECT * FROM unnest(",
+        );
+        sql.bind_all([
+            Bind::UuidArray(chunk.iter().map(|n| n.id).collect()),
+            Bind::UuidArray(chunk.iter().map(|n| n.tenant_id).collect()),
+            text(&|n| Some(n.source.as_str().to_owned())),
+            text(&|n| n.source_ref.map(str::to_owned)),
+            text(&|n| Some(n.data.display_name.clone())),
+            text(&|n| n.data.external_id.clone()),
+            Bind::JsonArray(chunk.iter().map(|n| n.data.resource.clone()).collect()),
+        ])
+        .push(") RETURNING *), ")
+        .push(&counted(
+            Kind::Groups,
+            Lane::Transaction,
+            "g",
+            &visible(Kind::Groups, "g"),
+        ))
+        .push(" SELECT count(*) AS n FROM g");
+        sql.into_cached_query().execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<GroupRow>> {
     by_id(conn, tenant_id, id, false)
 }
@@ -271,6 +304,93 @@ pub fn add_members(
         added.append(&mut ids);
     }
     Ok(added)
+}
+
+/// Locks groups for the caller's transaction, in id order (so that two writers locking
+/// overlapping sets wait rather than deadlock).
+pub fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<()> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    for chunk in ids.chunks(10_000) {
+        diesel::sql_query("SELECT id FROM groups WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(chunk)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A membership: (group, member).
+pub type Pair = (Uuid, Uuid);
+
+#[derive(QueryableByName)]
+struct PairRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    group_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    member_id: Uuid,
+}
+
+/// Adds users to groups of the tenant, a statement per ten thousand; returns the
+/// memberships that were not there.
+pub fn add_user_members(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    pairs: &[Pair],
+) -> QueryResult<Vec<Pair>> {
+    let mut added = Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(10_000) {
+        let mut sql = Sql::new();
+        sql.push(
+            "INSERT INTO group_members (group_id, member_id, member_type, tenant_id) \
+             SELECT x.g, x.m, ",
+        )
+        .bind(Bind::Text(MemberKind::User.as_str().to_owned()))
+        .push(", ")
+        .bind(Bind::Uuid(tenant_id))
+        .push(" FROM unnest(")
+        .bind(Bind::UuidArray(chunk.iter().map(|p| p.0).collect()))
+        .push(", ")
+        .bind(Bind::UuidArray(chunk.iter().map(|p| p.1).collect()))
+        .push(
+            ") AS x(g, m) ON CONFLICT ON CONSTRAINT group_members_pkey DO NOTHING \
+             RETURNING group_id, member_id",
+        );
+        let rows: Vec<PairRow> = sql.into_cached_query().load(conn)?;
+        added.extend(rows.into_iter().map(|r| (r.group_id, r.member_id)));
+    }
+    Ok(added)
+}
+
+/// Removes memberships, a statement per ten thousand; returns the ones that were there.
+pub fn remove_pairs(conn: &mut PgConnection, pairs: &[Pair]) -> QueryResult<Vec<Pair>> {
+    let mut removed = Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(10_000) {
+        let mut sql = Sql::new();
+        sql.push("DELETE FROM group_members gm USING unnest(")
+            .bind(Bind::UuidArray(chunk.iter().map(|p| p.0).collect()))
+            .push(", ")
+            .bind(Bind::UuidArray(chunk.iter().map(|p| p.1).collect()))
+            .push(
+                ") AS x(g, m) WHERE gm.group_id = x.g AND gm.member_id = x.m \
+                 RETURNING gm.group_id, gm.member_id",
+            );
+        let rows: Vec<PairRow> = sql.into_cached_query().load(conn)?;
+        removed.extend(rows.into_iter().map(|r| (r.group_id, r.member_id)));
+    }
+    Ok(removed)
+}
+
+/// A new version of each group, changed at `now`.
+pub fn touch_many(conn: &mut PgConnection, ids: &[Uuid], now: DateTime<Utc>) -> QueryResult<()> {
+    for chunk in ids.chunks(10_000) {
+        diesel::update(groups::table.filter(groups::id.eq_any(chunk)))
+            .set((
+                groups::version.eq(groups::version + 1),
+                groups::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Removes members; returns the ones that were there.

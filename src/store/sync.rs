@@ -532,6 +532,7 @@ pub fn plan_users(
     full: bool,
     sweep_reason: &str,
 ) -> QueryResult<()> {
+    mark_twins(conn, run_id)?;
     plan_users_sql(run_id, tenant_id, source, full)
         .into_query()
         .execute(conn)?;
@@ -553,6 +554,32 @@ pub fn plan_users(
         .execute(conn)?;
     }
     Ok(())
+}
+
+/// Marks the run's staged users who share an email or a userName (in any case) with
+/// another staged user: each is skipped, with a reason naming them all. Only the columns
+/// compared are sorted, and only the few twins are written.
+pub fn mark_twins(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE sync_staged_users st SET twins = d.twins FROM ( \
+           SELECT x.source_ref, CASE \
+             WHEN count(*) OVER (PARTITION BY k.email) > 1 THEN \
+               'duplicate email ' || x.email || ': directory users ' || \
+               string_agg(x.source_ref, ', ') OVER (PARTITION BY k.email) \
+             WHEN count(*) OVER (PARTITION BY k.user_name) > 1 THEN \
+               'duplicate userName ' || x.user_name || ': directory users ' || \
+               string_agg(x.source_ref, ', ') OVER (PARTITION BY k.user_name) \
+             END AS twins \
+           FROM sync_staged_users x, LATERAL (SELECT \
+             CASE WHEN x.skip IS NULL AND x.removed IS NULL AND x.email IS NOT NULL \
+               THEN 'e:' || lower(x.email) ELSE 'r:' || x.source_ref END AS email, \
+             CASE WHEN x.skip IS NULL AND x.removed IS NULL \
+               THEN 'u:' || lower(x.user_name) ELSE 'r:' || x.source_ref END AS user_name) k \
+           WHERE x.run_id = $1) d \
+         WHERE d.twins IS NOT NULL AND st.run_id = $1 AND st.source_ref = d.source_ref",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(run_id)
+    .execute(conn)
 }
 
 /// The statement of [`plan_users`]' items for the staged users (public for plan tests).
@@ -603,25 +630,12 @@ pub fn plan_users_sql(run_id: Uuid, tenant_id: Uuid, source: Source, full: bool)
            (SELECT jsonb_object_agg(k, coalesce(s.resource -> k, 'null'::jsonb)) \
             FROM jsonb_object_keys(s.resource || m.resource) AS k \
             WHERE s.resource -> k IS DISTINCT FROM m.resource -> k) END AS changes \
-         FROM ( \
-           SELECT st.*, CASE \
-             WHEN count(*) OVER (PARTITION BY k.email) > 1 THEN \
-               'duplicate email ' || st.email || ': directory users ' || \
-               string_agg(st.source_ref, ', ') OVER (PARTITION BY k.email) \
-             WHEN count(*) OVER (PARTITION BY k.user_name) > 1 THEN \
-               'duplicate userName ' || st.user_name || ': directory users ' || \
-               string_agg(st.source_ref, ', ') OVER (PARTITION BY k.user_name) \
-             END AS twins \
-           FROM sync_staged_users st, LATERAL (SELECT \
-             CASE WHEN st.skip IS NULL AND st.removed IS NULL AND st.email IS NOT NULL \
-               THEN 'e:' || lower(st.email) ELSE 'r:' || st.source_ref END AS email, \
-             CASE WHEN st.skip IS NULL AND st.removed IS NULL \
-               THEN 'u:' || lower(st.user_name) ELSE 'r:' || st.source_ref END AS user_name) k \
-           WHERE st.run_id = $1) s \
+         FROM sync_staged_users s \
          LEFT JOIN LATERAL (SELECT c.id, c.deprovisioned_at IS NULL AS live, c.active, c.resource \
            FROM users c WHERE c.tenant_id = $2 AND c.source = $3 AND c.source_ref = s.source_ref \
            ORDER BY c.deprovisioned_at IS NOT NULL, c.updated_at DESC LIMIT 1) m ON true \
-         LEFT JOIN sync_objects o ON o.tenant_id = $2 AND o.kind = 'user' AND o.source_ref = s.source_ref \
+         LEFT JOIN LATERAL (SELECT o.hash FROM sync_objects o WHERE o.tenant_id = $2 \
+           AND o.kind = 'user' AND o.source_ref = s.source_ref LIMIT 1) o ON true \
          LEFT JOIN LATERAL (SELECT c.id, c.source_ref FROM users c WHERE c.tenant_id = $2 \
            AND lower(c.user_name) = lower(s.user_name) \
            AND (c.deprovisioned_at IS NULL AND {managed_by} AND c.source_ref <> s.source_ref) IS TRUE \
@@ -634,7 +648,7 @@ pub fn plan_users_sql(run_id: Uuid, tenant_id: Uuid, source: Source, full: bool)
            LEFT JOIN LATERAL (SELECT c.id, c.source FROM users c WHERE c.tenant_id = $2 \
              AND {same_email} AND {adoptable} ORDER BY c.updated_at DESC LIMIT 1) e ON n.id IS NULL) a \
            ON m.id IS NULL AND s.skip IS NULL AND s.removed IS NULL \
-         ) p WHERE p.action IS NOT NULL"
+         WHERE s.run_id = $1) p WHERE p.action IS NOT NULL"
     );
     Sql::fragment(
         text,
@@ -778,17 +792,7 @@ pub fn write_mirror(
         ("user", "sync_staged_users"),
         ("group", "sync_staged_groups"),
     ] {
-        diesel::sql_query(format!(
-            "INSERT INTO sync_objects (tenant_id, kind, source_ref, raw, hash) \
-             SELECT $2, $3, s.source_ref, s.raw, s.hash FROM {staged} s \
-             WHERE s.run_id = $1 AND s.removed IS NULL AND s.hash IS NOT NULL \
-             ON CONFLICT (tenant_id, kind, source_ref) DO UPDATE SET raw = excluded.raw, \
-             hash = excluded.hash WHERE sync_objects.hash IS DISTINCT FROM excluded.hash"
-        ))
-        .bind::<diesel::sql_types::Uuid, _>(run_id)
-        .bind::<diesel::sql_types::Uuid, _>(tenant_id)
-        .bind::<Text, _>(kind)
-        .execute(conn)?;
+        // Gone first: on a first run the mirror is empty and this costs nothing.
         let gone = if full {
             format!(
                 "NOT EXISTS (SELECT 1 FROM {staged} s WHERE s.run_id = $1 \
@@ -807,8 +811,30 @@ pub fn write_mirror(
         .bind::<diesel::sql_types::Uuid, _>(tenant_id)
         .bind::<Text, _>(kind)
         .execute(conn)?;
+        // The conflict clause, not a join, leaves unchanged objects alone: a join's plan
+        // would depend on statistics the fresh mirror does not have.
+        diesel::sql_query(format!(
+            "INSERT INTO sync_objects (tenant_id, kind, source_ref, raw, hash) \
+             SELECT $2, $3, s.source_ref, s.raw, s.hash FROM {staged} s \
+             WHERE s.run_id = $1 AND s.removed IS NULL AND s.hash IS NOT NULL \
+             ON CONFLICT (tenant_id, kind, source_ref) DO UPDATE SET raw = excluded.raw, \
+             hash = excluded.hash WHERE sync_objects.hash IS DISTINCT FROM excluded.hash"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(run_id)
+        .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+        .bind::<Text, _>(kind)
+        .execute(conn)?;
     }
     Ok(())
+}
+
+/// Gives the caller's transaction room to sort and hash a whole run in memory: a run's
+/// plan and apply join and number every staged object, and the default `work_mem` sent
+/// those sorts to disk.
+pub fn roomy(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query("SET LOCAL work_mem = '64MB'")
+        .execute(conn)
+        .map(drop)
 }
 
 /// A connection row's scheduling and outcome columns.

@@ -241,6 +241,7 @@ async fn read_and_plan<C: Connector>(
                 }
                 let run = store::run(conn, tenant_id, run_id)?
                     .ok_or_else(|| Error::internal("the run vanished"))?;
+                store::roomy(conn)?;
                 store::plan_users(conn, run_id, tenant_id, source, full, sweep)?;
                 writes::plan_groups(conn, &run, source, full)?;
                 let counts = store::counts(conn, run_id)?;
@@ -466,6 +467,8 @@ async fn finish_planned(
     let state = plan.state.clone();
     let next = writes::next_run_at(now, held.sync_interval_secs);
     let applying = std::time::Instant::now();
+    // The run ends when its apply does, not when it began.
+    let ended = clock.clone();
     let applied = db
         .run(move |conn| {
             conn.transaction(|conn| {
@@ -478,7 +481,7 @@ async fn finish_planned(
                     ..run
                 };
                 writes::apply(conn, &run, &held, &state, now, next)?;
-                Ok(store::finish(conn, run_id, &o, now)?)
+                Ok(store::finish(conn, run_id, &o, ended.now())?)
             })
         })
         .await;
