@@ -330,13 +330,21 @@ pub fn base_objects(
     tenant_id: Uuid,
     kind: ObjectKind,
     refs: &[String],
+    mirror: bool,
 ) -> QueryResult<HashMap<String, Value>> {
+    // A full round's entries are whole objects: only an earlier entry of the same round
+    // (an object that spans pages) is merged with, never the mirror.
+    let from_mirror = if mirror {
+        "(SELECT o.raw FROM sync_objects o WHERE o.tenant_id = $2 AND o.kind = $4 \
+         AND o.source_ref = r.source_ref)"
+    } else {
+        "NULL::jsonb"
+    };
     let rows: Vec<RawRow> = diesel::sql_query(format!(
         "SELECT r.source_ref, b.raw FROM unnest($3::text[]) AS r(source_ref), LATERAL ( \
          SELECT coalesce( \
            (SELECT s.raw FROM {staged} s WHERE s.run_id = $1 AND s.source_ref = r.source_ref), \
-           (SELECT o.raw FROM sync_objects o WHERE o.tenant_id = $2 AND o.kind = $4 \
-            AND o.source_ref = r.source_ref)) AS raw) b \
+           {from_mirror}) AS raw) b \
          WHERE b.raw IS NOT NULL",
         staged = kind.staged()
     ))

@@ -210,8 +210,16 @@ async fn read_and_plan<C: Connector>(
     let mut round = connector.round(&connection.state).await?;
     // The next page is fetched while this one is staged.
     let mut next = round.next_page().await?;
+    let mut staging = std::time::Duration::ZERO;
     while let Some(page) = next {
-        let (fetched, staged) = tokio::join!(round.next_page(), stage(ctx, run, connector, page));
+        let full = round.full();
+        let timed = async {
+            let at = std::time::Instant::now();
+            let staged = stage(ctx, run, connector, page, full).await;
+            (staged, at.elapsed())
+        };
+        let (fetched, (staged, took)) = tokio::join!(round.next_page(), timed);
+        staging += took;
         staged?;
         next = fetched?;
     }
@@ -224,7 +232,12 @@ async fn read_and_plan<C: Connector>(
     let full = round.full();
     let source = connector.source();
     let sweep = connector.sweep_reason();
-    tracing::info!(run = %run_id, seconds = reading.elapsed().as_secs_f64(), "sync run read and staged its directory");
+    tracing::info!(
+        run = %run_id,
+        seconds = reading.elapsed().as_secs_f64(),
+        staging_seconds = staging.as_secs_f64(),
+        "sync run read and staged its directory"
+    );
     let planning = std::time::Instant::now();
     let planned = db
         .run(move |conn| {
@@ -267,6 +280,7 @@ async fn stage<C: Connector>(
     run: &RunRow,
     connector: &C,
     page: Page,
+    full: bool,
 ) -> Result<(), Failure> {
     let (run_id, tenant_id) = (run.id, run.tenant_id);
     let include_guests = ctx.include_guests;
@@ -301,8 +315,15 @@ async fn stage<C: Connector>(
         .db
         .run(move |conn| {
             Ok((
-                store::base_objects(conn, run_id, tenant_id, ObjectKind::User, &refs)?,
-                store::base_objects(conn, run_id, tenant_id, ObjectKind::Group, &group_refs)?,
+                store::base_objects(conn, run_id, tenant_id, ObjectKind::User, &refs, !full)?,
+                store::base_objects(
+                    conn,
+                    run_id,
+                    tenant_id,
+                    ObjectKind::Group,
+                    &group_refs,
+                    !full,
+                )?,
             ))
         })
         .await?;
