@@ -560,14 +560,9 @@ async fn invalid_google_connections_are_400_and_change_nothing() {
     assert_ne!(t["source"], "google");
 }
 
-/// Tests `input` before saving it, as connect links do.
-async fn test_before_saving(
-    fake: &FakeGoogle,
-    admin: &str,
-    customer: &str,
-    scope: GoogleScope,
-) -> scimd::sync::TestReport {
-    let directories = Directories {
+/// A node's directories, Google's roots the fake's, no platform credentials.
+fn directories(fake: &FakeGoogle) -> Directories {
+    Directories {
         roots: Default::default(),
         http: Directories::client(),
         policy: policy(),
@@ -576,8 +571,17 @@ async fn test_before_saving(
         google_roots: roots(fake),
         google_account: None,
         stats: Arc::default(),
-    };
-    directories
+    }
+}
+
+/// Tests `input` before saving it, as connect links do.
+async fn test_before_saving(
+    fake: &FakeGoogle,
+    admin: &str,
+    customer: &str,
+    scope: GoogleScope,
+) -> scimd::sync::TestReport {
+    directories(fake)
         .test_google(GoogleInput {
             admin_email: admin.into(),
             customer: customer.into(),
@@ -673,16 +677,7 @@ async fn the_connection_test_names_each_cause_in_plain_words() {
     assert!(r.detail.contains(&fake.options().client_id), "{}", r.detail);
 
     // Bad settings are refused before anything is asked.
-    let directories = Directories {
-        roots: Default::default(),
-        http: Directories::client(),
-        policy: policy(),
-        keyring: None,
-        platform_app: None,
-        google_roots: roots(&fake),
-        google_account: None,
-        stats: Arc::default(),
-    };
+    let directories = directories(&fake);
     let before = fake.requests(TOKEN);
     let err = directories
         .test_google(GoogleInput {
