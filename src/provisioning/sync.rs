@@ -357,13 +357,18 @@ fn set_managers(
     if source != Source::Google {
         return Ok(());
     }
-    let changes = store::manager_changes(conn, run.id, run.tenant_id, source)?;
-    let chunk = usize::try_from(CHUNK).unwrap_or(1000);
-    for part in changes.chunks(chunk) {
+    // A chunk at a time: the resources of a whole directory would not fit in memory.
+    let mut after = String::new();
+    loop {
+        let part = store::manager_changes(conn, run.id, run.tenant_id, source, &after, CHUNK)?;
+        let Some(last) = part.last() else {
+            return Ok(());
+        };
+        after.clone_from(&last.source_ref);
         let mut people = Vec::with_capacity(part.len());
         let mut staged = Vec::with_capacity(part.len());
         let mut events = Vec::with_capacity(part.len());
-        for c in part {
+        for c in &part {
             let mut resource = c.resource.clone();
             crate::sync::engine::with_manager(&mut resource, c.manager);
             let changed = super::events::changed_fields(&c.resource, &resource);
@@ -384,7 +389,6 @@ fn set_managers(
         store::write_managers(conn, run.id, run.tenant_id, &people, &staged, now)?;
         event_store::insert_many(conn, &events)?;
     }
-    Ok(())
 }
 
 /// Runs `f` on each of the run's items of `action`, in plan order, a chunk at a time.

@@ -480,12 +480,15 @@ pub struct ManagerChange {
 
 /// The people this run staged whose stored manager (`manager.value` of the enterprise
 /// extension) differs from the one the directory names, resolved now (after the run's
-/// people were written, so a manager created by this run has an id).
+/// people were written, so a manager created by this run has an id): at most `limit`, by
+/// directory id after `after`.
 pub fn manager_changes(
     conn: &mut PgConnection,
     run_id: Uuid,
     tenant_id: Uuid,
     source: Source,
+    after: &str,
+    limit: i64,
 ) -> QueryResult<Vec<ManagerChange>> {
     diesel::sql_query(format!(
         "SELECT w.id, w.source_ref, w.resource, w.staged, w.manager FROM ( \
@@ -493,9 +496,10 @@ pub fn manager_changes(
          CASE WHEN s.manager_ref IS NOT NULL THEN {named} END AS manager \
          FROM sync_staged_users s JOIN users u ON u.tenant_id = $2 AND u.source = $3 \
          AND u.source_ref = s.source_ref AND (u.deprovisioned_at IS NULL) IS TRUE \
-         WHERE s.run_id = $1 AND s.removed IS NULL AND s.skip IS NULL \
+         WHERE s.run_id = $1 AND s.source_ref > $6 AND s.removed IS NULL AND s.skip IS NULL \
          AND (s.manager_ref IS NOT NULL OR u.resource #> $4 IS NOT NULL)) w \
-         WHERE (w.resource #>> $5) IS DISTINCT FROM w.manager::text",
+         WHERE (w.resource #>> $5) IS DISTINCT FROM w.manager::text \
+         ORDER BY w.source_ref LIMIT $7",
         named = person_named("$2", "$3", "s.manager_ref")
     ))
     .bind::<diesel::sql_types::Uuid, _>(run_id)
@@ -507,6 +511,8 @@ pub fn manager_changes(
         "manager".to_owned(),
         "value".to_owned(),
     ])
+    .bind::<Text, _>(after)
+    .bind::<BigInt, _>(limit)
     .load(conn)
 }
 
