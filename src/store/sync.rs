@@ -447,6 +447,64 @@ pub fn people_named(
     Ok(rows.into_iter().map(|r| (r.key, r.id)).collect())
 }
 
+#[derive(QueryableByName)]
+struct Kept {
+    #[diesel(sql_type = Text)]
+    source_ref: String,
+    #[diesel(sql_type = Text)]
+    manager: String,
+}
+
+/// For each `(source_ref, manager address)` a page asks about: the managers that are live
+/// people of `source` ([`people_named`]), by address; and, for the people whose manager is
+/// no person yet, the manager they have now, by directory id.
+pub fn managers_named(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    source: Source,
+    asks: &[(String, String)],
+) -> QueryResult<(HashMap<String, Uuid>, HashMap<String, Uuid>)> {
+    let named: Vec<String> = asks
+        .iter()
+        .map(|(_, m)| m.clone())
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
+        .collect();
+    let found = people_named(conn, tenant_id, source, &named)?;
+    let waiting: Vec<String> = asks
+        .iter()
+        .filter(|(_, m)| !found.contains_key(m))
+        .map(|(r, _)| r.clone())
+        .collect();
+    if waiting.is_empty() {
+        return Ok((found, HashMap::new()));
+    }
+    let rows: Vec<Kept> = diesel::sql_query(
+        "SELECT u.source_ref, u.resource #>> $4 AS manager FROM users u \
+         WHERE u.tenant_id = $1 AND u.source = $2 AND u.source_ref = ANY($3) \
+         AND (u.deprovisioned_at IS NULL) IS TRUE AND u.resource #>> $4 IS NOT NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<Text, _>(source)
+    .bind::<diesel::sql_types::Array<Text>, _>(&waiting)
+    .bind::<diesel::sql_types::Array<Text>, _>(manager_value_path())
+    .load(conn)?;
+    let kept = rows
+        .into_iter()
+        .filter_map(|r| Some((r.source_ref, Uuid::parse_str(&r.manager).ok()?)))
+        .collect();
+    Ok((found, kept))
+}
+
+/// Where SCIM keeps a user's manager: the enterprise extension's `manager.value`.
+fn manager_value_path() -> Vec<String> {
+    vec![
+        ENTERPRISE.to_owned(),
+        "manager".to_owned(),
+        "value".to_owned(),
+    ]
+}
+
 /// The live person of `source` whose userName, else email, is `key` (lower-cased), as
 /// an SQL expression. Each test is one index probe: the liveness test is one expression
 /// no index answers, so that PostgreSQL looks the person up by name or email rather than
@@ -506,11 +564,7 @@ pub fn manager_changes(
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
     .bind::<Text, _>(source)
     .bind::<diesel::sql_types::Array<Text>, _>(vec![ENTERPRISE.to_owned(), "manager".to_owned()])
-    .bind::<diesel::sql_types::Array<Text>, _>(vec![
-        ENTERPRISE.to_owned(),
-        "manager".to_owned(),
-        "value".to_owned(),
-    ])
+    .bind::<diesel::sql_types::Array<Text>, _>(manager_value_path())
     .bind::<Text, _>(after)
     .bind::<BigInt, _>(limit)
     .load(conn)

@@ -329,7 +329,9 @@ async fn stage<C: Connector>(
             ))
         })
         .await?;
-    // The people, mapped; the managers they name that are people already, by id.
+    // The people, mapped; the managers they name that are people already, by id. A
+    // manager who is no person yet (one this run creates) is resolved at apply; until
+    // then the person keeps the manager it has, so that it is not written twice.
     let people: Vec<(Map<String, Value>, Option<Person>)> = users
         .iter()
         .map(|u| {
@@ -338,18 +340,17 @@ async fn stage<C: Connector>(
             (raw, person)
         })
         .collect();
-    let named: Vec<String> = people
+    let asks: Vec<(String, String)> = users
         .iter()
-        .filter_map(|(_, p)| p.as_ref()?.manager.clone())
-        .collect::<std::collections::HashSet<_>>()
-        .into_iter()
+        .zip(&people)
+        .filter_map(|(u, (_, p))| Some((u.id.clone(), p.as_ref()?.manager.clone()?)))
         .collect();
     let source = connector.source();
-    let managers = if named.is_empty() {
-        HashMap::new()
+    let (managers, kept) = if asks.is_empty() {
+        (HashMap::new(), HashMap::new())
     } else {
         ctx.db
-            .run(move |conn| Ok(store::people_named(conn, tenant_id, source, &named)?))
+            .run(move |conn| Ok(store::managers_named(conn, tenant_id, source, &asks)?))
             .await?
     };
     let staged_users: Vec<StagedUser> = users
@@ -385,7 +386,7 @@ async fn stage<C: Connector>(
             let manager = person
                 .manager
                 .as_ref()
-                .and_then(|m| managers.get(m))
+                .and_then(|m| managers.get(m).or_else(|| kept.get(&u.id)))
                 .copied();
             let res = resource(&person, manager);
             StagedUser {

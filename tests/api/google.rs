@@ -832,7 +832,26 @@ async fn a_first_sync_creates_people_groups_and_managers_and_a_second_writes_not
     let run = sync(&app, "acme").await;
     assert_eq!(run["status"], "succeeded", "{run}");
     let c = person(&app, &cy);
-    assert_eq!(manager_of(&person(&app, &ann)), Some(c.id.to_string()));
+    let a = person(&app, &ann);
+    assert_eq!(manager_of(&a), Some(c.id.to_string()));
+    // Ann changed once: one event, one version, though her manager is new in this run.
+    assert_eq!(run["counts"]["unchanged"], 3, "{run}");
+    let run_id = run["id"].as_str().unwrap();
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM events WHERE resource_id = '{}' \
+                 AND type = 'user.updated' AND actor = 'sync:{run_id}'",
+                a.id
+            )
+        ),
+        1
+    );
+    assert_eq!(
+        count(&app, &format!("SELECT version AS n FROM users WHERE id = '{}'", a.id)),
+        3
+    );
     fake.remove_user(&cy);
     let run = sync(&app, "acme").await;
     assert_eq!(run["counts"]["deprovision"], 1, "{run}");
