@@ -465,18 +465,53 @@ fn create_people(
     steps: &mut Steps,
 ) -> Result<HashMap<String, Uuid>, Error> {
     let mut created = HashMap::new();
+    // When the directory names managers, every newcomer gets its id first, so that a
+    // newcomer is created with its manager (one the run creates too): a second pass would
+    // write each of them twice, with two events.
+    let mut ids: HashMap<String, Uuid> = HashMap::new();
+    let mut by_name: HashMap<String, Uuid> = HashMap::new();
+    let mut by_email: HashMap<String, Uuid> = HashMap::new();
+    for n in store::newcomer_names(conn, run.id)? {
+        let id = Uuid::now_v7();
+        if let Some(name) = n.user_name {
+            by_name.entry(name).or_insert(id);
+        }
+        if let Some(email) = n.email {
+            by_email.entry(email).or_insert(id);
+        }
+        ids.insert(n.source_ref, id);
+    }
     let mut after = 0;
     loop {
         let chunk = store::person_work(conn, run.id, PlanAction::Create, after, CHUNK)?;
         steps.done("create_read");
+        let mut refs: Vec<String> = chunk.iter().filter_map(|w| w.manager_ref.clone()).collect();
+        refs.sort_unstable();
+        refs.dedup();
+        // A manager who is a person already, else one this run creates.
+        let known = store::people_named(conn, run.tenant_id, source, &refs)?;
+        let manager_of = |key: &str| {
+            known
+                .get(key)
+                .or_else(|| by_name.get(key))
+                .or_else(|| by_email.get(key))
+                .copied()
+        };
         let mut new = Vec::with_capacity(chunk.len());
         let mut events = Vec::with_capacity(chunk.len());
         for w in &chunk {
-            let Some(resource) = w.resource.clone() else {
+            let Some(mut resource) = w.resource.clone() else {
                 continue;
             };
+            if let Some(manager) = w.manager_ref.as_deref().and_then(manager_of) {
+                crate::sync::engine::with_manager(&mut resource, Some(manager));
+            }
             let data = users::data_of(resource)?;
-            let id = Uuid::now_v7();
+            let id = w
+                .source_ref
+                .as_ref()
+                .and_then(|r| ids.get(r).copied())
+                .unwrap_or_else(Uuid::now_v7);
             if let Some(r) = &w.source_ref {
                 created.insert(r.clone(), id);
             }

@@ -969,6 +969,33 @@ pub struct PersonWork {
     pub source_ref: Option<String>,
     #[diesel(sql_type = Nullable<Jsonb>)]
     pub resource: Option<Value>,
+    /// The manager the directory names (an address, lower-cased).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub manager_ref: Option<String>,
+}
+
+/// A person a run creates, by the names a manager reference may use.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct Newcomer {
+    #[diesel(sql_type = Text)]
+    pub source_ref: String,
+    /// Lower-cased.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub user_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub email: Option<String>,
+}
+
+/// The people a run creates; none when no staged user of the run names a manager.
+pub fn newcomer_names(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<Vec<Newcomer>> {
+    diesel::sql_query(
+        "SELECT p.source_ref, lower(s.user_name) AS user_name, s.email FROM sync_plan_items p \
+         JOIN sync_staged_users s ON s.run_id = p.run_id AND s.source_ref = p.source_ref \
+         WHERE p.run_id = $1 AND p.action = 'create' AND EXISTS (SELECT 1 \
+         FROM sync_staged_users m WHERE m.run_id = $1 AND m.manager_ref IS NOT NULL)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(run_id)
+    .load(conn)
 }
 
 /// A chunk of a run's plan items of `action`, after `after`, joined with what was staged.
@@ -980,7 +1007,7 @@ pub fn person_work(
     limit: i64,
 ) -> QueryResult<Vec<PersonWork>> {
     diesel::sql_query(
-        "SELECT p.ord, p.person_id, p.source_ref, s.resource FROM sync_plan_items p \
+        "SELECT p.ord, p.person_id, p.source_ref, s.resource, s.manager_ref FROM sync_plan_items p \
          LEFT JOIN sync_staged_users s ON s.run_id = p.run_id AND s.source_ref = p.source_ref \
          WHERE p.run_id = $1 AND p.action = $2 AND p.ord > $3 ORDER BY p.ord LIMIT $4",
     )

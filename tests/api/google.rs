@@ -798,9 +798,27 @@ async fn a_first_sync_creates_people_groups_and_managers_and_a_second_writes_not
     assert_eq!(a.resource["userName"], "ann@example.com");
     assert_eq!(a.resource["emails"][0]["value"], "ann@example.com");
     assert_eq!(a.resource["name"]["givenName"], "Ann");
-    // The manager, resolved to the manager's scimd id.
+    // The manager, resolved to the manager's scimd id, and written with the person: one
+    // version and one event each.
     assert_eq!(manager_of(&a), Some(b.id.to_string()));
     assert_eq!(manager_of(&b), None);
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM events WHERE resource_id = '{}'",
+                a.id
+            )
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT version AS n FROM users WHERE id = '{}'", a.id)
+        ),
+        1
+    );
     // Suspended: inactive; no mailbox: no deliverable email.
     let q = person(&app, &quiet);
     assert!(!q.active);
@@ -853,7 +871,7 @@ async fn a_first_sync_creates_people_groups_and_managers_and_a_second_writes_not
             &app,
             &format!("SELECT version AS n FROM users WHERE id = '{}'", a.id)
         ),
-        3
+        2
     );
     fake.remove_user(&cy);
     let run = sync(&app, "acme").await;
