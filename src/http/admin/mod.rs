@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+mod connect_links;
 mod connections;
 mod doc;
 mod events;
@@ -61,6 +62,7 @@ fn configure(cfg: &mut ServiceConfig) {
         .service(delete_tenant)
         .service(disconnect_tenant)
         .configure(connections::configure)
+        .configure(connect_links::configure)
         .configure(people::configure)
         .configure(sync::configure)
         .service(events::feed)
