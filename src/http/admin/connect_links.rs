@@ -168,15 +168,7 @@ async fn list_links(
     query: web::Query<PageQuery>,
 ) -> Reply {
     let limit = query.limit()?;
-    let after = match query.cursor()? {
-        None => None,
-        Some(c) => {
-            let (at, id) = super::parse_time_cursor(&c)?;
-            let id = Uuid::parse_str(&id)
-                .map_err(|_| Error::InvalidValue("cursor is not one this API gave".into()))?;
-            Some((at, id))
-        }
-    };
+    let after = query.time_id_cursor()?;
     let slug = path.into_inner().slug;
     let mut rows = links::list(&state.db, slug, after, limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, limit, |l| {

@@ -132,6 +132,19 @@ impl PageQuery {
             })
             .transpose()
     }
+
+    /// The cursor of a list ordered by creation time and then by a UUID
+    /// ([`time_cursor`] of the last item's time and id).
+    pub(super) fn time_id_cursor(&self) -> Result<Option<(DateTime<Utc>, uuid::Uuid)>, Error> {
+        self.cursor()?
+            .map(|c| {
+                let (at, id) = parse_time_cursor(&c)?;
+                let id = uuid::Uuid::parse_str(&id)
+                    .map_err(|_| Error::InvalidValue("cursor is not one this API gave".into()))?;
+                Ok((at, id))
+            })
+            .transpose()
+    }
 }
 
 pub(super) fn encode_cursor(s: &str) -> String {
