@@ -178,6 +178,18 @@ pub struct ServeArgs {
     /// twins) for every cloud: scheme, host and port; the paths stay.
     #[arg(long, env = "SCIMD_GRAPH_API_URL")]
     pub graph_api_url: Option<url::Url>,
+    /// The platform-wide Google service account: its JSON key file. Google connections
+    /// that give no key of their own act as it.
+    #[arg(long, env = "SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE")]
+    pub google_service_account_file: Option<std::path::PathBuf>,
+    /// Replaces the whole Google token URI (the service account key's `token_uri`, also
+    /// the JWT's audience).
+    #[arg(long, env = "SCIMD_GOOGLE_TOKEN_URL")]
+    pub google_token_url: Option<url::Url>,
+    /// Replaces the Google Directory API root (https://admin.googleapis.com): scheme, host
+    /// and port; the paths stay.
+    #[arg(long, env = "SCIMD_GOOGLE_DIRECTORY_URL")]
+    pub google_directory_url: Option<url::Url>,
 }
 
 /// The keys connection secrets are sealed with (`serve`, `secret-key rotate`).
@@ -217,6 +229,8 @@ pub enum SettingsError {
         "SCIMD_GRAPH_CLIENT_ID and SCIMD_GRAPH_CLIENT_SECRET go together: set both or neither"
     )]
     HalfPlatformApp,
+    #[error("SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE {path}: {reason}")]
+    GoogleAccount { path: String, reason: String },
 }
 
 impl Default for ServeArgs {
@@ -238,6 +252,9 @@ impl Default for ServeArgs {
             sync_workers: DEFAULT_SYNC_WORKERS,
             graph_login_url: None,
             graph_api_url: None,
+            google_service_account_file: None,
+            google_token_url: None,
+            google_directory_url: None,
         }
     }
 }
@@ -277,6 +294,11 @@ pub struct Settings {
     /// Where Microsoft's sign-in and Graph are reached instead of their clouds' roots.
     pub graph_login_url: Option<url::Url>,
     pub graph_api_url: Option<url::Url>,
+    /// The platform-wide Google service account, if the server has one.
+    pub google_account: Option<Arc<crate::sync::google::ServiceAccount>>,
+    /// Where Google's token endpoint and Directory API are reached instead of Google's.
+    pub google_token_url: Option<url::Url>,
+    pub google_directory_url: Option<url::Url>,
     /// How often the sync scheduler looks for due connections and queued runs.
     pub sync_tick: Duration,
 }
@@ -299,9 +321,14 @@ impl Settings {
             (None, None) => None,
             _ => return Err(SettingsError::HalfPlatformApp),
         };
+        let google_account = match &args.google_service_account_file {
+            Some(path) => Some(Arc::new(read_google_account(path)?)),
+            None => None,
+        };
         Ok(Self {
             keyring,
             graph_app,
+            google_account,
             ..Self::plain(database_url, args)
         })
     }
@@ -325,6 +352,9 @@ impl Settings {
             sync_workers,
             graph_login_url,
             graph_api_url,
+            google_service_account_file: _,
+            google_token_url,
+            google_directory_url,
         } = args;
         Self {
             database_url,
@@ -346,9 +376,24 @@ impl Settings {
             sync_workers,
             graph_login_url,
             graph_api_url,
+            google_account: None,
+            google_token_url,
+            google_directory_url,
             sync_tick: Duration::from_secs(10),
         }
     }
+}
+
+/// The platform's Google service account key file, read and checked.
+fn read_google_account(
+    path: &std::path::Path,
+) -> Result<crate::sync::google::ServiceAccount, SettingsError> {
+    let fail = |reason: String| SettingsError::GoogleAccount {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    crate::sync::google::ServiceAccount::parse(&text).map_err(fail)
 }
 
 #[cfg(test)]

@@ -257,6 +257,108 @@ impl ConnectionScope {
     }
 }
 
+/// Whom a Google connection reads: everyone of the customer, the people of some
+/// organisational units (each with its sub-units), or the members of some groups (nested
+/// membership included), by the groups' email addresses.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum GoogleScope {
+    /// Every user of the customer.
+    All {},
+    /// The users of these organisational units and their sub-units (`/Sales`).
+    OrgUnits {
+        #[schema(min_items = 1, max_items = 100)]
+        paths: Vec<String>,
+    },
+    /// The members of these groups, nested membership included.
+    Groups {
+        #[schema(min_items = 1, max_items = 100)]
+        group_emails: Vec<String>,
+    },
+}
+
+impl GoogleScope {
+    /// The scope checked, each unit or group once in the order given (units without a
+    /// trailing `/`, group addresses lower-cased); an error in plain words otherwise.
+    pub fn checked(self) -> Result<Self, String> {
+        fn unique(items: Vec<String>, what: &str) -> Result<Vec<String>, String> {
+            let mut seen = std::collections::HashSet::new();
+            let items: Vec<String> = items
+                .into_iter()
+                .filter(|i| seen.insert(i.clone()))
+                .collect();
+            if (1..=MAX_SCOPE_GROUPS).contains(&items.len()) {
+                Ok(items)
+            } else {
+                Err(format!(
+                    "{what} must name between 1 and {MAX_SCOPE_GROUPS} entries"
+                ))
+            }
+        }
+        match self {
+            Self::All {} => Ok(self),
+            Self::OrgUnits { paths } => {
+                let mut clean = Vec::with_capacity(paths.len());
+                for p in paths {
+                    let t = p.trim();
+                    let t = if t.len() > 1 {
+                        t.trim_end_matches('/')
+                    } else {
+                        t
+                    };
+                    if !t.starts_with('/')
+                        || t.len() > 1024
+                        || t.chars().any(|c| c.is_control() || c == '\'' || c == '\\')
+                    {
+                        return Err(format!(
+                            "scope.paths: `{}` is not an organisational unit path such as /Sales",
+                            p.chars().take(80).collect::<String>()
+                        ));
+                    }
+                    clean.push(t.to_owned());
+                }
+                Ok(Self::OrgUnits {
+                    paths: unique(clean, "scope.paths")?,
+                })
+            }
+            Self::Groups { group_emails } => {
+                let mut clean = Vec::with_capacity(group_emails.len());
+                for e in group_emails {
+                    let t = e.trim().to_ascii_lowercase();
+                    if !is_email(&t) {
+                        return Err(format!(
+                            "scope.group_emails: `{}` is not a group's email address",
+                            e.chars().take(80).collect::<String>()
+                        ));
+                    }
+                    clean.push(t);
+                }
+                Ok(Self::Groups {
+                    group_emails: unique(clean, "scope.group_emails")?,
+                })
+            }
+        }
+    }
+}
+
+/// An address of the form `local@domain.tld`, without spaces or path characters: enough to
+/// refuse a typo before a directory is asked.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let ok = |c: char| !c.is_whitespace() && !c.is_control() && !"/?#@\\<>\"',;:".contains(c);
+    !local.is_empty()
+        && s.len() <= 320
+        && local.chars().all(ok)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
 /// The directory (tenant) a connection reads, as its admin names it: its GUID, or one of
 /// its domain names (`contoso.onmicrosoft.com`). Held lower-case.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -72,6 +72,11 @@ impl Application {
             policy: sync::http::RetryPolicy::default(),
             keyring: settings.keyring.clone(),
             platform_app: settings.graph_app.clone(),
+            google_roots: sync::google::Roots {
+                token: settings.google_token_url.clone(),
+                directory: settings.google_directory_url.clone(),
+            },
+            google_account: settings.google_account.clone(),
             stats: std::sync::Arc::clone(&sync_metrics.retries),
         };
         let scheduler = (settings.sync_workers > 0).then(|| {

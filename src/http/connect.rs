@@ -21,8 +21,9 @@ use super::middleware::RequestId;
 use super::AppState;
 use crate::domain::{DirectoryTenantId, Provider};
 use crate::provisioning::connect_links::{
-    self as links, LinkProblem, LinkSettings, OpenLink, Purpose, Signer,
+    self as links, Candidate, Connected, LinkProblem, LinkSettings, OpenLink, Purpose, Signer,
 };
+use crate::sync::google;
 use crate::sync::graph::{self, Cloud};
 
 /// Where Microsoft sends the admin back after the consent screen.
@@ -32,7 +33,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     // The callback first: `/connect/{token}` would not match it (one segment), but the
     // order says which path is which.
     cfg.route(CALLBACK_PATH, web::get().to(microsoft_callback))
-        .route("/connect/{token}", web::get().to(link_page));
+        .route("/connect/{token}", web::get().to(link_page))
+        .route("/connect/{token}", web::post().to(google_verify));
 }
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;\
@@ -41,17 +43,25 @@ padding:0 1rem;color:#1d2430}h1{font-size:1.5rem}ul{padding-left:1.2rem}\
 border-radius:.3rem;text-decoration:none;font-weight:600}.muted{color:#5b6472;font-size:.9rem}\
 .detail{background:#f3f4f6;padding:.6rem;border-radius:.3rem;overflow-wrap:anywhere}";
 
-/// The policy of every page: nothing loads but the one stylesheet; no form posts
-/// anywhere, no frame embeds the page, no `<base>` moves its links.
-fn content_security_policy() -> &'static str {
-    static CSP: OnceLock<String> = OnceLock::new();
-    CSP.get_or_init(|| {
+/// The policy of every page: nothing loads but the one stylesheet; a form posts only back
+/// to this server (`form: true`, the Google form) or nowhere; no frame embeds the page, no
+/// `<base>` moves its links.
+fn content_security_policy(form: bool) -> &'static str {
+    static POLICIES: OnceLock<[String; 2]> = OnceLock::new();
+    let [without, with] = POLICIES.get_or_init(|| {
         let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
-        format!(
-            "default-src 'none'; style-src 'sha256-{hash}'; form-action 'none'; \
-             frame-ancestors 'none'; base-uri 'none'"
-        )
-    })
+        ["'none'", "'self'"].map(|action| {
+            format!(
+                "default-src 'none'; style-src 'sha256-{hash}'; form-action {action}; \
+                 frame-ancestors 'none'; base-uri 'none'"
+            )
+        })
+    });
+    if form {
+        with
+    } else {
+        without
+    }
 }
 
 /// Text made safe for HTML content and attribute values.
@@ -72,6 +82,11 @@ fn escape(s: &str) -> String {
 
 /// A page: its status, its title (plain text) and its body (HTML, escaped by the caller).
 fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+    page_with(status, title, body, false)
+}
+
+/// [`page`], with a form that posts back to this server when `form`.
+fn page_with(status: StatusCode, title: &str, body: &str, form: bool) -> HttpResponse {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
@@ -83,7 +98,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(content_security_policy()),
+            HeaderValue::from_static(content_security_policy(form)),
         ))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -208,9 +223,7 @@ async fn link_page(state: web::Data<AppState>, token: web::Path<String>) -> Http
     };
     let result = match open.link.provider {
         Provider::Graph => microsoft_page(&state, &open, now),
-        Provider::Google => Err(LinkProblem::Unavailable(
-            "Google Workspace links are not served by this server yet".into(),
-        )),
+        Provider::Google => google_page(&state, &open, now, None),
     };
     result.unwrap_or_else(problem_page)
 }
@@ -390,24 +403,170 @@ async fn consent(
         &state.db,
         settings,
         open.link.id,
-        candidate,
+        Candidate::Graph(Box::new(candidate)),
         request_id,
         now,
     )
     .await?;
+    Ok(connected_page(state, &open, &done, "Microsoft 365"))
+}
+
+/// The page after a connection was saved; wakes the scheduler for the first dry run.
+fn connected_page(state: &AppState, open: &OpenLink, done: &Connected, what: &str) -> HttpResponse {
     state.sync_wake.notify_one();
     tracing::info!(link = %open.link.id, tenant = %done.tenant.slug, run = %done.run_id, "connected through a link");
     let body = format!(
         "{}{}",
         paragraph(&format!(
-            "The Microsoft 365 directory of {} is connected. A first trial read has \
-             started; it changes nothing, and your training provider reviews it before \
-             anyone is added.",
+            "The {what} directory of {} is connected. A first trial read has started; it \
+             changes nothing, and your training provider reviews it before anyone is added.",
             done.tenant.name
         )),
         paragraph("You can close this page."),
     );
-    Ok(page(StatusCode::OK, "Connected", &body))
+    page(StatusCode::OK, "Connected", &body)
+}
+
+/// The Google page: what to grant in the Admin console, and the form that verifies it.
+/// `notice` is what went wrong the last time the form was sent.
+fn google_page(
+    state: &AppState,
+    open: &OpenLink,
+    now: DateTime<Utc>,
+    notice: Option<(StatusCode, String)>,
+) -> Result<HttpResponse, LinkProblem> {
+    let settings = settings(state);
+    if let Some(missing) = settings.missing(Provider::Google) {
+        return Err(LinkProblem::Unavailable(missing));
+    }
+    let Some(account) = settings.google_account.as_ref() else {
+        return Err(LinkProblem::Unavailable(
+            "no platform service account".into(),
+        ));
+    };
+    let form_token = signer(&settings)?.sign(Purpose::Form, open.link.id, now);
+    let mut body = what_is_asked(open, "Google Workspace directory");
+    let status = match &notice {
+        Some((status, text)) => {
+            let _ = write!(body, "<p class=\"detail\">{}</p>", escape(text));
+            *status
+        }
+        None => StatusCode::OK,
+    };
+    let _ = write!(
+        body,
+        "<p>You need to be a super administrator of your Google Workspace.</p>\
+         <ol><li>In the Google Admin console (admin.google.com), open <strong>Security \
+         &rsaquo; Access and data control &rsaquo; API controls &rsaquo; Manage Domain Wide \
+         Delegation</strong> and choose <strong>Add new</strong>.</li>\
+         <li>Client ID: <code>{client_id}</code></li>\
+         <li>OAuth scopes (all four, read-only):<p class=\"detail\"><code>{scopes}</code></p></li>\
+         <li>Choose <strong>Authorise</strong>, then come back to this page.</li></ol>\
+         <form method=\"post\"><p><label for=\"admin_email\">Your administrator email \
+         address</label><br><input id=\"admin_email\" name=\"admin_email\" type=\"email\" \
+         required autocomplete=\"email\"></p>\
+         <input type=\"hidden\" name=\"form_token\" value=\"{form_token}\">\
+         <p><button class=\"button\" type=\"submit\">Verify and connect</button></p></form>\
+         <p class=\"muted\">Verifying reads one page of your directory as that administrator \
+         and changes nothing. This link works once and expires on {expires}.</p>",
+        client_id = escape(account.client_id()),
+        scopes = escape(&google::SCOPES.join(",")),
+        form_token = escape(&form_token),
+        expires = escape(&when(open.link.expires_at)),
+    );
+    Ok(page_with(
+        status,
+        &format!("Connect {}'s directory", open.tenant.name),
+        &body,
+        true,
+    ))
+}
+
+/// What the Google form sends.
+#[derive(Deserialize)]
+struct VerifyForm {
+    admin_email: Option<String>,
+    form_token: Option<String>,
+}
+
+/// `POST /connect/{token}`: "Verify and connect" on the Google page. Checks the form's
+/// anti-forgery token (signed for this link, less than an hour old), tests the connection
+/// as the administrator named, and saves it when the test passes; otherwise the page
+/// again, saying why, with nothing stored.
+async fn google_verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let now = state.clock.now();
+    let open = match links::open(&state.db, token.into_inner(), now).await {
+        Ok(open) if open.link.provider == Provider::Google => open,
+        Ok(_) => return problem_page(LinkProblem::BadSignature),
+        Err(problem) => return problem_page(problem),
+    };
+    match verify(&state, &open, &body, request_id(&req), now).await {
+        Ok(res) => res,
+        Err(problem) => problem_page(problem),
+    }
+}
+
+async fn verify(
+    state: &AppState,
+    open: &OpenLink,
+    body: &[u8],
+    request_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<HttpResponse, LinkProblem> {
+    // An HTML form's body is a query string (application/x-www-form-urlencoded).
+    let form = std::str::from_utf8(body)
+        .ok()
+        .and_then(|b| web::Query::<VerifyForm>::from_query(b).ok())
+        .map(web::Query::into_inner)
+        .ok_or(LinkProblem::BadSignature)?;
+    let settings = settings(state);
+    let signed = signer(&settings)?.verify(
+        Purpose::Form,
+        form.form_token.as_deref().unwrap_or_default(),
+        now,
+    )?;
+    if signed.link_id != open.link.id {
+        return Err(LinkProblem::BadSignature);
+    }
+    let admin_email = form.admin_email.unwrap_or_default();
+    let input = links::google_connection(open, &admin_email)?;
+    let report = match state.directories.test_google(input.clone()).await {
+        Ok(report) => report,
+        // Settings the test refuses (an address that is not one): the form again.
+        Err(e) if e.status().is_client_error() => {
+            return google_page(
+                state,
+                open,
+                now,
+                Some((StatusCode::BAD_REQUEST, e.to_string())),
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !report.ok {
+        tracing::info!(link = %open.link.id, detail = %report.detail, "a delegated connection failed its test");
+        let notice = format!(
+            "Not connected yet: {} Nothing was saved. Check the delegation above (Google can \
+             take a few minutes to apply it) and verify again.",
+            report.detail
+        );
+        return google_page(state, open, now, Some((StatusCode::OK, notice)));
+    }
+    let done = links::connect(
+        &state.db,
+        settings,
+        open.link.id,
+        Candidate::Google(input),
+        request_id,
+        now,
+    )
+    .await?;
+    Ok(connected_page(state, open, &done, "Google Workspace"))
 }
 
 #[cfg(test)]
@@ -424,7 +583,7 @@ mod tests {
 
     #[test]
     fn the_policy_allows_exactly_the_inline_stylesheet() {
-        let csp = content_security_policy();
+        let csp = content_security_policy(false);
         assert!(
             csp.starts_with("default-src 'none'; style-src 'sha256-"),
             "{csp}"
@@ -439,5 +598,10 @@ mod tests {
         ] {
             assert!(csp.contains(directive), "{directive}");
         }
+        let with_form = content_security_policy(true);
+        assert_eq!(
+            with_form,
+            csp.replace("form-action 'none'", "form-action 'self'")
+        );
     }
 }

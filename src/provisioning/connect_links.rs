@@ -6,9 +6,11 @@
 //!   URL; only its SHA-256 is stored. A link is single use and expires.
 //! - The values a link's pages hand out (the Microsoft consent `state`, the Google form's
 //!   anti-forgery token) are [`Signer`]-signed: HMAC-SHA256 under a key derived from
-//!   `SCIMD_SECRET_KEY`, over the link's id, the issue time and a nonce. A consent state is
-//!   valid for an hour and single use: its nonce is recorded in the database when it is
-//!   first presented, whatever happens next.
+//!   `SCIMD_SECRET_KEY`, over the link's id, the issue time and a nonce. Both are valid for
+//!   an hour. A consent state is single use: its nonce is recorded in the database when it
+//!   is first presented, whatever happens next. The form token may be sent again after a
+//!   failed verification (the link itself stays single use).
+//! - A connection test that fails stores nothing and leaves the link usable.
 //! - A connection made through a link records `connection.created` with the actor
 //!   `link:<id>`, and queues a first dry run, so a technician sees the first plan before
 //!   anything is written.
@@ -24,10 +26,14 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::admin::in_tenant;
-use super::connections::{self, ConnectionInput, Credentials, LoadedConnection};
+use super::connections::{
+    self, ConnectionInput, Credentials, DirectoryConfig, GoogleInput, LoadedConnection,
+};
 use super::events::{Actor, Event};
 use crate::config::PlatformApp;
-use crate::domain::{ConnectionScope, DirectoryTenantId, Provider, RunTrigger, MAX_SCOPE_GROUPS};
+use crate::domain::{
+    ConnectionScope, DirectoryTenantId, GoogleScope, Provider, RunTrigger, MAX_SCOPE_GROUPS,
+};
 use crate::error::Error;
 use crate::secrets::{Keyring, KEY_VAR};
 use crate::store::connect_links::{self as store, LinkRow, NewLink};
@@ -35,6 +41,7 @@ use crate::store::connections as connection_store;
 use crate::store::events as event_store;
 use crate::store::tenants::Tenant;
 use crate::store::Db;
+use crate::sync::google::ServiceAccount;
 
 /// The shortest and longest lifetime of a link.
 pub const MIN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
@@ -84,6 +91,8 @@ pub struct LinkSettings {
     pub keyring: Option<std::sync::Arc<Keyring>>,
     /// The platform's multi-tenant Microsoft app (admin consent is given to it).
     pub graph_app: Option<PlatformApp>,
+    /// The platform's Google service account (domain-wide delegation is granted to it).
+    pub google_account: Option<std::sync::Arc<ServiceAccount>>,
 }
 
 impl LinkSettings {
@@ -93,6 +102,7 @@ impl LinkSettings {
             public_url: settings.public_url.clone(),
             keyring: settings.keyring.clone(),
             graph_app: settings.graph_app.clone(),
+            google_account: settings.google_account.clone(),
         }
     }
 
@@ -122,10 +132,12 @@ impl LinkSettings {
                  (SCIMD_GRAPH_CLIENT_ID, SCIMD_GRAPH_CLIENT_SECRET) for the admin to consent to"
                     .to_owned(),
             ),
-            Provider::Graph => None,
-            Provider::Google => {
-                Some("this server cannot connect Google Workspace through a link yet".to_owned())
-            }
+            Provider::Google if self.google_account.is_none() => Some(
+                "this server has no platform-wide Google service account \
+                 (SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE) for the admin to delegate to"
+                    .to_owned(),
+            ),
+            Provider::Graph | Provider::Google => None,
         }
     }
 }
@@ -178,9 +190,12 @@ fn parse_scope(provider: Provider, scope: &Value) -> Result<Value, Error> {
             })?;
             serde_json::to_value(deduped).map_err(Error::internal)
         }
-        Provider::Google => Err(Error::Conflict(
-            "this server cannot connect Google Workspace through a link yet".into(),
-        )),
+        Provider::Google => {
+            let parsed: GoogleScope = serde_json::from_value(scope.clone())
+                .map_err(|e| Error::InvalidValue(format!("scope: {e}")))?;
+            let checked = parsed.checked().map_err(Error::InvalidValue)?;
+            serde_json::to_value(checked).map_err(Error::internal)
+        }
     }
 }
 
@@ -496,6 +511,39 @@ pub fn graph_connection(
     })
 }
 
+/// The Google connection the link's form makes: the administrator the platform's
+/// service account acts for, the customer of that administrator, the link's scope.
+pub fn google_connection(open: &OpenLink, admin_email: &str) -> Result<GoogleInput, LinkProblem> {
+    let scope: GoogleScope = serde_json::from_value(open.link.scope.clone()).map_err(|e| {
+        Error::internal(format!(
+            "link {}: its scope does not read: {e}",
+            open.link.id
+        ))
+    })?;
+    Ok(GoogleInput {
+        admin_email: admin_email.to_owned(),
+        customer: "my_customer".to_owned(),
+        service_account: None,
+        scope,
+    })
+}
+
+/// A tested connection a link is to save.
+#[derive(Debug, Clone)]
+pub enum Candidate {
+    Graph(Box<LoadedConnection>),
+    Google(GoogleInput),
+}
+
+impl Candidate {
+    fn provider(&self) -> Provider {
+        match self {
+            Self::Graph(_) => Provider::Graph,
+            Self::Google(_) => Provider::Google,
+        }
+    }
+}
+
 /// What [`connect`] did.
 #[derive(Debug, Clone)]
 pub struct Connected {
@@ -512,7 +560,7 @@ pub async fn connect(
     db: &Db,
     settings: LinkSettings,
     link_id: Uuid,
-    candidate: LoadedConnection,
+    candidate: Candidate,
     request_id: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Connected, LinkProblem> {
@@ -526,53 +574,81 @@ fn connect_in(
     conn: &mut PgConnection,
     settings: &LinkSettings,
     link_id: Uuid,
-    candidate: LoadedConnection,
+    candidate: Candidate,
     request_id: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Connected, LinkProblem> {
     let link = store::find_for_update(conn, link_id)?.ok_or(LinkProblem::Unknown)?;
     usable(&link, now)?;
     let tenant_id = link.tenant_id;
-    if link.provider != candidate.provider || candidate.tenant.id != tenant_id {
-        return Err(
-            Error::internal(format!("link {link_id}: a connection of another link")).into(),
-        );
+    if link.provider != candidate.provider() {
+        let e = Error::internal(format!("link {link_id}: a connection of another provider"));
+        return Err(e.into());
     }
     if let Some(missing) = settings.missing(link.provider) {
         return Err(LinkProblem::Unavailable(missing));
     }
-    // `save_in` locks the tenant too; the checks below run under that lock.
+    // The save locks the tenant too; the checks below run under that lock.
     crate::store::tenants::lock(conn, tenant_id)?;
     if connection_store::find_for_update(conn, tenant_id)?.is_some() {
         return Err(LinkProblem::AlreadyConnected);
     }
-    let directory = candidate.config.directory_tenant_id.to_string();
-    if store::tenant_reading(conn, tenant_id, link.provider, &directory)?.is_some() {
-        return Err(LinkProblem::DirectoryTaken);
-    }
-    let input = ConnectionInput {
-        provider: link.provider,
-        directory_tenant_id: candidate.config.directory_tenant_id,
-        cloud: Some(candidate.config.cloud),
-        client_id: None,
-        client_secret: None,
-        scope: candidate.config.scope,
-        include_guests: Some(candidate.config.include_guests),
+    let saved = match candidate {
+        Candidate::Graph(graph) => {
+            if graph.tenant.id != tenant_id {
+                let e = Error::internal(format!("link {link_id}: another tenant's connection"));
+                return Err(e.into());
+            }
+            let graph = *graph;
+            let directory = graph.config.directory_tenant_id.to_string();
+            if store::tenant_reading(conn, tenant_id, Provider::Graph, &directory)?.is_some() {
+                return Err(LinkProblem::DirectoryTaken);
+            }
+            let input = ConnectionInput {
+                provider: Provider::Graph,
+                directory_tenant_id: graph.config.directory_tenant_id,
+                cloud: Some(graph.config.cloud),
+                client_id: None,
+                client_secret: None,
+                scope: graph.config.scope,
+                include_guests: Some(graph.config.include_guests),
+            };
+            connections::save_in(
+                conn,
+                settings.keyring.as_deref(),
+                settings.graph_app.as_ref(),
+                tenant_id,
+                input,
+                now,
+            )?
+        }
+        Candidate::Google(input) => connections::save_google_in(
+            conn,
+            settings.keyring.as_deref(),
+            settings.google_account.as_ref(),
+            tenant_id,
+            input,
+            now,
+        )?,
     };
-    let saved = connections::save_in(
-        conn,
-        settings.keyring.as_deref(),
-        settings.graph_app.as_ref(),
-        tenant_id,
-        input,
-        now,
-    )?;
+    let (directory, scope) = match &saved.connection.config {
+        DirectoryConfig::Graph(c) => (
+            c.directory_tenant_id.to_string(),
+            serde_json::to_value(&c.scope),
+        ),
+        DirectoryConfig::Google(c) => (
+            c.admin_email
+                .rsplit_once('@')
+                .map_or_else(|| c.admin_email.clone(), |(_, domain)| domain.to_owned()),
+            serde_json::to_value(&c.scope),
+        ),
+    };
+    let scope = scope.map_err(Error::internal)?;
     let actor = Actor {
         tenant_id,
         actor: format!("link:{link_id}"),
         request_id,
     };
-    let scope = serde_json::to_value(&saved.connection.config.scope).map_err(Error::internal)?;
     let event = actor.record(
         tenant_id,
         Event::ConnectionCreated {

@@ -2,10 +2,12 @@
 //! the directory the tenant's source), reading it back without its secret, opening it for
 //! a run, and sealing every stored secret again under a new key.
 //!
-//! The connection's settings are stored as [`ConnectionConfig`] (jsonb, never a secret);
-//! the client secret is sealed for the tenant with the server's [`Keyring`] (bytea). A
-//! connection without a client id of its own uses the server's platform-wide app
-//! registration ([`PlatformApp`]).
+//! The connection's settings are stored as [`ConnectionConfig`] (Microsoft Graph) or
+//! [`GoogleConnectionConfig`] (Google Workspace), jsonb and never a secret; the secret (a
+//! client secret, or a service account's JSON key) is sealed for the tenant with the
+//! server's [`Keyring`] (bytea). A Graph connection without a client id of its own uses
+//! the server's platform-wide app registration ([`PlatformApp`]); a Google connection
+//! without a key of its own, the platform's service account.
 
 use std::sync::Arc;
 
@@ -16,12 +18,15 @@ use uuid::Uuid;
 
 use super::admin::in_tenant;
 use crate::config::{PlatformApp, Secret};
-use crate::domain::{Cloud, ConnectionScope, DirectoryTenantId, Provider, MAX_SCOPE_GROUPS};
+use crate::domain::{
+    is_email, Cloud, ConnectionScope, DirectoryTenantId, GoogleScope, Provider, MAX_SCOPE_GROUPS,
+};
 use crate::error::Error;
 use crate::secrets::{Keyring, KEY_VAR, PREVIOUS_KEY_VAR};
 use crate::store::connections::{self as store, ConnectionRow, NewConnection, Replacement};
 use crate::store::tenants::{self as tenant_store, SettingsChange, Tenant};
 use crate::store::Db;
+use crate::sync::google::{is_customer, ServiceAccount};
 
 /// The longest client secret taken (Entra's are 40 characters).
 const MAX_SECRET_CHARS: usize = 1024;
@@ -51,6 +56,117 @@ impl ConnectionConfig {
     }
 }
 
+/// A Google connection's settings, as stored in `connections.config` and shown by the admin
+/// API. Never holds the key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GoogleConnectionConfig {
+    /// The administrator the service account acts for.
+    pub admin_email: String,
+    /// `my_customer` or a customer id.
+    pub customer: String,
+    pub scope: GoogleScope,
+    /// The connection's own service account; `None` when it uses the platform's.
+    pub service_account: Option<AccountInfo>,
+}
+
+/// Who a stored service account key is: nothing secret, what an administrator needs to
+/// grant domain-wide delegation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountInfo {
+    pub client_email: String,
+    /// The numeric client id entered for domain-wide delegation.
+    pub client_id: String,
+}
+
+impl AccountInfo {
+    pub fn of(account: &ServiceAccount) -> Self {
+        Self {
+            client_email: account.client_email().to_owned(),
+            client_id: account.client_id().to_owned(),
+        }
+    }
+}
+
+/// A stored connection's settings, by provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectoryConfig {
+    Graph(ConnectionConfig),
+    Google(GoogleConnectionConfig),
+}
+
+/// A Google connection to save or test: the settings as given, unchecked.
+#[derive(Debug, Clone)]
+pub struct GoogleInput {
+    pub admin_email: String,
+    pub customer: String,
+    /// The service account's JSON key; `None`: the platform's service account.
+    pub service_account: Option<Secret<String>>,
+    pub scope: GoogleScope,
+}
+
+/// A Google connection's settings, checked, and the service account it acts as.
+#[derive(Debug, Clone)]
+pub struct CheckedGoogle {
+    pub config: GoogleConnectionConfig,
+    pub account: Arc<ServiceAccount>,
+    /// The account is the connection's own (its key is to be sealed).
+    pub own: bool,
+}
+
+/// Checks a Google connection's settings: the administrator's address, the customer, the
+/// scope, and the key (or, without one, that the server has a platform service account).
+/// 400 with what is wrong otherwise.
+pub fn check_google(
+    input: GoogleInput,
+    platform: Option<&Arc<ServiceAccount>>,
+) -> Result<CheckedGoogle, Error> {
+    let admin_email = input.admin_email.trim().to_ascii_lowercase();
+    if !is_email(&admin_email) {
+        return Err(Error::InvalidValue(format!(
+            "admin_email must be the address of an administrator of the Google Workspace, not \
+             `{}`",
+            input.admin_email.chars().take(80).collect::<String>()
+        )));
+    }
+    let customer = input.customer.trim().to_owned();
+    if !is_customer(&customer) {
+        return Err(Error::InvalidValue(format!(
+            "customer must be `my_customer` or a Google customer ID (C0…), not `{}`",
+            customer.chars().take(80).collect::<String>()
+        )));
+    }
+    let scope = input.scope.checked().map_err(Error::InvalidValue)?;
+    let (account, own) = match input.service_account {
+        Some(json) => {
+            let account = ServiceAccount::parse(json.expose())
+                .map_err(|e| Error::InvalidValue(format!("service_account: {e}")))?;
+            (Arc::new(account), true)
+        }
+        None => {
+            let platform = platform.ok_or_else(|| {
+                Error::InvalidValue(
+                    "give service_account (the service account's JSON key): this server has \
+                     no platform-wide service account (SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE) to use \
+                     instead"
+                        .into(),
+                )
+            })?;
+            (Arc::clone(platform), false)
+        }
+    };
+    Ok(CheckedGoogle {
+        config: GoogleConnectionConfig {
+            admin_email,
+            customer,
+            scope,
+            service_account: own.then(|| AccountInfo::of(&account)),
+        },
+        account,
+        own,
+    })
+}
+
 /// A connection to save (`PUT …/connection`): the settings as given, unchecked.
 #[derive(Debug)]
 pub struct ConnectionInput {
@@ -75,7 +191,7 @@ pub struct LastError {
 #[derive(Debug, Clone)]
 pub struct Connection {
     pub provider: Provider,
-    pub config: ConnectionConfig,
+    pub config: DirectoryConfig,
     pub has_secret: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -108,12 +224,28 @@ impl Connection {
     }
 }
 
-fn config_of(row: &ConnectionRow) -> Result<ConnectionConfig, Error> {
-    serde_json::from_value(row.config.clone()).map_err(|e| {
+fn config_of(row: &ConnectionRow) -> Result<DirectoryConfig, Error> {
+    let unreadable = |e: serde_json::Error| {
         Error::internal(format!(
             "tenant {}: the stored connection settings do not read: {e}",
             row.tenant_id
         ))
+    };
+    Ok(match row.provider {
+        Provider::Graph => {
+            DirectoryConfig::Graph(serde_json::from_value(row.config.clone()).map_err(unreadable)?)
+        }
+        Provider::Google => {
+            DirectoryConfig::Google(serde_json::from_value(row.config.clone()).map_err(unreadable)?)
+        }
+    })
+}
+
+/// The stored settings of a Graph connection; `None` for another provider's.
+fn graph_config_of(row: &ConnectionRow) -> Result<Option<ConnectionConfig>, Error> {
+    Ok(match config_of(row)? {
+        DirectoryConfig::Graph(c) => Some(c),
+        DirectoryConfig::Google(_) => None,
     })
 }
 
@@ -194,7 +326,7 @@ pub fn save_in(
 ) -> Result<Saved, Error> {
     if input.provider == Provider::Google {
         return Err(Error::InvalidValue(
-            "provider `google` is not supported yet; only `graph` can be connected".into(),
+            "a Google connection takes admin_email, customer and scope (save_google)".into(),
         ));
     }
     let scope = input.scope.deduped().ok_or_else(|| {
@@ -247,45 +379,156 @@ pub fn save_in(
             (Some(client_id), None) => Some(kept_secret(existing.as_ref(), client_id)?),
         };
         let value = serde_json::to_value(&config).map_err(Error::internal)?;
-        let (row, created) = match existing {
-            None => {
-                let new = NewConnection {
-                    tenant_id,
-                    provider: input.provider,
-                    config: &value,
-                    secret: sealed.as_deref(),
-                    created_at: now,
-                    updated_at: now,
-                };
-                (store::insert(conn, &new)?, true)
-            }
-            Some(old) => {
-                let reset = old.provider != input.provider
-                    || config_of(&old).map_or(true, |c| c.reads_other_people_than(&config));
-                let replacement = Replacement {
-                    provider: input.provider,
-                    config: &value,
-                    secret: sealed.as_deref(),
-                    reset,
-                };
-                (store::replace(conn, tenant_id, &replacement, now)?, false)
-            }
+        let reset = existing.as_ref().is_some_and(|old| {
+            old.provider != input.provider
+                || graph_config_of(old)
+                    .ok()
+                    .flatten()
+                    .is_none_or(|c| c.reads_other_people_than(&config))
+        });
+        let row = Stored {
+            provider: input.provider,
+            config: &value,
+            secret: sealed.as_deref(),
+            reset,
         };
-        let source = input.provider.source();
-        let tenant = if tenant.source == source {
-            tenant
-        } else {
-            let change = SettingsChange {
-                source: Some(source),
-                ..SettingsChange::default()
+        put(conn, tenant, existing, &row, now)
+    })
+}
+
+/// A connection row to write.
+struct Stored<'a> {
+    provider: Provider,
+    config: &'a Value,
+    secret: Option<&'a [u8]>,
+    /// The new settings read other people: forget the connector's state.
+    reset: bool,
+}
+
+/// Inserts or replaces the tenant's (locked) connection row and makes the provider the
+/// tenant's source.
+fn put(
+    conn: &mut PgConnection,
+    tenant: Tenant,
+    existing: Option<ConnectionRow>,
+    row: &Stored<'_>,
+    now: DateTime<Utc>,
+) -> Result<Saved, Error> {
+    let tenant_id = tenant.id;
+    let (stored, created) = match existing {
+        None => {
+            let new = NewConnection {
+                tenant_id,
+                provider: row.provider,
+                config: row.config,
+                secret: row.secret,
+                created_at: now,
+                updated_at: now,
             };
-            tenant_store::update_settings(conn, tenant_id, &change, now)?
+            (store::insert(conn, &new)?, true)
+        }
+        Some(_) => {
+            let replacement = Replacement {
+                provider: row.provider,
+                config: row.config,
+                secret: row.secret,
+                reset: row.reset,
+            };
+            (store::replace(conn, tenant_id, &replacement, now)?, false)
+        }
+    };
+    let source = row.provider.source();
+    let tenant = if tenant.source == source {
+        tenant
+    } else {
+        let change = SettingsChange {
+            source: Some(source),
+            ..SettingsChange::default()
         };
-        Ok(Saved {
-            connection: Connection::of(row)?,
-            created,
-            tenant,
-        })
+        tenant_store::update_settings(conn, tenant_id, &change, now)?
+    };
+    Ok(Saved {
+        connection: Connection::of(stored)?,
+        created,
+        tenant,
+    })
+}
+
+/// Saves the tenant's Google connection (`PUT …/connection` with provider `google`),
+/// creating or replacing it, and makes Google the tenant's source, in one transaction.
+/// `platform` is the server's service account, used when the input gives no key.
+pub async fn save_google(
+    db: &Db,
+    keyring: Option<Arc<Keyring>>,
+    platform: Option<Arc<ServiceAccount>>,
+    slug: String,
+    input: GoogleInput,
+    now: DateTime<Utc>,
+) -> Result<Saved, Error> {
+    in_tenant(db, slug, move |conn, tenant| {
+        save_google_in(
+            conn,
+            keyring.as_deref(),
+            platform.as_ref(),
+            tenant.id,
+            input,
+            now,
+        )
+    })
+    .await
+}
+
+/// [`save_google`] for the tenant `tenant_id`, on a connection.
+///
+/// - The settings are checked first ([`check_google`]): 400 and nothing written.
+/// - A key of the connection's own is sealed for the tenant; it needs `SCIMD_SECRET_KEY`
+///   (409 and nothing written without it). Without a key, the platform's service account
+///   is used and no secret is stored.
+/// - Replacing a connection with another provider, customer or scope moves the generation
+///   on and unschedules it until a run applies again.
+pub fn save_google_in(
+    conn: &mut PgConnection,
+    keyring: Option<&Keyring>,
+    platform: Option<&Arc<ServiceAccount>>,
+    tenant_id: Uuid,
+    input: GoogleInput,
+    now: DateTime<Utc>,
+) -> Result<Saved, Error> {
+    let checked = check_google(input, platform)?;
+    let sealed = if checked.own {
+        let keyring = keyring.ok_or_else(|| {
+            Error::Conflict(format!(
+                "this server cannot store a service account key: {KEY_VAR} is not set; set it \
+                 (`scimd secret-key generate` makes one) or use the platform's service account; \
+                 nothing was saved"
+            ))
+        })?;
+        Some(
+            keyring
+                .seal(tenant_id, checked.account.json().expose())
+                .map_err(Error::internal)?,
+        )
+    } else {
+        None
+    };
+    let config = checked.config;
+    let value = serde_json::to_value(&config).map_err(Error::internal)?;
+    conn.transaction(|conn| {
+        let tenant = tenant_store::lock(conn, tenant_id)?;
+        let existing = store::find_for_update(conn, tenant_id)?;
+        let reset = existing.as_ref().is_some_and(|old| match config_of(old) {
+            Ok(DirectoryConfig::Google(c)) => {
+                c.customer != config.customer || c.scope != config.scope
+            }
+            _ => true,
+        });
+        let row = Stored {
+            provider: Provider::Google,
+            config: &value,
+            secret: sealed.as_deref(),
+            reset,
+        };
+        put(conn, tenant, existing, &row, now)
     })
 }
 
@@ -302,7 +545,9 @@ fn check_secret(secret: &str) -> Result<(), Error> {
 /// The stored secret, when the connection keeps its client id.
 fn kept_secret(existing: Option<&ConnectionRow>, client_id: Uuid) -> Result<Vec<u8>, Error> {
     existing
-        .filter(|old| config_of(old).is_ok_and(|c| c.client_id == Some(client_id)))
+        .filter(|old| {
+            graph_config_of(old).is_ok_and(|c| c.is_some_and(|c| c.client_id == Some(client_id)))
+        })
         .and_then(|old| old.secret.clone())
         .ok_or_else(|| {
             Error::InvalidValue(
@@ -342,16 +587,118 @@ pub async fn load(
     .await
 }
 
-/// [`load`] by the tenant's id, on the caller's connection (a sync run's).
+/// A Google connection ready to run: its settings and the service account it acts as
+/// (its own key opened, or the platform's).
+#[derive(Debug, Clone)]
+pub struct LoadedGoogle {
+    pub tenant: Tenant,
+    pub config: GoogleConnectionConfig,
+    pub account: Arc<ServiceAccount>,
+    /// The account is the platform's, not the connection's own.
+    pub platform: bool,
+    pub state: Value,
+    pub generation: i64,
+}
+
+/// A connection ready to run, by provider.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    Graph(LoadedConnection),
+    Google(LoadedGoogle),
+}
+
+/// What a node authenticates connections with when they bring nothing of their own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Platform<'a> {
+    pub graph: Option<&'a PlatformApp>,
+    pub google: Option<&'a Arc<ServiceAccount>>,
+}
+
+/// The tenant's connection of any provider, ready to run (see [`load`]).
+pub async fn load_any(
+    db: &Db,
+    keyring: Option<Arc<Keyring>>,
+    graph: Option<PlatformApp>,
+    google: Option<Arc<ServiceAccount>>,
+    slug: String,
+) -> Result<Loaded, Error> {
+    in_tenant(db, slug, move |conn, tenant| {
+        let row = store::find(conn, tenant.id)?.ok_or_else(|| not_connected(&tenant))?;
+        let platform = Platform {
+            graph: graph.as_ref(),
+            google: google.as_ref(),
+        };
+        opened_any(tenant, row, keyring.as_deref(), platform)
+    })
+    .await
+}
+
+/// [`load_any`] by the tenant's id, on the caller's connection (a sync run's).
 pub fn load_by_id(
     conn: &mut PgConnection,
     keyring: Option<&Keyring>,
-    platform_app: Option<&PlatformApp>,
+    platform: Platform<'_>,
     tenant_id: Uuid,
-) -> Result<LoadedConnection, Error> {
+) -> Result<Loaded, Error> {
     let tenant = super::tenants::by_id(conn, tenant_id)?;
     let row = store::find(conn, tenant.id)?.ok_or_else(|| not_connected(&tenant))?;
-    opened(tenant, row, keyring, platform_app)
+    opened_any(tenant, row, keyring, platform)
+}
+
+/// A connection row of any provider made ready to run.
+pub fn opened_any(
+    tenant: Tenant,
+    row: ConnectionRow,
+    keyring: Option<&Keyring>,
+    platform: Platform<'_>,
+) -> Result<Loaded, Error> {
+    let DirectoryConfig::Google(config) = config_of(&row)? else {
+        return opened(tenant, row, keyring, platform.graph).map(Loaded::Graph);
+    };
+    let (account, is_platform) = match &row.secret {
+        Some(sealed) => {
+            let keyring = keyring.ok_or_else(|| {
+                Error::Conflict(format!(
+                    "tenant `{}`: the connection's service account key is sealed, and this \
+                     server has no {KEY_VAR} to open it",
+                    tenant.slug
+                ))
+            })?;
+            let json = keyring.open(tenant.id, sealed).map_err(|e| {
+                Error::Conflict(format!(
+                    "tenant `{}`: the connection's service account key does not open ({e}); \
+                     save the connection again with its key",
+                    tenant.slug
+                ))
+            })?;
+            let account = ServiceAccount::parse(json.expose()).map_err(|e| {
+                Error::Conflict(format!(
+                    "tenant `{}`: the stored service account key does not read ({e}); save the \
+                     connection again with its key",
+                    tenant.slug
+                ))
+            })?;
+            (Arc::new(account), false)
+        }
+        None => {
+            let account = platform.google.ok_or_else(|| {
+                Error::Conflict(format!(
+                    "tenant `{}`: the connection uses the platform's Google service account, \
+                     and this server has none (SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE)",
+                    tenant.slug
+                ))
+            })?;
+            (Arc::clone(account), true)
+        }
+    };
+    Ok(Loaded::Google(LoadedGoogle {
+        tenant,
+        config,
+        account,
+        platform: is_platform,
+        state: row.state,
+        generation: row.generation,
+    }))
 }
 
 /// A connection row made ready to run (see [`load`]), for callers that read the row in
@@ -362,7 +709,12 @@ pub fn opened(
     keyring: Option<&Keyring>,
     platform_app: Option<&PlatformApp>,
 ) -> Result<LoadedConnection, Error> {
-    let config = config_of(&row)?;
+    let config = graph_config_of(&row)?.ok_or_else(|| {
+        Error::Conflict(format!(
+            "tenant `{}`: the connection is not a Microsoft Graph connection",
+            tenant.slug
+        ))
+    })?;
     let credentials = match (config.client_id, &row.secret) {
         (Some(client_id), Some(sealed)) => {
             let keyring = keyring.ok_or_else(|| {

@@ -17,7 +17,7 @@
 //! | `group.deleted` | `displayName` |
 //! | `group.excluded`, `group.included` | `displayName`, `members`: how many it has |
 //! | `group.member_added`, `group.member_removed` | `members`: the member ids |
-//! | `connection.created` | `provider`, `directory`: the directory's tenant id (Graph) or customer (Google), `scope` |
+//! | `connection.created` | `provider`, `directory`: the directory's tenant id (Graph) or the administrator's domain (Google), `scope` |
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};

@@ -1,20 +1,24 @@
 //! The directories a node can read: builds a run's connector from its tenant's stored
 //! connection (the secret opened with the node's keyring) and the node's settings (the
-//! Graph roots, the HTTP client, the retry policy).
+//! Graph and Google roots, the platform credentials, the HTTP client, the retry policy).
+//! A run's connector is a [`DirectoryConnector`]: Microsoft Graph or Google Directory.
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::engine::{Connector, Round};
+use super::google::{self, Google, GoogleConfig, ServiceAccount};
 use super::graph::{self, Graph, GraphConfig, GraphScope, Roots};
 use super::http::{RetryBudget, RetryPolicy, RetryStats};
 use super::worker::Connect;
-use super::{Page, Person, SyncError};
+use super::{Page, Person, SyncError, TestReport};
 use crate::config::PlatformApp;
-use crate::domain::{Cloud, ConnectionScope, Source};
+use crate::domain::{Cloud, ConnectionScope, GoogleScope, Source};
 use crate::error::Error;
-use crate::provisioning::connections::{self, LoadedConnection};
+use crate::provisioning::connections::{
+    self, GoogleInput, Loaded, LoadedConnection, LoadedGoogle, Platform,
+};
 use crate::secrets::Keyring;
 use crate::store::sync::RunRow;
 use crate::store::Db;
@@ -27,6 +31,10 @@ pub struct Directories {
     pub policy: RetryPolicy,
     pub keyring: Option<Arc<Keyring>>,
     pub platform_app: Option<PlatformApp>,
+    /// Where Google's token endpoint and Directory API are reached instead of Google's.
+    pub google_roots: google::Roots,
+    /// The platform-wide Google service account, if the node has one.
+    pub google_account: Option<Arc<ServiceAccount>>,
     /// Retries of every run, for `/metrics`.
     pub stats: Arc<RetryStats>,
 }
@@ -73,12 +81,82 @@ impl Directories {
         )?))
     }
 
+    /// The Google connector of a loaded connection.
+    pub fn google(&self, loaded: LoadedGoogle) -> Result<GoogleConnector, SyncError> {
+        let config = GoogleConfig {
+            admin_email: loaded.config.admin_email,
+            customer: loaded.config.customer,
+            scope: loaded.config.scope,
+            account: loaded.account,
+        };
+        let budget = RetryBudget::with_stats(self.policy.clone(), Arc::clone(&self.stats));
+        Ok(GoogleConnector(Google::new(
+            config,
+            &self.google_roots,
+            self.http.clone(),
+            budget,
+        )?))
+    }
+
+    /// The connector of a loaded connection, whichever its provider, and whether it
+    /// includes the directory's guests.
+    pub fn connector(&self, loaded: Loaded) -> Result<(DirectoryConnector, bool), SyncError> {
+        Ok(match loaded {
+            Loaded::Graph(graph) => {
+                let guests = graph.config.include_guests;
+                (DirectoryConnector::Graph(self.graph(graph)?), guests)
+            }
+            Loaded::Google(g) => (DirectoryConnector::Google(self.google(g)?), false),
+        })
+    }
+
+    /// Tests a Google connection before it is saved: checks the settings (400 when they
+    /// are unusable, as saving them would answer), signs in as the service account (the
+    /// given key, or the platform's) acting for the administrator, and reads one page;
+    /// what happened, in plain words. Writes nothing.
+    pub async fn test_google(&self, input: GoogleInput) -> Result<TestReport, Error> {
+        let checked = connections::check_google(input, self.google_account.as_ref())?;
+        let config = GoogleConfig {
+            admin_email: checked.config.admin_email,
+            customer: checked.config.customer,
+            scope: checked.config.scope,
+            account: checked.account,
+        };
+        let budget = RetryBudget::with_stats(self.policy.clone(), Arc::clone(&self.stats));
+        Ok(
+            match Google::new(config, &self.google_roots, self.http.clone(), budget) {
+                Ok(google) => google.test().await,
+                Err(e) => TestReport {
+                    ok: false,
+                    detail: e.message,
+                },
+            },
+        )
+    }
+
+    /// Tests a loaded connection of any provider.
+    pub async fn test(&self, loaded: Loaded) -> TestReport {
+        match self.connector(loaded) {
+            Ok((DirectoryConnector::Graph(g), _)) => g.0.test().await,
+            Ok((DirectoryConnector::Google(g), _)) => g.0.test().await,
+            Err(e) => TestReport {
+                ok: false,
+                detail: e.message,
+            },
+        }
+    }
+
     /// The tenant's connection, its secret opened.
-    pub async fn load(&self, db: &Db, tenant_id: uuid::Uuid) -> Result<LoadedConnection, Error> {
+    pub async fn load(&self, db: &Db, tenant_id: uuid::Uuid) -> Result<Loaded, Error> {
         let keyring = self.keyring.clone();
-        let platform = self.platform_app.clone();
+        let graph = self.platform_app.clone();
+        let google = self.google_account.clone();
         db.run(move |conn| {
-            connections::load_by_id(conn, keyring.as_deref(), platform.as_ref(), tenant_id)
+            let platform = Platform {
+                graph: graph.as_ref(),
+                google: google.as_ref(),
+            };
+            connections::load_by_id(conn, keyring.as_deref(), platform, tenant_id)
         })
         .await
     }
@@ -100,15 +178,126 @@ fn unusable(e: &Error) -> SyncError {
 }
 
 impl Connect for Directories {
-    type Connector = GraphConnector;
+    type Connector = DirectoryConnector;
 
-    async fn connect(&self, db: &Db, run: &RunRow) -> Result<(GraphConnector, bool), SyncError> {
+    async fn connect(
+        &self,
+        db: &Db,
+        run: &RunRow,
+    ) -> Result<(DirectoryConnector, bool), SyncError> {
         let loaded = self
             .load(db, run.tenant_id)
             .await
             .map_err(|e| unusable(&e))?;
-        let include_guests = loaded.config.include_guests;
-        Ok((self.graph(loaded)?, include_guests))
+        self.connector(loaded)
+    }
+}
+
+/// A run's connector: the tenant's directory, whichever it is.
+pub enum DirectoryConnector {
+    Graph(GraphConnector),
+    Google(GoogleConnector),
+}
+
+/// A round of either directory.
+pub enum DirectoryRound<'a> {
+    Graph(graph::Round<'a>),
+    Google(google::Round<'a>),
+}
+
+impl Connector for DirectoryConnector {
+    type Round<'a> = DirectoryRound<'a>;
+
+    fn source(&self) -> Source {
+        match self {
+            Self::Graph(c) => c.source(),
+            Self::Google(c) => c.source(),
+        }
+    }
+
+    async fn round(&self, state: &Value) -> Result<DirectoryRound<'_>, SyncError> {
+        Ok(match self {
+            Self::Graph(c) => DirectoryRound::Graph(c.round(state).await?),
+            Self::Google(c) => DirectoryRound::Google(c.round(state).await?),
+        })
+    }
+
+    fn person(&self, fields: &Map<String, Value>) -> Person {
+        match self {
+            Self::Graph(c) => c.person(fields),
+            Self::Google(c) => c.person(fields),
+        }
+    }
+
+    fn sweep_reason(&self) -> &'static str {
+        match self {
+            Self::Graph(c) => c.sweep_reason(),
+            Self::Google(c) => c.sweep_reason(),
+        }
+    }
+}
+
+impl Round for DirectoryRound<'_> {
+    fn full(&self) -> bool {
+        match self {
+            Self::Graph(r) => Round::full(r),
+            Self::Google(r) => Round::full(r),
+        }
+    }
+
+    async fn next_page(&mut self) -> Result<Option<Page>, SyncError> {
+        match self {
+            Self::Graph(r) => Round::next_page(r).await,
+            Self::Google(r) => Round::next_page(r).await,
+        }
+    }
+
+    fn state(&self) -> Option<Value> {
+        match self {
+            Self::Graph(r) => Round::state(r),
+            Self::Google(r) => Round::state(r),
+        }
+    }
+}
+
+/// Google Directory, as the engine reads it.
+pub struct GoogleConnector(pub Google);
+
+impl Connector for GoogleConnector {
+    type Round<'a> = google::Round<'a>;
+
+    fn source(&self) -> Source {
+        Source::Google
+    }
+
+    async fn round(&self, state: &Value) -> Result<google::Round<'_>, SyncError> {
+        self.0.round(state).await
+    }
+
+    fn person(&self, fields: &Map<String, Value>) -> Person {
+        google::person(fields)
+    }
+
+    fn sweep_reason(&self) -> &'static str {
+        match self.0.config().scope {
+            GoogleScope::All {} => "no longer in the Google directory",
+            GoogleScope::OrgUnits { .. } => "no longer in the chosen organisational units",
+            GoogleScope::Groups { .. } => "no longer in the chosen groups",
+        }
+    }
+}
+
+impl Round for google::Round<'_> {
+    fn full(&self) -> bool {
+        google::Round::full(self)
+    }
+
+    async fn next_page(&mut self) -> Result<Option<Page>, SyncError> {
+        google::Round::next_page(self).await
+    }
+
+    fn state(&self) -> Option<Value> {
+        google::Round::state(self)
     }
 }
 

@@ -1,6 +1,6 @@
 //! One HTTP request to a directory, retried the way the directories ask to be retried.
 //!
-//! Shared by the connectors (Microsoft Graph now, Google Directory later), so both follow
+//! Shared by the connectors (Microsoft Graph, Google Directory), so both follow
 //! the same rules:
 //!
 //! - 429, 503 and 504 mean "slow down": the wait the server names in `Retry-After`
@@ -9,6 +9,9 @@
 //!   without the header the exponential backoff below applies.
 //! - Other 5xx answers, connection failures, timeouts and bodies cut off mid-way are
 //!   retried with exponential backoff and jitter (built by `backon`).
+//! - A connector may name other answers that mean "slow down" ([`fetch_classified`]):
+//!   Google's 403 with the reason `rateLimitExceeded`, `userRateLimitExceeded` or
+//!   `quotaExceeded` is retried as a 429 is.
 //! - Everything else (2xx, 3xx, 4xx) goes back to the caller, which knows what a 404 or a
 //!   410 means for its directory.
 //!
@@ -67,7 +70,7 @@ pub struct RetryStats {
     pub attempts: AtomicU64,
     /// Retries of any kind.
     pub retries: AtomicU64,
-    /// Retries after the directory said "slow down" (429, 503, 504).
+    /// Retries after the directory said "slow down" (429, 503, 504, Google's rate-limit 403).
     pub throttled_retries: AtomicU64,
 }
 
@@ -164,7 +167,7 @@ impl Fetched {
 
 /// Why one attempt asked for another.
 enum Retry {
-    /// The server said "slow down" (429, 503, 504).
+    /// The server said "slow down" (429, 503, 504, or a connector's own signal).
     Throttled(StatusCode),
     /// Another 5xx.
     Failed(StatusCode),
@@ -179,6 +182,19 @@ pub async fn fetch(
     budget: &RetryBudget,
     service: &str,
     host: &str,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<Fetched, SyncError> {
+    fetch_classified(budget, service, host, |_| false, build).await
+}
+
+/// [`fetch`], where `slow_down` also names answers that mean "slow down" besides 429, 503
+/// and 504 (Google's 403 with a rate-limit reason): they are retried like a 429,
+/// honouring `Retry-After` when given.
+pub async fn fetch_classified(
+    budget: &RetryBudget,
+    service: &str,
+    host: &str,
+    slow_down: impl Fn(&Fetched) -> bool,
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<Fetched, SyncError> {
     let policy = &budget.policy;
@@ -198,6 +214,10 @@ pub async fn fetch(
                     (Retry::Throttled(answer.status), asked)
                 }
                 500..=599 => (Retry::Failed(answer.status), retry_after(&answer.headers)),
+                _ if slow_down(&answer) => {
+                    let asked = retry_after(&answer.headers);
+                    (Retry::Throttled(answer.status), asked)
+                }
                 _ => return Ok(answer),
             },
             Err(cause) => (Retry::Transport(cause), None),

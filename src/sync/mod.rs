@@ -8,9 +8,11 @@
 
 pub mod directories;
 pub mod engine;
+pub mod google;
 pub mod graph;
 pub mod http;
 pub mod metrics;
+pub mod token;
 pub mod worker;
 
 use serde_json::{Map, Value};
@@ -96,6 +98,9 @@ pub struct Person {
     pub department: Option<String>,
     pub title: Option<String>,
     pub employee_id: Option<String>,
+    /// The manager as the directory names them (an email address), lower-cased: made the
+    /// manager's scimd id when that person is synced by the same connection.
+    pub manager: Option<String>,
 }
 
 /// Why a run stopped: a stable code (`throttled`, `unreachable`, `permission_missing`,

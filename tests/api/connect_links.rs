@@ -658,3 +658,210 @@ async fn a_state_or_a_directory_of_one_tenant_never_connects_another() {
     let (_, beta_conn) = connection(&app, "beta").await;
     assert_eq!(beta_conn["directory_tenant_id"], OTHER_DIRECTORY);
 }
+
+// --- Google Workspace: domain-wide delegation and the verify form -----------------------
+
+use crate::fake_google::{FakeGoogle, FakeOptions as GoogleOptions};
+
+/// A server whose platform service account is the Google fake's, its Google roots at the
+/// fake.
+async fn google_app(fake: &FakeGoogle) -> TestApp {
+    let account = scimd::sync::google::ServiceAccount::parse(&fake.key_file().to_string()).unwrap();
+    let token_url = Url::parse(&fake.token_url()).unwrap();
+    let directory_url = Url::parse(fake.url()).unwrap();
+    spawn_app_with(move |s| {
+        s.public_url = Some(PUBLIC.into());
+        s.keyring = Some(Arc::new(Keyring::new(&[0x33; 32], None)));
+        s.google_account = Some(Arc::new(account));
+        s.google_token_url = Some(token_url);
+        s.google_directory_url = Some(directory_url);
+        s.sync_workers = 0;
+    })
+    .await
+}
+
+/// The value of the hidden `form_token` of a Google link's page.
+fn form_token(html: &str) -> String {
+    let at = html
+        .find("name=\"form_token\" value=\"")
+        .expect("a form token")
+        + 25;
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+async fn verify(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let res = app
+        .client
+        .post(app.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_google_page_names_the_client_id_and_the_scopes_to_delegate() {
+    let fake = FakeGoogle::start(GoogleOptions::default()).await;
+    let app = google_app(&fake).await;
+    tenant(&app, "acme", "Acme").await;
+    let (_, path) = make_link(
+        &app,
+        "acme",
+        json!({"provider": "google", "scope": {"type": "org_units", "paths": ["/Sales/"]}}),
+    )
+    .await;
+    assert_eq!(
+        links(&app, "acme").await[0]["scope"],
+        json!({"type": "org_units", "paths": ["/Sales"]})
+    );
+    let res = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let csp = res.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("form-action 'self'"), "{csp}");
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    let html = res.text().await.unwrap();
+    assert!(html.contains(&fake.options().client_id), "{html}");
+    let scopes = [
+        crate::fake_google::USER_SCOPE,
+        crate::fake_google::GROUP_SCOPE,
+        crate::fake_google::MEMBER_SCOPE,
+        crate::fake_google::ORGUNIT_SCOPE,
+    ]
+    .join(",");
+    assert!(html.contains(&scopes), "the exact list to paste: {html}");
+    assert!(html.contains("<form method=\"post\">"), "{html}");
+    assert!(html.contains("name=\"admin_email\""), "{html}");
+    for words in [
+        "names",
+        "email addresses",
+        "department",
+        "manager",
+        "passwords",
+    ] {
+        assert!(html.contains(words), "{words}");
+    }
+    // A Google link needs the platform's service account; this server has one.
+    let res = app
+        .admin_post(
+            "/admin/v1/tenants/acme/connect-links",
+            &json!({"provider": "google", "scope": {"type": "groups", "group_emails": ["not an address"]}}),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn verify_without_delegation_explains_and_stores_nothing_and_with_it_connects() {
+    let fake = FakeGoogle::start(GoogleOptions::default()).await;
+    fake.add_user("ann", "/");
+    let app = google_app(&fake).await;
+    tenant(&app, "acme", "Acme").await;
+    let (id, path) = make_link(
+        &app,
+        "acme",
+        json!({"provider": "google", "scope": {"type": "all"}}),
+    )
+    .await;
+    let (_, html) = page(&app, &path).await;
+    let token = form_token(&html);
+    let admin = fake.options().admins[0].clone();
+
+    // The delegation is not granted yet: Google refuses the service account.
+    fake.set_delegated(&[]);
+    let (status, html) = verify(
+        &app,
+        &path,
+        &[("admin_email", &admin), ("form_token", &token)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Not connected yet"), "{html}");
+    assert!(
+        html.to_lowercase().contains("delegation"),
+        "the cause: {html}"
+    );
+    assert!(html.contains("<form"), "the form again: {html}");
+    assert_nothing_stored(&app, "acme").await;
+    assert_eq!(link_state(&app, "acme", &id).await, "pending");
+
+    // Not an address: the form again, nothing asked of Google.
+    let (status, html) = verify(
+        &app,
+        &path,
+        &[("admin_email", "nobody"), ("form_token", &token)],
+    )
+    .await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("admin_email"), "{html}");
+    assert_nothing_stored(&app, "acme").await;
+
+    // A form without its token, or with one of another link, is refused.
+    tenant(&app, "beta", "Beta").await;
+    let (_, beta_path) = make_link(
+        &app,
+        "beta",
+        json!({"provider": "google", "scope": {"type": "all"}}),
+    )
+    .await;
+    let beta_token = form_token(&page(&app, &beta_path).await.1);
+    for form in [
+        vec![("admin_email", admin.as_str())],
+        vec![
+            ("admin_email", admin.as_str()),
+            ("form_token", beta_token.as_str()),
+        ],
+        vec![("admin_email", admin.as_str()), ("form_token", "forged")],
+    ] {
+        let (status, html) = verify(&app, &path, &form).await;
+        assert_eq!(status, 400, "{html}");
+        assert!(html.contains("cannot be checked"), "{html}");
+    }
+    assert_nothing_stored(&app, "acme").await;
+
+    // Delegated: verify connects.
+    fake.set_delegated(&[
+        crate::fake_google::USER_SCOPE,
+        crate::fake_google::GROUP_SCOPE,
+        crate::fake_google::MEMBER_SCOPE,
+        crate::fake_google::ORGUNIT_SCOPE,
+    ]);
+    let (status, html) = verify(
+        &app,
+        &path,
+        &[("admin_email", &admin), ("form_token", &token)],
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Connected"), "{html}");
+    let (status, saved) = connection(&app, "acme").await;
+    assert_eq!(status, 200);
+    assert_eq!(saved["provider"], "google");
+    assert_eq!(saved["admin_email"], admin);
+    assert_eq!(saved["scope"], json!({"type": "all"}));
+    let runs = runs(&app, "acme").await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["dry_run"], true);
+    let created: Vec<Value> = events(&app, "acme")
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "connection.created")
+        .collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0]["actor"], format!("link:{id}"));
+    assert_eq!(created[0]["data"]["provider"], "google");
+    assert_eq!(created[0]["data"]["directory"], fake.options().domain);
+    assert_eq!(link_state(&app, "acme", &id).await, "used");
+    // The form again, after the link was used: the link says so.
+    let (status, html) = verify(
+        &app,
+        &path,
+        &[("admin_email", &admin), ("form_token", &token)],
+    )
+    .await;
+    assert_eq!(status, 410, "{html}");
+}

@@ -13,11 +13,14 @@ mod contract;
 mod counts;
 mod create_path;
 mod entra;
+#[path = "../fakes/google.rs"]
+mod fake_google;
 #[path = "../fakes/graph.rs"]
 mod fake_graph;
 mod fast_path;
 mod feed;
 mod filters;
+mod google;
 mod graph;
 mod group_members;
 mod growth;

@@ -103,12 +103,14 @@ struct LinkPage {
 ///
 /// The link opens a page that tells the client's IT admin, in plain words, who asks and
 /// what will be read (read-only: names, email addresses, department, manager, group
-/// membership), and leads them through Microsoft's admin consent. When they consent, the
-/// connection is saved with the directory they consented for and this link's scope, tested,
-/// and a first dry run is queued; the link is then used up.
+/// membership), and leads them through Microsoft's admin consent (`graph`) or Google's
+/// domain-wide delegation and a verify form (`google`). When the connection test passes,
+/// the connection is saved with this link's scope, `connection.created` is recorded by
+/// `link:<id>`, a first dry run is queued and the link is used up.
 ///
 /// 409 when the server cannot serve links of the provider: it lacks `SCIMD_PUBLIC_URL`,
-/// `SCIMD_SECRET_KEY`, or the provider's platform app (`SCIMD_GRAPH_CLIENT_ID`).
+/// `SCIMD_SECRET_KEY`, or the provider's platform app (`SCIMD_GRAPH_CLIENT_ID`,
+/// `SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE`).
 #[utoipa::path(
     operation_id = "createConnectLink",
     params(TenantPath),

@@ -12,11 +12,13 @@ use uuid::Uuid;
 use super::doc::Conflict;
 use super::{parse_json, Reply, TenantPath};
 use crate::config::Secret;
-use crate::domain::{Cloud, ConnectionScope, DirectoryTenantId, Provider};
+use crate::domain::{Cloud, ConnectionScope, DirectoryTenantId, GoogleScope, Provider};
 use crate::http::body::AdminBody;
 use crate::http::extract::AdminCtx;
 use crate::http::AppState;
-use crate::provisioning::connections::{self as connections, Connection, ConnectionInput};
+use crate::provisioning::connections::{
+    self as connections, AccountInfo, Connection, ConnectionInput, DirectoryConfig, GoogleInput,
+};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(put_connection)
@@ -24,11 +26,25 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(test_connection);
 }
 
-/// A connection to a directory
+/// A connection to a directory: Microsoft Graph or Google Workspace
+#[derive(ToSchema)]
+#[allow(dead_code)]
+enum PutConnectionBody {
+    Graph(PutConnection),
+    Google(PutGoogleConnection),
+}
+
+/// Only the provider of a connection body, read first to pick the body's shape.
+#[derive(Deserialize)]
+struct ProviderOnly {
+    provider: Provider,
+}
+
+/// A connection to Microsoft Graph (Microsoft 365, Entra ID)
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PutConnection {
-    /// `graph` (Microsoft 365); `google` is not supported yet
+    /// `graph`
     provider: Provider,
     directory_tenant_id: DirectoryTenantId,
     /// `global` when left out
@@ -43,6 +59,47 @@ struct PutConnection {
     scope: ConnectionScope,
     /// Guests of the directory are synced too; `false` when left out
     include_guests: Option<bool>,
+}
+
+/// A connection to Google Workspace (the Admin SDK Directory API)
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PutGoogleConnection {
+    /// `google`
+    #[allow(dead_code)] // read before, by `ProviderOnly`
+    provider: Provider,
+    /// An administrator of the Google Workspace: the service account acts for them
+    #[schema(example = "it-admin@example.com")]
+    admin_email: String,
+    /// `my_customer` (the administrator's own account) or the customer ID (C0…)
+    #[schema(example = "my_customer")]
+    customer: String,
+    /// The service account's JSON key, as Google Cloud gives it out; stored sealed and never
+    /// shown again. Leave it out to use the server's platform-wide service account
+    #[schema(value_type = Option<Object>, write_only)]
+    service_account: Option<serde_json::Value>,
+    scope: GoogleScope,
+}
+
+impl PutGoogleConnection {
+    fn input(self) -> Result<GoogleInput, crate::error::Error> {
+        let service_account = match self.service_account {
+            None => None,
+            Some(v @ serde_json::Value::Object(_)) => Some(Secret::new(v.to_string())),
+            Some(serde_json::Value::String(s)) => Some(Secret::new(s)),
+            Some(_) => {
+                return Err(crate::error::Error::InvalidValue(
+                    "service_account must be the service account's JSON key (an object)".into(),
+                ))
+            }
+        };
+        Ok(GoogleInput {
+            admin_email: self.admin_email,
+            customer: self.customer,
+            service_account,
+            scope: self.scope,
+        })
+    }
 }
 
 impl From<PutConnection> for ConnectionInput {
@@ -87,6 +144,34 @@ struct ConnectionStatus {
 
 /// A tenant's connection to its directory; never its secret
 #[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum ConnectionAnswer {
+    Graph(ConnectionView),
+    Google(GoogleConnectionView),
+}
+
+/// A tenant's connection to Google Workspace; never the service account's key
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct GoogleConnectionView {
+    /// `google`
+    provider: Provider,
+    admin_email: String,
+    customer: String,
+    scope: GoogleScope,
+    /// The connection's own service account (who it is, never its key); `null` when it
+    /// uses the platform's
+    #[schema(required = true)]
+    service_account: Option<AccountInfo>,
+    /// A key of the connection's own is stored (sealed)
+    has_secret: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    status: ConnectionStatus,
+}
+
+/// A tenant's connection to Microsoft Graph; never its secret
+#[derive(Serialize, ToSchema)]
 #[schema(as = Connection)]
 #[serde(deny_unknown_fields)]
 struct ConnectionView {
@@ -105,38 +190,54 @@ struct ConnectionView {
     status: ConnectionStatus,
 }
 
-impl From<Connection> for ConnectionView {
+impl From<Connection> for ConnectionAnswer {
     fn from(c: Connection) -> Self {
-        Self {
-            provider: c.provider,
-            directory_tenant_id: c.config.directory_tenant_id,
-            cloud: c.config.cloud,
-            client_id: c.config.client_id,
-            scope: c.config.scope,
-            include_guests: c.config.include_guests,
-            has_secret: c.has_secret,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-            status: ConnectionStatus {
-                last_run_at: c.last_run_at,
-                last_success_at: c.last_success_at,
-                next_run_at: c.next_run_at,
-                last_error: c.last_error.map(|e| RunError {
-                    code: e.code,
-                    message: e.message,
-                }),
-            },
+        let status = ConnectionStatus {
+            last_run_at: c.last_run_at,
+            last_success_at: c.last_success_at,
+            next_run_at: c.next_run_at,
+            last_error: c.last_error.map(|e| RunError {
+                code: e.code,
+                message: e.message,
+            }),
+        };
+        match c.config {
+            DirectoryConfig::Graph(config) => Self::Graph(ConnectionView {
+                provider: c.provider,
+                directory_tenant_id: config.directory_tenant_id,
+                cloud: config.cloud,
+                client_id: config.client_id,
+                scope: config.scope,
+                include_guests: config.include_guests,
+                has_secret: c.has_secret,
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+                status,
+            }),
+            DirectoryConfig::Google(config) => Self::Google(GoogleConnectionView {
+                provider: c.provider,
+                admin_email: config.admin_email,
+                customer: config.customer,
+                scope: config.scope,
+                service_account: config.service_account,
+                has_secret: c.has_secret,
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+                status,
+            }),
         }
     }
 }
 
 /// Connect the tenant to its directory, or replace its connection
 ///
-/// Makes the directory the tenant's source (`graph`), in the same transaction. The client
-/// secret is sealed with the server's `SCIMD_SECRET_KEY`; a server without one refuses a
-/// secret (409) and saves nothing. Leave out `client_id` and `client_secret` to use the
-/// server's platform-wide app registration (400 when it has none); give `client_id` alone
-/// to keep the stored secret of that same client id.
+/// Makes the directory the tenant's source (`graph` or `google`), in the same transaction.
+/// The secret (a Graph client secret, a Google service account's JSON key) is sealed with
+/// the server's `SCIMD_SECRET_KEY`; a server without one refuses a secret (409) and saves
+/// nothing. Graph: leave out `client_id` and `client_secret` to use the server's
+/// platform-wide app registration (400 when it has none); give `client_id` alone to keep
+/// the stored secret of that same client id. Google: leave out `service_account` to use the
+/// server's platform-wide service account (400 when it has none).
 ///
 /// A new connection is not scheduled until its first run is applied. Replacing it with
 /// another directory, cloud or scope forgets what the last runs learnt (the delta links
@@ -146,7 +247,7 @@ impl From<Connection> for ConnectionView {
     operation_id = "putConnection",
     params(TenantPath),
     request_body(
-        content = PutConnection,
+        content = PutConnectionBody,
         example = json!({
             "provider": "graph",
             "directory_tenant_id": "contoso.onmicrosoft.com",
@@ -156,11 +257,11 @@ impl From<Connection> for ConnectionView {
         })
     ),
     responses(
-        (status = 200, description = "Replaced", body = ConnectionView),
+        (status = 200, description = "Replaced", body = ConnectionAnswer),
         (
             status = 201,
             description = "Created",
-            body = ConnectionView,
+            body = ConnectionAnswer,
             headers(("Location" = String, description = "The connection's URL"))
         ),
         (status = 409, response = Conflict),
@@ -173,15 +274,24 @@ async fn put_connection(
     path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
-    let input: ConnectionInput = parse_json::<PutConnection>(&body)?.into();
     let slug = path.into_inner().slug;
     let settings = &state.settings;
     let keyring = settings.keyring.clone();
-    let platform = settings.graph_app.clone();
     let now = state.clock.now();
-    let saved = connections::save(&state.db, keyring, platform, slug, input, now).await?;
+    let saved = match parse_json::<ProviderOnly>(&body)?.provider {
+        Provider::Graph => {
+            let input: ConnectionInput = parse_json::<PutConnection>(&body)?.into();
+            let platform = settings.graph_app.clone();
+            connections::save(&state.db, keyring, platform, slug, input, now).await?
+        }
+        Provider::Google => {
+            let input = parse_json::<PutGoogleConnection>(&body)?.input()?;
+            let platform = settings.google_account.clone();
+            connections::save_google(&state.db, keyring, platform, slug, input, now).await?
+        }
+    };
     state.rate_limits.forget(saved.tenant.id);
-    let view = ConnectionView::from(saved.connection);
+    let view = ConnectionAnswer::from(saved.connection);
     Ok(if saved.created {
         HttpResponse::Created()
             .insert_header((
@@ -199,7 +309,7 @@ async fn put_connection(
     operation_id = "getConnection",
     params(TenantPath),
     responses(
-        (status = 200, description = "The connection", body = ConnectionView),
+        (status = 200, description = "The connection", body = ConnectionAnswer),
     )
 )]
 #[get("/tenants/{slug}/connection")]
@@ -209,7 +319,7 @@ async fn get_connection(
     path: web::Path<TenantPath>,
 ) -> Reply {
     let connection = connections::get(&state.db, path.into_inner().slug).await?;
-    Ok(HttpResponse::Ok().json(ConnectionView::from(connection)))
+    Ok(HttpResponse::Ok().json(ConnectionAnswer::from(connection)))
 }
 
 /// What a connection test found
@@ -219,7 +329,8 @@ struct TestResult {
     /// The server signed in to the directory and read one page
     ok: bool,
     /// What happened, in plain words: connected, or the wrong tenant id, a bad secret, a
-    /// missing permission (named), an unreachable directory
+    /// missing permission or scope (named), domain-wide delegation missing, an
+    /// administrator who is not one, an unknown customer, an unreachable directory
     #[schema(example = "Connected: signed in and read 1 page of users from Microsoft Graph")]
     detail: String,
 }
@@ -245,20 +356,15 @@ async fn test_connection(
 ) -> Reply {
     let slug = path.into_inner().slug;
     let directories = &state.directories;
-    let loaded = connections::load(
+    let loaded = connections::load_any(
         &state.db,
         directories.keyring.clone(),
         directories.platform_app.clone(),
+        directories.google_account.clone(),
         slug,
     )
     .await?;
-    let report = match directories.graph(loaded) {
-        Ok(graph) => graph.0.test().await,
-        Err(e) => crate::sync::TestReport {
-            ok: false,
-            detail: e.message,
-        },
-    };
+    let report = directories.test(loaded).await;
     Ok(HttpResponse::Ok().json(TestResult {
         ok: report.ok,
         detail: report.detail,

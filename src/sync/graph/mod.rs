@@ -156,7 +156,7 @@ pub struct Graph {
     api: Url,
     http: reqwest::Client,
     budget: RetryBudget,
-    token: token::Cache,
+    token: crate::sync::token::Cache,
 }
 
 impl std::fmt::Debug for Graph {
@@ -211,7 +211,7 @@ impl Graph {
             api,
             http,
             budget,
-            token: token::Cache::default(),
+            token: crate::sync::token::Cache::default(),
         })
     }
 
@@ -303,7 +303,7 @@ impl Graph {
     async fn get(&self, url: &Url, prefer: Option<&str>) -> Result<Fetched, SyncError> {
         let mut refreshed = false;
         loop {
-            let token = self.token.get(self).await?;
+            let token = self.token.get(token::request(self)).await?;
             let host = url.host_str().unwrap_or_default();
             let answer = fetch(&self.budget, "Microsoft Graph", host, || {
                 let request = self

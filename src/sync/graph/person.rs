@@ -73,6 +73,7 @@ pub fn person(fields: &Map<String, Value>) -> Person {
         department: text("department"),
         title: text("jobTitle"),
         employee_id: text("employeeId"),
+        manager: None,
     }
 }
 
@@ -113,6 +114,7 @@ mod tests {
                 department: Some("Research".into()),
                 title: Some("Analyst".into()),
                 employee_id: Some("E-1".into()),
+                manager: None,
             }
         );
     }

@@ -1,7 +1,7 @@
 //! The app's access token: client credentials ("Microsoft identity platform and the OAuth
 //! 2.0 client credentials flow"), cached until shortly before it expires.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -9,47 +9,6 @@ use super::Graph;
 use crate::config::Secret;
 use crate::sync::http::{fetch, Fetched};
 use crate::sync::SyncError;
-
-/// How long before its expiry a token is replaced: a tenth of its life, at most five
-/// minutes, so a request never leaves with a token about to lapse.
-fn margin(lifetime: Duration) -> Duration {
-    (lifetime / 10).min(Duration::from_secs(300))
-}
-
-#[derive(Default)]
-pub(super) struct Cache(tokio::sync::Mutex<Option<Cached>>);
-
-struct Cached {
-    token: Secret<String>,
-    renew_at: Instant,
-}
-
-impl Cache {
-    /// The cached token, or a new one. The lock is held while a token is fetched, so
-    /// concurrent requests wait for one sign-in rather than each signing in.
-    pub(super) async fn get(&self, graph: &Graph) -> Result<Secret<String>, SyncError> {
-        let mut slot = self.0.lock().await;
-        if let Some(c) = slot.as_ref() {
-            if Instant::now() < c.renew_at {
-                return Ok(c.token.clone());
-            }
-        }
-        let (token, lifetime) = request(graph).await?;
-        *slot = Some(Cached {
-            token: token.clone(),
-            renew_at: Instant::now() + lifetime.saturating_sub(margin(lifetime)),
-        });
-        Ok(token)
-    }
-
-    /// Drops `stale` (Graph refused it), unless another request already replaced it.
-    pub(super) async fn forget(&self, stale: &Secret<String>) {
-        let mut slot = self.0.lock().await;
-        if slot.as_ref().is_some_and(|c| c.token == *stale) {
-            *slot = None;
-        }
-    }
-}
 
 #[derive(Deserialize)]
 struct Issued {
@@ -76,7 +35,7 @@ struct Refused {
     error_codes: Vec<u64>,
 }
 
-async fn request(graph: &Graph) -> Result<(Secret<String>, Duration), SyncError> {
+pub(super) async fn request(graph: &Graph) -> Result<(Secret<String>, Duration), SyncError> {
     let config = &graph.config;
     let mut url = graph.login.clone();
     url.set_path(&format!(
@@ -217,11 +176,5 @@ mod tests {
         let codes: Vec<_> =
             aadsts_in("AADSTS7000215: Invalid client secret. Trace ID: x AADSTS1").collect();
         assert_eq!(codes, [7000215, 1]);
-    }
-
-    #[test]
-    fn tokens_are_renewed_a_little_before_expiry() {
-        assert_eq!(margin(Duration::from_secs(3599)), Duration::from_secs(300));
-        assert_eq!(margin(Duration::from_secs(60)), Duration::from_secs(6));
     }
 }

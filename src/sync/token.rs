@@ -1,0 +1,65 @@
+//! An access token cached until shortly before it expires, shared by a run's requests.
+//! Each directory fetches its tokens its own way; the caching is the same for all.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use crate::config::Secret;
+use crate::sync::SyncError;
+
+/// How long before its expiry a token is replaced: a tenth of its life, at most five
+/// minutes, so a request never leaves with a token about to lapse.
+pub fn margin(lifetime: Duration) -> Duration {
+    (lifetime / 10).min(Duration::from_secs(300))
+}
+
+#[derive(Default)]
+pub struct Cache(tokio::sync::Mutex<Option<Cached>>);
+
+struct Cached {
+    token: Secret<String>,
+    renew_at: Instant,
+}
+
+impl Cache {
+    /// The cached token, or a new one from `fetch` (the token and its lifetime). The lock
+    /// is held while a token is fetched, so concurrent requests wait for one sign-in
+    /// rather than each signing in.
+    pub async fn get<F>(&self, fetch: F) -> Result<Secret<String>, SyncError>
+    where
+        F: Future<Output = Result<(Secret<String>, Duration), SyncError>>,
+    {
+        let mut slot = self.0.lock().await;
+        if let Some(c) = slot.as_ref() {
+            if Instant::now() < c.renew_at {
+                return Ok(c.token.clone());
+            }
+        }
+        let (token, lifetime) = fetch.await?;
+        *slot = Some(Cached {
+            token: token.clone(),
+            renew_at: Instant::now() + lifetime.saturating_sub(margin(lifetime)),
+        });
+        Ok(token)
+    }
+
+    /// Drops `stale` (the directory refused it), unless another request already replaced
+    /// it.
+    pub async fn forget(&self, stale: &Secret<String>) {
+        let mut slot = self.0.lock().await;
+        if slot.as_ref().is_some_and(|c| c.token == *stale) {
+            *slot = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_renewed_a_little_before_expiry() {
+        assert_eq!(margin(Duration::from_secs(3599)), Duration::from_secs(300));
+        assert_eq!(margin(Duration::from_secs(60)), Duration::from_secs(6));
+    }
+}

@@ -1,0 +1,698 @@
+//! Google Workspace: the connection (`PUT …/connection` with provider `google`, its sealed
+//! key, its test), the Directory connector against the fake Google over HTTP, and pull
+//! sync runs from it end to end.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::CONTENT_TYPE;
+use serde_json::{json, Value};
+use url::Url;
+
+use scimd::config::{Secret, Settings};
+use scimd::domain::GoogleScope;
+use scimd::provisioning::connections::GoogleInput;
+use scimd::secrets::Keyring;
+use scimd::sync::directories::Directories;
+use scimd::sync::google::{self, Google, GoogleConfig, ServiceAccount};
+use scimd::sync::http::{RetryBudget, RetryPolicy};
+use scimd::sync::{Page, SyncError};
+
+use crate::fake_google::{
+    FakeGoogle, FakeOptions, Fault, GROUPS, GROUP_SCOPE, MEMBER_SCOPE, ORGUNIT_SCOPE, TOKEN, USERS,
+    USER_SCOPE,
+};
+use crate::helpers::{spawn_app_with, TestApp};
+
+const KEY: [u8; 32] = [0x33; 32];
+
+/// Retries fast enough for tests: backoff from 10 ms, four attempts a request.
+fn policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        max_wait: Duration::from_secs(5),
+        base_delay: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+        ..RetryPolicy::default()
+    }
+}
+
+fn roots(fake: &FakeGoogle) -> google::Roots {
+    google::Roots {
+        token: Some(Url::parse(&fake.token_url()).unwrap()),
+        directory: Some(Url::parse(fake.url()).unwrap()),
+    }
+}
+
+fn account(fake: &FakeGoogle) -> Arc<ServiceAccount> {
+    Arc::new(ServiceAccount::parse(&fake.key_file().to_string()).unwrap())
+}
+
+fn connector_as(fake: &FakeGoogle, admin: &str, customer: &str, scope: GoogleScope) -> Google {
+    let config = GoogleConfig {
+        admin_email: admin.into(),
+        customer: customer.into(),
+        scope,
+        account: account(fake),
+    };
+    Google::new(
+        config,
+        &roots(fake),
+        Directories::client(),
+        RetryBudget::new(policy()),
+    )
+    .unwrap()
+}
+
+fn connector(fake: &FakeGoogle, scope: GoogleScope) -> Google {
+    connector_as(fake, "admin@example.com", "my_customer", scope)
+}
+
+/// Every page of a round.
+async fn pages(google: &Google) -> Result<Vec<Page>, SyncError> {
+    let mut round = google.round(&json!({})).await?;
+    let mut out = Vec::new();
+    while let Some(p) = round.next_page().await? {
+        out.push(p);
+    }
+    assert!(round.full());
+    assert_eq!(round.state(), Some(json!({})));
+    Ok(out)
+}
+
+fn user_ids(pages: &[Page]) -> Vec<String> {
+    let mut ids: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p.users.iter().map(|u| u.id.clone()))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// A fake with `n` generated users and `groups` groups of `members`.
+async fn fake(n: usize, groups: usize, members: usize) -> FakeGoogle {
+    FakeGoogle::start(FakeOptions {
+        users: n,
+        groups,
+        members,
+        ..FakeOptions::default()
+    })
+    .await
+}
+
+// --- the connector ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_token_request_is_a_signed_jwt_for_the_admin_with_read_only_scopes_and_is_cached() {
+    let fake = fake(3, 1, 2).await;
+    let google = connector(&fake, GoogleScope::All {});
+    let got = pages(&google).await.unwrap();
+    assert_eq!(user_ids(&got).len(), 3);
+    // One token for the whole round: cached, not asked for per request.
+    assert_eq!(fake.tokens_issued(), 1);
+    let claims = fake.claims();
+    let c = &claims[0];
+    assert_eq!(c["iss"], fake.options().client_email);
+    assert_eq!(c["sub"], "admin@example.com");
+    assert_eq!(c["aud"], fake.token_url());
+    let scopes: Vec<&str> = c["scope"].as_str().unwrap().split(' ').collect();
+    assert_eq!(
+        scopes,
+        [USER_SCOPE, GROUP_SCOPE, MEMBER_SCOPE, ORGUNIT_SCOPE]
+    );
+    assert!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap() <= 3600);
+    // A token the API no longer takes is replaced once.
+    fake.expire_tokens();
+    pages(&google).await.unwrap();
+    assert_eq!(fake.tokens_issued(), 2);
+}
+
+#[tokio::test]
+async fn a_key_google_does_not_know_is_refused_as_a_bad_secret() {
+    let fake = fake(1, 0, 0).await;
+    let config = GoogleConfig {
+        admin_email: "admin@example.com".into(),
+        customer: "my_customer".into(),
+        scope: GoogleScope::All {},
+        account: Arc::new(ServiceAccount::parse(&fake.foreign_key_file().to_string()).unwrap()),
+    };
+    let google = Google::new(
+        config,
+        &roots(&fake),
+        Directories::client(),
+        RetryBudget::new(policy()),
+    )
+    .unwrap();
+    let err = pages(&google).await.unwrap_err();
+    assert_eq!(err.code, "bad_secret", "{}", err.message);
+}
+
+#[tokio::test]
+async fn users_are_listed_in_pages_of_500_with_only_the_mapped_fields() {
+    let fake = fake(1203, 0, 0).await;
+    let got = pages(&connector(&fake, GoogleScope::All {})).await.unwrap();
+    let ids = user_ids(&got);
+    assert_eq!(ids.len(), 1203);
+    assert_eq!(fake.requests(USERS), 3);
+    let q = fake.last_query(USERS);
+    assert_eq!(q["customer"], "my_customer");
+    assert_eq!(q["maxResults"], "500");
+    assert_eq!(q["pageToken"], "u1000");
+    assert_eq!(
+        q["fields"],
+        "kind,nextPageToken,users(id,primaryEmail,name(givenName,familyName,fullName),\
+         suspended,archived,isMailboxSetup,relations)"
+    );
+    let first = &got[0].users[0];
+    assert!(first.fields.contains_key("primaryEmail"));
+    assert!(!first.fields.contains_key("id"));
+}
+
+#[tokio::test]
+async fn groups_come_with_their_user_members_in_full_nested_ones_included() {
+    let fake = fake(0, 0, 0).await;
+    let a = fake.add_user("ann", "/");
+    let b = fake.add_user("bob", "/");
+    let c = fake.add_user("cy", "/");
+    fake.add_group("inner", "Inner", &["cy@example.com"]);
+    let outer = fake.add_group(
+        "outer",
+        "Outer",
+        &["ann@example.com", "bob@example.com", "inner@example.com"],
+    );
+    let got = pages(&connector(&fake, GoogleScope::All {})).await.unwrap();
+    let groups: Vec<_> = got.iter().flat_map(|p| p.groups.iter()).collect();
+    assert_eq!(groups.len(), 2);
+    let g = groups.iter().find(|g| g.id == outer).unwrap();
+    assert!(g.members_full);
+    assert_eq!(g.fields["displayName"], "Outer");
+    let mut members: Vec<_> = g.members.iter().map(|m| m.id.clone()).collect();
+    members.sort();
+    let mut want = vec![a, b, c];
+    want.sort();
+    // Users only: the nested group itself is not a member, its user is.
+    assert_eq!(members, want);
+    // Members are read by the group's id.
+    let q = fake.last_query(&format!("{GROUPS}/{outer}/members"));
+    assert_eq!(q["includeDerivedMembership"], "true");
+    assert_eq!(q["maxResults"], "200");
+}
+
+#[tokio::test]
+async fn an_org_unit_scope_lists_the_units_users_with_their_sub_units_once() {
+    let fake = fake(0, 0, 0).await;
+    let s = fake.add_user("sam", "/Sales");
+    let e = fake.add_user("eve", "/Sales/East");
+    fake.add_user("eng", "/Engineering");
+    let scope = GoogleScope::OrgUnits {
+        paths: vec!["/Sales".into(), "/Sales/East".into()],
+    };
+    let got = pages(&connector(&fake, scope)).await.unwrap();
+    let mut want = vec![s, e];
+    want.sort();
+    assert_eq!(user_ids(&got), want);
+    assert_eq!(fake.last_query(USERS)["query"], "orgUnitPath='/Sales/East'");
+    // An unknown unit is named.
+    let scope = GoogleScope::OrgUnits {
+        paths: vec!["/Nowhere".into()],
+    };
+    let err = pages(&connector(&fake, scope)).await.unwrap_err();
+    assert_eq!(err.code, "org_unit_not_found");
+    assert!(err.message.contains("/Nowhere"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn a_group_scope_reads_the_chosen_groups_nested_members_and_skips_one_deleted_mid_run() {
+    let fake = fake(0, 0, 0).await;
+    let a = fake.add_user("ann", "/");
+    let b = fake.add_user("bob", "/");
+    let gone = fake.add_user("gus", "/");
+    fake.add_user("outsider", "/");
+    fake.add_group("team", "Team", &["bob@example.com", "gus@example.com"]);
+    fake.add_group("all", "All", &["ann@example.com", "team@example.com"]);
+    // Gus is listed as a member, then answers 404 when read: deleted meanwhile.
+    fake.fail(
+        &format!("{USERS}/{gone}"),
+        None,
+        Fault::google(404, "notFound", "Resource Not Found: userKey"),
+    );
+    let scope = GoogleScope::Groups {
+        group_emails: vec!["all@example.com".into()],
+    };
+    let got = pages(&connector(&fake, scope)).await.unwrap();
+    let users: Vec<_> = got.iter().flat_map(|p| p.users.iter()).collect();
+    let mut live: Vec<_> = users
+        .iter()
+        .filter(|u| u.removed.is_none())
+        .map(|u| u.id.clone())
+        .collect();
+    live.sort();
+    let mut want = vec![a, b];
+    want.sort();
+    assert_eq!(live, want);
+    let deleted: Vec<_> = users.iter().filter(|u| u.removed.is_some()).collect();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0].id, gone);
+    assert_eq!(fake.requests(USERS), 0, "no users.list in a group scope");
+    // 412 is taken the same way.
+    fake.clear_faults();
+    fake.fail(
+        &format!("{USERS}/{gone}"),
+        None,
+        Fault::google(412, "conditionNotMet", "Precondition Failed"),
+    );
+    let scope = GoogleScope::Groups {
+        group_emails: vec!["all@example.com".into()],
+    };
+    let got = pages(&connector(&fake, scope)).await.unwrap();
+    assert_eq!(
+        got.iter()
+            .flat_map(|p| p.users.iter())
+            .filter(|u| u.removed.is_some())
+            .count(),
+        1
+    );
+    // A chosen group that does not exist fails the run, named.
+    let scope = GoogleScope::Groups {
+        group_emails: vec!["nope@example.com".into()],
+    };
+    let err = pages(&connector(&fake, scope)).await.unwrap_err();
+    assert_eq!(err.code, "group_not_found");
+    assert!(err.message.contains("nope@example.com"));
+}
+
+#[tokio::test]
+async fn rate_limit_403s_and_429_are_retried_and_other_4xx_fail_the_run() {
+    let fake = fake(600, 0, 0).await;
+    fake.fail(USERS, Some(1), Fault::rate_limit("rateLimitExceeded"));
+    fake.fail(USERS, Some(1), Fault::rate_limit("userRateLimitExceeded"));
+    fake.fail(USERS, Some(1), Fault::throttle(0));
+    let google = connector(&fake, GoogleScope::All {});
+    let got = pages(&google).await.unwrap();
+    assert_eq!(user_ids(&got).len(), 600);
+    assert_eq!(google.budget().retries_used(), 3);
+    assert_eq!(fake.requests(USERS), 2 + 3);
+
+    fake.fail(USERS, Some(1), Fault::rate_limit("quotaExceeded"));
+    assert!(pages(&google).await.is_ok());
+
+    // A 403 that is not a rate limit is not retried.
+    fake.fail(
+        USERS,
+        None,
+        Fault::google(
+            403,
+            "forbidden",
+            "Not Authorized to access this resource/api",
+        ),
+    );
+    let before = fake.requests(USERS);
+    let err = pages(&connector(&fake, GoogleScope::All {}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "not_admin");
+    assert_eq!(fake.requests(USERS), before + 1);
+    fake.clear_faults();
+
+    fake.fail(USERS, None, Fault::google(400, "invalid", "Invalid Input"));
+    let err = pages(&connector(&fake, GoogleScope::All {}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "source_error");
+    assert!(err.message.contains("Invalid Input"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn a_listing_cut_short_fails_the_round() {
+    let fake = fake(700, 0, 0).await;
+    // A page that lost its kind is not a page of users.
+    fake.fail(USERS, Some(1), Fault::NoKind);
+    let err = pages(&connector(&fake, GoogleScope::All {}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "truncated");
+    fake.clear_faults();
+    // A connection dropped mid-body, every time.
+    fake.fail(USERS, None, Fault::Drop);
+    let err = pages(&connector(&fake, GoogleScope::All {}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "unreachable", "{}", err.message);
+}
+
+// --- the connection --------------------------------------------------------------------
+
+fn with_key(s: &mut Settings) {
+    s.keyring = Some(Arc::new(Keyring::new(&KEY, None)));
+}
+
+fn tune(fake: &FakeGoogle) -> impl FnOnce(&mut Settings) + '_ {
+    move |s| {
+        with_key(s);
+        s.google_token_url = Some(Url::parse(&fake.token_url()).unwrap());
+        s.google_directory_url = Some(Url::parse(fake.url()).unwrap());
+        s.sync_workers = 2;
+        s.sync_tick = Duration::from_millis(200);
+    }
+}
+
+fn body(fake: &FakeGoogle, scope: Value) -> Value {
+    json!({
+        "provider": "google",
+        "admin_email": "admin@example.com",
+        "customer": "my_customer",
+        "service_account": fake.key_file(),
+        "scope": scope,
+    })
+}
+
+async fn put(app: &TestApp, slug: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .put(app.url(&format!("/admin/v1/tenants/{slug}/connection")))
+        .bearer_auth(&app.admin_key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn tenant(app: &TestApp, slug: &str) {
+    let res = app
+        .admin_post("/admin/v1/tenants", &json!({"slug": slug}))
+        .await;
+    assert_eq!(res.status(), 201);
+}
+
+async fn test_connection(app: &TestApp, slug: &str) -> Value {
+    let res = app
+        .admin_post(
+            &format!("/admin/v1/tenants/{slug}/connection/test"),
+            &json!(null),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+fn count(app: &TestApp, sql: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut app.db.conn())
+        .unwrap()
+        .n
+}
+
+#[tokio::test]
+async fn a_google_connection_is_saved_with_its_key_sealed_and_never_shown() {
+    let fake = fake(2, 0, 0).await;
+    let app = spawn_app_with(tune(&fake)).await;
+    tenant(&app, "acme").await;
+    let res = put(&app, "acme", &body(&fake, json!({"type": "all"}))).await;
+    assert_eq!(res.status(), 201);
+    let text = res.text().await.unwrap();
+    assert!(!text.contains("PRIVATE KEY"), "{text}");
+    let view: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(view["provider"], "google");
+    assert_eq!(view["admin_email"], "admin@example.com");
+    assert_eq!(view["customer"], "my_customer");
+    assert_eq!(view["scope"], json!({"type": "all"}));
+    assert_eq!(view["has_secret"], true);
+    assert_eq!(
+        view["service_account"],
+        json!({"client_email": fake.options().client_email, "client_id": fake.options().client_id})
+    );
+    let got: Value = app
+        .admin_get("/admin/v1/tenants/acme/connection")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["service_account"], view["service_account"]);
+    assert!(!got.to_string().contains("PRIVATE KEY"));
+    // Sealed at rest: neither the config nor the sealed bytes hold the key.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM connections WHERE provider = 'google' \
+             AND config::text NOT LIKE '%PRIVATE KEY%' \
+             AND position('PRIVATE KEY'::bytea IN secret) = 0"
+        ),
+        1
+    );
+    // The tenant's source is Google now.
+    let t: Value = app
+        .admin_get("/admin/v1/tenants/acme")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["source"], "google");
+    // And the stored key works: the test signs in with it.
+    let report = test_connection(&app, "acme").await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(report["detail"].as_str().unwrap().starts_with("Connected"));
+}
+
+#[tokio::test]
+async fn without_a_key_the_platform_service_account_is_used_or_the_save_is_400() {
+    let fake = fake(1, 0, 0).await;
+    let app = spawn_app_with(tune(&fake)).await;
+    tenant(&app, "acme").await;
+    let mut b = body(&fake, json!({"type": "all"}));
+    b.as_object_mut().unwrap().remove("service_account");
+    let res = put(&app, "acme", &b).await;
+    assert_eq!(res.status(), 400);
+    let problem: Value = res.json().await.unwrap();
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE"));
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM connections"), 0);
+
+    let platform = account(&fake);
+    let app = spawn_app_with(move |s| {
+        tune(&fake)(s);
+        s.google_account = Some(platform);
+    })
+    .await;
+    tenant(&app, "acme").await;
+    let res = put(&app, "acme", &b).await;
+    assert_eq!(res.status(), 201);
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["service_account"], Value::Null);
+    assert_eq!(view["has_secret"], false);
+    assert_eq!(test_connection(&app, "acme").await["ok"], true);
+}
+
+#[tokio::test]
+async fn a_server_without_a_secret_key_refuses_a_google_key_and_saves_nothing() {
+    let fake = fake(1, 0, 0).await;
+    let app = spawn_app_with(|s| {
+        s.google_token_url = Some(Url::parse(&fake.token_url()).unwrap());
+    })
+    .await;
+    tenant(&app, "acme").await;
+    let res = put(&app, "acme", &body(&fake, json!({"type": "all"}))).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM connections"), 0);
+}
+
+#[tokio::test]
+async fn invalid_google_connections_are_400_and_change_nothing() {
+    let fake = fake(1, 0, 0).await;
+    let app = spawn_app_with(tune(&fake)).await;
+    tenant(&app, "acme").await;
+    let good = body(&fake, json!({"type": "all"}));
+    let mut cases = Vec::new();
+    let mut b = good.clone();
+    b["admin_email"] = json!("not-an-address");
+    cases.push((b, "admin_email"));
+    let mut b = good.clone();
+    b["customer"] = json!("C0/../x");
+    cases.push((b, "customer"));
+    let mut b = good.clone();
+    b["scope"] = json!({"type": "org_units", "paths": []});
+    cases.push((b, "scope.paths"));
+    let mut b = good.clone();
+    b["scope"] = json!({"type": "org_units", "paths": ["Sales"]});
+    cases.push((b, "scope.paths"));
+    let mut b = good.clone();
+    b["scope"] = json!({"type": "groups", "group_emails": ["not an email"]});
+    cases.push((b, "scope.group_emails"));
+    let mut b = good.clone();
+    b["service_account"] =
+        json!({"type": "service_account", "client_email": "x@y.example", "private_key": "nope"});
+    cases.push((b, "private_key"));
+    let mut b = good.clone();
+    b["service_account"] = json!({"type": "authorized_user"});
+    cases.push((b, "service_account"));
+    let mut b = good.clone();
+    b["extra"] = json!(1);
+    cases.push((b, "extra"));
+    let mut b = good.clone();
+    b["scope"] = json!({"type": "groups", "group_ids": ["x"]});
+    cases.push((b, "group_ids"));
+    for (b, names) in cases {
+        let res = put(&app, "acme", &b).await;
+        assert_eq!(
+            res.headers().get(CONTENT_TYPE).unwrap(),
+            "application/problem+json"
+        );
+        assert_eq!(res.status(), 400, "{b}");
+        let problem: Value = res.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains(names),
+            "{names}: {problem}"
+        );
+    }
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM connections"), 0);
+    let t: Value = app
+        .admin_get("/admin/v1/tenants/acme")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(t["source"], "google");
+}
+
+/// Tests `input` before saving it, as connect links do.
+async fn test_before_saving(
+    fake: &FakeGoogle,
+    admin: &str,
+    customer: &str,
+    scope: GoogleScope,
+) -> scimd::sync::TestReport {
+    let directories = Directories {
+        roots: Default::default(),
+        http: Directories::client(),
+        policy: policy(),
+        keyring: None,
+        platform_app: None,
+        google_roots: roots(fake),
+        google_account: None,
+        stats: Arc::default(),
+    };
+    directories
+        .test_google(GoogleInput {
+            admin_email: admin.into(),
+            customer: customer.into(),
+            service_account: Some(Secret::new(fake.key_file().to_string())),
+            scope,
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_connection_test_names_each_cause_in_plain_words() {
+    let fake = fake(2, 1, 2).await;
+    let ok = test_before_saving(
+        &fake,
+        "admin@example.com",
+        "my_customer",
+        GoogleScope::All {},
+    )
+    .await;
+    assert!(ok.ok, "{}", ok.detail);
+    assert!(ok.detail.contains("admin@example.com"), "{}", ok.detail);
+    assert!(ok.detail.contains(&fake.options().client_email));
+
+    // A customer that is not this one.
+    let r = test_before_saving(&fake, "admin@example.com", "C0other99", GoogleScope::All {}).await;
+    assert!(!r.ok);
+    assert!(
+        r.detail.contains("customer C0other99 was not found"),
+        "{}",
+        r.detail
+    );
+
+    // A user who is not an administrator.
+    let r = test_before_saving(
+        &fake,
+        "user1@example.com",
+        "my_customer",
+        GoogleScope::All {},
+    )
+    .await;
+    assert!(!r.ok);
+    assert!(
+        r.detail.contains("user1@example.com") && r.detail.contains("not an administrator"),
+        "{}",
+        r.detail
+    );
+
+    // An administrator Google does not know.
+    let r = test_before_saving(
+        &fake,
+        "nobody@example.com",
+        "my_customer",
+        GoogleScope::All {},
+    )
+    .await;
+    assert!(!r.ok);
+    assert!(
+        r.detail
+            .contains("does not know the administrator nobody@example.com"),
+        "{}",
+        r.detail
+    );
+
+    // One scope missing from the delegation: named.
+    fake.set_delegated(&[USER_SCOPE, GROUP_SCOPE, ORGUNIT_SCOPE]);
+    let r = test_before_saving(
+        &fake,
+        "admin@example.com",
+        "my_customer",
+        GoogleScope::All {},
+    )
+    .await;
+    assert!(!r.ok);
+    assert!(r.detail.contains(MEMBER_SCOPE), "{}", r.detail);
+    assert!(!r.detail.contains(USER_SCOPE), "{}", r.detail);
+
+    // No delegation at all.
+    fake.set_delegated(&[]);
+    let r = test_before_saving(
+        &fake,
+        "admin@example.com",
+        "my_customer",
+        GoogleScope::All {},
+    )
+    .await;
+    assert!(!r.ok);
+    assert!(
+        r.detail.contains("no domain-wide delegation"),
+        "{}",
+        r.detail
+    );
+    assert!(r.detail.contains(&fake.options().client_id), "{}", r.detail);
+
+    // Bad settings are refused before anything is asked.
+    let directories = Directories {
+        roots: Default::default(),
+        http: Directories::client(),
+        policy: policy(),
+        keyring: None,
+        platform_app: None,
+        google_roots: roots(&fake),
+        google_account: None,
+        stats: Arc::default(),
+    };
+    let before = fake.requests(TOKEN);
+    let err = directories
+        .test_google(GoogleInput {
+            admin_email: "admin@example.com".into(),
+            customer: "my_customer".into(),
+            service_account: None,
+            scope: GoogleScope::All {},
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("service_account"), "{err}");
+    assert_eq!(fake.requests(TOKEN), before);
+}
