@@ -337,6 +337,20 @@ pub struct OpenLink {
     pub tenant: Tenant,
 }
 
+impl OpenLink {
+    /// The link's scope, as its provider's connection takes it (checked when the link was
+    /// made).
+    fn scope<T: serde::de::DeserializeOwned>(&self) -> Result<T, LinkProblem> {
+        serde_json::from_value(self.link.scope.clone()).map_err(|e| {
+            let e = Error::internal(format!(
+                "link {}: its scope does not read: {e}",
+                self.link.id
+            ));
+            LinkProblem::Failed(e)
+        })
+    }
+}
+
 /// The link a token names, if it can still be used.
 pub async fn open(db: &Db, token: String, now: DateTime<Utc>) -> Result<OpenLink, LinkProblem> {
     run(db, move |conn| {
@@ -483,12 +497,7 @@ pub fn graph_connection(
     directory: DirectoryTenantId,
     app: &PlatformApp,
 ) -> Result<LoadedConnection, LinkProblem> {
-    let scope: ConnectionScope = serde_json::from_value(open.link.scope.clone()).map_err(|e| {
-        Error::internal(format!(
-            "link {}: its scope does not read: {e}",
-            open.link.id
-        ))
-    })?;
+    let scope: ConnectionScope = open.scope()?;
     Ok(LoadedConnection {
         tenant: open.tenant.clone(),
         provider: Provider::Graph,
@@ -514,12 +523,7 @@ pub fn graph_connection(
 /// The Google connection the link's form makes: the administrator the platform's
 /// service account acts for, the customer of that administrator, the link's scope.
 pub fn google_connection(open: &OpenLink, admin_email: &str) -> Result<GoogleInput, LinkProblem> {
-    let scope: GoogleScope = serde_json::from_value(open.link.scope.clone()).map_err(|e| {
-        Error::internal(format!(
-            "link {}: its scope does not read: {e}",
-            open.link.id
-        ))
-    })?;
+    let scope: GoogleScope = open.scope()?;
     Ok(GoogleInput {
         admin_email: admin_email.to_owned(),
         customer: "my_customer".to_owned(),
