@@ -449,6 +449,41 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_google_service_account_file_stops_the_server_naming_it() {
+        let Ok(url) = DatabaseUrl::parse(DEFAULT_DATABASE_URL) else {
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("scimd-google-{}", std::process::id()));
+        let missing = ServeArgs {
+            google_service_account_file: Some(dir.join("missing.json")),
+            ..ServeArgs::default()
+        };
+        let err = Settings::from_args(url.clone(), missing)
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE")
+                    && e.contains("missing.json")),
+            "{err:?}"
+        );
+        let _ = std::fs::create_dir_all(&dir);
+        let not_a_key = dir.join("not-a-key.json");
+        let _ = std::fs::write(&not_a_key, r#"{"type": "authorized_user"}"#);
+        let bad = ServeArgs {
+            google_service_account_file: Some(not_a_key),
+            ..ServeArgs::default()
+        };
+        let err = Settings::from_args(url, bad).err().map(|e| e.to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("service_account")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn half_a_platform_app_or_a_bad_key_stops_the_server() {
         let url = DatabaseUrl::parse(DEFAULT_DATABASE_URL).ok();
         let Some(url) = url else { return };

@@ -362,20 +362,13 @@ pub fn save_in(
                     "client_secret was given without client_id".into(),
                 ))
             }
-            (Some(_), Some(secret)) => {
-                let keyring = keyring.ok_or_else(|| {
-                    Error::Conflict(format!(
-                        "this server cannot store a client secret: {KEY_VAR} is not set; set it \
-                         (`scimd secret-key generate` makes one) or use the platform's app \
-                         registration; nothing was saved"
-                    ))
-                })?;
-                Some(
-                    keyring
-                        .seal(tenant_id, secret.expose())
-                        .map_err(Error::internal)?,
-                )
-            }
+            (Some(_), Some(secret)) => Some(seal(
+                keyring,
+                tenant_id,
+                secret.expose(),
+                "a client secret",
+                "the platform's app registration",
+            )?),
             (Some(client_id), None) => Some(kept_secret(existing.as_ref(), client_id)?),
         };
         let value = serde_json::to_value(&config).map_err(Error::internal)?;
@@ -496,18 +489,13 @@ pub fn save_google_in(
 ) -> Result<Saved, Error> {
     let checked = check_google(input, platform)?;
     let sealed = if checked.own {
-        let keyring = keyring.ok_or_else(|| {
-            Error::Conflict(format!(
-                "this server cannot store a service account key: {KEY_VAR} is not set; set it \
-                 (`scimd secret-key generate` makes one) or use the platform's service account; \
-                 nothing was saved"
-            ))
-        })?;
-        Some(
-            keyring
-                .seal(tenant_id, checked.account.json().expose())
-                .map_err(Error::internal)?,
-        )
+        Some(seal(
+            keyring,
+            tenant_id,
+            checked.account.json().expose(),
+            "a service account key",
+            "the platform's service account",
+        )?)
     } else {
         None
     };
@@ -530,6 +518,24 @@ pub fn save_google_in(
         };
         put(conn, tenant, existing, &row, now)
     })
+}
+
+/// `secret` sealed for the tenant; 409 when the server has no key to seal with (`what`
+/// is the secret, `instead` what the connection could use without one).
+fn seal(
+    keyring: Option<&Keyring>,
+    tenant_id: Uuid,
+    secret: &str,
+    what: &str,
+    instead: &str,
+) -> Result<Vec<u8>, Error> {
+    let keyring = keyring.ok_or_else(|| {
+        Error::Conflict(format!(
+            "this server cannot store {what}: {KEY_VAR} is not set; set it (`scimd secret-key \
+             generate` makes one) or use {instead}; nothing was saved"
+        ))
+    })?;
+    keyring.seal(tenant_id, secret).map_err(Error::internal)
 }
 
 fn check_secret(secret: &str) -> Result<(), Error> {

@@ -333,9 +333,62 @@ pub fn apply(
     }
     let created = create_people(conn, run, &actor, source)?;
     apply_groups(conn, run, &actor, source, &created, now)?;
+    set_managers(conn, run, &actor, source, now)?;
     store::write_mirror(conn, run.id, run.tenant_id, run.full)?;
     store::applied(conn, run.tenant_id, state_after, now, next_run_at)?;
     Ok(())
+}
+
+/// The managers the directory names, resolved once every person of the run has an id (a
+/// manager the run created included): each live person of the run whose stored manager
+/// (the enterprise extension's `manager.value`) is not the one named now gets it (or
+/// loses it, when the manager is no person of the connection), with a new version and a
+/// `user.updated` event. The staging takes the resource the person's next listing will
+/// map to, so that the next run finds the person unchanged. A person whose manager is
+/// the same causes no write.
+fn set_managers(
+    conn: &mut PgConnection,
+    run: &RunRow,
+    actor: &Actor,
+    source: Source,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    // Only Google names managers today: a Graph run has none to resolve.
+    if source != Source::Google {
+        return Ok(());
+    }
+    // A chunk at a time: the resources of a whole directory would not fit in memory.
+    let mut after = String::new();
+    loop {
+        let part = store::manager_changes(conn, run.id, run.tenant_id, source, &after, CHUNK)?;
+        let Some(last) = part.last() else {
+            return Ok(());
+        };
+        after.clone_from(&last.source_ref);
+        let mut people = Vec::with_capacity(part.len());
+        let mut staged = Vec::with_capacity(part.len());
+        let mut events = Vec::with_capacity(part.len());
+        for c in &part {
+            let mut resource = c.resource.clone();
+            crate::sync::engine::with_manager(&mut resource, c.manager);
+            let changed = super::events::changed_fields(&c.resource, &resource);
+            events.push(actor.record(
+                c.id,
+                Event::UserUpdated {
+                    changed,
+                    previous_source: None,
+                },
+            ));
+            people.push((c.id, resource));
+            if let Some(mut next) = c.staged.clone() {
+                crate::sync::engine::with_manager(&mut next, c.manager);
+                let hash = crate::sync::engine::hash(&next);
+                staged.push((c.source_ref.clone(), next, hash));
+            }
+        }
+        store::write_managers(conn, run.id, run.tenant_id, &people, &staged, now)?;
+        event_store::insert_many(conn, &events)?;
+    }
 }
 
 /// Runs `f` on each of the run's items of `action`, in plan order, a chunk at a time.

@@ -190,6 +190,7 @@ diesel::table! {
         active -> Bool,
         skip -> Nullable<Text>,
         resource -> Nullable<Jsonb>,
+        manager_ref -> Nullable<Text>,
     }
 }
 

@@ -364,6 +364,8 @@ pub struct StagedUser {
     pub skip: Option<String>,
     /// The SCIM resource scimd keeps for the person.
     pub resource: Option<Value>,
+    /// The manager the directory names (an address, lower-cased).
+    pub manager_ref: Option<String>,
 }
 
 /// Stages `users` (at most one entry per id), each replacing what the run staged for the
@@ -378,12 +380,12 @@ pub fn stage_users(conn: &mut PgConnection, run_id: Uuid, users: &[StagedUser]) 
     let mut sql = Sql::new();
     sql.push(
         "INSERT INTO sync_staged_users (run_id, source_ref, removed, raw, hash, user_name, \
-         email, display_name, active, skip, resource) SELECT ",
+         email, display_name, active, skip, resource, manager_ref) SELECT ",
     )
     .bind(Bind::Uuid(run_id))
     .push(
         ", u.source_ref, u.removed, u.raw, u.hash, u.user_name, u.email, u.display_name, \
-         u.active, u.skip, NULLIF(u.resource, 'null'::jsonb) FROM unnest(",
+         u.active, u.skip, NULLIF(u.resource, 'null'::jsonb), u.manager_ref FROM unnest(",
     );
     sql.bind_all([
         col(&|u| Some(u.source_ref.clone())),
@@ -401,15 +403,217 @@ pub fn stage_users(conn: &mut PgConnection, run_id: Uuid, users: &[StagedUser]) 
                 .map(|u| u.resource.clone().unwrap_or(Value::Null))
                 .collect(),
         ),
+        col(&|u| u.manager_ref.clone()),
     ])
     .push(
         ") AS u(source_ref, removed, raw, hash, user_name, email, display_name, active, skip, \
-         resource) ON CONFLICT (run_id, source_ref) DO UPDATE SET removed = excluded.removed, \
-         raw = excluded.raw, hash = excluded.hash, user_name = excluded.user_name, \
-         email = excluded.email, display_name = excluded.display_name, \
-         active = excluded.active, skip = excluded.skip, resource = excluded.resource",
+         resource, manager_ref) ON CONFLICT (run_id, source_ref) DO UPDATE SET \
+         removed = excluded.removed, raw = excluded.raw, hash = excluded.hash, \
+         user_name = excluded.user_name, email = excluded.email, \
+         display_name = excluded.display_name, active = excluded.active, skip = excluded.skip, \
+         resource = excluded.resource, manager_ref = excluded.manager_ref",
     );
     sql.into_cached_query().execute(conn).map(drop)
+}
+
+#[derive(QueryableByName)]
+struct Keyed {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+}
+
+/// The live people of `source` that the addresses `keys` (lower-cased) name, by userName or
+/// else email: a directory's manager references, made ids.
+pub fn people_named(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    source: Source,
+    keys: &[String],
+) -> QueryResult<HashMap<String, Uuid>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<Keyed> = diesel::sql_query(format!(
+        "SELECT p.key, p.id FROM (SELECT k.key, {named} AS id \
+         FROM unnest($3::text[]) AS k(key)) p WHERE p.id IS NOT NULL",
+        named = person_named("$1", "$2", "k.key")
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<Text, _>(source)
+    .bind::<diesel::sql_types::Array<Text>, _>(keys)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.key, r.id)).collect())
+}
+
+#[derive(QueryableByName)]
+struct Kept {
+    #[diesel(sql_type = Text)]
+    source_ref: String,
+    #[diesel(sql_type = Text)]
+    manager: String,
+}
+
+/// For each `(source_ref, manager address)` a page asks about: the managers that are live
+/// people of `source` ([`people_named`]), by address; and, for the people whose manager is
+/// no person yet, the manager they have now, by directory id.
+pub fn managers_named(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    source: Source,
+    asks: &[(String, String)],
+) -> QueryResult<(HashMap<String, Uuid>, HashMap<String, Uuid>)> {
+    let named: Vec<String> = asks
+        .iter()
+        .map(|(_, m)| m.clone())
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
+        .collect();
+    let found = people_named(conn, tenant_id, source, &named)?;
+    let waiting: Vec<String> = asks
+        .iter()
+        .filter(|(_, m)| !found.contains_key(m))
+        .map(|(r, _)| r.clone())
+        .collect();
+    if waiting.is_empty() {
+        return Ok((found, HashMap::new()));
+    }
+    let rows: Vec<Kept> = diesel::sql_query(
+        "SELECT u.source_ref, u.resource #>> $4 AS manager FROM users u \
+         WHERE u.tenant_id = $1 AND u.source = $2 AND u.source_ref = ANY($3) \
+         AND (u.deprovisioned_at IS NULL) IS TRUE AND u.resource #>> $4 IS NOT NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<Text, _>(source)
+    .bind::<diesel::sql_types::Array<Text>, _>(&waiting)
+    .bind::<diesel::sql_types::Array<Text>, _>(manager_value_path())
+    .load(conn)?;
+    let kept = rows
+        .into_iter()
+        .filter_map(|r| Some((r.source_ref, Uuid::parse_str(&r.manager).ok()?)))
+        .collect();
+    Ok((found, kept))
+}
+
+/// Where SCIM keeps a user's manager: the enterprise extension's `manager.value`.
+fn manager_value_path() -> Vec<String> {
+    vec![
+        ENTERPRISE.to_owned(),
+        "manager".to_owned(),
+        "value".to_owned(),
+    ]
+}
+
+/// The live person of `source` whose userName, else email, is `key` (lower-cased), as
+/// an SQL expression. Each test is one index probe: the liveness test is one expression
+/// no index answers, so that PostgreSQL looks the person up by name or email rather than
+/// walking the tenant's live people (users_listing) for every key.
+fn person_named(tenant: &str, source: &str, key: &str) -> String {
+    let live = format!("(m.source = {source} AND m.deprovisioned_at IS NULL) IS TRUE");
+    format!(
+        "coalesce( \
+         (SELECT m.id FROM users m WHERE m.tenant_id = {tenant} \
+          AND lower(m.user_name) = {key} AND {live} LIMIT 1), \
+         (SELECT m.id FROM users m WHERE m.tenant_id = {tenant} AND m.email = {key} \
+          AND {live} LIMIT 1))"
+    )
+}
+
+/// A person of the run whose stored manager is not the one the directory names now.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct ManagerChange {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub source_ref: String,
+    #[diesel(sql_type = Jsonb)]
+    pub resource: Value,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    pub staged: Option<Value>,
+    /// The manager's id, `None`: no manager (none named, or not a live person).
+    #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+    pub manager: Option<Uuid>,
+}
+
+/// The people this run staged whose stored manager (`manager.value` of the enterprise
+/// extension) differs from the one the directory names, resolved now (after the run's
+/// people were written, so a manager created by this run has an id): at most `limit`, by
+/// directory id after `after`.
+pub fn manager_changes(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    tenant_id: Uuid,
+    source: Source,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<ManagerChange>> {
+    diesel::sql_query(format!(
+        "SELECT w.id, w.source_ref, w.resource, w.staged, w.manager FROM ( \
+         SELECT u.id, s.source_ref, u.resource, s.resource AS staged, \
+         CASE WHEN s.manager_ref IS NOT NULL THEN {named} END AS manager \
+         FROM sync_staged_users s JOIN users u ON u.tenant_id = $2 AND u.source = $3 \
+         AND u.source_ref = s.source_ref AND (u.deprovisioned_at IS NULL) IS TRUE \
+         WHERE s.run_id = $1 AND s.source_ref > $6 AND s.removed IS NULL AND s.skip IS NULL \
+         AND (s.manager_ref IS NOT NULL OR u.resource #> $4 IS NOT NULL)) w \
+         WHERE (w.resource #>> $5) IS DISTINCT FROM w.manager::text \
+         ORDER BY w.source_ref LIMIT $7",
+        named = person_named("$2", "$3", "s.manager_ref")
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(run_id)
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<Text, _>(source)
+    .bind::<diesel::sql_types::Array<Text>, _>(vec![ENTERPRISE.to_owned(), "manager".to_owned()])
+    .bind::<diesel::sql_types::Array<Text>, _>(manager_value_path())
+    .bind::<Text, _>(after)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+}
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// Writes new resources of people (a manager set or cleared): each one's version moves on.
+/// The run's staging takes the resource and hash the person's next listing will have.
+pub fn write_managers(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    tenant_id: Uuid,
+    people: &[(Uuid, Value)],
+    staged: &[(String, Value, String)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> QueryResult<()> {
+    if !people.is_empty() {
+        let mut sql = Sql::new();
+        sql.push(
+            "UPDATE users u SET resource = w.resource, version = u.version + 1, updated_at = ",
+        )
+        .bind(Bind::Timestamp(now))
+        .push(" FROM unnest(");
+        sql.bind_all([
+            Bind::UuidArray(people.iter().map(|p| p.0).collect()),
+            Bind::JsonArray(people.iter().map(|p| p.1.clone()).collect()),
+        ])
+        .push(") AS w(id, resource) WHERE u.tenant_id = ")
+        .bind(Bind::Uuid(tenant_id))
+        .push(" AND u.id = w.id");
+        sql.into_cached_query().execute(conn)?;
+    }
+    if !staged.is_empty() {
+        let mut sql = Sql::new();
+        sql.push(
+            "UPDATE sync_staged_users s SET resource = w.resource, hash = w.hash FROM unnest(",
+        );
+        sql.bind_all([
+            Bind::OptTextArray(staged.iter().map(|s| Some(s.0.clone())).collect()),
+            Bind::JsonArray(staged.iter().map(|s| s.1.clone()).collect()),
+            Bind::OptTextArray(staged.iter().map(|s| Some(s.2.clone())).collect()),
+        ])
+        .push(") AS w(source_ref, resource, hash) WHERE s.run_id = ")
+        .bind(Bind::Uuid(run_id))
+        .push(" AND s.source_ref = w.source_ref");
+        sql.into_cached_query().execute(conn)?;
+    }
+    Ok(())
 }
 
 /// A directory group as staged.

@@ -54,8 +54,12 @@ pub struct RunContext {
     pub include_guests: bool,
 }
 
-/// The SCIM resource scimd keeps for a directory person.
-pub fn resource(p: &Person) -> Value {
+/// The enterprise extension's schema: where SCIM keeps `department` and `manager`.
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// The SCIM resource scimd keeps for a directory person, with its manager's scimd id when
+/// the directory names a manager that is a person of the same connection.
+pub fn resource(p: &Person, manager: Option<uuid::Uuid>) -> Value {
     /// Sets `key` when the directory gave a value.
     fn put(m: &mut Map<String, Value>, key: &str, value: Option<&String>) {
         if let Some(v) = value {
@@ -89,15 +93,35 @@ pub fn resource(p: &Person) -> Value {
     let mut enterprise = Map::new();
     put(&mut enterprise, "department", p.department.as_ref());
     put(&mut enterprise, "employeeNumber", p.employee_id.as_ref());
-    r.insert(
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".into(),
-        Value::Object(enterprise),
-    );
-    Value::Object(r)
+    r.insert(ENTERPRISE.into(), Value::Object(enterprise));
+    let mut r = Value::Object(r);
+    with_manager(&mut r, manager);
+    r
+}
+
+/// Sets (or, with `None`, clears) the manager of a SCIM user resource: the enterprise
+/// extension's `manager.value`, as SCIM keeps it.
+pub fn with_manager(resource: &mut Value, manager: Option<uuid::Uuid>) {
+    let Some(r) = resource.as_object_mut() else {
+        return;
+    };
+    let ext = r
+        .entry(ENTERPRISE)
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(ext) = ext.as_object_mut() {
+        match manager {
+            Some(id) => {
+                ext.insert("manager".into(), json!({"value": id.to_string()}));
+            }
+            None => {
+                ext.remove("manager");
+            }
+        }
+    }
 }
 
 /// A content hash of what scimd keeps of an object: equal hashes, nothing to write.
-fn hash(v: &Value) -> String {
+pub fn hash(v: &Value) -> String {
     let digest = Sha256::digest(v.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -305,14 +329,38 @@ async fn stage<C: Connector>(
             ))
         })
         .await?;
-    let staged_users: Vec<StagedUser> = users
+    // The people, mapped; the managers they name that are people already, by id. A
+    // manager who is no person yet (one this run creates) is resolved at apply; until
+    // then the person keeps the manager it has, so that it is not written twice.
+    let people: Vec<(Map<String, Value>, Option<Person>)> = users
         .iter()
         .map(|u| {
             let raw = merged(bases.get(&u.id), &u.fields);
-            if let Some(removed) = u.removed {
+            let person = u.removed.is_none().then(|| connector.person(&raw));
+            (raw, person)
+        })
+        .collect();
+    let asks: Vec<(String, String)> = users
+        .iter()
+        .zip(&people)
+        .filter_map(|(u, (_, p))| Some((u.id.clone(), p.as_ref()?.manager.clone()?)))
+        .collect();
+    let source = connector.source();
+    let (managers, kept) = if asks.is_empty() {
+        (HashMap::new(), HashMap::new())
+    } else {
+        ctx.db
+            .run(move |conn| Ok(store::managers_named(conn, tenant_id, source, &asks)?))
+            .await?
+    };
+    let staged_users: Vec<StagedUser> = users
+        .iter()
+        .zip(people)
+        .map(|(u, (raw, person))| {
+            let Some(person) = person else {
                 return StagedUser {
                     source_ref: u.id.clone(),
-                    removed: Some(removed.as_str().to_owned()),
+                    removed: u.removed.map(|r| r.as_str().to_owned()),
                     raw: Value::Object(raw),
                     hash: None,
                     user_name: None,
@@ -321,9 +369,9 @@ async fn stage<C: Connector>(
                     active: false,
                     skip: None,
                     resource: None,
+                    manager_ref: None,
                 };
-            }
-            let person = connector.person(&raw);
+            };
             let skip = if person.guest && !include_guests {
                 Some("a guest of the directory (the connection leaves guests out)".to_owned())
             } else if person
@@ -335,7 +383,12 @@ async fn stage<C: Connector>(
             } else {
                 None
             };
-            let res = resource(&person);
+            let manager = person
+                .manager
+                .as_ref()
+                .and_then(|m| managers.get(m).or_else(|| kept.get(&u.id)))
+                .copied();
+            let res = resource(&person, manager);
             StagedUser {
                 source_ref: u.id.clone(),
                 removed: None,
@@ -347,6 +400,7 @@ async fn stage<C: Connector>(
                 active: person.active,
                 skip,
                 resource: Some(res),
+                manager_ref: person.manager.clone(),
             }
         })
         .collect();
@@ -527,4 +581,33 @@ pub async fn fail(
         Ok(run)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manager_is_the_enterprise_extensions_manager_value_and_hashes_with_it() {
+        let p = Person {
+            user_name: Some("ann@example.com".into()),
+            manager: Some("boss@example.com".into()),
+            ..Person::default()
+        };
+        let id = uuid::Uuid::from_u128(7);
+        let with = resource(&p, Some(id));
+        assert_eq!(
+            with[ENTERPRISE]["manager"],
+            json!({"value": "00000000-0000-0000-0000-000000000007"})
+        );
+        let without = resource(&p, None);
+        assert!(without[ENTERPRISE].get("manager").is_none());
+        assert_ne!(hash(&with), hash(&without));
+        // Set afterwards, it is the same resource (and hash) as built with it.
+        let mut later = without.clone();
+        with_manager(&mut later, Some(id));
+        assert_eq!(hash(&later), hash(&with));
+        with_manager(&mut later, None);
+        assert_eq!(later, without);
+    }
 }

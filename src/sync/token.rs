@@ -4,8 +4,55 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
+
 use crate::config::Secret;
+use crate::sync::http::Fetched;
 use crate::sync::SyncError;
+
+#[derive(Deserialize)]
+struct Issued {
+    token_type: String,
+    expires_in: Lifetime,
+    access_token: String,
+}
+
+/// `expires_in` is a number of seconds; some endpoints send it as a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Lifetime {
+    Number(u64),
+    Text(String),
+}
+
+/// A token endpoint's successful answer (RFC 6749 §5.1: `access_token`, `token_type`,
+/// `expires_in`): the bearer token and its lifetime. `service` names the endpoint in
+/// messages ("The Microsoft sign-in service").
+pub fn issued(answer: &Fetched, service: &str) -> Result<(Secret<String>, Duration), SyncError> {
+    let issued: Issued = answer.json().map_err(|_| {
+        SyncError::new(
+            "source_error",
+            format!("{service} answered without a usable access token"),
+        )
+    })?;
+    if !issued.token_type.eq_ignore_ascii_case("bearer") || issued.access_token.is_empty() {
+        return Err(SyncError::new(
+            "source_error",
+            format!(
+                "{service} issued a {:?} token, not a bearer token",
+                issued.token_type
+            ),
+        ));
+    }
+    let seconds = match issued.expires_in {
+        Lifetime::Number(n) => n,
+        Lifetime::Text(t) => t.trim().parse().unwrap_or(0),
+    };
+    Ok((
+        Secret::new(issued.access_token),
+        Duration::from_secs(seconds),
+    ))
+}
 
 /// How long before its expiry a token is replaced: a tenth of its life, at most five
 /// minutes, so a request never leaves with a token about to lapse.

@@ -785,6 +785,37 @@ async fn every_admin_answer_fits_the_documented_schema() {
     assert_eq!(status, 200);
     assert_eq!(view["has_secret"], true);
 
+    // A Google connection: saved, read back without its key, refused when malformed.
+    let google = crate::fake_google::FakeGoogle::start(Default::default()).await;
+    let res = send(
+        &app,
+        "POST",
+        "/admin/v1/tenants",
+        true,
+        json_body(json!({"slug": "goog"})),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let goog = "/admin/v1/tenants/goog/connection";
+    let body = json!({"provider": "google", "admin_email": "admin@example.com",
+                      "customer": "my_customer", "service_account": google.key_file(),
+                      "scope": {"type": "org_units", "paths": ["/Sales"]}});
+    let res = send(&app, "PUT", goog, true, json_body(body)).await;
+    assert_eq!(c.check("PUT", &connection, res).await.0, 201);
+    let (status, view) = c.check("GET", &connection, get(goog).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["provider"], "google");
+    assert_eq!(view["has_secret"], true);
+    let res = send(
+        &app,
+        "PUT",
+        goog,
+        true,
+        json_body(json!({"provider": "google", "admin_email": "admin@example.com"})),
+    )
+    .await;
+    assert_eq!(c.check("PUT", &connection, res).await.0, 400);
+
     // Pull sync, against a Graph fake: a connection test, runs, a plan, a held run and
     // its approval.
     let res = send(&app, "POST", &format!("{at}/test"), true, None).await;

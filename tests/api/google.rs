@@ -560,14 +560,9 @@ async fn invalid_google_connections_are_400_and_change_nothing() {
     assert_ne!(t["source"], "google");
 }
 
-/// Tests `input` before saving it, as connect links do.
-async fn test_before_saving(
-    fake: &FakeGoogle,
-    admin: &str,
-    customer: &str,
-    scope: GoogleScope,
-) -> scimd::sync::TestReport {
-    let directories = Directories {
+/// A node's directories, Google's roots the fake's, no platform credentials.
+fn directories(fake: &FakeGoogle) -> Directories {
+    Directories {
         roots: Default::default(),
         http: Directories::client(),
         policy: policy(),
@@ -576,8 +571,17 @@ async fn test_before_saving(
         google_roots: roots(fake),
         google_account: None,
         stats: Arc::default(),
-    };
-    directories
+    }
+}
+
+/// Tests `input` before saving it, as connect links do.
+async fn test_before_saving(
+    fake: &FakeGoogle,
+    admin: &str,
+    customer: &str,
+    scope: GoogleScope,
+) -> scimd::sync::TestReport {
+    directories(fake)
         .test_google(GoogleInput {
             admin_email: admin.into(),
             customer: customer.into(),
@@ -673,16 +677,7 @@ async fn the_connection_test_names_each_cause_in_plain_words() {
     assert!(r.detail.contains(&fake.options().client_id), "{}", r.detail);
 
     // Bad settings are refused before anything is asked.
-    let directories = Directories {
-        roots: Default::default(),
-        http: Directories::client(),
-        policy: policy(),
-        keyring: None,
-        platform_app: None,
-        google_roots: roots(&fake),
-        google_account: None,
-        stats: Arc::default(),
-    };
+    let directories = directories(&fake);
     let before = fake.requests(TOKEN);
     let err = directories
         .test_google(GoogleInput {
@@ -695,4 +690,253 @@ async fn the_connection_test_names_each_cause_in_plain_words() {
         .unwrap_err();
     assert!(err.to_string().contains("service_account"), "{err}");
     assert_eq!(fake.requests(TOKEN), before);
+}
+
+// --- sync runs end to end ------------------------------------------------------------
+
+/// A tenant `slug` connected to the fake, reading `scope`.
+async fn connect(app: &TestApp, fake: &FakeGoogle, slug: &str, scope: Value) {
+    tenant(app, slug).await;
+    let res = put(app, slug, &body(fake, scope)).await;
+    assert_eq!(
+        res.status(),
+        201,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+}
+
+/// Starts a run and waits for its end; the run as the admin API shows it.
+async fn sync(app: &TestApp, slug: &str) -> Value {
+    let res = app
+        .admin_post(&format!("/admin/v1/tenants/{slug}/sync"), &json!(null))
+        .await;
+    assert_eq!(res.status(), 202);
+    let started: Value = res.json().await.unwrap();
+    let id = started["run_id"].as_str().unwrap().to_owned();
+    for _ in 0..600 {
+        let run: Value = app
+            .admin_get(&format!("/admin/v1/tenants/{slug}/sync-runs/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if !matches!(run["status"].as_str(), Some("queued" | "running")) {
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("run {id} did not end");
+}
+
+fn events(app: &TestApp) -> i64 {
+    count(app, "SELECT count(*) AS n FROM events")
+}
+
+fn versions(app: &TestApp) -> i64 {
+    count(
+        app,
+        "SELECT coalesce(sum(version), 0)::bigint AS n FROM users",
+    )
+}
+
+#[derive(diesel::QueryableByName, Debug)]
+struct PersonRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    resource: Value,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    source: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    active: bool,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    email: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    live: bool,
+}
+
+/// The person a directory id was synced to.
+fn person(app: &TestApp, source_ref: &str) -> PersonRow {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(
+        "SELECT id, resource, source, active, email, deprovisioned_at IS NULL AS live \
+         FROM users WHERE source_ref = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(source_ref)
+    .get_result(&mut app.db.conn())
+    .unwrap()
+}
+
+fn manager_of(p: &PersonRow) -> Option<String> {
+    p.resource["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_first_sync_creates_people_groups_and_managers_and_a_second_writes_nothing() {
+    let fake = fake(0, 0, 0).await;
+    let boss = fake.add_user("boss", "/");
+    let ann = fake.add_user("ann", "/");
+    let quiet = fake.add_user("quiet", "/");
+    fake.update_user(&ann, |u| u.manager = Some("boss@example.com".into()));
+    fake.update_user(&quiet, |u| {
+        u.mailbox = false;
+        u.suspended = true;
+    });
+    let team = fake.add_group("team", "Team", &["ann@example.com", "boss@example.com"]);
+    let app = spawn_app_with(tune(&fake)).await;
+    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+
+    let run = sync(&app, "acme").await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counts"]["create"], 3, "{run}");
+    let b = person(&app, &boss);
+    let a = person(&app, &ann);
+    assert_eq!(a.source, "google");
+    assert_eq!(a.resource["userName"], "ann@example.com");
+    assert_eq!(a.resource["emails"][0]["value"], "ann@example.com");
+    assert_eq!(a.resource["name"]["givenName"], "Ann");
+    // The manager, resolved to the manager's scimd id.
+    assert_eq!(manager_of(&a), Some(b.id.to_string()));
+    assert_eq!(manager_of(&b), None);
+    // Suspended: inactive; no mailbox: no deliverable email.
+    let q = person(&app, &quiet);
+    assert!(!q.active);
+    assert_eq!(q.email, None);
+    assert!(q.resource.get("emails").is_none());
+    // The group, with its user members.
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM group_members m JOIN groups g ON g.id = m.group_id \
+                 WHERE g.source_ref = '{team}'"
+            )
+        ),
+        2
+    );
+
+    // Nothing changed: no write, no version moved, no event.
+    let (e0, v0) = (events(&app), versions(&app));
+    let run = sync(&app, "acme").await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counts"]["unchanged"], 3, "{run}");
+    assert_eq!(run["counts"]["update"], 0, "{run}");
+    assert_eq!((events(&app), versions(&app)), (e0, v0));
+
+    // A new manager, and a manager who leaves.
+    let cy = fake.add_user("cy", "/");
+    fake.update_user(&ann, |u| u.manager = Some("cy@example.com".into()));
+    let run = sync(&app, "acme").await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let c = person(&app, &cy);
+    let a = person(&app, &ann);
+    assert_eq!(manager_of(&a), Some(c.id.to_string()));
+    // Ann changed once: one event, one version, though her manager is new in this run.
+    assert_eq!(run["counts"]["unchanged"], 3, "{run}");
+    let run_id = run["id"].as_str().unwrap();
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM events WHERE resource_id = '{}' \
+                 AND type = 'user.updated' AND actor = 'sync:{run_id}'",
+                a.id
+            )
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT version AS n FROM users WHERE id = '{}'", a.id)
+        ),
+        3
+    );
+    fake.remove_user(&cy);
+    let run = sync(&app, "acme").await;
+    assert_eq!(run["counts"]["deprovision"], 1, "{run}");
+    assert!(!person(&app, &cy).live);
+    assert_eq!(manager_of(&person(&app, &ann)), None);
+    // And then no change again.
+    let (e0, v0) = (events(&app), versions(&app));
+    sync(&app, "acme").await;
+    assert_eq!((events(&app), versions(&app)), (e0, v0));
+}
+
+#[tokio::test]
+async fn an_empty_first_page_or_a_listing_cut_short_fails_the_run_and_changes_nothing() {
+    let fake = fake(700, 2, 5).await;
+    let app = spawn_app_with(tune(&fake)).await;
+    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    let run = sync(&app, "acme").await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let (e0, v0) = (events(&app), versions(&app));
+    let live = count(
+        &app,
+        "SELECT count(*) AS n FROM users WHERE deprovisioned_at IS NULL",
+    );
+    assert_eq!(live, 700);
+
+    fake.fail(USERS, Some(1), Fault::EmptyPage);
+    let run = sync(&app, "acme").await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["error"]["code"], "empty_listing", "{run}");
+
+    fake.fail(USERS, Some(1), Fault::NoKind);
+    let run = sync(&app, "acme").await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["error"]["code"], "truncated", "{run}");
+
+    fake.fail(
+        &format!("{GROUPS}/{:017}/members", 1),
+        None,
+        Fault::google(400, "invalid", "Invalid Input"),
+    );
+    let run = sync(&app, "acme").await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["error"]["code"], "source_error", "{run}");
+    assert_eq!((events(&app), versions(&app)), (e0, v0));
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM users WHERE deprovisioned_at IS NULL"
+        ),
+        700
+    );
+}
+
+#[tokio::test]
+async fn a_group_scope_syncs_the_members_and_deprovisions_one_who_leaves_the_group() {
+    let fake = fake(0, 0, 0).await;
+    let a = fake.add_user("ann", "/");
+    let b = fake.add_user("bob", "/");
+    let out = fake.add_user("out", "/");
+    fake.add_group("team", "Team", &["bob@example.com"]);
+    fake.add_group("all", "All", &["ann@example.com", "team@example.com"]);
+    let app = spawn_app_with(tune(&fake)).await;
+    connect(
+        &app,
+        &fake,
+        "acme",
+        json!({"type": "groups", "group_emails": ["All@Example.com"]}),
+    )
+    .await;
+    let run = sync(&app, "acme").await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counts"]["create"], 2, "{run}");
+    assert!(person(&app, &a).live && person(&app, &b).live);
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) AS n FROM users WHERE source_ref = '{out}'")
+        ),
+        0
+    );
+    fake.remove_group("team@example.com");
+    let run = sync(&app, "acme").await;
+    assert_eq!(run["counts"]["deprovision"], 1, "{run}");
+    assert!(!person(&app, &b).live);
 }

@@ -423,6 +423,7 @@ fn a_sync_plan_looks_people_up_by_index_with_or_without_statistics() {
             active: true,
             skip: None,
             resource: Some(serde_json::json!({"userName": format!("user{i}@pull.example")})),
+            manager_ref: None,
         })
         .collect();
     sync::stage_users(&mut conn, run.id, &staged).expect("stage");

@@ -122,3 +122,62 @@ impl ServiceAccount {
         Url::parse(uri).map_err(|e| SyncError::new("bad_config", format!("{uri}: {e}")))
     }
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A key file around a fresh RSA key (made here, used nowhere else).
+    fn key_file(token_uri: &str) -> serde_json::Value {
+        let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+        let pem = openssl::pkey::PKey::from_rsa(rsa)
+            .unwrap()
+            .private_key_to_pem_pkcs8()
+            .unwrap();
+        serde_json::json!({
+            "type": "service_account",
+            "private_key_id": "k1",
+            "private_key": String::from_utf8(pem).unwrap(),
+            "client_email": "sync@project.iam.gserviceaccount.com",
+            "client_id": "1234",
+            "token_uri": token_uri,
+        })
+    }
+
+    #[test]
+    fn a_key_file_reads_and_keeps_its_text_to_seal() {
+        let file = key_file("https://oauth2.googleapis.com/token");
+        let account = ServiceAccount::parse(&file.to_string()).unwrap();
+        assert_eq!(
+            account.client_email(),
+            "sync@project.iam.gserviceaccount.com"
+        );
+        assert_eq!(account.client_id(), "1234");
+        assert_eq!(account.json().expose(), &file.to_string());
+        assert_eq!(
+            account.token_uri().unwrap().as_str(),
+            "https://oauth2.googleapis.com/token"
+        );
+        assert!(!format!("{account:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn what_is_not_a_service_account_key_is_refused_in_words() {
+        let plain_http = key_file("http://oauth2.example/token").to_string();
+        assert!(ServiceAccount::parse(&plain_http)
+            .unwrap_err()
+            .contains("token_uri"));
+        let mut user = key_file("https://oauth2.googleapis.com/token");
+        user["type"] = "authorized_user".into();
+        assert!(ServiceAccount::parse(&user.to_string())
+            .unwrap_err()
+            .contains("service_account"));
+        let mut bad = key_file("https://oauth2.googleapis.com/token");
+        bad["private_key"] = "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----".into();
+        assert!(ServiceAccount::parse(&bad.to_string())
+            .unwrap_err()
+            .contains("private_key"));
+        assert!(ServiceAccount::parse("{").unwrap_err().contains("JSON"));
+    }
+}

@@ -25,16 +25,6 @@ struct Claims<'a> {
     exp: u64,
 }
 
-#[derive(Deserialize)]
-struct Issued {
-    #[serde(default)]
-    token_type: String,
-    #[serde(default)]
-    expires_in: u64,
-    #[serde(default)]
-    access_token: String,
-}
-
 #[derive(Deserialize, Default)]
 struct Refused {
     #[serde(default)]
@@ -74,25 +64,7 @@ pub(super) async fn request(
     if !answer.status.is_success() {
         return Err(refused(google, &answer, None));
     }
-    let issued: Issued = answer.json().map_err(|_| {
-        SyncError::new(
-            "source_error",
-            "The Google token endpoint answered without a usable access token",
-        )
-    })?;
-    if !issued.token_type.eq_ignore_ascii_case("bearer") || issued.access_token.is_empty() {
-        return Err(SyncError::new(
-            "source_error",
-            format!(
-                "The Google token endpoint issued a {:?} token, not a bearer token",
-                issued.token_type
-            ),
-        ));
-    }
-    Ok((
-        Secret::new(issued.access_token),
-        Duration::from_secs(issued.expires_in),
-    ))
+    crate::sync::token::issued(&answer, "The Google token endpoint")
 }
 
 async fn exchange(google: &Google, scope: &str) -> Result<Fetched, SyncError> {

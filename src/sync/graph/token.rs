@@ -10,21 +10,6 @@ use crate::config::Secret;
 use crate::sync::http::{fetch, Fetched};
 use crate::sync::SyncError;
 
-#[derive(Deserialize)]
-struct Issued {
-    token_type: String,
-    expires_in: Lifetime,
-    access_token: String,
-}
-
-/// `expires_in` is a number of seconds; some endpoints send it as a string.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Lifetime {
-    Number(u64),
-    Text(String),
-}
-
 #[derive(Deserialize, Default)]
 struct Refused {
     #[serde(default)]
@@ -62,29 +47,7 @@ pub(super) async fn request(graph: &Graph) -> Result<(Secret<String>, Duration),
     if !answer.status.is_success() {
         return Err(refused(graph, &answer));
     }
-    let issued: Issued = answer.json().map_err(|_| {
-        SyncError::new(
-            "source_error",
-            "The Microsoft sign-in service answered without a usable access token",
-        )
-    })?;
-    if !issued.token_type.eq_ignore_ascii_case("bearer") || issued.access_token.is_empty() {
-        return Err(SyncError::new(
-            "source_error",
-            format!(
-                "The Microsoft sign-in service issued a {:?} token, not a bearer token",
-                issued.token_type
-            ),
-        ));
-    }
-    let seconds = match issued.expires_in {
-        Lifetime::Number(n) => n,
-        Lifetime::Text(t) => t.trim().parse().unwrap_or(0),
-    };
-    Ok((
-        Secret::new(issued.access_token),
-        Duration::from_secs(seconds),
-    ))
+    crate::sync::token::issued(&answer, "The Microsoft sign-in service")
 }
 
 /// The token endpoint said no: name the cause from its AADSTS code ("Microsoft Entra

@@ -1,0 +1,1 @@
+ALTER TABLE sync_staged_users DROP COLUMN manager_ref;
