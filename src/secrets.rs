@@ -69,6 +69,8 @@ pub struct SealError;
 struct Key {
     cipher: Aes256Gcm,
     fingerprint: [u8; FINGERPRINT_LEN],
+    /// The key itself, only for deriving keys of other uses from it ([`Keyring::derive`]).
+    bytes: [u8; 32],
 }
 
 impl Key {
@@ -82,6 +84,7 @@ impl Key {
         Self {
             cipher: Aes256Gcm::new(bytes.into()),
             fingerprint,
+            bytes: *bytes,
         }
     }
 
@@ -200,6 +203,17 @@ impl Keyring {
         let plain = self.open(tenant_id, sealed)?;
         self.seal(tenant_id, plain.expose())
             .map_err(|_| OpenError::Malformed)
+    }
+
+    /// A key for another use than sealing, derived from the current key with HKDF-SHA256
+    /// (RFC 5869) under `info`, which names the use: keys of different uses are
+    /// independent, and none of them reveals the sealing key.
+    pub fn derive(&self, info: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's limit (255 × 32): expand cannot fail.
+        let _ =
+            hkdf::Hkdf::<Sha256>::new(None, &self.current.bytes).expand(info.as_bytes(), &mut out);
+        out
     }
 
     fn key_of(&self, fingerprint: &[u8]) -> Option<&Key> {
@@ -327,6 +341,22 @@ mod tests {
             Keyring::from_settings(None, Some(&good)).unwrap_err(),
             KeyError::PreviousWithoutCurrent
         );
+    }
+
+    #[test]
+    fn derived_keys_differ_by_use_and_by_key_and_are_not_the_key() {
+        let ring = Keyring::new(&A, Some(&B));
+        let state = ring.derive("scimd connect-link state");
+        assert_eq!(
+            state,
+            Keyring::new(&A, None).derive("scimd connect-link state")
+        );
+        assert_ne!(state, ring.derive("another use"));
+        assert_ne!(
+            state,
+            Keyring::new(&B, None).derive("scimd connect-link state")
+        );
+        assert_ne!(state, A);
     }
 
     #[test]

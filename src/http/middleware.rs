@@ -75,6 +75,16 @@ pub fn route_of(req: &HttpRequest) -> String {
     route
 }
 
+/// The path as the request log shows it: a connect link's token is a credential, so
+/// `/connect/<token>` (and anything under it) is logged as `/connect/{token}`; the
+/// provider callbacks under `/connect/microsoft/` carry no token in their path.
+pub fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/connect/") {
+        Some(rest) if !rest.starts_with("microsoft/") => "/connect/{token}".into(),
+        _ => path.into(),
+    }
+}
+
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -87,8 +97,7 @@ pub async fn observe(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let span =
-        tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %logged_path(req.path()));
     let started = Instant::now();
 
     let header_bytes: usize = req
@@ -142,6 +151,69 @@ mod tests {
     use actix_web::{test, App};
 
     use super::*;
+
+    #[actix_web::test]
+    async fn connect_link_tokens_are_not_in_the_logged_path() {
+        assert_eq!(logged_path("/connect/c2VjcmV0LXRva2Vu"), "/connect/{token}");
+        assert_eq!(logged_path("/connect/c2VjcmV0/more"), "/connect/{token}");
+        assert_eq!(
+            logged_path("/connect/microsoft/callback"),
+            "/connect/microsoft/callback"
+        );
+        assert_eq!(logged_path("/scim/v2/Users/abc"), "/scim/v2/Users/abc");
+    }
+
+    /// A writer into a shared buffer: what a subscriber logs, for a test to read.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The request log line and every line logged inside the request carry the path
+    /// without a link's token.
+    #[actix_web::test]
+    async fn the_request_log_never_shows_a_connect_link_token() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(App::new().wrap(from_fn(observe)).route(
+            "/connect/{token}",
+            actix_web::web::get().to(|| async {
+                tracing::info!("inside the handler");
+                actix_web::HttpResponse::Ok().finish()
+            }),
+        ))
+        .await;
+        let token = "c2VjcmV0LWxpbmstdG9rZW4tdGhhdC1tdXN0LW5vdC1sZWFr";
+        let res = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(&format!("/connect/{token}"))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logs.contains("inside the handler"), "{logs}");
+        assert!(logs.contains("/connect/{token}"), "{logs}");
+        assert!(!logs.contains(token), "{logs}");
+    }
 
     /// For every kind of path, the route rebuilt from the match info is the pattern the
     /// route table gives, and paths no route matches are `unmatched`.

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod connect;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
@@ -51,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(scim::configure),
         )
         .service(admin::service())
+        .configure(connect::routes)
         .default_service(web::to(not_found));
 }
 

@@ -17,19 +17,20 @@
 //! | `group.deleted` | `displayName` |
 //! | `group.excluded`, `group.included` | `displayName`, `members`: how many it has |
 //! | `group.member_added`, `group.member_removed` | `members`: the member ids |
+//! | `connection.created` | `provider`, `directory`: the directory's tenant id (Graph) or the administrator's domain (Google), `scope` |
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::domain::{AdminState, Source};
+use crate::domain::{AdminState, Provider, Source};
 use crate::store::events::{NewEvent, Stamp};
 
 /// Who is writing, for the event log.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub tenant_id: Uuid,
-    /// `token:<key id>`, `admin:<key id>`, `sync:<run id>`, `import:<id>`.
+    /// `token:<key id>`, `admin:<key id>`, `sync:<run id>`, `import:<id>`, `link:<id>`.
     pub actor: String,
     pub request_id: Option<String>,
 }
@@ -80,10 +81,11 @@ pub enum EventKind {
     GroupIncluded,
     GroupMemberAdded,
     GroupMemberRemoved,
+    ConnectionCreated,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeactivated,
@@ -101,6 +103,7 @@ impl EventKind {
         Self::GroupIncluded,
         Self::GroupMemberAdded,
         Self::GroupMemberRemoved,
+        Self::ConnectionCreated,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -122,6 +125,7 @@ impl EventKind {
             Self::GroupIncluded => "group.included",
             Self::GroupMemberAdded => "group.member_added",
             Self::GroupMemberRemoved => "group.member_removed",
+            Self::ConnectionCreated => "connection.created",
         }
     }
 
@@ -146,6 +150,7 @@ impl EventKind {
             Self::GroupDeleted => &["displayName"],
             Self::GroupExcluded | Self::GroupIncluded => &["displayName", "members"],
             Self::GroupMemberAdded | Self::GroupMemberRemoved => &["members"],
+            Self::ConnectionCreated => &["provider", "directory", "scope"],
         }
     }
 
@@ -162,6 +167,7 @@ impl EventKind {
             | Self::UserRemoved
             | Self::UserRestored
             | Self::UserAdopted => "User",
+            Self::ConnectionCreated => "Connection",
             _ => "Group",
         }
     }
@@ -222,6 +228,13 @@ pub enum Event<'a> {
     },
     GroupMemberAdded(&'a [Uuid]),
     GroupMemberRemoved(&'a [Uuid]),
+    /// A connection was made through a connect link (the resource is the tenant's one
+    /// connection: its id is the tenant's).
+    ConnectionCreated {
+        provider: Provider,
+        directory: &'a str,
+        scope: &'a Value,
+    },
 }
 
 impl Event<'_> {
@@ -246,6 +259,7 @@ impl Event<'_> {
             } => EventKind::GroupIncluded,
             Self::GroupMemberAdded(_) => EventKind::GroupMemberAdded,
             Self::GroupMemberRemoved(_) => EventKind::GroupMemberRemoved,
+            Self::ConnectionCreated { .. } => EventKind::ConnectionCreated,
         }
     }
 
@@ -294,6 +308,11 @@ impl Event<'_> {
             Self::GroupMemberAdded(ids) | Self::GroupMemberRemoved(ids) => {
                 json!({"members": ids})
             }
+            Self::ConnectionCreated {
+                provider,
+                directory,
+                scope,
+            } => json!({"provider": provider, "directory": directory, "scope": scope}),
         }
     }
 }
@@ -382,6 +401,11 @@ mod tests {
             },
             Event::GroupMemberAdded(&[]),
             Event::GroupMemberRemoved(&[]),
+            Event::ConnectionCreated {
+                provider: Provider::Graph,
+                directory: "contoso.onmicrosoft.com",
+                scope: &Value::Null,
+            },
         ]
     }
 

@@ -5,6 +5,7 @@
 //! push: [`push`]).
 
 pub mod admin;
+pub mod connect_links;
 pub mod connections;
 pub mod credentials;
 pub mod events;

@@ -5,6 +5,7 @@
 //! alone are [`Db`]'s own async functions, which choose the pool and driver themselves
 //! (see [`db`]).
 
+pub mod connect_links;
 pub mod connections;
 pub mod counts;
 pub mod credentials;

@@ -13,6 +13,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    connect_link_nonces (tenant_id, nonce) {
+        tenant_id -> Uuid,
+        nonce -> Bytea,
+        link_id -> Uuid,
+        consumed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    connect_links (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        provider -> Text,
+        scope -> Jsonb,
+        token_hash -> Bytea,
+        created_by -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     connections (tenant_id) {
         tenant_id -> Uuid,
         provider -> Text,
@@ -219,6 +243,9 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(connect_link_nonces -> connect_links (link_id));
+diesel::joinable!(connect_link_nonces -> tenants (tenant_id));
+diesel::joinable!(connect_links -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(group_members -> groups (group_id));
@@ -236,6 +263,8 @@ diesel::joinable!(visible_counts -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     admin_keys,
+    connect_link_nonces,
+    connect_links,
     connections,
     events,
     group_members,

@@ -301,6 +301,11 @@ async fn every_admin_answer_fits_the_documented_schema() {
         s.keyring = Some(std::sync::Arc::new(scimd::secrets::Keyring::new(
             &[3; 32], None,
         )));
+        s.public_url = Some("https://scim.example.test".into());
+        s.graph_app = Some(scimd::config::PlatformApp {
+            client_id: "platform-app".into(),
+            client_secret: scimd::config::Secret::new("platform-secret".into()),
+        });
     })
     .await;
     let c = Contract::fetch(&app).await;
@@ -973,6 +978,42 @@ async fn every_admin_answer_fits_the_documented_schema() {
     assert_eq!(approved["status"], "succeeded");
     let res = send(&app, "POST", &held_at, true, None).await;
     assert_eq!(c.check("POST", &approve, res).await.0, 409);
+
+    // Connect links: made, refused, listed, revoked.
+    let links = format!("{t}/connect-links");
+    let link = format!("{t}/connect-links/{{id}}");
+    let links_at = "/admin/v1/tenants/acme/connect-links";
+    let make = |body: Value| send(&app, "POST", links_at, true, json_body(body));
+    let (status, made) = c
+        .check(
+            "POST",
+            &links,
+            make(json!({"provider": "graph", "scope": {"type": "all"}, "expires_in": "1d"})).await,
+        )
+        .await;
+    assert_eq!(status, 201);
+    let res =
+        make(json!({"provider": "graph", "scope": {"type": "all"}, "expires_in": "1m"})).await;
+    assert_eq!(c.check("POST", &links, res).await.0, 400);
+    let res = make(json!({"provider": "google", "scope": {"type": "all"}})).await;
+    assert_eq!(c.check("POST", &links, res).await.0, 409);
+    let (status, page) = c.check("GET", &links, get(links_at).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["items"][0]["state"], "pending", "{page}");
+    let res = get(&format!("{links_at}?cursor=x")).await;
+    assert_eq!(c.check("GET", &links, res).await.0, 400);
+    let id = made["id"].as_str().unwrap();
+    let res = send(&app, "DELETE", &format!("{links_at}/{id}"), true, None).await;
+    assert_eq!(c.check("DELETE", &link, res).await.0, 204);
+    let res = send(
+        &app,
+        "DELETE",
+        &format!("{links_at}/{}", uuid::Uuid::new_v4()),
+        true,
+        None,
+    )
+    .await;
+    assert_eq!(c.check("DELETE", &link, res).await.0, 404);
 
     // Disconnect, then delete the tenant.
     let res = send(

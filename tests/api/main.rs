@@ -7,6 +7,7 @@ mod auth;
 mod big_group;
 mod cli;
 mod combined_create;
+mod connect_links;
 mod connections;
 mod contract;
 mod counts;

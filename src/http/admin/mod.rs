@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+mod connect_links;
 mod connections;
 mod doc;
 mod events;
@@ -61,6 +62,7 @@ fn configure(cfg: &mut ServiceConfig) {
         .service(delete_tenant)
         .service(disconnect_tenant)
         .configure(connections::configure)
+        .configure(connect_links::configure)
         .configure(people::configure)
         .configure(sync::configure)
         .service(events::feed)
@@ -127,6 +129,19 @@ impl PageQuery {
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
                     .ok_or_else(|| Error::InvalidValue("cursor is not one this API gave".into()))
+            })
+            .transpose()
+    }
+
+    /// The cursor of a list ordered by creation time and then by a UUID
+    /// ([`time_cursor`] of the last item's time and id).
+    pub(super) fn time_id_cursor(&self) -> Result<Option<(DateTime<Utc>, uuid::Uuid)>, Error> {
+        self.cursor()?
+            .map(|c| {
+                let (at, id) = parse_time_cursor(&c)?;
+                let id = uuid::Uuid::parse_str(&id)
+                    .map_err(|_| Error::InvalidValue("cursor is not one this API gave".into()))?;
+                Ok((at, id))
             })
             .transpose()
     }

@@ -192,15 +192,7 @@ async fn list_runs(
     query: web::Query<PageQuery>,
 ) -> Reply {
     let limit = query.limit()?;
-    let after = query
-        .cursor()?
-        .map(|c| {
-            let (at, id) = super::parse_time_cursor(&c)?;
-            let id = Uuid::parse_str(&id)
-                .map_err(|_| Error::InvalidValue("cursor is not one this API gave".into()))?;
-            Ok::<_, Error>((at, id))
-        })
-        .transpose()?;
+    let after = query.time_id_cursor()?;
     let slug = path.into_inner().slug;
     let mut rows = sync_writes::runs(&state.db, slug, after, limit + 1).await?;
     let next_cursor = super::next_cursor(&mut rows, limit, |r| {

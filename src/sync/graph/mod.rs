@@ -334,6 +334,28 @@ fn delta_state(users: &str, groups: &str) -> Value {
     json!({ "users": users, "groups": groups })
 }
 
+/// Where an admin of any directory grants the app `client_id` the application
+/// permissions it is registered with (the Microsoft identity platform's admin consent
+/// endpoint, v2.0, `organizations`): Microsoft then redirects to `redirect_uri` with
+/// `admin_consent=True`, `tenant` and the `state` given here, or with `error` and
+/// `error_description`.
+pub fn admin_consent_url(
+    roots: &Roots,
+    cloud: Cloud,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+) -> Result<Url, SyncError> {
+    let mut url = origin(roots.login.as_ref(), cloud.login_root(), "login")?;
+    url.set_path("/organizations/v2.0/adminconsent");
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("scope", &format!("{}/.default", cloud.graph_root()))
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", state);
+    Ok(url)
+}
+
 /// The origin (scheme, host, port) to call: the override's, else the cloud's.
 fn origin(over: Option<&Url>, builtin: &str, what: &str) -> Result<Url, SyncError> {
     let bad = |m: String| SyncError::new("bad_config", m);

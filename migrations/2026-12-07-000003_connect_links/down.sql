@@ -1,0 +1,1 @@
+DROP TABLE connect_link_nonces, connect_links;

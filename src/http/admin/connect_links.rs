@@ -1,0 +1,222 @@
+//! `/admin/v1/tenants/{slug}/connect-links`: one-time links that let a client's IT admin
+//! connect their directory themselves (`provisioning::connect_links`). A link's URL, and
+//! so its token, is shown once, when it is made.
+
+use actix_web::http::header;
+use actix_web::{delete, get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::doc::Conflict;
+use super::{next_cursor, parse_json, PageQuery, Reply, TenantPath};
+use crate::domain::{ConnectionScope, Provider};
+use crate::error::Error;
+use crate::http::body::AdminBody;
+use crate::http::extract::AdminCtx;
+use crate::http::AppState;
+use crate::provisioning::connect_links::{self as links, LinkInput, LinkSettings, LinkState};
+use crate::store::connect_links::LinkRow;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_link)
+        .service(list_links)
+        .service(revoke_link);
+}
+
+/// A connect link to make
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CreateLink {
+    /// The directory the admin connects
+    provider: Provider,
+    /// Whom the connection will read, as a connection's `scope`
+    #[schema(value_type = ConnectionScope)]
+    scope: Value,
+    /// How long the link works: 15m to 30d; 7d when left out
+    #[schema(example = "7d")]
+    expires_in: Option<String>,
+}
+
+/// A new link: send `url` to the client's IT admin. It is shown this once
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CreatedLink {
+    id: Uuid,
+    /// The link, carrying its secret token; anyone who has it can connect a directory to
+    /// the tenant, once, until it expires
+    #[schema(example = "https://scim.example.com/connect/3q2-7w…")]
+    url: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// A connect link, never its token
+#[derive(Serialize, ToSchema)]
+#[schema(as = ConnectLink)]
+#[serde(deny_unknown_fields)]
+struct LinkView {
+    id: Uuid,
+    provider: Provider,
+    #[schema(value_type = ConnectionScope)]
+    scope: Value,
+    /// `pending` can be used; `used` made the connection; `expired`; `revoked`
+    state: LinkState,
+    /// Who made it: `admin:<key id>`
+    #[schema(example = "admin:k7f3q2")]
+    created_by: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    #[schema(required = true)]
+    used_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl LinkView {
+    fn of(row: LinkRow, now: DateTime<Utc>) -> Self {
+        Self {
+            state: LinkState::of(&row, now),
+            id: row.id,
+            provider: row.provider,
+            scope: row.scope,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            used_at: row.used_at,
+            revoked_at: row.revoked_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LinkPage {
+    items: Vec<LinkView>,
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+/// Make a connect link
+///
+/// The link opens a page that tells the client's IT admin, in plain words, who asks and
+/// what will be read (read-only: names, email addresses, department, manager, group
+/// membership), and leads them through Microsoft's admin consent (`graph`) or Google's
+/// domain-wide delegation and a verify form (`google`). When the connection test passes,
+/// the connection is saved with this link's scope, `connection.created` is recorded by
+/// `link:<id>`, a first dry run is queued and the link is used up.
+///
+/// 409 when the server cannot serve links of the provider: it lacks `SCIMD_PUBLIC_URL`,
+/// `SCIMD_SECRET_KEY`, or the provider's platform app (`SCIMD_GRAPH_CLIENT_ID`,
+/// `SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE`).
+#[utoipa::path(
+    operation_id = "createConnectLink",
+    params(TenantPath),
+    request_body(
+        content = CreateLink,
+        example = json!({"provider": "graph", "scope": {"type": "all"}, "expires_in": "7d"})
+    ),
+    responses(
+        (
+            status = 201,
+            description = "Made; the URL is shown this once",
+            body = CreatedLink,
+            headers(("Cache-Control" = String, description = "`no-store`"))
+        ),
+        (status = 409, response = Conflict),
+    )
+)]
+#[post("/tenants/{slug}/connect-links")]
+async fn create_link(
+    admin: AdminCtx,
+    state: web::Data<AppState>,
+    path: web::Path<TenantPath>,
+    AdminBody(body): AdminBody,
+) -> Reply {
+    let req: CreateLink = parse_json(&body)?;
+    let settings = LinkSettings::of(&state.settings);
+    let input = LinkInput {
+        provider: req.provider,
+        scope: req.scope,
+        expires_in: req.expires_in,
+    };
+    let now = state.clock.now();
+    let slug = path.into_inner().slug;
+    let made = links::create(&state.db, settings, slug, input, admin.actor(), now).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(CreatedLink {
+            id: made.id,
+            url: made.url,
+            expires_at: made.expires_at,
+        }))
+}
+
+/// List the tenant's connect links, oldest first (never their tokens)
+#[utoipa::path(
+    operation_id = "listConnectLinks",
+    params(TenantPath, PageQuery),
+    responses(
+        (status = 200, description = "A page of links", body = LinkPage),
+    )
+)]
+#[get("/tenants/{slug}/connect-links")]
+async fn list_links(
+    _admin: AdminCtx,
+    state: web::Data<AppState>,
+    path: web::Path<TenantPath>,
+    query: web::Query<PageQuery>,
+) -> Reply {
+    let limit = query.limit()?;
+    let after = query.time_id_cursor()?;
+    let slug = path.into_inner().slug;
+    let mut rows = links::list(&state.db, slug, after, limit + 1).await?;
+    let next_cursor = next_cursor(&mut rows, limit, |l| {
+        super::time_cursor(l.created_at, &l.id.to_string())
+    });
+    let now = state.clock.now();
+    Ok(HttpResponse::Ok().json(LinkPage {
+        items: rows.into_iter().map(|r| LinkView::of(r, now)).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct LinkPath {
+    /// The tenant's slug
+    #[param(pattern = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
+    slug: String,
+    /// The link's id
+    id: String,
+}
+
+/// Revoke a connect link; its page says so from now on
+///
+/// 409 when the link was used: disconnect the tenant instead.
+#[utoipa::path(
+    operation_id = "revokeConnectLink",
+    params(LinkPath),
+    responses(
+        (status = 204, description = "Revoked (or revoked already)"),
+        (status = 409, response = Conflict),
+    )
+)]
+#[delete("/tenants/{slug}/connect-links/{id}")]
+async fn revoke_link(
+    _admin: AdminCtx,
+    state: web::Data<AppState>,
+    path: web::Path<LinkPath>,
+) -> Reply {
+    let LinkPath { slug, id } = path.into_inner();
+    let id = Uuid::parse_str(&id).map_err(|_| {
+        Error::NotFound(format!(
+            "no connect link `{}`",
+            id.chars().take(64).collect::<String>()
+        ))
+    })?;
+    links::revoke(&state.db, slug, id, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
