@@ -833,6 +833,13 @@ pub async fn approve(
                         run.status
                     )));
                 }
+                if !store::has_staging(conn, run_id)? {
+                    return Err(Error::Conflict(
+                        "the run's staged listing is gone (the database restarted since the \
+                         run was planned); start a new run"
+                            .to_owned(),
+                    ));
+                }
                 let tenant = super::tenants::by_id(conn, tenant_id)?;
                 let state = run.state_after.clone().unwrap_or_else(|| json!({}));
                 let next = next_run_at(now, tenant.sync_interval_secs);

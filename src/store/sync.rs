@@ -14,7 +14,7 @@ use diesel::sql_types::{BigInt, Jsonb, Nullable, Text};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::schema::{connections, sync_plan_items, sync_runs};
+use super::schema::{connections, sync_plan_items, sync_runs, sync_staged_users};
 use super::sql::{Bind, Sql};
 use crate::domain::{PlanAction, RunStatus, RunTrigger, Source};
 
@@ -689,6 +689,15 @@ pub fn stage_groups(
 struct N {
     #[diesel(sql_type = BigInt)]
     n: i64,
+}
+
+/// Whether the run's staging is there: a held run always staged someone (those it would
+/// deprovision, or the listing that leaves them out), so none means the database lost it.
+pub fn has_staging(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        sync_staged_users::table.filter(sync_staged_users::run_id.eq(run_id)),
+    ))
+    .get_result(conn)
 }
 
 /// How many staged users are present (not reported gone), and how many live people of

@@ -333,7 +333,14 @@ async fn stage<C: Connector>(
         }
     }
     let groups: Vec<DirGroup> = page.groups;
-    let refs: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    // A user of a full round is a whole object: one listed again on a later page (Graph
+    // warns it may be) replaces the earlier entry, so nothing is looked up to merge it
+    // with. A delta entry merges with what the run or the mirror holds.
+    let refs: Vec<String> = if full {
+        Vec::new()
+    } else {
+        users.iter().map(|u| u.id.clone()).collect()
+    };
     let group_refs: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
     let (bases, group_bases) = ctx
         .db

@@ -448,6 +448,48 @@ async fn a_run_that_would_deprovision_many_is_held_until_approved_and_approval_a
 }
 
 #[tokio::test]
+async fn a_held_run_whose_staging_the_database_lost_cannot_be_approved_and_changes_nothing() {
+    let fake = fake_with(40).await;
+    let app = app(&fake).await;
+    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
+    for i in 0..12 {
+        fake.remove_user(&user(i).0, "deleted");
+    }
+    let held = sync(&app, "acme", false).await;
+    assert_eq!(held["status"], "held", "{held}");
+    let id = held["id"].as_str().unwrap_or_default().to_owned();
+    // What a crash does to the unlogged staging: it is emptied.
+    let mut conn = app.db.conn();
+    for table in [
+        "sync_staged_members",
+        "sync_staged_groups",
+        "sync_staged_users",
+    ] {
+        diesel::sql_query(format!("DELETE FROM {table} WHERE run_id = '{id}'"))
+            .execute(&mut conn)
+            .expect("delete");
+    }
+    let before = events(&app);
+    let res = app
+        .admin_post(
+            &format!("/admin/v1/tenants/acme/sync-runs/{id}/approve"),
+            &json!(null),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    let body: Value = res.json().await.expect("json");
+    assert!(
+        body.to_string().contains("start a new run"),
+        "the answer says what to do: {body}"
+    );
+    assert_eq!(live_people(&app), 40);
+    assert_eq!(events(&app), before);
+    // A new run plans the same removals again.
+    assert_eq!(sync(&app, "acme", false).await["status"], "held");
+}
+
+#[tokio::test]
 async fn a_held_plan_is_stale_once_another_run_applied() {
     let fake = fake_with(40).await;
     let app = app(&fake).await;
