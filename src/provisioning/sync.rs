@@ -288,6 +288,15 @@ pub fn apply(
         return Err(stale());
     }
     let remove = tenant.on_source_delete == DeletePolicy::Remove;
+    // Before any write: on a connection's first run it manages no one yet, and unless the
+    // run restores or adopts someone, every person the manager pass would look at is a
+    // newcomer, created with its manager already.
+    let newcomers_only = store::managed(conn, run.tenant_id, source)? == 0 && {
+        let counts = store::counts(conn, run.id)?;
+        [PlanAction::Restore, PlanAction::Adopt]
+            .iter()
+            .all(|a| counts.get(a).copied().unwrap_or(0) == 0)
+    };
     let mut steps = Steps::start();
     // Leavers first: they free the userNames newcomers may take.
     each(conn, run.id, PlanAction::Deprovision, |conn, w| {
@@ -338,7 +347,9 @@ pub fn apply(
     let created = create_people(conn, run, &actor, source, &mut steps)?;
     apply_groups(conn, run, &actor, source, &created, now)?;
     steps.done("groups");
-    set_managers(conn, run, &actor, source, now)?;
+    if !newcomers_only {
+        set_managers(conn, run, &actor, source, now)?;
+    }
     steps.done("managers");
     store::write_mirror(conn, run.id, run.tenant_id, run.full)?;
     store::applied(conn, run.tenant_id, state_after, now, next_run_at)?;
