@@ -126,6 +126,22 @@ const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_SYNC_WORKERS: usize = 2;
+const DEFAULT_CONSOLE_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+const DEFAULT_CONSOLE_SESSION_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// How long operator console sessions live: unused, and at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTimes {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+/// Whether a feature is served: `on` or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
 
 /// The flags of `scimd serve`, each with its env twin. `--help` shows the defaults above;
 /// [`ServeArgs::default`] holds the same values for [`Settings::new`].
@@ -190,6 +206,15 @@ pub struct ServeArgs {
     /// and port; the paths stay.
     #[arg(long, env = "SCIMD_GOOGLE_DIRECTORY_URL")]
     pub google_directory_url: Option<url::Url>,
+    /// The operator console at /console: `on` or `off`.
+    #[arg(long, env = "SCIMD_CONSOLE", value_enum, default_value_t = Switch::On)]
+    pub console: Switch,
+    /// A console session unused this long is signed out.
+    #[arg(long, env = "SCIMD_CONSOLE_IDLE_TIMEOUT", default_value_t = DEFAULT_CONSOLE_IDLE_TIMEOUT.into())]
+    pub console_idle_timeout: humantime::Duration,
+    /// A console session ends this long after sign-in, however it is used.
+    #[arg(long, env = "SCIMD_CONSOLE_SESSION_LIFETIME", default_value_t = DEFAULT_CONSOLE_SESSION_LIFETIME.into())]
+    pub console_session_lifetime: humantime::Duration,
 }
 
 /// The keys connection secrets are sealed with (`serve`, `secret-key rotate`).
@@ -255,6 +280,9 @@ impl Default for ServeArgs {
             google_service_account_file: None,
             google_token_url: None,
             google_directory_url: None,
+            console: Switch::On,
+            console_idle_timeout: DEFAULT_CONSOLE_IDLE_TIMEOUT.into(),
+            console_session_lifetime: DEFAULT_CONSOLE_SESSION_LIFETIME.into(),
         }
     }
 }
@@ -301,6 +329,10 @@ pub struct Settings {
     pub google_directory_url: Option<url::Url>,
     /// How often the sync scheduler looks for due connections and queued runs.
     pub sync_tick: Duration,
+    /// Whether /console is served.
+    pub console: bool,
+    /// How long console sessions live, idle and at most.
+    pub console_sessions: SessionTimes,
 }
 
 impl Settings {
@@ -355,6 +387,9 @@ impl Settings {
             google_service_account_file: _,
             google_token_url,
             google_directory_url,
+            console,
+            console_idle_timeout,
+            console_session_lifetime,
         } = args;
         Self {
             database_url,
@@ -380,6 +415,11 @@ impl Settings {
             google_token_url,
             google_directory_url,
             sync_tick: Duration::from_secs(10),
+            console: console == Switch::On,
+            console_sessions: SessionTimes {
+                idle: console_idle_timeout.into(),
+                absolute: console_session_lifetime.into(),
+            },
         }
     }
 }

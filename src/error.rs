@@ -353,6 +353,85 @@ impl ResponseError for AdminError {
     }
 }
 
+/// The same errors, answered by the operator console as an HTML page; and the console's
+/// own refusals: a request without a live session is sent to sign in, and a form without
+/// its session's anti-forgery token is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error(transparent)]
+    Error(#[from] Error),
+    /// No live session: 303 to the sign-in page.
+    #[error("sign in first")]
+    SignedOut,
+    /// A state-changing request without the session's anti-forgery token: 403.
+    #[error("the form's anti-forgery token is missing or wrong")]
+    Forged,
+}
+
+/// Where the console sends a request without a live session.
+pub const CONSOLE_SIGN_IN: &str = "/console/sign-in";
+
+impl ResponseError for ConsoleError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ConsoleError::Error(e) => e.status(),
+            ConsoleError::SignedOut => StatusCode::SEE_OTHER,
+            ConsoleError::Forged => StatusCode::FORBIDDEN,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, title, detail) = match self {
+            ConsoleError::SignedOut => {
+                return HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, CONSOLE_SIGN_IN))
+                    // htmx follows a redirect inside the element it swaps; this sends the
+                    // whole page to sign in instead.
+                    .insert_header(("HX-Redirect", CONSOLE_SIGN_IN))
+                    .finish();
+            }
+            ConsoleError::Forged => (
+                StatusCode::FORBIDDEN,
+                "Refused",
+                "The form was not sent from this console (its anti-forgery token is missing \
+                 or wrong). Reload the page and try again."
+                    .to_owned(),
+            ),
+            ConsoleError::Error(e) => {
+                e.log();
+                (e.status(), e.title(), e.to_string())
+            }
+        };
+        let page = maud::html! {
+            (maud::DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " · scimd" }
+                    link rel="stylesheet" href="/console/assets/console.css";
+                }
+                body {
+                    main class="narrow" {
+                        h1 { (title) }
+                        p class="error" role="alert" { (detail) }
+                        p { a href="/console" { "Back to the console" } }
+                    }
+                }
+            }
+        };
+        let mut builder = HttpResponse::build(status);
+        if let ConsoleError::Error(e) = self {
+            if !matches!(e, Error::Unauthorized(_)) {
+                e.decorate(&mut builder);
+            }
+        }
+        builder
+            .content_type("text/html; charset=utf-8")
+            .body(page.into_string())
+    }
+}
+
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error as D};

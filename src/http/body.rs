@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use super::AppState;
 use crate::error::{AdminError, Error};
 
-async fn read(req: HttpRequest, mut payload: Payload) -> Result<Bytes, Error> {
+pub(crate) async fn read(req: HttpRequest, mut payload: Payload) -> Result<Bytes, Error> {
     let limit = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.settings.max_body_bytes)

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod body;
 pub mod connect;
+pub mod console;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
@@ -18,7 +19,9 @@ use actix_web::{web, HttpResponse};
 use crate::auth::Verifier;
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::error::Error;
 use crate::store::Db;
+use uuid::Uuid;
 
 /// Shared by every worker of one server.
 pub struct AppState {
@@ -52,8 +55,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(scim::configure),
         )
         .service(admin::service())
+        .service(console::service())
         .configure(connect::routes)
         .default_service(web::to(not_found));
+}
+
+/// An id from the path; one that is not a UUID is as unknown as any other (404).
+pub(crate) fn parse_id(raw: &str, what: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(raw).map_err(|_| {
+        Error::NotFound(format!(
+            "no {what} `{}` in this tenant",
+            raw.chars().take(64).collect::<String>()
+        ))
+    })
 }
 
 /// Outside `/scim/v2`, errors are the admin API's problems (RFC 9457).

@@ -264,6 +264,28 @@ pub async fn feed(db: &Db, slug: String, after: i64, limit: i64) -> Result<Vec<E
     .await
 }
 
+/// The tenant's feed before position `before`, newest first, only of type `kind` when
+/// given; sequenced first, as [`feed`] is.
+pub async fn recent_events(
+    db: &Db,
+    slug: String,
+    kind: Option<String>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<EventRow>, Error> {
+    in_tenant(db, slug, move |conn, tenant| {
+        sequenced(conn)?;
+        Ok(events::recent(
+            conn,
+            tenant.id,
+            kind.as_deref(),
+            before,
+            limit,
+        )?)
+    })
+    .await
+}
+
 /// An admin excludes ("sleeps", `exclude`) or includes a group.
 pub async fn set_group_excluded(
     db: &Db,

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod connect_links;
 pub mod connections;
+pub mod console;
 pub mod credentials;
 pub mod events;
 pub mod groups;

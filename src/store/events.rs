@@ -126,6 +126,32 @@ pub fn feed(
         .load(conn)
 }
 
+/// One page of a tenant's feed before position `before` (from the newest when `None`),
+/// newest first, only of the type `kind` when given.
+pub fn recent(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    kind: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
+    let mut query = events::table
+        .filter(events::tenant_id.eq(tenant_id))
+        .filter(events::id.is_not_null())
+        .into_boxed();
+    if let Some(kind) = kind {
+        query = query.filter(events::type_.eq(kind.to_owned()));
+    }
+    if let Some(before) = before {
+        query = query.filter(events::id.lt(before));
+    }
+    query
+        .order(events::id.desc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
 /// The events of one resource after insertion position `after_seq`, oldest first
 /// (sequenced or not yet).
 pub fn for_resource(

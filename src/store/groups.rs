@@ -623,3 +623,66 @@ pub fn lock_groups_of(conn: &mut PgConnection, member_id: Uuid) -> QueryResult<V
         .for_update()
         .load(conn)
 }
+
+/// A group as the operator console lists it: its members counted.
+#[derive(QueryableByName, Debug, Clone, PartialEq, Eq)]
+pub struct GroupLine {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub display_name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub excluded_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub members: i64,
+}
+
+/// A page of the tenant's groups in (displayName, id) order after `after`, whose
+/// displayName contains `q` (case-insensitive), with their member counts.
+pub fn list_lines(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    q: Option<&str>,
+    after: Option<(String, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<GroupLine>> {
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    let (after_name, after_id) = after.map_or((None, None), |(n, id)| (Some(n), Some(id)));
+    diesel::sql_query(
+        "SELECT g.id, g.display_name, g.excluded_at, \
+                (SELECT count(*) FROM group_members gm WHERE gm.group_id = g.id) AS members \
+         FROM groups g WHERE g.tenant_id = $1 \
+           AND ($2::text IS NULL OR g.display_name ILIKE $2) \
+           AND ($3::text IS NULL OR (g.display_name, g.id) > ($3, $4)) \
+         ORDER BY g.display_name, g.id LIMIT $5",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<Nullable<Text>, _>(q.map(super::people::contains_pattern))
+    .bind::<Nullable<Text>, _>(after_name)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(after_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+}
+
+/// A group a person is a direct member of.
+#[derive(Queryable, Debug, Clone, PartialEq, Eq)]
+pub struct MemberOf {
+    pub id: Uuid,
+    pub display_name: String,
+    pub excluded_at: Option<DateTime<Utc>>,
+}
+
+/// The groups `member_id` (of the tenant) is a direct member of, by name.
+pub fn groups_of_member(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    member_id: Uuid,
+) -> QueryResult<Vec<MemberOf>> {
+    group_members::table
+        .inner_join(groups::table)
+        .filter(group_members::member_id.eq(member_id))
+        .filter(groups::tenant_id.eq(tenant_id))
+        .order((groups::display_name.asc(), groups::id.asc()))
+        .select((groups::id, groups::display_name, groups::excluded_at))
+        .load(conn)
+}

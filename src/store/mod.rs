@@ -7,6 +7,7 @@
 
 pub mod connect_links;
 pub mod connections;
+pub mod console;
 pub mod counts;
 pub mod credentials;
 pub mod database;

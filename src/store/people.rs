@@ -25,6 +25,10 @@ const EXCLUDED: &str =
     "EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.id = gm.group_id \
      WHERE gm.member_id = u.id AND g.excluded_at IS NOT NULL)";
 
+/// Participation but for excluded groups: the IdP has the person active, no admin
+/// deactivated them and they have a deliverable email.
+const UNGROUPED_RULE: &str = "u.active AND u.admin_state = 'active' AND u.email IS NOT NULL";
+
 /// The `state` filter of the people list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -35,6 +39,8 @@ pub enum State {
     Deactivated,
     Excluded,
     Deprovisioned,
+    /// Live, without a deliverable email.
+    NoEmail,
     /// Everyone, deprovisioned people too.
     All,
 }
@@ -48,6 +54,7 @@ impl State {
             "deactivated" => Self::Deactivated,
             "excluded" => Self::Excluded,
             "deprovisioned" => Self::Deprovisioned,
+            "no_email" => Self::NoEmail,
             "all" => Self::All,
             _ => return None,
         })
@@ -57,14 +64,12 @@ impl State {
         const LIVE: &str = "u.deprovisioned_at IS NULL";
         match self {
             Self::Live => LIVE.to_owned(),
-            Self::Participating => format!(
-                "{LIVE} AND u.active AND u.admin_state = 'active' AND u.email IS NOT NULL \
-                 AND NOT {EXCLUDED}"
-            ),
+            Self::Participating => format!("{LIVE} AND {UNGROUPED_RULE} AND NOT {EXCLUDED}"),
             Self::Inactive => format!("{LIVE} AND NOT u.active"),
             Self::Deactivated => format!("{LIVE} AND u.admin_state = 'deactivated'"),
             Self::Excluded => format!("{LIVE} AND {EXCLUDED}"),
             Self::Deprovisioned => "u.deprovisioned_at IS NOT NULL".to_owned(),
+            Self::NoEmail => format!("{LIVE} AND u.email IS NULL"),
             Self::All => "true".to_owned(),
         }
     }
@@ -104,7 +109,7 @@ pub fn one(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Op
 pub type After = (DateTime<Utc>, Uuid);
 
 /// `q` as an ILIKE pattern matching it anywhere, with `%`, `_` and `\` taken literally.
-fn contains_pattern(q: &str) -> String {
+pub(super) fn contains_pattern(q: &str) -> String {
     let mut out = String::with_capacity(q.len() + 2);
     out.push('%');
     for c in q.chars() {
@@ -190,6 +195,28 @@ pub fn counts(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Counts> {
     )
     .bind::<SqlUuid, _>(tenant_id)
     .get_result(conn)
+}
+
+/// How many people excluding (or including) the group would make stop (or start)
+/// participating: its live members who participate but for this group, being in no other
+/// excluded group (DESIGN.md, Lifecycle).
+pub fn at_stake_in_group(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    group_id: Uuid,
+) -> QueryResult<i64> {
+    diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM group_members gm JOIN users u ON u.id = gm.member_id \
+         WHERE gm.group_id = $2 AND u.tenant_id = $1 AND u.deprovisioned_at IS NULL \
+           AND {UNGROUPED_RULE} \
+           AND NOT EXISTS (SELECT 1 FROM group_members o JOIN groups g ON g.id = o.group_id \
+                           WHERE o.member_id = u.id AND o.group_id <> $2 \
+                             AND g.excluded_at IS NOT NULL)"
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(group_id)
+    .get_result::<Count>(conn)
+    .map(|c| c.n)
 }
 
 #[derive(QueryableByName, Debug, Clone, PartialEq, Eq)]

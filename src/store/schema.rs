@@ -55,6 +55,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Bytea,
+        key_id -> Text,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     events (seq) {
         seq -> Int8,
         id -> Nullable<Int8>,
@@ -247,6 +257,7 @@ diesel::joinable!(connect_link_nonces -> connect_links (link_id));
 diesel::joinable!(connect_link_nonces -> tenants (tenant_id));
 diesel::joinable!(connect_links -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
+diesel::joinable!(console_sessions -> admin_keys (key_id));
 diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> tenants (tenant_id));
@@ -266,6 +277,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connect_link_nonces,
     connect_links,
     connections,
+    console_sessions,
     events,
     group_members,
     groups,

@@ -1203,3 +1203,38 @@ pub fn oldest_success_age(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryR
     .get_result(conn)?;
     Ok(n.n.max(0))
 }
+
+/// A tenant's connection health, as the operator console's tenant list shows it.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct TenantHealth {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub tenant_id: Uuid,
+    /// Whether the tenant has a pull connection.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub connected: bool,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    pub last_success_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    pub last_error: Option<Value>,
+    /// The status of the tenant's latest run that was not a dry run.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub latest_run: Option<RunStatus>,
+    /// The latest use of any of the tenant's SCIM tokens.
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    pub last_push_at: Option<DateTime<Utc>>,
+}
+
+/// The health of each of `tenant_ids` (one row each, in no particular order).
+pub fn health(conn: &mut PgConnection, tenant_ids: &[Uuid]) -> QueryResult<Vec<TenantHealth>> {
+    diesel::sql_query(
+        "SELECT t.id AS tenant_id, c.tenant_id IS NOT NULL AS connected, \
+                c.last_success_at, c.last_error, \
+                (SELECT r.status FROM sync_runs r WHERE r.tenant_id = t.id AND NOT r.dry_run \
+                 ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS latest_run, \
+                (SELECT max(k.last_used_at) FROM scim_tokens k WHERE k.tenant_id = t.id) \
+                  AS last_push_at \
+         FROM unnest($1::uuid[]) AS t(id) LEFT JOIN connections c ON c.tenant_id = t.id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(tenant_ids)
+    .load(conn)
+}

@@ -123,6 +123,30 @@ pub fn list(conn: &mut PgConnection, after: Option<&str>, limit: i64) -> QueryRe
     query.load(conn)
 }
 
+/// [`list`], only the tenants whose slug or name contains `q` (case-insensitive).
+pub fn search(
+    conn: &mut PgConnection,
+    q: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Tenant>> {
+    let pattern = super::people::contains_pattern(q);
+    let mut query = tenants::table
+        .select(Tenant::as_select())
+        .filter(
+            tenants::slug
+                .ilike(pattern.clone())
+                .or(tenants::name.ilike(pattern)),
+        )
+        .order(tenants::slug.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(tenants::slug.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
 pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
     tenants::table.count().get_result(conn)
 }

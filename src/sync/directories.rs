@@ -146,6 +146,20 @@ impl Directories {
         }
     }
 
+    /// Tests the connection of the tenant `slug` (the admin API's and the console's test):
+    /// signs in and reads one page, writing nothing.
+    pub async fn test_tenant(&self, db: &Db, slug: String) -> Result<TestReport, Error> {
+        let loaded = crate::provisioning::connections::load_any(
+            db,
+            self.keyring.clone(),
+            self.platform_app.clone(),
+            self.google_account.clone(),
+            slug,
+        )
+        .await?;
+        Ok(self.test(loaded).await)
+    }
+
     /// The tenant's connection, its secret opened.
     pub async fn load(&self, db: &Db, tenant_id: uuid::Uuid) -> Result<Loaded, Error> {
         let keyring = self.keyring.clone();

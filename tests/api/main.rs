@@ -9,6 +9,7 @@ mod cli;
 mod combined_create;
 mod connect_links;
 mod connections;
+mod console;
 mod contract;
 mod counts;
 mod create_path;

@@ -190,6 +190,7 @@ async fn states_counts_and_items_agree() {
         ("deactivated", vec!["dee"]),
         ("excluded", vec!["exa"]),
         ("deprovisioned", vec!["gon"]),
+        ("no_email", vec!["noe"]),
         ("all", vec!["ann", "ina", "dee", "exa", "noe", "gon"]),
     ] {
         let items = people(&app, &format!("state={state}")).await;

@@ -355,16 +355,7 @@ async fn test_connection(
     path: web::Path<TenantPath>,
 ) -> Reply {
     let slug = path.into_inner().slug;
-    let directories = &state.directories;
-    let loaded = connections::load_any(
-        &state.db,
-        directories.keyring.clone(),
-        directories.platform_app.clone(),
-        directories.google_account.clone(),
-        slug,
-    )
-    .await?;
-    let report = directories.test(loaded).await;
+    let report = state.directories.test_tenant(&state.db, slug).await?;
     Ok(HttpResponse::Ok().json(TestResult {
         ok: report.ok,
         detail: report.detail,

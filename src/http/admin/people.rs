@@ -20,6 +20,7 @@ use crate::domain::{AdminState, Source};
 use crate::error::Error;
 use crate::http::body::AdminBody;
 use crate::http::extract::AdminCtx;
+use crate::http::parse_id;
 use crate::http::AppState;
 use crate::provisioning::admin;
 use crate::provisioning::events::EventKind;
@@ -188,16 +189,6 @@ struct GroupPath {
     id: String,
 }
 
-/// An id from the path; one that is not a UUID is as unknown as any other (404).
-fn parse_id(raw: &str, what: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(raw).map_err(|_| {
-        Error::NotFound(format!(
-            "no {what} `{}` in this tenant",
-            raw.chars().take(64).collect::<String>()
-        ))
-    })
-}
-
 /// Which people to list. The page (`cursor`, `limit`) is a [`PageQuery`] read from the same
 /// query string: not `#[serde(flatten)]` into this, as a flattened query string gives every
 /// value as a string, and `limit` would no longer parse as a number.
@@ -215,7 +206,7 @@ struct ListQuery {
 }
 
 #[derive(ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 #[expect(dead_code, reason = "documents the values of a string parameter")]
 enum StateFilter {
     Participating,
@@ -223,6 +214,7 @@ enum StateFilter {
     Deactivated,
     Excluded,
     Deprovisioned,
+    NoEmail,
     All,
 }
 
@@ -235,7 +227,7 @@ fn parse_person_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), Error> {
         .ok_or_else(|| Error::InvalidValue("cursor is not one this API gave".into()))
 }
 
-const STATES: &str = "participating, inactive, deactivated, excluded, deprovisioned, all";
+const STATES: &str = "participating, inactive, deactivated, excluded, deprovisioned, no_email, all";
 
 /// List the tenant's people
 #[utoipa::path(

@@ -1,0 +1,460 @@
+//! The operator console over HTTP (no browser): sign-in, the session cookie, anti-forgery
+//! tokens, expiry, sign-out, the security headers, and `SCIMD_CONSOLE=off`. The flows in a
+//! real browser are `conformance/console/`.
+
+use std::time::Duration;
+
+use chrono::Duration as Span;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{spawn_app, spawn_app_with, user_body, TestApp};
+
+/// A browser, as far as the console cares: its session cookie and its forms' token.
+struct Browser<'a> {
+    app: &'a TestApp,
+    session: Option<String>,
+}
+
+/// The value of `name="csrf"` in a page.
+fn csrf_of(page: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let start = page
+        .find(marker)
+        .expect("a form with an anti-forgery token")
+        + marker.len();
+    page[start..]
+        .split('"')
+        .next()
+        .expect("the token's end")
+        .to_owned()
+}
+
+/// The cookie `name` that a response sets, with its attributes.
+fn set_cookie<'r>(res: &'r reqwest::Response, name: &str) -> Option<&'r str> {
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+fn cookie_value(set: &str) -> String {
+    set.split(';')
+        .next()
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_default()
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self { app, session: None }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        let mut req = self.app.client.get(self.app.url(path));
+        if let Some(s) = &self.session {
+            req = req.header(COOKIE, format!("scimd_console={s}"));
+        }
+        req.send().await.expect("request")
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let body = serde_urlencoded_pairs(form);
+        let mut req = self
+            .app
+            .client
+            .post(self.app.url(path))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(s) = &self.session {
+            req = req.header(COOKIE, format!("scimd_console={s}"));
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Signs in with `key`: the sign-in answer.
+    async fn sign_in(&mut self, key: &str) -> reqwest::Response {
+        let form = self.get("/console/sign-in").await;
+        assert_eq!(form.status(), 200);
+        let pre = set_cookie(&form, "scimd_console_pre")
+            .map(cookie_value)
+            .expect("a pre-session cookie");
+        let token = csrf_of(&form.text().await.expect("page"));
+        let res = self
+            .app
+            .client
+            .post(self.app.url("/console/sign-in"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(COOKIE, format!("scimd_console_pre={pre}"))
+            .body(serde_urlencoded_pairs(&[("csrf", &token), ("key", key)]))
+            .send()
+            .await
+            .expect("request");
+        if let Some(set) = set_cookie(&res, "scimd_console") {
+            self.session = Some(cookie_value(set));
+        }
+        res
+    }
+
+    /// The anti-forgery token of the signed-in session, read from a page.
+    async fn token(&self) -> String {
+        let page = self.get("/console").await;
+        assert_eq!(page.status(), 200);
+        csrf_of(&page.text().await.expect("page"))
+    }
+}
+
+fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(k, v);
+    }
+    out.finish()
+}
+
+fn key_id(key: &str) -> &str {
+    key.split('_').nth(1).expect("scimd_<key id>_<secret>")
+}
+
+fn to_sign_in(res: &reqwest::Response) -> bool {
+    res.status() == StatusCode::SEE_OTHER
+        && res.headers().get(LOCATION).and_then(|v| v.to_str().ok()) == Some("/console/sign-in")
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_refused_and_the_right_one_opens_a_hashed_session() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let wrong = browser
+        .sign_in("scimd_nosuchkey_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .await;
+    assert_eq!(wrong.status(), 401);
+    assert!(set_cookie(&wrong, "scimd_console").is_none());
+    assert!(wrong.text().await.unwrap().contains("not valid"));
+    assert!(browser.session.is_none());
+
+    let right = browser.sign_in(&app.admin_key).await;
+    assert_eq!(right.status(), 303);
+    assert_eq!(right.headers()[LOCATION], "/console");
+    let set = set_cookie(&right, "scimd_console").expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(set.contains(attribute), "{attribute} in {set}");
+    }
+    // Served over plain http here: not Secure.
+    assert!(!set.contains("Secure"), "{set}");
+    let session = browser.session.clone().unwrap();
+    assert!(session.len() >= 40, "{session}");
+
+    // Only the SHA-256 of the id is stored, under the key it was opened with.
+    let mut conn = app.db.conn();
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Bytea)]
+        id_hash: Vec<u8>,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        key_id: String,
+    }
+    let rows: Vec<Row> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT id_hash, key_id FROM console_sessions"),
+        &mut conn,
+    )
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id_hash, Sha256::digest(session.as_bytes()).to_vec());
+    assert_eq!(rows[0].key_id, key_id(&app.admin_key));
+
+    let home = browser.get("/console").await;
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await.unwrap().contains("Create a tenant"));
+}
+
+#[tokio::test]
+async fn a_sign_in_without_its_form_token_is_refused() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/console/sign-in"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(serde_urlencoded_pairs(&[("key", &app.admin_key)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(set_cookie(&res, "scimd_console").is_none());
+}
+
+#[tokio::test]
+async fn pages_without_a_session_send_the_browser_to_sign_in() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    for path in [
+        "/console",
+        "/console/t/default",
+        "/console/t/default/groups",
+    ] {
+        let res = browser.get(path).await;
+        assert!(to_sign_in(&res), "{path}: {}", res.status());
+    }
+    let mut forged = Browser::new(&app);
+    forged.session = Some("made-up".into());
+    assert!(to_sign_in(&forged.get("/console").await));
+}
+
+#[tokio::test]
+async fn every_console_answer_carries_a_strict_csp_and_refuses_frames() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    for path in [
+        "/console/sign-in",
+        "/console",
+        "/console/t/default",
+        "/console/t/nope",
+        "/console/assets/console.css",
+    ] {
+        let res = browser.get(path).await;
+        let h = res.headers();
+        let csp = h
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no CSP on {path}"));
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+    }
+    // Pages hold no inline script: every <script> has a src under /console/assets.
+    let page = browser.get("/console").await.text().await.unwrap();
+    let scripts: Vec<&str> = page.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty());
+    for s in scripts {
+        assert!(s.trim_start().starts_with("src=\"/console/assets/"), "{s}");
+    }
+    // htmx is served from the binary.
+    let htmx = browser.get("/console/assets/htmx-2.0.11.min.js").await;
+    assert_eq!(htmx.status(), 200);
+    assert!(htmx.text().await.unwrap().starts_with("var htmx="));
+}
+
+#[tokio::test]
+async fn forged_forms_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let missing = browser
+        .post("/console/tenants", &[("slug", "forged")])
+        .await;
+    assert_eq!(missing.status(), 403);
+    let wrong = browser
+        .post(
+            "/console/tenants",
+            &[("slug", "forged"), ("csrf", "not-the-token")],
+        )
+        .await;
+    assert_eq!(wrong.status(), 403);
+    // Another session's token is wrong too.
+    let mut other = Browser::new(&app);
+    other.sign_in(&app.admin_key).await;
+    let theirs = other.token().await;
+    let foreign = browser
+        .post("/console/tenants", &[("slug", "forged"), ("csrf", &theirs)])
+        .await;
+    assert_eq!(foreign.status(), 403);
+    assert_eq!(
+        app.admin_get("/admin/v1/tenants/forged").await.status(),
+        404
+    );
+
+    let token = browser.token().await;
+    let made = browser
+        .post("/console/tenants", &[("slug", "forged"), ("csrf", &token)])
+        .await;
+    assert_eq!(made.status(), 303);
+    assert_eq!(
+        app.admin_get("/admin/v1/tenants/forged").await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_at_their_absolute_limit() {
+    let app = spawn_app_with(|s| {
+        s.console_sessions.idle = Duration::from_secs(10 * 60);
+        s.console_sessions.absolute = Duration::from_secs(60 * 60);
+    })
+    .await;
+    // Idle: 11 minutes without a request.
+    let mut idle = Browser::new(&app);
+    idle.sign_in(&app.admin_key).await;
+    app.clock.advance(Span::minutes(9));
+    assert_eq!(idle.get("/console").await.status(), 200);
+    app.clock.advance(Span::minutes(11));
+    assert!(to_sign_in(&idle.get("/console").await));
+
+    // Absolute: used every 9 minutes, it still ends an hour after sign-in.
+    let mut busy = Browser::new(&app);
+    busy.sign_in(&app.admin_key).await;
+    for _ in 0..6 {
+        app.clock.advance(Span::minutes(9));
+        assert_eq!(busy.get("/console").await.status(), 200);
+    }
+    app.clock.advance(Span::minutes(7));
+    assert!(to_sign_in(&busy.get("/console").await));
+}
+
+#[tokio::test]
+async fn signing_out_refuses_the_old_session() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let token = browser.token().await;
+    let out = browser.post("/console/sign-out", &[("csrf", &token)]).await;
+    assert!(to_sign_in(&out));
+    let cleared = set_cookie(&out, "scimd_console").expect("the cookie cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    // The browser that kept the old cookie is refused.
+    assert!(to_sign_in(&browser.get("/console").await));
+}
+
+#[tokio::test]
+async fn revoking_the_admin_key_ends_its_sessions() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    assert_eq!(browser.get("/console").await.status(), 200);
+    let mut conn = app.db.conn();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE admin_keys SET revoked_at = now() - interval '1 second'"),
+        &mut conn,
+    )
+    .unwrap();
+    assert!(to_sign_in(&browser.get("/console").await));
+}
+
+#[tokio::test]
+async fn the_console_is_not_served_when_turned_off() {
+    let app = spawn_app_with(|s| s.console = false).await;
+    for path in [
+        "/console",
+        "/console/sign-in",
+        "/console/assets/console.css",
+    ] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    // The admin API still is.
+    assert_eq!(app.admin_get("/admin/v1/tenants").await.status(), 200);
+}
+
+/// Deactivating two people from the list: the counts change, the events name the admin
+/// key, as through the API.
+#[tokio::test]
+async fn deactivating_from_the_list_changes_the_counts_and_records_the_admin() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    let mut ids = Vec::new();
+    for n in ["ann", "bob", "cat"] {
+        let user = app
+            .create_user(&token, &user_body(&format!("{n}@acme.test")))
+            .await;
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let page = browser.get("/console/t/acme").await.text().await.unwrap();
+    assert!(page.contains("ann@acme.test") && page.contains("cat@acme.test"));
+    assert!(
+        page.contains(r#"data-tab="participating">Participating <span class="count">3</span>"#),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let res = browser
+        .post(
+            "/console/t/acme/people",
+            &[
+                ("csrf", &csrf),
+                ("action", "deactivate"),
+                ("id", &ids[0]),
+                ("id", &ids[1]),
+                ("back", "/console/t/acme?state=participating"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let to = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(
+        to,
+        "/console/t/acme?state=participating&notice=deactivated:2"
+    );
+    let after = browser.get(&to).await.text().await.unwrap();
+    assert!(after.contains("2 people deactivated."), "{after}");
+    assert!(
+        after.contains(r#"data-tab="participating">Participating <span class="count">1</span>"#)
+    );
+    assert!(after.contains(r#"data-tab="deactivated">Deactivated <span class="count">2</span>"#));
+    let counts = app
+        .json(app.admin_get("/admin/v1/tenants/acme/people/counts").await)
+        .await;
+    assert_eq!(counts["participating"], 1);
+    assert_eq!(counts["deactivated"], 2);
+    let feed = app
+        .json(
+            app.admin_get("/admin/v1/tenants/acme/events?limit=100")
+                .await,
+        )
+        .await;
+    let excluded: Vec<&serde_json::Value> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "user.excluded")
+        .collect();
+    assert_eq!(excluded.len(), 2);
+    for e in excluded {
+        assert_eq!(
+            e["actor"],
+            json!(format!("admin:{}", key_id(&app.admin_key)))
+        );
+    }
+}
+
+/// A token issued in the console is shown in the POST's answer, once, and works.
+#[tokio::test]
+async fn an_issued_token_is_shown_once_and_never_in_a_url() {
+    let app = spawn_app().await;
+    let res = app
+        .admin_post("/admin/v1/tenants", &json!({"slug": "acme"}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let csrf = browser.token().await;
+    let res = browser
+        .post(
+            "/console/t/acme/tokens",
+            &[("csrf", &csrf), ("label", "Entra")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page = res.text().await.unwrap();
+    let start = page.find("scimd_").expect("the token on the page");
+    let token: String = page[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    assert_eq!(app.scim_get(&token, "/Users").await.status(), 200);
+    // The connection page lists it without its secret.
+    let later = browser
+        .get("/console/t/acme/connection")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(later.contains("Entra"));
+    assert!(!later.contains(&token));
+}
