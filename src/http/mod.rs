@@ -5,7 +5,9 @@
 
 pub mod admin;
 pub mod body;
+pub mod client;
 pub mod connect;
+pub mod edge;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;

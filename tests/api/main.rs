@@ -12,6 +12,7 @@ mod connections;
 mod contract;
 mod counts;
 mod create_path;
+mod edge;
 mod entra;
 #[path = "../fakes/google.rs"]
 mod fake_google;
@@ -35,5 +36,6 @@ mod pools;
 mod proxy;
 mod ratelimit;
 mod scim;
+mod signins;
 mod statements;
 mod sync;
