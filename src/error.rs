@@ -96,12 +96,11 @@ impl Error {
         Self::Internal(cause.into())
     }
 
-    /// A 429 whose `Retry-After` is `wait` in whole seconds, rounded up, at least 1.
+    /// A 429 whose `Retry-After` is `wait` ([`retry_after_secs`]).
     pub fn too_many_requests(detail: impl Into<String>, wait: std::time::Duration) -> Self {
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         Self::TooManyRequests {
             detail: detail.into(),
-            retry_after_secs: secs.max(1),
+            retry_after_secs: retry_after_secs(wait),
         }
     }
 
@@ -290,6 +289,11 @@ impl Error {
         }
         body
     }
+}
+
+/// `Retry-After` for a wait: whole seconds, rounded up, at least 1.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 fn chain(e: &(dyn StdError + 'static)) -> String {

@@ -186,3 +186,26 @@ async fn x_forwarded_for_names_the_client_only_when_the_peer_is_a_trusted_proxy(
     }
     assert_limited_scim(get(&proxy, &app, SPC, &bad_token(), Some("198.51.100.3")).await).await;
 }
+
+#[tokio::test]
+async fn unknown_connect_links_count_as_failed_sign_ins_of_the_same_allowance() {
+    let app = spawn_app_with(|s| s.auth_failures_per_minute = 2).await;
+    let client = client_from("127.0.0.1");
+    let link = |n: u32| app.url(&format!("/connect/not-a-link-{n}"));
+    for n in 0..2 {
+        let res = client.get(link(n)).send().await.unwrap();
+        assert_eq!(res.status(), 404);
+    }
+    let res = client.get(link(2)).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key(RETRY_AFTER));
+    assert!(res.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    // The same allowance as tokens'.
+    assert_limited_scim(get(&client, &app, SPC, &bad_token(), None).await).await;
+    // Another address opens links as before.
+    let other = client_from("127.0.0.2");
+    assert_eq!(other.get(link(3)).send().await.unwrap().status(), 404);
+}
