@@ -102,7 +102,13 @@ impl Application {
                 clock.clone(),
                 signins.clone(),
             ),
-            admin_keys: Verifier::new(CredentialKind::AdminKey, ttl, clock.clone(), signins),
+            admin_keys: Verifier::new(
+                CredentialKind::AdminKey,
+                ttl,
+                clock.clone(),
+                signins.clone(),
+            ),
+            signins,
             metrics,
             sync_metrics,
             directories,
@@ -117,7 +123,7 @@ impl Application {
             addr: settings.bind,
             source,
         };
-        let listener = TcpListener::bind(settings.bind).map_err(bind_err)?;
+        let listener = listen(settings.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
         let server = serve(listener, addr, &settings, state.clone()).map_err(bind_err)?;
         Ok(Self {
@@ -169,6 +175,21 @@ impl Application {
         let _ = scheduling.await;
         served
     }
+}
+
+/// Connections the kernel holds for the server to accept: actix-web's default. std's
+/// `TcpListener::bind` asks for 128, which a burst of new connections (a flood from one
+/// address) overflows, and then every client's new connection waits a SYN retry (1 s).
+const BACKLOG: i32 = 1024;
+
+/// The listening socket, as actix-web's `HttpServer::bind` makes it.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// HTTP workers: the setting, or actix's own default of one per core.
