@@ -60,20 +60,7 @@ export DATABASE_URL="$url" SCIMD_LOG="${SCIMD_LOG:-warn}"
 for t in calm flood; do "$bin" tenant create "$t" >/dev/null; done
 calm=$("$bin" token issue --tenant calm --label bench)
 flood=$("$bin" token issue --tenant flood --label bench)
-psql -X -q -v ON_ERROR_STOP=1 "$url" <<'SQL'
-INSERT INTO users (id, tenant_id, user_name, active, resource, email)
-SELECT gen_random_uuid(), t.id, format('user%s@%s.example', i, t.slug), true,
-       jsonb_build_object('userName', format('user%s@%s.example', i, t.slug), 'active', true),
-       format('user%s@%s.example', i, t.slug)
-FROM tenants t, generate_series(1, 1000) AS i;
--- Rows written around scimd: each tenant's count set from its rows, where the schema
--- keeps one.
-SELECT to_regproc('scimd_recount') IS NOT NULL AS counted \gset
-\if :counted
-SELECT scimd_recount(id) FROM tenants;
-\endif
-VACUUM ANALYZE users;
-SQL
+psql -X -q -v ON_ERROR_STOP=1 -f "$repo/conformance/bench/users-1000.sql" "$url" >/dev/null
 "$bin" serve --bind "127.0.0.1:$port" --no-bootstrap >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 150); do

@@ -143,6 +143,35 @@ pub enum Switch {
     Off,
 }
 
+const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 20;
+const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
+const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+const DEFAULT_MAX_REQUEST_LINE_BYTES: usize = 16 * 1024;
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// A proxy whose `X-Forwarded-For` is believed: one address or a CIDR block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrustedProxy(pub ipnet::IpNet);
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        s.parse::<ipnet::IpNet>()
+            .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map(|net| Self(net.trunc()))
+            .map_err(|_| format!("`{s}` is neither an IP address nor a CIDR block"))
+    }
+}
+
+impl fmt::Display for TrustedProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// The flags of `scimd serve`, each with its env twin. `--help` shows the defaults above;
 /// [`ServeArgs::default`] holds the same values for [`Settings::new`].
 #[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
@@ -174,6 +203,30 @@ pub struct ServeArgs {
     /// How long in-flight requests may run after SIGINT/SIGTERM.
     #[arg(long, env = "SCIMD_SHUTDOWN_TIMEOUT", default_value_t = DEFAULT_SHUTDOWN_TIMEOUT.into())]
     pub shutdown_timeout: humantime::Duration,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names the
+    /// client; from any other peer the header is ignored.
+    #[arg(long, env = "SCIMD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// Failed sign-ins a client address may make per minute before it gets 429; 0: no limit.
+    #[arg(long, env = "SCIMD_AUTH_FAILURES_PER_MINUTE", default_value_t = DEFAULT_AUTH_FAILURES_PER_MINUTE)]
+    pub auth_failures_per_minute: u32,
+    /// How long a client may take to send a request's head (request line and headers);
+    /// slower ones get 408 and are disconnected.
+    #[arg(long, env = "SCIMD_CLIENT_REQUEST_TIMEOUT", default_value_t = DEFAULT_CLIENT_REQUEST_TIMEOUT.into())]
+    pub client_request_timeout: humantime::Duration,
+    /// How long an idle connection is kept open for its next request; 0s: one request per
+    /// connection.
+    #[arg(long, env = "SCIMD_KEEP_ALIVE", default_value_t = DEFAULT_KEEP_ALIVE.into())]
+    pub keep_alive: humantime::Duration,
+    /// Open connections per HTTP worker; past it, new ones wait in the listen backlog.
+    #[arg(long, env = "SCIMD_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Longest request line (method, URI, version), in bytes; longer ones get 414.
+    #[arg(long, env = "SCIMD_MAX_REQUEST_LINE_BYTES", default_value_t = DEFAULT_MAX_REQUEST_LINE_BYTES)]
+    pub max_request_line_bytes: usize,
+    /// Most bytes of header fields a request may carry; more get 431.
+    #[arg(long, env = "SCIMD_MAX_HEADER_BYTES", default_value_t = DEFAULT_MAX_HEADER_BYTES)]
+    pub max_header_bytes: usize,
     #[command(flatten)]
     pub keys: SecretKeyArgs,
     /// Application (client) id of a platform-wide Microsoft Entra app registration that
@@ -271,6 +324,13 @@ impl Default for ServeArgs {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             workers: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT.into(),
+            trusted_proxies: Vec::new(),
+            auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
+            client_request_timeout: DEFAULT_CLIENT_REQUEST_TIMEOUT.into(),
+            keep_alive: DEFAULT_KEEP_ALIVE.into(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_request_line_bytes: DEFAULT_MAX_REQUEST_LINE_BYTES,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             keys: SecretKeyArgs::default(),
             graph_client_id: None,
             graph_client_secret: None,
@@ -304,8 +364,19 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// How long in-flight requests may run after SIGINT/SIGTERM.
     pub shutdown_timeout: Duration,
-    /// How long a client may take to send its request.
+    /// How long a client may take to send a request's head ([`crate::http::edge`]).
     pub client_request_timeout: Duration,
+    /// How long an idle connection waits for its next request; zero: none.
+    pub keep_alive: Duration,
+    /// Open connections per HTTP worker.
+    pub max_connections: usize,
+    /// Request line and header limits (414, 431), checked before actix-http parses a head.
+    pub max_request_line_bytes: usize,
+    pub max_header_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed ([`crate::http::client`]).
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// Failed sign-ins per client address per minute ([`crate::auth::failures`]); 0: none.
+    pub auth_failures_per_minute: u32,
     pub bootstrap: bool,
     /// The largest SCIM page (`count`) served (RFC 7644 §3.4.2.4).
     pub max_results: i64,
@@ -378,6 +449,13 @@ impl Settings {
             max_body_bytes,
             workers,
             shutdown_timeout,
+            trusted_proxies,
+            auth_failures_per_minute,
+            client_request_timeout,
+            keep_alive,
+            max_connections,
+            max_request_line_bytes,
+            max_header_bytes,
             keys: _,
             graph_client_id: _,
             graph_client_secret: _,
@@ -401,7 +479,13 @@ impl Settings {
             max_body_bytes,
             workers,
             shutdown_timeout: shutdown_timeout.into(),
-            client_request_timeout: Duration::from_secs(60),
+            client_request_timeout: client_request_timeout.into(),
+            keep_alive: keep_alive.into(),
+            max_connections,
+            max_request_line_bytes,
+            max_header_bytes,
+            trusted_proxies,
+            auth_failures_per_minute,
             bootstrap: !no_bootstrap,
             max_results: 1000,
             bulk_max_operations: 1000,
@@ -568,6 +652,39 @@ mod tests {
             .as_ref()
             .is_some_and(|s| s.keyring.is_some() && s.graph_app.is_some()));
         assert!(!format!("{settings:?}").contains("pw\""));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidr_blocks() {
+        let parsed: Vec<Result<TrustedProxy, String>> = [
+            "10.0.0.1",
+            " 10.1.2.3/8",
+            "::1",
+            "fd00::/8",
+            "nope",
+            "10.0.0.0/33",
+        ]
+        .iter()
+        .map(|s| s.parse())
+        .collect();
+        let shown: Vec<String> = parsed
+            .iter()
+            .map(|p| match p {
+                Ok(p) => p.to_string(),
+                Err(e) => e.clone(),
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "10.0.0.1/32",
+                "10.0.0.0/8",
+                "::1/128",
+                "fd00::/8",
+                "`nope` is neither an IP address nor a CIDR block",
+                "`10.0.0.0/33` is neither an IP address nor a CIDR block",
+            ]
+        );
     }
 
     #[test]

@@ -67,6 +67,12 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("{0}")]
     HeadersTooLarge(String),
+    /// 414: the request line (a filter in the URL, say) is over the limit.
+    #[error("{0}")]
+    UriTooLong(String),
+    /// 408: the client did not send its request head in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{detail}")]
     TooManyRequests {
         detail: String,
@@ -90,6 +96,14 @@ impl Error {
         Self::Internal(cause.into())
     }
 
+    /// A 429 whose `Retry-After` is `wait` ([`retry_after_secs`]).
+    pub fn too_many_requests(detail: impl Into<String>, wait: std::time::Duration) -> Self {
+        Self::TooManyRequests {
+            detail: detail.into(),
+            retry_after_secs: retry_after_secs(wait),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         use Error::*;
         match self {
@@ -107,6 +121,8 @@ impl Error {
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Unavailable(_) | Contention(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -157,6 +173,8 @@ impl Error {
             PayloadTooLarge(_) => "payload_too_large",
             UnsupportedMediaType(_) => "unsupported_media_type",
             HeadersTooLarge(_) => "headers_too_large",
+            UriTooLong(_) => "uri_too_long",
+            RequestTimeout(_) => "request_timeout",
             TooManyRequests { .. } => "too_many_requests",
             NotImplemented(_) => "not_implemented",
             Unavailable(_) => "unavailable",
@@ -189,6 +207,8 @@ impl Error {
             PayloadTooLarge(_) => "Payload too large",
             UnsupportedMediaType(_) => "Unsupported media type",
             HeadersTooLarge(_) => "Request headers too large",
+            UriTooLong(_) => "Request line too long",
+            RequestTimeout(_) => "Request timeout",
             TooManyRequests { .. } => "Too many requests",
             NotImplemented(_) => "Not implemented",
             Unavailable(_) => "Service unavailable",
@@ -247,6 +267,9 @@ impl Error {
             Error::Unavailable(_) => {
                 builder.insert_header((header::RETRY_AFTER, "5"));
             }
+            Error::UriTooLong(_) | Error::HeadersTooLarge(_) | Error::RequestTimeout(_) => {
+                builder.force_close();
+            }
             Error::Contention(_) => {
                 builder.insert_header((header::RETRY_AFTER, "1"));
             }
@@ -266,6 +289,11 @@ impl Error {
         }
         body
     }
+}
+
+/// `Retry-After` for a wait: whole seconds, rounded up, at least 1.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 fn chain(e: &(dyn StdError + 'static)) -> String {

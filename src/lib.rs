@@ -18,7 +18,7 @@ pub mod telemetry;
 use std::net::{SocketAddr, TcpListener};
 
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 
 use crate::auth::{CredentialKind, Verifier};
 use crate::clock::SharedClock;
@@ -48,15 +48,12 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: Settings, clock: SharedClock) -> Result<Self, StartError> {
-        let workers = settings.workers.unwrap_or_else(|| {
-            // actix's own default.
-            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
-        });
+        let workers = worker_count(&settings);
         let db = Db::serving(
             &settings.database_url,
             settings.pool_size,
             settings.pool_timeout,
-            workers.max(1),
+            workers,
             async_unsupported(&settings),
         );
         let ttl = settings.token_cache_ttl;
@@ -93,9 +90,25 @@ impl Application {
                 sync_metrics.clone(),
             )
         });
+        // One failed sign-in allowance per address, whatever the credential.
+        let signins = std::sync::Arc::new(auth::SignInLimiter::new(
+            clock.clone(),
+            settings.auth_failures_per_minute,
+        ));
         let state = web::Data::new(AppState {
-            scim_tokens: Verifier::new(CredentialKind::ScimToken, ttl, clock.clone()),
-            admin_keys: Verifier::new(CredentialKind::AdminKey, ttl, clock.clone()),
+            scim_tokens: Verifier::new(
+                CredentialKind::ScimToken,
+                ttl,
+                clock.clone(),
+                signins.clone(),
+            ),
+            admin_keys: Verifier::new(
+                CredentialKind::AdminKey,
+                ttl,
+                clock.clone(),
+                signins.clone(),
+            ),
+            signins,
             metrics,
             sync_metrics,
             directories,
@@ -110,29 +123,12 @@ impl Application {
             addr: settings.bind,
             source,
         };
-        let listener = TcpListener::bind(settings.bind).map_err(bind_err)?;
+        let listener = listen(settings.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
-        let app_state = state.clone();
-        let mut server = HttpServer::new(move || {
-            // Built per worker, so each worker's async connections run on its own event
-            // loop.
-            let db = app_state.db.for_worker();
-            App::new()
-                .app_data(app_state.clone())
-                .app_data(web::Data::new(db))
-                .wrap(from_fn(http::middleware::observe))
-                .configure(http::routes)
-        })
-        .shutdown_timeout(settings.shutdown_timeout.as_secs())
-        // actix's default (5 s) cut off clients still sending a large body (a group of
-        // 100,000 members is about 5 MB) while the handler had not started reading it.
-        .client_request_timeout(settings.client_request_timeout)
-        .listen(listener)
-        .map_err(bind_err)?;
-        server = server.workers(workers.max(1));
+        let server = serve(listener, addr, &settings, state.clone()).map_err(bind_err)?;
         Ok(Self {
             addr,
-            server: server.run(),
+            server,
             state,
             scheduler,
         })
@@ -179,6 +175,103 @@ impl Application {
         let _ = scheduling.await;
         served
     }
+}
+
+/// Connections the kernel holds for the server to accept: actix-web's default. std's
+/// `TcpListener::bind` asks for 128, which a burst of new connections (a flood from one
+/// address) overflows, and then every client's new connection waits a SYN retry (1 s).
+const BACKLOG: i32 = 1024;
+
+/// The listening socket, as actix-web's `HttpServer::bind` makes it.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// HTTP workers: the setting, or actix's own default of one per core.
+fn worker_count(settings: &Settings) -> usize {
+    settings
+        .workers
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        })
+        .max(1)
+}
+
+/// The HTTP server: actix-web's app behind actix-http's HTTP/1 service, with each accepted
+/// connection wrapped in the edge checks ([`http::edge`]) first. actix-web's `HttpServer`
+/// assembles the same parts but offers no way to wrap the connection.
+fn serve(
+    listener: TcpListener,
+    addr: SocketAddr,
+    settings: &Settings,
+    state: web::Data<AppState>,
+) -> std::io::Result<actix_web::dev::Server> {
+    use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+
+    let limits = http::edge::EdgeLimits {
+        max_request_line: settings.max_request_line_bytes,
+        max_header_bytes: settings.max_header_bytes,
+        head_timeout: settings.client_request_timeout,
+    };
+    let keep_alive = settings.keep_alive;
+    let host = settings
+        .public_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| u.port().map_or(h.to_owned(), |p| format!("{h}:{p}")))
+        })
+        .unwrap_or_else(|| addr.to_string());
+    let builder = actix_server::Server::build();
+    let draining = builder.graceful_shutdown_signal();
+    let server = builder
+        .workers(worker_count(settings))
+        .max_concurrent_connections(settings.max_connections.max(1))
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .listen("scimd", listener, move || {
+            // Built per worker, so each worker's async connections run on its own event
+            // loop.
+            let db = state.db.for_worker();
+            let app = App::new()
+                .app_data(state.clone())
+                .app_data(web::Data::new(db))
+                .wrap(from_fn(http::middleware::observe))
+                .configure(http::routes)
+                .into_factory()
+                .map_err(|e: actix_web::Error| e.error_response());
+            let host = host.clone();
+            let draining = draining.clone();
+            let http = actix_http::HttpService::build()
+                .keep_alive(keep_alive)
+                // The edge checks time every head, not only a connection's first.
+                .client_request_timeout(std::time::Duration::ZERO)
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .local_addr(addr)
+                .graceful_shutdown_signal(move || {
+                    let draining = draining.clone();
+                    async move { draining.notified().await }
+                })
+                .h1(map_config(app, move |_| {
+                    // actix-web builds this for its own server; it has no public
+                    // constructor besides this one.
+                    actix_web::dev::AppConfig::__priv_test_new(false, host.clone(), addr)
+                }));
+            fn_service(move |io: tokio::net::TcpStream| {
+                let peer = io.peer_addr().ok();
+                std::future::ready(Ok::<_, actix_http::error::DispatchError>((
+                    http::edge::Guarded::new(io, limits),
+                    peer,
+                )))
+            })
+            .and_then(http)
+        })?;
+    Ok(server.run())
 }
 
 /// Why the async connections must not be used, if they must not (see [`store::fast`]).

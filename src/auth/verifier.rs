@@ -15,6 +15,11 @@
 //!   the others then find it cached. Without that, each ran argon2 (or, for a stale entry,
 //!   read the row) itself.
 //! - Last use is written at most once a minute per credential, in the background.
+//! - A credential the cache cannot answer first takes a slot from its client address's
+//!   failed sign-in allowance ([`SignInLimiter`]): an address over it gets 429 before any
+//!   argon2 or database work. A stale entry is renewed without one (it proves the token
+//!   was verified here before), and so is a fresh hit, so an address's good tokens keep
+//!   working while its bad ones are refused.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +31,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
+use super::failures::{ClientKey, Limited, SignInLimiter};
 use super::token::Credential;
 use crate::clock::SharedClock;
 use crate::error::Error;
@@ -91,6 +97,8 @@ pub struct Verifier {
     in_flight: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
     /// argon2 checks run, the dummy ones for unknown key ids included.
     hash_checks: AtomicU64,
+    /// Failed sign-ins per client address, shared by every kind of credential.
+    failures: Arc<SignInLimiter>,
 }
 
 /// A request's place at the gate of one credential ([`Verifier::verify`]). The gate is
@@ -132,8 +140,14 @@ fn unauthorized(detail: &str) -> Error {
 }
 
 impl Verifier {
-    pub fn new(kind: CredentialKind, ttl: Duration, clock: SharedClock) -> Self {
+    pub fn new(
+        kind: CredentialKind,
+        ttl: Duration,
+        clock: SharedClock,
+        failures: Arc<SignInLimiter>,
+    ) -> Self {
         Self {
+            failures,
             kind,
             ttl,
             clock,
@@ -151,27 +165,55 @@ impl Verifier {
         self.hash_checks.load(Ordering::Relaxed)
     }
 
-    /// Checks an `Authorization` header value.
-    pub async fn verify_header(&self, db: &Db, header: Option<&str>) -> Result<Principal, Error> {
+    /// Checks an `Authorization` header value presented from `from`.
+    pub async fn verify_header(
+        &self,
+        db: &Db,
+        header: Option<&str>,
+        from: ClientKey,
+    ) -> Result<Principal, Error> {
         let header = header.ok_or_else(|| unauthorized("missing bearer token"))?;
         let token = header
             .split_once(' ')
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
-        self.verify(db, token).await
+        self.verify(db, token, from).await
     }
 
-    pub async fn verify(&self, db: &Db, presented: &str) -> Result<Principal, Error> {
+    pub async fn verify(
+        &self,
+        db: &Db,
+        presented: &str,
+        from: ClientKey,
+    ) -> Result<Principal, Error> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        if let Hit::Fresh(principal) = self.cached(&digest) {
-            self.touch(db, &principal.key_id);
-            return Ok(principal);
-        }
+        let attempt = match self.cached(&digest) {
+            Hit::Fresh(principal) => {
+                self.touch(db, &principal.key_id);
+                return Ok(principal);
+            }
+            Hit::Stale { .. } => None,
+            Hit::Miss => Some(self.failures.begin(from).map_err(|Limited(wait)| {
+                Error::too_many_requests(
+                    "too many failed sign-ins from this address; retry after the time \
+                     Retry-After gives",
+                    wait,
+                )
+            })?),
+        };
         // One check per credential at a time; whoever waited looks at the cache again.
         let gate = Gate::enter(self, digest);
         let _turn = gate.lock.lock().await;
-        self.check(db, presented, digest).await
+        let result = self.check(db, presented, digest).await;
+        // Only a refused credential counts; the server's own trouble (a database that
+        // is down) is not the client's failure.
+        if let Some(attempt) = attempt {
+            if !matches!(result, Err(Error::Unauthorized(_))) {
+                attempt.succeeded();
+            }
+        }
+        result
     }
 
     /// [`Verifier::verify`] past the gate.

@@ -19,7 +19,9 @@ use sha2::{Digest, Sha256};
 
 use super::middleware::RequestId;
 use super::AppState;
+use crate::auth::failures::Limited;
 use crate::domain::{DirectoryTenantId, Provider};
+use crate::error::retry_after_secs;
 use crate::provisioning::connect_links::{
     self as links, Candidate, Connected, LinkProblem, LinkSettings, OpenLink, Purpose, Signer,
 };
@@ -214,12 +216,45 @@ fn when(at: DateTime<Utc>) -> String {
     at.format("%-d %B %Y at %H:%M UTC").to_string()
 }
 
+/// Opens the link `token` names. A token no link has is a failed sign-in of the client's
+/// address ([`crate::auth::failures`]), and an address past its allowance gets 429 before
+/// the lookup: link tokens cannot be guessed, and trying costs the guesser.
+async fn open_link(
+    req: &HttpRequest,
+    state: &AppState,
+    token: String,
+    now: DateTime<Utc>,
+) -> Result<OpenLink, HttpResponse> {
+    let from = super::client::client_key(req, &state.settings.trusted_proxies);
+    let attempt = state.signins.begin(from).map_err(|Limited(wait)| {
+        let mut res = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            "<p>Too many links that do not exist were opened from your network. Wait a \
+             minute, then open the link you were sent again.</p>",
+        );
+        if let Ok(secs) = HeaderValue::from_str(&retry_after_secs(wait).to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, secs);
+        }
+        res
+    })?;
+    let opened = links::open(&state.db, token, now).await;
+    if !matches!(opened, Err(LinkProblem::Unknown)) {
+        attempt.succeeded();
+    }
+    opened.map_err(problem_page)
+}
+
 /// `GET /connect/{token}`: what the link asks and the step to give it.
-async fn link_page(state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
+async fn link_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> HttpResponse {
     let now = state.clock.now();
-    let open = match links::open(&state.db, token.into_inner(), now).await {
+    let open = match open_link(&req, &state, token.into_inner(), now).await {
         Ok(open) => open,
-        Err(problem) => return problem_page(problem),
+        Err(res) => return res,
     };
     let result = match open.link.provider {
         Provider::Graph => microsoft_page(&state, &open, now),
@@ -500,10 +535,10 @@ async fn google_verify(
     body: web::Bytes,
 ) -> HttpResponse {
     let now = state.clock.now();
-    let open = match links::open(&state.db, token.into_inner(), now).await {
+    let open = match open_link(&req, &state, token.into_inner(), now).await {
         Ok(open) if open.link.provider == Provider::Google => open,
         Ok(_) => return problem_page(LinkProblem::BadSignature),
-        Err(problem) => return problem_page(problem),
+        Err(res) => return res,
     };
     match verify(&state, &open, &body, request_id(&req), now).await {
         Ok(res) => res,

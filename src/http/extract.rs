@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::middleware::RequestId;
 use super::ratelimit::{too_many, Decision, Limit};
 use super::AppState;
-use crate::auth::{Principal, Verifier};
+use crate::auth::{ClientKey, Principal, Verifier};
 use crate::error::{AdminError, Error};
 
 /// A SCIM request, authenticated by a tenant's bearer token. Every query the handler makes
@@ -62,6 +62,9 @@ fn authenticate(
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().map(str::to_owned));
     let request_id = request_id(req);
+    let from = state
+        .as_ref()
+        .map(|s| super::client::client_key(req, &s.settings.trusted_proxies));
     Box::pin(async move {
         let state = state.ok_or_else(|| Error::internal("application state missing"))?;
         let header = match authorization {
@@ -69,8 +72,9 @@ fn authenticate(
             Some(Ok(v)) => Some(v),
             Some(Err(_)) => return Err(Error::Unauthorized("invalid token".into())),
         };
+        let from = from.unwrap_or(ClientKey::new(None));
         let principal = pick(&state)
-            .verify_header(&state.db, header.as_deref())
+            .verify_header(&state.db, header.as_deref(), from)
             .await?;
         Ok((principal, request_id))
     })

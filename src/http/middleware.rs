@@ -11,11 +11,8 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::AppState;
+use crate::config::DEFAULT_MAX_HEADER_BYTES;
 use crate::error::{AdminError, Error};
-
-/// The most header bytes (names and values) a request may carry. actix-http stops reading
-/// a head at 128 KiB; this refuses well before that, with a proper 431.
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -100,14 +97,20 @@ pub async fn observe(
     let span = tracing::info_span!("request", request_id = %id, method = %method, path = %logged_path(req.path()));
     let started = Instant::now();
 
+    // The edge checks ([`super::edge`]) refuse large heads before they are parsed; this
+    // covers the requests they could not follow (after a body of unknown framing) and apps
+    // served without them.
+    let max_header_bytes = state
+        .as_ref()
+        .map_or(DEFAULT_MAX_HEADER_BYTES, |s| s.settings.max_header_bytes);
     let header_bytes: usize = req
         .headers()
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len())
         .sum();
-    let result = if header_bytes > MAX_HEADER_BYTES {
+    let result = if header_bytes > max_header_bytes {
         let err = Error::HeadersTooLarge(format!(
-            "the request headers are larger than {MAX_HEADER_BYTES} bytes"
+            "the request's header fields are larger than {max_header_bytes} bytes"
         ));
         let res = if req.path().starts_with("/scim/") {
             err.error_response()

@@ -5,8 +5,10 @@
 
 pub mod admin;
 pub mod body;
+pub mod client;
 pub mod connect;
 pub mod console;
+pub mod edge;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
@@ -31,6 +33,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub scim_tokens: Verifier,
     pub admin_keys: Verifier,
+    /// Failed sign-ins per client address: both verifiers' and connect links'.
+    pub signins: std::sync::Arc<crate::auth::SignInLimiter>,
     pub metrics: metrics::Metrics,
     pub sync_metrics: crate::sync::metrics::SyncMetrics,
     /// How this node reaches directories (connection tests use it).

@@ -137,11 +137,10 @@ fn decide(bucket: &Bucket, clock: &SharedClock) -> Decision {
 
 /// The 429 for a request over its tenant's limit: `Retry-After` in whole seconds, at least 1.
 pub fn too_many(wait: Duration) -> Error {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    Error::TooManyRequests {
-        detail: "too many requests for this tenant; retry after the time Retry-After gives".into(),
-        retry_after_secs: secs.max(1),
-    }
+    Error::too_many_requests(
+        "too many requests for this tenant; retry after the time Retry-After gives",
+        wait,
+    )
 }
 
 #[cfg(test)]

@@ -298,7 +298,7 @@ async fn a_revocation_made_elsewhere_takes_effect_when_the_cache_entry_goes_stal
 }
 
 /// The `scimd_credential_hash_checks_total` sample of `kind` on `/metrics`.
-async fn hash_checks(app: &TestApp, kind: &str) -> u64 {
+pub async fn hash_checks(app: &TestApp, kind: &str) -> u64 {
     let text = app.metrics().await;
     let name = format!("scimd_credential_hash_checks_total{{kind=\"{kind}\"}} ");
     let line = text.lines().find(|l| l.starts_with(&name));

@@ -13,6 +13,7 @@ mod console;
 mod contract;
 mod counts;
 mod create_path;
+mod edge;
 mod entra;
 #[path = "../fakes/google.rs"]
 mod fake_google;
@@ -36,5 +37,6 @@ mod pools;
 mod proxy;
 mod ratelimit;
 mod scim;
+mod signins;
 mod statements;
 mod sync;

@@ -74,7 +74,8 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// Checks the key with the admin API's verifier (bounded argon2 checks, a dummy hash for
-/// unknown key ids: wrong keys cost what bad tokens cost) and opens a session.
+/// unknown key ids, and the client address's allowance of failed sign-ins: wrong keys
+/// cost what bad tokens cost) and opens a session.
 pub async fn sign_in(req: HttpRequest, body: web::Payload) -> Reply {
     let state = app_state(&req)?;
     let body = crate::http::body::read(req.clone(), body.into_inner()).await?;
@@ -85,7 +86,8 @@ pub async fn sign_in(req: HttpRequest, body: web::Payload) -> Reply {
         _ => return Err(ConsoleError::Forged),
     }
     let key = fields.get("key").unwrap_or_default();
-    let principal = match state.admin_keys.verify(&state.db, key).await {
+    let from = crate::http::client::client_key(&req, &state.settings.trusted_proxies);
+    let principal = match state.admin_keys.verify(&state.db, key, from).await {
         Ok(p) => p,
         Err(Error::Unauthorized(_)) => {
             tracing::info!("console sign-in refused: wrong admin key");
