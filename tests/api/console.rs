@@ -173,6 +173,29 @@ async fn a_wrong_key_is_refused_and_the_right_one_opens_a_hashed_session() {
 }
 
 #[tokio::test]
+async fn wrong_keys_use_up_the_address_allowance_of_failed_sign_ins_then_429() {
+    let app = spawn_app_with(|s| s.auth_failures_per_minute = 3).await;
+    let mut browser = Browser::new(&app);
+    for i in 0..3 {
+        let wrong = browser
+            .sign_in("scimd_nosuchkey_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+            .await;
+        assert_eq!(wrong.status(), 401, "failure {i} is within the allowance");
+    }
+    // The address is limited now: even the right key, never verified by this node, waits,
+    // and no session is opened.
+    let limited = browser.sign_in(&app.admin_key).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert!(browser.session.is_none());
+    // Once the failures age out, the right key opens a session.
+    app.clock.advance(Span::seconds(61));
+    let right = browser.sign_in(&app.admin_key).await;
+    assert_eq!(right.status(), 303);
+    assert!(browser.session.is_some());
+}
+
+#[tokio::test]
 async fn a_sign_in_without_its_form_token_is_refused() {
     let app = spawn_app().await;
     let res = app
