@@ -188,16 +188,6 @@ impl Verifier {
         from: ClientKey,
     ) -> Result<Principal, Error> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        if let Hit::Fresh(principal) = self.cached(&digest) {
-            self.touch(db, &principal.key_id);
-            return Ok(principal);
-        }
-        // One check per credential at a time; whoever waited looks at the cache again.
-        let gate = Gate::enter(self, digest);
-        let _turn = gate.lock.lock().await;
-        // Only the request that checks takes a slot of the address's allowance: requests
-        // that waited for the same credential are answered by the cache, and a burst of
-        // them (an IdP's first requests after a restart) is not a burst of failures.
         let attempt = match self.cached(&digest) {
             Hit::Fresh(principal) => {
                 self.touch(db, &principal.key_id);
@@ -212,6 +202,9 @@ impl Verifier {
                 )
             })?),
         };
+        // One check per credential at a time; whoever waited looks at the cache again.
+        let gate = Gate::enter(self, digest);
+        let _turn = gate.lock.lock().await;
         let result = self.check(db, presented, digest).await;
         // Only a refused credential counts; the server's own trouble (a database that
         // is down) is not the client's failure.
