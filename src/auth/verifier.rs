@@ -188,13 +188,38 @@ impl Verifier {
         from: ClientKey,
     ) -> Result<Principal, Error> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        let attempt = match self.cached(&digest) {
+        if let Hit::Fresh(principal) = self.cached(&digest) {
+            self.touch(db, &principal.key_id);
+            return Ok(principal);
+        }
+        // One check per credential at a time; whoever waited looks at the cache again.
+        let gate = Gate::enter(self, digest);
+        let _turn = gate.lock.lock().await;
+        self.check(db, presented, digest, from).await
+    }
+
+    /// [`Verifier::verify`] past the gate. A credential not cached at all takes a slot of
+    /// its address's allowance here, behind the gate: concurrent first uses of one good
+    /// token take one slot in turn, not one each.
+    async fn check(
+        &self,
+        db: &Db,
+        presented: &str,
+        digest: [u8; 32],
+        from: ClientKey,
+    ) -> Result<Principal, Error> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let stale_hash = match self.cached(&digest) {
             Hit::Fresh(principal) => {
                 self.touch(db, &principal.key_id);
                 return Ok(principal);
             }
-            Hit::Stale { .. } => None,
-            Hit::Miss => Some(self.failures.begin(from).map_err(|Limited(wait)| {
+            Hit::Stale { secret_hash } => Some(secret_hash),
+            Hit::Miss => None,
+        };
+        let attempt = match stale_hash {
+            Some(_) => None,
+            None => Some(self.failures.begin(from).map_err(|Limited(wait)| {
                 Error::too_many_requests(
                     "too many failed sign-ins from this address; retry after the time \
                      Retry-After gives",
@@ -202,10 +227,9 @@ impl Verifier {
                 )
             })?),
         };
-        // One check per credential at a time; whoever waited looks at the cache again.
-        let gate = Gate::enter(self, digest);
-        let _turn = gate.lock.lock().await;
-        let result = self.check(db, presented, digest).await;
+        let result = self
+            .check_row(db, presented, digest, stale_hash, generation)
+            .await;
         // Only a refused credential counts; the server's own trouble (a database that
         // is down) is not the client's failure.
         if let Some(attempt) = attempt {
@@ -216,17 +240,15 @@ impl Verifier {
         result
     }
 
-    /// [`Verifier::verify`] past the gate.
-    async fn check(&self, db: &Db, presented: &str, digest: [u8; 32]) -> Result<Principal, Error> {
-        let generation = self.generation.load(Ordering::Acquire);
-        let stale_hash = match self.cached(&digest) {
-            Hit::Fresh(principal) => {
-                self.touch(db, &principal.key_id);
-                return Ok(principal);
-            }
-            Hit::Stale { secret_hash } => Some(secret_hash),
-            Hit::Miss => None,
-        };
+    /// [`Verifier::check`] once the allowance let it through: the row, then argon2.
+    async fn check_row(
+        &self,
+        db: &Db,
+        presented: &str,
+        digest: [u8; 32],
+        stale_hash: Option<String>,
+        generation: u64,
+    ) -> Result<Principal, Error> {
         let credential = Credential::parse(presented).map_err(|e| unauthorized(&e.to_string()))?;
 
         let kind = self.kind;

@@ -209,3 +209,20 @@ async fn unknown_connect_links_count_as_failed_sign_ins_of_the_same_allowance() 
     let other = client_from("127.0.0.2");
     assert_eq!(other.get(link(3)).send().await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn concurrent_first_uses_of_a_good_token_take_one_slot_in_turn_not_one_each() {
+    let app = spawn_app_with(|s| s.auth_failures_per_minute = 2).await;
+    let token = app.tenant_with_token("acme").await;
+    let client = client_from("127.0.0.1");
+    let answers =
+        futures_util::future::join_all((0..16).map(|_| get(&client, &app, SPC, &token, None)))
+            .await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    // The allowance is whole: two failures still fit.
+    for _ in 0..2 {
+        let res = get(&client, &app, SPC, &bad_token(), None).await;
+        assert_eq!(res.status(), 401);
+    }
+}
