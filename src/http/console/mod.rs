@@ -223,6 +223,12 @@ impl FromRequest for Operator {
     }
 }
 
+/// A tenant's pages' path.
+#[derive(serde::Deserialize)]
+pub struct SlugPath {
+    pub slug: String,
+}
+
 /// A form's fields, in order; a name may repeat (the people list's `id` checkboxes).
 pub struct Fields(Vec<(String, String)>);
 
