@@ -94,6 +94,18 @@ try {
   check(session && session.httpOnly && session.sameSite === "Strict", "the session cookie is HttpOnly and SameSite=Strict");
   ok("the right key signs in");
 
+  // A form whose anti-forgery token was tampered with is refused, and changes nothing.
+  await page.fill("#new-slug", "forged");
+  await page.evaluate(() => {
+    document.querySelectorAll("input[name='csrf']").forEach((i) => (i.value = "forged"));
+  });
+  await page.click("button:has-text('Create tenant')");
+  check(await page.locator("h1:has-text('Refused')").isVisible(), "a forged form is refused");
+  const forged = await fetch(`${BASE}/admin/v1/tenants/forged`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  check(forged.status === 404, "the forged form created nothing");
+  await page.goto(`${BASE}/console`);
+  ok("a form with a wrong anti-forgery token is refused and changes nothing");
+
   // Create a tenant, issue a token and see it once.
   await page.fill("#new-slug", "acme");
   await page.fill("#new-name", "Acme Corp");
