@@ -202,6 +202,17 @@ async fn pages_without_a_session_send_the_browser_to_sign_in() {
     let mut forged = Browser::new(&app);
     forged.session = Some("made-up".into());
     assert!(to_sign_in(&forged.get("/console").await));
+    // A request htmx makes (a run's panel polling itself) is told to load the sign-in page
+    // whole, not given it to swap into the panel.
+    let polled = app
+        .client
+        .get(app.url("/console/t/default/runs/00000000-0000-0000-0000-000000000000/panel"))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(polled.status(), 401);
+    assert_eq!(polled.headers()["hx-redirect"], "/console/sign-in");
 }
 
 #[tokio::test]
