@@ -388,9 +388,11 @@ impl ResponseError for AdminError {
 pub enum ConsoleError {
     #[error(transparent)]
     Error(#[from] Error),
-    /// No live session: 303 to the sign-in page.
+    /// No live session: 303 to the sign-in page. A request htmx made (a run's panel
+    /// polling itself) is answered 401 with `HX-Redirect` instead: htmx would follow a 303
+    /// inside the element it swaps, and put the sign-in page there.
     #[error("sign in first")]
-    SignedOut,
+    SignedOut { htmx: bool },
     /// A state-changing request without the session's anti-forgery token: 403.
     #[error("the form's anti-forgery token is missing or wrong")]
     Forged,
@@ -403,18 +405,21 @@ impl ResponseError for ConsoleError {
     fn status_code(&self) -> StatusCode {
         match self {
             ConsoleError::Error(e) => e.status(),
-            ConsoleError::SignedOut => StatusCode::SEE_OTHER,
+            ConsoleError::SignedOut { htmx: false } => StatusCode::SEE_OTHER,
+            ConsoleError::SignedOut { htmx: true } => StatusCode::UNAUTHORIZED,
             ConsoleError::Forged => StatusCode::FORBIDDEN,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let (status, title, detail) = match self {
-            ConsoleError::SignedOut => {
+            ConsoleError::SignedOut { htmx: false } => {
                 return HttpResponse::SeeOther()
                     .insert_header((header::LOCATION, CONSOLE_SIGN_IN))
-                    // htmx follows a redirect inside the element it swaps; this sends the
-                    // whole page to sign in instead.
+                    .finish();
+            }
+            ConsoleError::SignedOut { htmx: true } => {
+                return HttpResponse::Unauthorized()
                     .insert_header(("HX-Redirect", CONSOLE_SIGN_IN))
                     .finish();
             }

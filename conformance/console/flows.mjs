@@ -94,6 +94,18 @@ try {
   check(session && session.httpOnly && session.sameSite === "Strict", "the session cookie is HttpOnly and SameSite=Strict");
   ok("the right key signs in");
 
+  // A form whose anti-forgery token was tampered with is refused, and changes nothing.
+  await page.fill("#new-slug", "forged");
+  await page.evaluate(() => {
+    document.querySelectorAll("input[name='csrf']").forEach((i) => (i.value = "forged"));
+  });
+  await page.click("button:has-text('Create tenant')");
+  check(await page.locator("h1:has-text('Refused')").isVisible(), "a forged form is refused");
+  const forged = await fetch(`${BASE}/admin/v1/tenants/forged`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  check(forged.status === 404, "the forged form created nothing");
+  await page.goto(`${BASE}/console`);
+  ok("a form with a wrong anti-forgery token is refused and changes nothing");
+
   // Create a tenant, issue a token and see it once.
   await page.fill("#new-slug", "acme");
   await page.fill("#new-name", "Acme Corp");
@@ -112,6 +124,20 @@ try {
   check((await page.content()).indexOf(token) === -1, "the token is not shown again");
   check(await page.locator("#tokens >> text=Entra provisioning").isVisible(), "the token is listed by its label");
   ok("a token is issued, shown once, and listed without its secret");
+
+  // Connect links: create, shown once with a copy button, listed, revoked.
+  await page.selectOption("#link-provider", "graph");
+  await page.click("button:has-text('Create connect link')");
+  const link = await page.inputValue("#new-link");
+  check(link.startsWith(`${BASE}/connect/`), `a connect link is shown (${link.slice(0, 40)}…)`);
+  check(!page.url().includes(link), "the link is not in the page's URL");
+  await page.goto(`${BASE}/console/t/acme/connection`);
+  check((await page.content()).indexOf(link) === -1, "the link is not shown again");
+  await page.click("button:has-text('Revoke') >> nth=-1");
+  check(await page.locator("text=Connect link revoked.").isVisible(), "the link is revoked");
+  const opened = await fetch(link);
+  check(opened.status === 410 && /withdrawn/.test(await opened.text()), "the link's page says it was withdrawn");
+  ok("a connect link is made, shown once, and revoked");
   await shot("connection");
 
   // SCIM-create people through the API and see them listed with the right counts.

@@ -42,7 +42,9 @@ graph=$(head -n1 "$work/fake.out")
 DATABASE_URL=$url SCIMD_LOG=warn "$bin" migrate
 admin=$(DATABASE_URL=$url "$bin" admin-key issue --label console)
 key=$("$bin" secret-key generate)
+# The fake's app registration doubles as the platform's, so that connect links can be made.
 DATABASE_URL=$url SCIMD_SECRET_KEY=$key SCIMD_GRAPH_LOGIN_URL=$graph SCIMD_GRAPH_API_URL=$graph \
+  SCIMD_GRAPH_CLIENT_ID=00000000-0000-4000-a000-00000000c11e SCIMD_GRAPH_CLIENT_SECRET=right-secret \
   SCIMD_PUBLIC_URL="http://127.0.0.1:$port" SCIMD_LOG=${SCIMD_LOG:-warn} \
   "$bin" serve --bind "127.0.0.1:$port" --no-bootstrap >"$work/scimd.log" 2>&1 &
 pid=$!

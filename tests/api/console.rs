@@ -225,6 +225,17 @@ async fn pages_without_a_session_send_the_browser_to_sign_in() {
     let mut forged = Browser::new(&app);
     forged.session = Some("made-up".into());
     assert!(to_sign_in(&forged.get("/console").await));
+    // A request htmx makes (a run's panel polling itself) is told to load the sign-in page
+    // whole, not given it to swap into the panel.
+    let polled = app
+        .client
+        .get(app.url("/console/t/default/runs/00000000-0000-0000-0000-000000000000/panel"))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(polled.status(), 401);
+    assert_eq!(polled.headers()["hx-redirect"], "/console/sign-in");
 }
 
 #[tokio::test]
@@ -480,4 +491,176 @@ async fn an_issued_token_is_shown_once_and_never_in_a_url() {
         .unwrap();
     assert!(later.contains("Entra"));
     assert!(!later.contains(&token));
+}
+
+/// A person's page: delete by the tenant's policy (retain: deprovisioned, still shown),
+/// then restore.
+#[tokio::test]
+async fn a_person_is_deleted_by_policy_and_restored_from_their_page() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    let ann = app.create_user(&token, &user_body("ann@acme.test")).await;
+    let id = ann["id"].as_str().unwrap().to_owned();
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let page = browser
+        .get(&format!("/console/t/acme/people/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Delete (retain)"), "{page}");
+    let csrf = csrf_of(&page);
+    let deleted = browser
+        .post(
+            &format!("/console/t/acme/people/{id}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(deleted.status(), 303);
+    let person = app
+        .json(
+            app.admin_get(&format!("/admin/v1/tenants/acme/people/{id}"))
+                .await,
+        )
+        .await;
+    assert!(person["deprovisioned_at"].is_string(), "{person}");
+    let page = browser
+        .get(&format!("/console/t/acme/people/{id}?notice=deleted"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(">Restore<"), "{page}");
+    let restored = browser
+        .post(
+            &format!("/console/t/acme/people/{id}/restore"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(restored.status(), 303);
+    let person = app
+        .json(
+            app.admin_get(&format!("/admin/v1/tenants/acme/people/{id}"))
+                .await,
+        )
+        .await;
+    assert!(person["deprovisioned_at"].is_null(), "{person}");
+    assert_eq!(
+        app.scim_get(&token, &format!("/Users/{id}")).await.status(),
+        200
+    );
+}
+
+/// Excluding a group says how many people stop participating (its members held out by
+/// nothing else), and including it says how many start again.
+#[tokio::test]
+async fn a_groups_confirmation_counts_the_people_it_affects() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    let mut ids = Vec::new();
+    for n in ["ann", "bob", "cat"] {
+        let user = app
+            .create_user(&token, &user_body(&format!("{n}@acme.test")))
+            .await;
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    let group = app
+        .create_group(
+            &token,
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Contractors",
+                "members": [{"value": ids[0]}, {"value": ids[1]}, {"value": ids[2]}],
+            }),
+        )
+        .await;
+    let gid = group["id"].as_str().unwrap().to_owned();
+    // One member is already out: deactivated by an admin.
+    let res = app
+        .admin_post(
+            "/admin/v1/tenants/acme/people/deactivate",
+            &json!({"ids": [ids[2]]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let url = format!("/console/t/acme/groups/{gid}");
+    let page = browser.get(&url).await.text().await.unwrap();
+    assert!(page.contains("3 members."), "{page}");
+    assert!(page.contains("stops <strong>2 people</strong>"), "{page}");
+    let csrf = csrf_of(&page);
+    let res = browser
+        .post(&url, &[("csrf", &csrf), ("exclude", "true")])
+        .await;
+    assert_eq!(res.status(), 303);
+    let counts = app
+        .json(app.admin_get("/admin/v1/tenants/acme/people/counts").await)
+        .await;
+    assert_eq!(counts["participating"], 0);
+    assert_eq!(counts["excluded"], 3);
+    let page = browser.get(&url).await.text().await.unwrap();
+    assert!(page.contains("makes <strong>2 people</strong>"), "{page}");
+    let res = browser
+        .post(&url, &[("csrf", &csrf), ("exclude", "false")])
+        .await;
+    assert_eq!(res.status(), 303);
+    let counts = app
+        .json(app.admin_get("/admin/v1/tenants/acme/people/counts").await)
+        .await;
+    assert_eq!(counts["participating"], 2);
+}
+
+/// Disconnecting first says what happens to the people; keeping them makes them manual.
+#[tokio::test]
+async fn disconnecting_says_what_happens_to_the_people_then_keeps_them() {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token("acme").await;
+    for n in ["ann", "bob"] {
+        app.create_user(&token, &user_body(&format!("{n}@acme.test")))
+            .await;
+    }
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let page = browser
+        .get("/console/t/acme/source?to=disconnect")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<strong>2 people</strong>"), "{page}");
+    assert!(page.contains("they are deprovisioned (the tenant's policy is retain)"));
+    let csrf = csrf_of(&page);
+    let res = browser
+        .post(
+            "/console/t/acme/source",
+            &[
+                ("csrf", &csrf),
+                ("to", "disconnect"),
+                ("keep_people", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let tenant = app
+        .json(app.admin_get("/admin/v1/tenants/acme").await)
+        .await;
+    assert_eq!(tenant["source"], "manual");
+    let counts = app
+        .json(app.admin_get("/admin/v1/tenants/acme/people/counts").await)
+        .await;
+    assert_eq!(counts["total"], 2);
+    // A switch to a pull source is not one the console makes: refused, nothing changes.
+    let res = browser
+        .post(
+            "/console/t/acme/source",
+            &[("csrf", &csrf), ("to", "graph")],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    let tenant = app
+        .json(app.admin_get("/admin/v1/tenants/acme").await)
+        .await;
+    assert_eq!(tenant["source"], "manual");
 }

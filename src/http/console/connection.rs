@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::layout::{csrf, head, notice, shown_once, tenant_page, when, Section};
-use super::{html, parse_id, see_other, Operator, Posted, Reply};
+use super::{html, parse_id, see_other, Operator, Posted, Reply, SlugPath};
 use crate::domain::{PlanAction, Provider, RunStatus, RunTrigger, Source};
 use crate::error::Error;
 use crate::http::AppState;
@@ -21,11 +21,6 @@ use crate::provisioning::tenants::SettingsPatch;
 use crate::provisioning::{admin, sync as syncs};
 use crate::store::sync::RunRow;
 use crate::store::tenants::Tenant;
-
-#[derive(Deserialize)]
-pub struct SlugPath {
-    slug: String,
-}
 
 #[derive(Deserialize)]
 pub struct PageQuery {

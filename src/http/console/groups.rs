@@ -8,17 +8,12 @@ use uuid::Uuid;
 
 use super::layout::{csrf, head, notice, tenant_page, when, Section};
 use super::tenants::{query_url, search_text};
-use super::{html, parse_id, see_other, Operator, Posted, Reply};
+use super::{html, parse_id, see_other, Operator, Posted, Reply, SlugPath};
 use crate::error::Error;
 use crate::http::AppState;
 use crate::provisioning::{admin, console as reads};
 
 const PAGE: i64 = 50;
-
-#[derive(Deserialize)]
-pub struct SlugPath {
-    slug: String,
-}
 
 #[derive(Deserialize)]
 pub struct ListQuery {

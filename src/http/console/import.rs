@@ -6,20 +6,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
-use serde::Deserialize;
 
 use super::layout::{csrf, tenant_page, Section};
-use super::{html, Operator, Posted, Reply};
+use super::{html, Operator, Posted, Reply, SlugPath};
 use crate::error::Error;
 use crate::http::AppState;
 use crate::provisioning::admin;
 use crate::provisioning::import::{Outcome, Summary};
 use crate::store::tenants::Tenant;
-
-#[derive(Deserialize)]
-pub struct SlugPath {
-    slug: String,
-}
 
 fn form(op: &Operator, slug: &str, csv: &str, result: Markup) -> Markup {
     html! {

@@ -207,13 +207,21 @@ impl FromRequest for Operator {
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default();
+        let signed_out = ConsoleError::SignedOut {
+            htmx: req.headers().contains_key("hx-request"),
+        };
         Box::pin(async move {
             let state = state?;
-            let session = SessionId::presented(&presented.ok_or(ConsoleError::SignedOut)?);
+            let Some(presented) = presented else {
+                return Err(signed_out);
+            };
+            let session = SessionId::presented(&presented);
             let times = state.settings.console_sessions;
-            let key_id = sessions::session(&state.db, &session, times, state.clock.now())
-                .await?
-                .ok_or(ConsoleError::SignedOut)?;
+            let Some(key_id) =
+                sessions::session(&state.db, &session, times, state.clock.now()).await?
+            else {
+                return Err(signed_out);
+            };
             Ok(Operator {
                 key_id,
                 request_id,
@@ -221,6 +229,12 @@ impl FromRequest for Operator {
             })
         })
     }
+}
+
+/// A tenant's pages' path.
+#[derive(serde::Deserialize)]
+pub struct SlugPath {
+    pub slug: String,
 }
 
 /// A form's fields, in order; a name may repeat (the people list's `id` checkboxes).

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::layout::{csrf, head, notice, tenant_page, when, Section};
 use super::tenants::{query_url, search_text};
-use super::{html, parse_id, see_other, Operator, Posted, Reply};
+use super::{html, parse_id, see_other, Operator, Posted, Reply, SlugPath};
 use crate::domain::AdminState;
 use crate::error::Error;
 use crate::http::AppState;
@@ -31,11 +31,6 @@ fn tabs(c: &Counts) -> [(&'static str, &'static str, i64); 7] {
         ("no_email", "No email", c.no_email),
         ("all", "All", c.total + c.deprovisioned),
     ]
-}
-
-#[derive(Deserialize)]
-pub struct PeoplePath {
-    slug: String,
 }
 
 #[derive(Deserialize)]
@@ -104,7 +99,7 @@ fn notice_text(n: Option<&str>) -> Option<String> {
 pub async fn list(
     op: Operator,
     state: web::Data<AppState>,
-    path: web::Path<PeoplePath>,
+    path: web::Path<SlugPath>,
     query: web::Query<ListQuery>,
 ) -> Reply {
     let slug = path.into_inner().slug;
@@ -208,11 +203,7 @@ pub async fn list(
 }
 
 /// Deactivates or reactivates the selected people, through the admin API's function.
-pub async fn bulk(
-    posted: Posted,
-    state: web::Data<AppState>,
-    path: web::Path<PeoplePath>,
-) -> Reply {
+pub async fn bulk(posted: Posted, state: web::Data<AppState>, path: web::Path<SlugPath>) -> Reply {
     let Posted { op, fields } = posted;
     let slug = path.into_inner().slug;
     let deactivate = match fields.get("action") {

@@ -7,7 +7,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{csrf, head, notice, page, tenant_page, when, Section};
-use super::{html, see_other, Operator, Posted, Reply};
+use super::{html, see_other, Operator, Posted, Reply, SlugPath};
 use crate::domain::{DeletePolicy, RunStatus};
 use crate::error::Error;
 use crate::http::AppState;
@@ -202,11 +202,6 @@ pub async fn create(posted: Posted, state: web::Data<AppState>) -> Reply {
 }
 
 #[derive(Deserialize)]
-pub struct SlugPath {
-    slug: String,
-}
-
-#[derive(Deserialize)]
 pub struct ActivityQuery {
     #[serde(rename = "type")]
     kind: Option<String>,
@@ -311,6 +306,16 @@ pub(super) fn short(id: uuid::Uuid) -> String {
     id.to_string().chars().take(8).collect()
 }
 
+/// A labelled whole-number input between `bounds`.
+fn number_field(id: &str, name: &str, label: &str, bounds: (i64, i64), value: i32) -> Markup {
+    html! {
+        div {
+            label for=(id) { (label) }
+            input type="number" id=(id) name=(name) min=(bounds.0) max=(bounds.1) value=(value);
+        }
+    }
+}
+
 fn settings_form(
     op: &Operator,
     tenant: &Tenant,
@@ -335,26 +340,14 @@ fn settings_form(
                     option value="remove" selected[policy(DeletePolicy::Remove)] { "Remove: erase the person" }
                 }
                 div class="row" {
-                    div {
-                        label for="s-rate" { "SCIM requests per second" }
-                        input type="number" id="s-rate" name="rate_per_second" min="1" max="100000" value=(tenant.rate_per_second);
-                    }
-                    div {
-                        label for="s-burst" { "Burst" }
-                        input type="number" id="s-burst" name="rate_burst" min="1" max="1000000" value=(tenant.rate_burst);
-                    }
+                    (number_field("s-rate", "rate_per_second", "SCIM requests per second", (1, 100_000), tenant.rate_per_second))
+                    (number_field("s-burst", "rate_burst", "Burst", (1, 1_000_000), tenant.rate_burst))
                 }
                 label for="s-interval" { "Sync interval (15m to 30d)" }
                 input type="text" id="s-interval" name="sync_interval" value=(tenants::format_interval(tenant.sync_interval_secs));
                 div class="row" {
-                    div {
-                        label for="s-brake-pct" { "Deprovision brake: percent" }
-                        input type="number" id="s-brake-pct" name="brake_max_percent" min="0" max="100" value=(tenant.brake_max_percent);
-                    }
-                    div {
-                        label for="s-brake-min" { "Deprovision brake: at least" }
-                        input type="number" id="s-brake-min" name="brake_min_count" min="0" max="1000000" value=(tenant.brake_min_count);
-                    }
+                    (number_field("s-brake-pct", "brake_max_percent", "Deprovision brake: percent", (0, 100), tenant.brake_max_percent))
+                    (number_field("s-brake-min", "brake_min_count", "Deprovision brake: at least", (0, 1_000_000), tenant.brake_min_count))
                 }
                 p class="muted" {
                     "A sync run that would deprovision more than the larger of these is held until approved."
