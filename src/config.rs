@@ -93,12 +93,13 @@ impl DatabaseUrl {
         }
     }
 
-    /// host:port for messages; never the user or password.
+    /// host:port for messages; never the user or password. A Unix socket's folder is
+    /// shown decoded (`/run/scimd:5432`).
     pub fn server(&self) -> String {
         let url = self.url.expose();
         format!(
             "{}:{}",
-            url.host_str().unwrap_or_default(),
+            percent_decode(url.host_str().unwrap_or_default()),
             url.port().unwrap_or(5432)
         )
     }

@@ -15,6 +15,7 @@ pub mod events;
 pub mod fast;
 pub mod filter;
 pub mod groups;
+pub mod local;
 pub mod locks;
 pub mod people;
 pub mod plans;

@@ -28,6 +28,8 @@ mod helpers;
 mod import;
 mod layers;
 mod ops;
+mod own_cluster;
+mod own_pg;
 mod patch_answers;
 mod people;
 mod plans;
