@@ -268,7 +268,8 @@ impl Error {
     }
 }
 
-fn chain(e: &(dyn StdError + 'static)) -> String {
+/// An error and its causes, on one line.
+pub fn chain(e: &(dyn StdError + 'static)) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

@@ -25,6 +25,7 @@ pub mod search;
 pub mod sql;
 pub mod sync;
 pub mod tenants;
+pub mod tls;
 pub mod users;
 
 pub use db::{Db, Page, PageSpec, PoolState, PoolStates, Probe};

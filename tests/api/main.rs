@@ -12,6 +12,7 @@ mod connections;
 mod contract;
 mod counts;
 mod create_path;
+mod db_tls;
 mod entra;
 #[path = "../fakes/google.rs"]
 mod fake_google;

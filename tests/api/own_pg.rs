@@ -68,6 +68,15 @@ impl OwnPostgres {
             .args(["-o", &options, "start"]));
     }
 
+    /// `pg_ctl stop -m fast`.
+    pub fn stop(&self) {
+        run(self
+            .cmd("pg_ctl")
+            .args(["-w", "-m", "fast", "-D"])
+            .arg(self.dir.join("data"))
+            .arg("stop"));
+    }
+
     /// `pg_ctl restart -m fast`, which returns once the server accepts connections.
     pub fn restart(&self) {
         run(self
