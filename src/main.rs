@@ -305,6 +305,11 @@ fn database(cli: &Cli) -> Result<(DatabaseUrl, Option<LocalCluster>), CliError> 
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
+    // The one command that needs no database does not start one.
+    if let Command::SecretKey(SecretKeyCmd::Generate) = cli.command {
+        println!("{}", secrets::generate_key());
+        return Ok(());
+    }
     // Held to the end: the cluster of scimd's own, if any, stops when it is dropped.
     let (url, _cluster) = database(&cli)?;
     let clock = clock::system();
@@ -411,7 +416,8 @@ fn sync(url: &DatabaseUrl, cmd: SyncCmd, clock: &SharedClock) -> Result<(), CliE
 
 fn secret_key(url: &DatabaseUrl, cmd: SecretKeyCmd) -> Result<(), CliError> {
     match cmd {
-        SecretKeyCmd::Generate => println!("{}", secrets::generate_key()),
+        // Answered before any database is reached ([`run`]).
+        SecretKeyCmd::Generate => {}
         SecretKeyCmd::Rotate { keys } => {
             let keyring = keys.keyring()?.ok_or_else(|| {
                 CliError::App(format!(

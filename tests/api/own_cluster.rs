@@ -197,3 +197,20 @@ fn without_postgresql_installed_the_error_says_what_to_install() {
     }
     assert!(!dir.exists(), "nothing was made");
 }
+
+#[test]
+fn a_command_that_needs_no_database_starts_none() {
+    let dir = std::env::temp_dir().join(format!("scimd-nodb-{}", free_port()));
+    let out = scimd(&dir)
+        .args(["secret-key", "generate"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.exists());
+}
