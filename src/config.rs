@@ -93,14 +93,38 @@ impl DatabaseUrl {
         }
     }
 
-    /// host:port for messages; never the user or password.
+    /// host:port for messages; never the user or password. A Unix socket's folder is
+    /// shown decoded (`/run/scimd:5432`).
     pub fn server(&self) -> String {
         let url = self.url.expose();
         format!(
             "{}:{}",
-            url.host_str().unwrap_or_default(),
+            percent_decode(url.host_str().unwrap_or_default()),
             url.port().unwrap_or(5432)
         )
+    }
+
+    /// `text` with this URL's password (as written, and percent-decoded; in the user part
+    /// or a `password` parameter) replaced by `***`. For drivers' error texts, a few of
+    /// which quote the URL they were given.
+    pub fn redact(&self, text: &str) -> String {
+        let url = self.url.expose();
+        let mut secrets: Vec<String> = url
+            .query_pairs()
+            .filter(|(k, _)| k == "password")
+            .map(|(_, v)| v.into_owned())
+            .collect();
+        if let Some(raw) = url.password() {
+            secrets.push(raw.to_owned());
+            secrets.push(percent_decode(raw));
+        }
+        // The longest first, so that a decoded form inside a raw one goes whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let mut out = text.to_owned();
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            out = out.replace(secret.as_str(), "***");
+        }
+        out
     }
 }
 

@@ -296,7 +296,8 @@ pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
-fn chain(e: &(dyn StdError + 'static)) -> String {
+/// An error and its causes, on one line.
+pub fn chain(e: &(dyn StdError + 'static)) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

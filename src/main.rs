@@ -15,6 +15,7 @@ use scimd::domain::{DeletePolicy, Source};
 use scimd::error::Error;
 use scimd::provisioning::{connections, credentials, tenants};
 use scimd::secrets;
+use scimd::store::local::{self, LocalCluster, Started};
 use scimd::store::{self, database};
 use scimd::{telemetry, Application};
 
@@ -37,15 +38,31 @@ static MALLOC_CONF: &[u8; 20] = b"percpu_arena:percpu\0";
 #[derive(Parser)]
 #[command(name = "scimd", version, about = "SCIM 2.0 provisioning server")]
 struct Cli {
-    /// PostgreSQL URL; the database is created if missing.
+    /// PostgreSQL URL; the database is created if missing. When not set: the default
+    /// server if anything answers there, else a PostgreSQL of scimd's own in --data-dir.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// Where PostgreSQL is looked for when DATABASE_URL is not set (tests point it at a
+    /// port where nothing listens).
     #[arg(
         long,
-        env = "DATABASE_URL",
+        env = "SCIMD_DEFAULT_DATABASE_URL",
         default_value = DEFAULT_DATABASE_URL,
         global = true,
-        hide_env_values = true
+        hide = true
     )]
-    database_url: String,
+    default_database_url: String,
+
+    /// The folder of scimd's own PostgreSQL, started from the PostgreSQL installed here
+    /// when DATABASE_URL is not set and nothing answers at the default address.
+    #[arg(long, env = "SCIMD_DATA_DIR", default_value = local::DEFAULT_DATA_DIR, global = true)]
+    data_dir: std::path::PathBuf,
+
+    /// The folder of the PostgreSQL programs (initdb, pg_ctl) for scimd's own PostgreSQL;
+    /// searched for when not set (PATH, `pg_config --bindir`, the packages' folders).
+    #[arg(long, env = "SCIMD_POSTGRES_BIN", global = true)]
+    postgres_bin: Option<std::path::PathBuf>,
 
     /// Log filter, e.g. `info` or `info,scimd=debug`.
     #[arg(long, env = "SCIMD_LOG", default_value = "info", global = true)]
@@ -219,6 +236,8 @@ enum CliError {
     Settings(#[from] scimd::config::SettingsError),
     #[error(transparent)]
     Key(#[from] secrets::KeyError),
+    #[error(transparent)]
+    Local(#[from] local::LocalError),
     #[error("{0}")]
     App(String),
     #[error("server stopped with an error: {0}")]
@@ -247,8 +266,52 @@ fn main() -> ExitCode {
     }
 }
 
+/// The database: `DATABASE_URL`, or the default server if anything answers there, or a
+/// PostgreSQL of scimd's own (`store::local`), which is stopped when the returned cluster
+/// is dropped, if this process started it. Says so, once, when it is scimd's own.
+fn database(cli: &Cli) -> Result<(DatabaseUrl, Option<LocalCluster>), CliError> {
+    if let Some(raw) = &cli.database_url {
+        return Ok((DatabaseUrl::parse(raw)?, None));
+    }
+    let default = DatabaseUrl::parse(&cli.default_database_url)?;
+    if local::answers(&default) {
+        return Ok((default, None));
+    }
+    let cluster = LocalCluster::start(
+        &cli.data_dir,
+        cli.postgres_bin.as_deref(),
+        &default.server(),
+    )?;
+    let url = cluster.url(&default.database_name())?;
+    let what = match cluster.started {
+        Started::Created => "created and started",
+        Started::Started => "started",
+        Started::TookOver => "took over (its scimd had stopped)",
+        Started::Joined => "joined (another scimd runs it)",
+    };
+    let until = if cluster.owned() {
+        "it stops when this scimd does"
+    } else {
+        "the scimd that runs it stops it"
+    };
+    eprintln!(
+        "scimd: DATABASE_URL is not set and nothing answers at {}: {what} scimd's own \
+         PostgreSQL {} in {}, listening on a Unix socket there only; {until}",
+        default.server(),
+        cluster.version(),
+        cluster.dir().display(),
+    );
+    Ok((url, Some(cluster)))
+}
+
 fn run(cli: Cli) -> Result<(), CliError> {
-    let url = DatabaseUrl::parse(&cli.database_url)?;
+    // The one command that needs no database does not start one.
+    if let Command::SecretKey(SecretKeyCmd::Generate) = cli.command {
+        println!("{}", secrets::generate_key());
+        return Ok(());
+    }
+    // Held to the end: the cluster of scimd's own, if any, stops when it is dropped.
+    let (url, _cluster) = database(&cli)?;
     let clock = clock::system();
     match cli.command {
         Command::Migrate => {
@@ -353,7 +416,8 @@ fn sync(url: &DatabaseUrl, cmd: SyncCmd, clock: &SharedClock) -> Result<(), CliE
 
 fn secret_key(url: &DatabaseUrl, cmd: SecretKeyCmd) -> Result<(), CliError> {
     match cmd {
-        SecretKeyCmd::Generate => println!("{}", secrets::generate_key()),
+        // Answered before any database is reached ([`run`]).
+        SecretKeyCmd::Generate => {}
         SecretKeyCmd::Rotate { keys } => {
             let keyring = keys.keyring()?.ok_or_else(|| {
                 CliError::App(format!(

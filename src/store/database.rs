@@ -28,7 +28,7 @@ pub enum MigrateError {
 pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, MigrateError> {
     PgConnection::establish(url.expose()).map_err(|e| MigrateError::Connect {
         server: url.server(),
-        reason: first_line(&e.to_string()),
+        reason: url.redact(&first_line(&e.to_string())),
     })
 }
 

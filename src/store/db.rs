@@ -286,8 +286,9 @@ impl Db {
             // Only connections older than the last connection failure are checked
             // (`Manager::is_valid`); the others are handed out without a query.
             .test_on_check_out(true)
-            // r2d2 logs every failed connect attempt; the request that waited reports it.
-            .error_handler(Box::new(diesel::r2d2::LoggingErrorHandler))
+            // r2d2 reports every failed connect attempt; the request that waited reports
+            // it too.
+            .error_handler(Box::new(RedactingErrorHandler(url.clone())))
             .build_unchecked(manager);
         Self {
             shared: Arc::new(Shared {
@@ -360,7 +361,7 @@ impl Db {
 
     /// A connection of the blocking pool, for synchronous callers (tests).
     pub fn get(&self) -> Result<PooledConnection<Manager>, Error> {
-        Ok(self.shared.blocking.get()?)
+        self.shared.checkout()
     }
 
     /// Every pool's connections.
@@ -545,13 +546,45 @@ impl Shared {
         &self,
         f: impl FnOnce(&mut PgConnection) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut pooled = self.blocking.get()?;
+        let mut pooled = self.checkout()?;
         let result = f(&mut pooled.conn);
         if let Err(Error::Unavailable(_)) = &result {
             pooled.failed = true;
             self.failures.fetch_add(1, Ordering::Relaxed);
         }
         result
+    }
+}
+
+impl Shared {
+    /// A connection of the blocking pool. Its failure says what libpq said of the last
+    /// attempt, with the URL's password taken out.
+    fn checkout(&self) -> Result<PooledConnection<Manager>, Error> {
+        self.blocking
+            .get()
+            .map_err(|e| Error::Unavailable(Box::new(Redacted(self.url.redact(&e.to_string())))))
+    }
+}
+
+/// A driver's error text with the URL's password taken out ([`DatabaseUrl::redact`]).
+#[derive(Debug)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Display for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Redacted {}
+
+/// Logs the blocking pool's failed connection attempts, without the URL's password.
+#[derive(Debug)]
+struct RedactingErrorHandler(DatabaseUrl);
+
+impl r2d2::HandleError<diesel::r2d2::Error> for RedactingErrorHandler {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::warn!(error = %self.0.redact(&error.to_string()), "cannot connect to PostgreSQL");
     }
 }
 

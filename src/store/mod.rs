@@ -16,6 +16,7 @@ pub mod events;
 pub mod fast;
 pub mod filter;
 pub mod groups;
+pub mod local;
 pub mod locks;
 pub mod people;
 pub mod plans;
@@ -25,6 +26,7 @@ pub mod search;
 pub mod sql;
 pub mod sync;
 pub mod tenants;
+pub mod tls;
 pub mod users;
 
 pub use db::{Db, Page, PageSpec, PoolState, PoolStates, Probe};

@@ -143,16 +143,7 @@ async fn serve_bootstraps_an_empty_database_and_stops_cleanly_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let lines: Vec<String> = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .take_while(|l| !l.trim_start().starts_with("Try:"))
-            .collect()
-    })
-    .await
-    .unwrap();
+    let lines = bootstrap_lines(&mut child).await;
     let find = |label: &str| {
         lines
             .iter()
@@ -202,6 +193,21 @@ async fn serve_bootstraps_an_empty_database_and_stops_cleanly_on_sigterm() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// What `serve` printed on stdout up to the bootstrap's "Try:" line (or its end, if it
+/// stopped first).
+pub async fn bootstrap_lines(child: &mut std::process::Child) -> Vec<String> {
+    let stdout = child.stdout.take().unwrap();
+    tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .take_while(|l| !l.trim_start().starts_with("Try:"))
+            .collect()
+    })
+    .await
+    .unwrap()
 }
 
 #[test]

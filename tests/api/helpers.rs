@@ -16,6 +16,7 @@ use scimd::clock::{ManualClock, SharedClock};
 use scimd::config::{DatabaseUrl, Settings};
 use scimd::provisioning::credentials;
 use scimd::store::database::{quote_ident, run_migrations};
+use scimd::store::local::{self, LocalCluster};
 use scimd::store::locks::TEST_TEMPLATE;
 use scimd::Application;
 
@@ -23,13 +24,46 @@ use scimd::Application;
 /// pools that tests leave open at exit race OpenSSL's own exit-time cleanup, and the test
 /// process could abort after every test had passed ("double free or corruption").
 pub fn server_url() -> DatabaseUrl {
-    let raw = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut url = url::Url::parse(&raw).expect("DATABASE_URL must be a URL");
+    let mut url = url::Url::parse(server()).expect("DATABASE_URL must be a URL");
     if !url.query_pairs().any(|(k, _)| k == "sslmode") {
         url.query_pairs_mut().append_pair("sslmode", "disable");
     }
     DatabaseUrl::parse(url.as_str()).expect("DATABASE_URL must be a PostgreSQL URL")
+}
+
+/// Where the test server is, as `scimd serve` finds it: `DATABASE_URL`; else the default
+/// server (`SCIMD_DEFAULT_DATABASE_URL` moves it) if anything answers there; else a
+/// PostgreSQL of the tests' own, started from the one installed here in the target
+/// folder's `scimd-test-data`. That cluster outlives the test process, and the next run
+/// takes it over; `pg_ctl stop -D <target>/tmp/scimd-test-data/postgres` stops it.
+fn server() -> &'static str {
+    static SERVER: OnceLock<String> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        if let Ok(raw) = std::env::var("DATABASE_URL") {
+            return raw;
+        }
+        let default = std::env::var("SCIMD_DEFAULT_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let parsed = DatabaseUrl::parse(&default).expect("a PostgreSQL URL");
+        if local::answers(&parsed) {
+            return default;
+        }
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scimd-test-data");
+        let cluster = LocalCluster::start(&dir, None, &parsed.server())
+            .unwrap_or_else(|e| panic!("no PostgreSQL for the tests: {e}"));
+        eprintln!(
+            "tests: nothing answers at {}: using PostgreSQL {} in {} ({:?})",
+            parsed.server(),
+            cluster.version(),
+            dir.display(),
+            cluster.started
+        );
+        let url = cluster.url("postgres").expect("the cluster's URL");
+        // Kept running for the rest of the process (statics are never dropped).
+        static CLUSTER: OnceLock<LocalCluster> = OnceLock::new();
+        let _ = CLUSTER.set(cluster);
+        url.expose().to_owned()
+    })
 }
 
 fn admin_conn() -> PgConnection {

@@ -13,6 +13,7 @@ mod console;
 mod contract;
 mod counts;
 mod create_path;
+mod db_tls;
 mod edge;
 mod entra;
 #[path = "../fakes/google.rs"]
@@ -30,6 +31,8 @@ mod helpers;
 mod import;
 mod layers;
 mod ops;
+mod own_cluster;
+mod own_pg;
 mod patch_answers;
 mod people;
 mod plans;

@@ -1,21 +1,16 @@
 //! The node's pools: how many connections it opens at most, and how it comes back after
 //! PostgreSQL restarts (on a server of this test's own, never the shared one).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::sql_types::BigInt;
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use serde_json::{json, Value};
 
-use scimd::clock::SharedClock;
-use scimd::config::{DatabaseUrl, Settings};
-use scimd::Application;
-
 use crate::helpers::{init_logs, spawn_app_on, user_body, TestApp, TestDb};
+use crate::own_pg::{serve_on, OwnPostgres};
 
 #[derive(QueryableByName)]
 struct Count {
@@ -162,135 +157,6 @@ async fn a_node_opens_at_most_twice_its_pool_size() {
     }
 }
 
-/// A PostgreSQL server of the test's own: its own data directory and port.
-struct OwnPostgres {
-    dir: PathBuf,
-    bin: PathBuf,
-    port: u16,
-}
-
-impl OwnPostgres {
-    fn start() -> Self {
-        let bin = server_bin_dir();
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("scimd-pg-{}-{port}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let this = Self { dir, bin, port };
-        // PostgreSQL will not run as root: its files and processes belong to `postgres`.
-        if is_root() {
-            run(Command::new("chown")
-                .arg("postgres:postgres")
-                .arg(&this.dir));
-        }
-        let data = this.dir.join("data");
-        run(this
-            .cmd("initdb")
-            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
-            .arg(&data));
-        let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
-            this.dir.display()
-        );
-        run(this
-            .cmd("pg_ctl")
-            .args(["-w", "-D"])
-            .arg(&data)
-            .arg("-l")
-            .arg(this.dir.join("log"))
-            .args(["-o", &options, "start"]));
-        this
-    }
-
-    /// `pg_ctl restart -m fast`, which returns once the server accepts connections.
-    fn restart(&self) {
-        run(self
-            .cmd("pg_ctl")
-            .args(["-w", "-m", "fast", "-D"])
-            .arg(self.dir.join("data"))
-            .arg("-l")
-            .arg(self.dir.join("log"))
-            .arg("restart"));
-    }
-
-    fn url(&self) -> DatabaseUrl {
-        let raw = format!(
-            "postgres://postgres@127.0.0.1:{}/scimd?sslmode=disable",
-            self.port
-        );
-        DatabaseUrl::parse(&raw).unwrap()
-    }
-
-    fn cmd(&self, program: &str) -> Command {
-        let path = self.bin.join(program);
-        if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(path);
-            c
-        } else {
-            Command::new(path)
-        }
-    }
-}
-
-impl Drop for OwnPostgres {
-    fn drop(&mut self) {
-        let _ = self
-            .cmd("pg_ctl")
-            .args(["-m", "immediate", "-D"])
-            .arg(self.dir.join("data"))
-            .arg("stop")
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// Where `initdb` and `pg_ctl` are: Debian keeps them out of `PATH`, one folder per
-/// major version (the newest is taken).
-fn server_bin_dir() -> PathBuf {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .filter(|p| p.join("initdb").exists())
-        .collect();
-    found.sort_by_key(|p| {
-        p.parent()
-            .and_then(Path::file_name)
-            .and_then(|v| v.to_str()?.parse::<u32>().ok())
-    });
-    found.pop().unwrap_or_else(|| {
-        let out = Command::new("pg_config").arg("--bindir").output();
-        let dir = out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-        PathBuf::from(dir.unwrap_or_default())
-    })
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
-
 /// One request of the load; what it did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -324,27 +190,12 @@ async fn every_pool_recovers_within_5s_of_postgres_restarting_under_load() {
     let pg = OwnPostgres::start();
     let url = pg.url();
     scimd::store::database::migrate(&url).unwrap();
-    let mut settings = Settings::new(url.clone());
-    settings.bind = "127.0.0.1:0".parse().unwrap();
-    settings.pool_size = 8;
-    // Long enough that load alone (a busy machine) does not give 503s; during an outage
-    // requests still fail within it.
-    settings.pool_timeout = Duration::from_secs(3);
-    settings.workers = Some(2);
-    let clock: SharedClock = scimd::clock::system();
-    let app = Application::build(settings, clock).unwrap();
-    let base = format!("http://{}", app.addr());
-    tokio::spawn(app.run_until_stopped());
-
-    let mut conn = PgConnection::establish(url.expose()).unwrap();
-    let made = scimd::provisioning::credentials::bootstrap(&mut conn, chrono::Utc::now())
-        .unwrap()
-        .unwrap();
-    diesel::sql_query("UPDATE tenants SET rate_per_second = 100000, rate_burst = 100000")
-        .execute(&mut conn)
-        .unwrap();
-    drop(conn);
-    let token = made.token.token;
+    let (base, token) = serve_on(&url, |settings| {
+        settings.pool_size = 8;
+        // Long enough that load alone (a busy machine) does not give 503s; during an
+        // outage requests still fail within it.
+        settings.pool_timeout = Duration::from_secs(3);
+    });
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
