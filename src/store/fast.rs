@@ -338,7 +338,14 @@ pub fn unsupported(
 pub async fn connect(url: String) -> ConnectionResult<AsyncPgConnection> {
     let bad = |e: String| diesel::ConnectionError::BadConnection(e);
     let config = tokio_postgres::Config::from_str(&url).map_err(|e| bad(e.to_string()))?;
-    let mut tls = SslConnector::builder(SslMethod::tls_client()).map_err(|e| bad(e.to_string()))?;
+    let tls = tls().map_err(|e| bad(e.to_string()))?;
+    let (client, connection) = config.connect(tls).await.map_err(|e| bad(e.to_string()))?;
+    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+}
+
+/// TLS as libpq uses it for `prefer` and `require` ([`connect`]).
+pub(super) fn tls() -> Result<MakeTlsConnector, openssl::error::ErrorStack> {
+    let mut tls = SslConnector::builder(SslMethod::tls_client())?;
     tls.set_verify(SslVerifyMode::NONE);
     let mut tls = MakeTlsConnector::new(tls.build());
     // libpq checks the host name only for `verify-full`; it does send it (SNI), as here.
@@ -346,8 +353,7 @@ pub async fn connect(url: String) -> ConnectionResult<AsyncPgConnection> {
         ssl.set_verify_hostname(false);
         Ok(())
     });
-    let (client, connection) = config.connect(tls).await.map_err(|e| bad(e.to_string()))?;
-    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+    Ok(tls)
 }
 
 #[cfg(test)]
