@@ -150,16 +150,11 @@ impl Listener {
             match outcome {
                 // It listened, then lost the connection: start again from the first pause.
                 Ok(()) => pause = self.timing.retry,
+                Err(e) if lost => tracing::debug!(error = %e, "still cannot listen for changes"),
                 Err(e) => {
-                    if !lost {
-                        tracing::warn!(error = %e, "cannot listen for changes; cached credentials and tenant settings expire by their TTL until it can");
-                    } else {
-                        tracing::debug!(error = %e, "still cannot listen for changes");
-                    }
-                    if !lost {
-                        lost = true;
-                        on(Heard::Lost);
-                    }
+                    tracing::warn!(error = %e, "cannot listen for changes; cached credentials and tenant settings expire by their TTL until it can");
+                    lost = true;
+                    on(Heard::Lost);
                 }
             }
             tokio::select! {
