@@ -195,6 +195,9 @@ impl fmt::Display for TrustedProxy {
         self.0.fmt(f)
     }
 }
+const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(400 * 24 * 3600);
+/// A shorter retention would prune what feed readers have not had a chance to read.
+const MIN_EVENT_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 /// The flags of `scimd serve`, each with its env twin. `--help` shows the defaults above;
 /// [`ServeArgs::default`] holds the same values for [`Settings::new`].
@@ -263,6 +266,10 @@ pub struct ServeArgs {
     /// Pull syncs this node runs at once; 0 turns pulling off on this node.
     #[arg(long, env = "SCIMD_SYNC_WORKERS", default_value_t = DEFAULT_SYNC_WORKERS)]
     pub sync_workers: usize,
+    /// Events older than this are pruned from the feed and the audit log (e.g. 400d).
+    // Written as days: humantime would show 400 days as `1year 1month 4days 7h 26m 24s`.
+    #[arg(long, env = "SCIMD_EVENT_RETENTION", default_value = "400d")]
+    pub event_retention: humantime::Duration,
     /// Replaces the Microsoft sign-in root (https://login.microsoftonline.com and its
     /// national twins) for every cloud: scheme, host and port; the paths stay.
     #[arg(long, env = "SCIMD_GRAPH_LOGIN_URL")]
@@ -333,6 +340,8 @@ pub enum SettingsError {
     HalfPlatformApp,
     #[error("SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE {path}: {reason}")]
     GoogleAccount { path: String, reason: String },
+    #[error("SCIMD_EVENT_RETENTION must be at least 1d, not {0}")]
+    Retention(humantime::Duration),
 }
 
 impl Default for ServeArgs {
@@ -359,6 +368,7 @@ impl Default for ServeArgs {
             graph_client_id: None,
             graph_client_secret: None,
             sync_workers: DEFAULT_SYNC_WORKERS,
+            event_retention: DEFAULT_EVENT_RETENTION.into(),
             graph_login_url: None,
             graph_api_url: None,
             google_service_account_file: None,
@@ -428,6 +438,13 @@ pub struct Settings {
     pub console: bool,
     /// How long console sessions live, idle and at most.
     pub console_sessions: SessionTimes,
+    /// Events older than this are pruned.
+    pub event_retention: Duration,
+    /// How often a node offers to do the housekeeping (pruning, erasing); one node at a
+    /// time does it ([`crate::provisioning::retention`]).
+    pub housekeeping_every: Duration,
+    /// How the node's change listener reconnects ([`crate::store::notify`]).
+    pub listen: crate::store::notify::ListenTiming,
 }
 
 impl Settings {
@@ -448,6 +465,9 @@ impl Settings {
             (None, None) => None,
             _ => return Err(SettingsError::HalfPlatformApp),
         };
+        if Duration::from(args.event_retention) < MIN_EVENT_RETENTION {
+            return Err(SettingsError::Retention(args.event_retention));
+        }
         let google_account = match &args.google_service_account_file {
             Some(path) => Some(Arc::new(read_google_account(path)?)),
             None => None,
@@ -484,6 +504,7 @@ impl Settings {
             graph_client_id: _,
             graph_client_secret: _,
             sync_workers,
+            event_retention,
             graph_login_url,
             graph_api_url,
             google_service_account_file: _,
@@ -528,6 +549,9 @@ impl Settings {
                 idle: console_idle_timeout.into(),
                 absolute: console_session_lifetime.into(),
             },
+            event_retention: event_retention.into(),
+            housekeeping_every: Duration::from_secs(600),
+            listen: crate::store::notify::ListenTiming::default(),
         }
     }
 }
@@ -708,6 +732,29 @@ mod tests {
                 "`nope` is neither an IP address nor a CIDR block",
                 "`10.0.0.0/33` is neither an IP address nor a CIDR block",
             ]
+        );
+    }
+
+    #[test]
+    fn an_event_retention_under_a_day_stops_the_server() {
+        let Ok(url) = DatabaseUrl::parse(DEFAULT_DATABASE_URL) else {
+            return;
+        };
+        let short = ServeArgs {
+            event_retention: Duration::from_secs(3600).into(),
+            ..ServeArgs::default()
+        };
+        let err = Settings::from_args(url.clone(), short)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("SCIMD_EVENT_RETENTION must be at least 1d, not 1h")
+        );
+        let settings = Settings::from_args(url, ServeArgs::default()).ok();
+        assert_eq!(
+            settings.map(|s| s.event_retention),
+            Some(Duration::from_secs(400 * 24 * 3600))
         );
     }
 

@@ -73,6 +73,15 @@ pub enum Error {
     /// 408: the client did not send its request head in time.
     #[error("{0}")]
     RequestTimeout(String),
+    /// 410: events the reader has not read were pruned (the feed keeps
+    /// `SCIMD_EVENT_RETENTION`). The feed goes on after `resume_after`; `oldest_id` is the
+    /// oldest event still kept, if any is.
+    #[error("{detail}")]
+    EventsPruned {
+        detail: String,
+        oldest_id: Option<i64>,
+        resume_after: i64,
+    },
     #[error("{detail}")]
     TooManyRequests {
         detail: String,
@@ -123,6 +132,7 @@ impl Error {
             HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             UriTooLong(_) => StatusCode::URI_TOO_LONG,
             RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            EventsPruned { .. } => StatusCode::GONE,
             TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Unavailable(_) | Contention(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -175,6 +185,7 @@ impl Error {
             HeadersTooLarge(_) => "headers_too_large",
             UriTooLong(_) => "uri_too_long",
             RequestTimeout(_) => "request_timeout",
+            EventsPruned { .. } => "events_pruned",
             TooManyRequests { .. } => "too_many_requests",
             NotImplemented(_) => "not_implemented",
             Unavailable(_) => "unavailable",
@@ -209,6 +220,7 @@ impl Error {
             HeadersTooLarge(_) => "Request headers too large",
             UriTooLong(_) => "Request line too long",
             RequestTimeout(_) => "Request timeout",
+            EventsPruned { .. } => "Events pruned",
             TooManyRequests { .. } => "Too many requests",
             NotImplemented(_) => "Not implemented",
             Unavailable(_) => "Service unavailable",
@@ -356,6 +368,52 @@ pub struct Problem {
     pub error: &'static str,
 }
 
+/// The problem a feed read from before pruned events answers (410, `events_pruned`): the
+/// members of [`Problem`], and where the feed goes on.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrunedProblem {
+    /// `https://scimd.dev/problems/events-pruned`
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    /// 410
+    pub status: u16,
+    pub detail: String,
+    /// `events_pruned`
+    pub error: &'static str,
+    /// The id of the oldest event of the tenant the feed still holds; `null` when it holds
+    /// none
+    #[schema(required = true, example = 51234)]
+    pub oldest_id: Option<i64>,
+    /// Read on with this as `after`: the tenant's events up to it are gone
+    #[schema(example = 51233)]
+    pub resume_after: i64,
+}
+
+impl Error {
+    /// The admin API's body for this error: its [`Problem`], with the members its kind adds.
+    fn problem_body(&self) -> serde_json::Result<String> {
+        let problem = self.problem();
+        match self {
+            Error::EventsPruned {
+                oldest_id,
+                resume_after,
+                ..
+            } => serde_json::to_string(&PrunedProblem {
+                kind: problem.kind,
+                title: problem.title,
+                status: problem.status,
+                detail: problem.detail,
+                error: problem.error,
+                oldest_id: *oldest_id,
+                resume_after: *resume_after,
+            }),
+            _ => serde_json::to_string(&problem),
+        }
+    }
+}
+
 /// The same errors, answered by the admin API as RFC 9457 problem details
 /// (`application/problem+json`): `{"type": "https://scimd.dev/problems/not-found",
 /// "title": "Not found", "status": 404, "detail": "…", "error": "not_found"}`.
@@ -372,7 +430,7 @@ impl ResponseError for AdminError {
         self.0.log();
         let mut builder = HttpResponse::build(self.0.status());
         self.0.decorate(&mut builder);
-        match serde_json::to_string(&self.0.problem()) {
+        match self.0.problem_body() {
             Ok(body) => builder.content_type(PROBLEM_CONTENT_TYPE).body(body),
             Err(e) => {
                 tracing::error!(error = %e, "cannot write a problem body");

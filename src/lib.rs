@@ -44,6 +44,10 @@ pub struct Application {
     state: web::Data<AppState>,
     /// The node's sync scheduler; `None` when it runs no pull syncs.
     scheduler: Option<sync::worker::Worker<sync::directories::Directories>>,
+    /// Hears of changes other nodes and commands make ([`store::notify`]).
+    listener: store::notify::Listener,
+    /// Prunes and erases what has been kept long enough ([`provisioning::retention`]).
+    housekeeper: provisioning::retention::Housekeeper,
 }
 
 impl Application {
@@ -95,6 +99,20 @@ impl Application {
             clock.clone(),
             settings.auth_failures_per_minute,
         ));
+        let change_listener = store::notify::Listener::new(
+            settings.database_url.clone(),
+            format!(
+                "scimd-listener-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            ),
+            settings.listen,
+        );
+        let housekeeper = provisioning::retention::Housekeeper::new(
+            db.clone(),
+            clock.clone(),
+            provisioning::retention::Policy::new(settings.event_retention),
+            settings.housekeeping_every,
+        );
         let state = web::Data::new(AppState {
             scim_tokens: Verifier::new(
                 CredentialKind::ScimToken,
@@ -115,6 +133,7 @@ impl Application {
             spc_cache: std::sync::Mutex::new(None),
             rate_limits: http::ratelimit::RateLimits::new(clock.clone(), ttl),
             sync_wake,
+            listener: change_listener.state(),
             db,
             clock,
             settings: settings.clone(),
@@ -131,7 +150,14 @@ impl Application {
             server,
             state,
             scheduler,
+            listener: change_listener,
+            housekeeper,
         })
+    }
+
+    /// The `application_name` of the node's change listener in `pg_stat_activity`.
+    pub fn listener_name(&self) -> &str {
+        self.listener.name()
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -154,25 +180,37 @@ impl Application {
         }
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish; the sync
-    /// scheduler runs beside it and, when the server stops, hands its unfinished runs back
-    /// to the queue.
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish. Beside it run
+    /// the change listener, the housekeeper and the sync scheduler, which, when the server
+    /// stops, hands its unfinished runs back to the queue.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Some(scheduler) = self.scheduler else {
-            return self.server.await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                // A dropped sender stops them too.
+                let _ = stopped.wait_for(|s| *s).await;
+            }
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let scheduling = tokio::spawn(async move {
-            scheduler
-                .run_until(async {
-                    // A dropped sender stops the scheduler too.
-                    let _ = stopped.await;
-                })
+        let mut background = tokio::task::JoinSet::new();
+        let state = self.state.clone();
+        let listener = self.listener;
+        let shutdown = until_stopped();
+        background.spawn(async move {
+            listener
+                .run(|heard| http::changes::apply(&state, &heard), shutdown)
                 .await;
         });
+        let housekeeper = self.housekeeper;
+        let shutdown = until_stopped();
+        background.spawn(async move { housekeeper.run_until(shutdown).await });
+        if let Some(scheduler) = self.scheduler {
+            let shutdown = until_stopped();
+            background.spawn(async move { scheduler.run_until(shutdown).await });
+        }
         let served = self.server.await;
-        let _ = stop.send(());
-        let _ = scheduling.await;
+        let _ = stop.send(true);
+        while background.join_next().await.is_some() {}
         served
     }
 }

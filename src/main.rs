@@ -183,6 +183,10 @@ enum TenantCmd {
         /// ...and more than this many people.
         #[arg(long)]
         brake_min_count: Option<i64>,
+        /// Erase deprovisioned people this long after they were deprovisioned, 1d to 100y
+        /// (e.g. 90d), each with a `user.removed` event; `never` keeps them (the default).
+        #[arg(long)]
+        erase_deprovisioned_after: Option<String>,
     },
     /// Delete a tenant and everything it owns.
     Delete {
@@ -221,6 +225,8 @@ enum AdminKeyCmd {
         #[arg(long, env = "SCIMD_ADMIN_KEY_LABEL")]
         label: Option<String>,
     },
+    /// Revoke an admin key by key id; every server refuses it within a second.
+    Revoke { key_id: String },
 }
 
 /// A failure the command line reports as one line on stderr.
@@ -330,6 +336,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let issued =
                 credentials::issue_admin_key(&mut conn, label.as_deref(), None, clock.now())?;
             println!("{}", issued.token);
+            Ok(())
+        }
+        Command::AdminKey(AdminKeyCmd::Revoke { key_id }) => {
+            let mut conn = database::connect(&url)?;
+            credentials::revoke_admin_key(&mut conn, &key_id, clock.now())?;
+            eprintln!("scimd: revoked admin key {key_id}");
             Ok(())
         }
         Command::SecretKey(cmd) => secret_key(&url, cmd),
@@ -510,6 +522,7 @@ fn tenant(url: &DatabaseUrl, cmd: TenantCmd, clock: &SharedClock) -> Result<(), 
             sync_interval,
             brake_max_percent,
             brake_min_count,
+            erase_deprovisioned_after,
         } => {
             let patch = tenants::SettingsPatch {
                 name,
@@ -524,10 +537,12 @@ fn tenant(url: &DatabaseUrl, cmd: TenantCmd, clock: &SharedClock) -> Result<(), 
                     max_percent: brake_max_percent,
                     min_count: brake_min_count,
                 }),
+                erase_deprovisioned_after: erase_deprovisioned_after
+                    .map(|after| Some(after).filter(|a| a.trim() != "never")),
             };
             let t = tenants::update_settings(&mut conn, &slug, &patch, clock.now())?;
             println!(
-                "{}\tsource={}\ton_source_delete={}\trate_limit={}/s burst {}\tsync_interval={}\tbrake={}% min {}",
+                "{}\tsource={}\ton_source_delete={}\trate_limit={}/s burst {}\tsync_interval={}\tbrake={}% min {}\terase_deprovisioned_after={}",
                 t.slug,
                 t.source,
                 t.on_source_delete,
@@ -535,7 +550,9 @@ fn tenant(url: &DatabaseUrl, cmd: TenantCmd, clock: &SharedClock) -> Result<(), 
                 t.rate_burst,
                 tenants::format_interval(t.sync_interval_secs),
                 t.brake_max_percent,
-                t.brake_min_count
+                t.brake_min_count,
+                tenants::format_erase_after(t.erase_deprovisioned_after_secs)
+                    .unwrap_or_else(|| "never".into())
             );
         }
         TenantCmd::Delete { slug, yes } => {
@@ -599,7 +616,8 @@ fn token(url: &DatabaseUrl, cmd: TokenCmd, clock: &SharedClock) -> Result<(), Cl
         TokenCmd::Revoke { key_id } => {
             credentials::revoke_token(&mut conn, &key_id, None, now)?;
             eprintln!(
-                "scimd: revoked token {key_id}; servers that cached it drop it within their token cache TTL"
+                "scimd: revoked token {key_id}; every server refuses it within a second (within \
+                 its token cache TTL while it cannot hear changes)"
             );
         }
     }

@@ -7,6 +7,11 @@
 //! - Revocation through this node calls [`Verifier::forget_key`], which drops the entry at
 //!   once; a generation counter keeps a verification that was in flight during the
 //!   revocation from caching the revoked credential.
+//! - A change made anywhere else (another node, the command line) reaches this node as a
+//!   notification ([`crate::store::notify`]), and [`Verifier::expire_key`] (or
+//!   `expire_tenant`, `expire_all`) marks the entries stale: the next request reads the
+//!   row again, without argon2 when the hash is unchanged. While notifications cannot be
+//!   heard, the TTL is what bounds how long a change takes to be seen here.
 //! - An unknown key id is checked against a dummy hash, so timing says nothing.
 //! - Concurrent argon2 checks are bounded, so a flood of bad tokens cannot eat the
 //!   blocking pool or the memory (each check uses 19 MiB).
@@ -70,6 +75,8 @@ struct Cached {
     /// checks.
     secret_hash: String,
     cached_at: Instant,
+    /// A change to the credential or its tenant was announced: read the row again.
+    stale: bool,
 }
 
 enum Hit {
@@ -313,7 +320,7 @@ impl Verifier {
         if TokenState::at(false, hit.expires_at, self.clock.now()) != TokenState::Live {
             return Hit::Miss;
         }
-        if hit.cached_at.elapsed() < self.ttl {
+        if !hit.stale && hit.cached_at.elapsed() < self.ttl {
             Hit::Fresh(hit.principal.clone())
         } else {
             Hit::Stale {
@@ -339,6 +346,7 @@ impl Verifier {
                 expires_at: row.expires_at,
                 secret_hash: row.secret_hash.clone(),
                 cached_at: Instant::now(),
+                stale: false,
             },
         );
     }
@@ -355,6 +363,30 @@ impl Verifier {
         let mut cache = lock(&self.cache);
         self.generation.fetch_add(1, Ordering::AcqRel);
         cache.retain(|_, c| c.principal.tenant.as_ref().map(|t| t.id) != Some(tenant_id));
+    }
+
+    /// Marks this key id's entries stale (it changed somewhere): the next request reads
+    /// its row again.
+    pub fn expire_key(&self, key_id: &str) {
+        self.expire(|c| c.principal.key_id == key_id);
+    }
+
+    /// Marks the entries of this tenant's tokens stale (the tenant changed or was deleted).
+    pub fn expire_tenant(&self, tenant_id: Uuid) {
+        self.expire(|c| c.principal.tenant.as_ref().map(|t| t.id) == Some(tenant_id));
+    }
+
+    /// Marks every entry stale: changes may have been missed.
+    pub fn expire_all(&self) {
+        self.expire(|_| true);
+    }
+
+    fn expire(&self, which: impl Fn(&Cached) -> bool) {
+        let mut cache = lock(&self.cache);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        for entry in cache.values_mut().filter(|c| which(c)) {
+            entry.stale = true;
+        }
     }
 
     /// Records last use, at most once per `TOUCH_EVERY` per key, without delaying the request.

@@ -17,6 +17,9 @@ pub struct Metrics {
     rate_limited: IntCounter,
     hash_checks: IntCounterVec,
     replans: IntCounter,
+    listener_connected: prometheus::IntGauge,
+    listener_reconnects: IntCounter,
+    notifications: IntCounter,
     /// Held while the counters read off the app catch up, so that two scrapes at once do
     /// not both add the same difference.
     catching_up: std::sync::Mutex<()>,
@@ -31,6 +34,11 @@ pub struct Scraped {
     pub admin_key_checks: u64,
     /// How many times the tables grew enough for every connection to plan again.
     pub replans: u64,
+    /// Whether the change listener is connected, how many times it connected again after
+    /// losing its connection, and how many notifications it heard.
+    pub listener_connected: bool,
+    pub listener_reconnects: u64,
+    pub notifications: u64,
 }
 
 impl Metrics {
@@ -78,6 +86,22 @@ impl Metrics {
              statements' plans, to make them again for the new size",
         )?;
         registry.register(Box::new(replans.clone()))?;
+        let listener_connected = prometheus::IntGauge::new(
+            "change_listener_connected",
+            "1 while this node listens for credential and tenant changes made elsewhere; 0 \
+             while it cannot, and its caches fall back to SCIMD_TOKEN_CACHE_TTL",
+        )?;
+        let listener_reconnects = IntCounter::new(
+            "change_listener_reconnects_total",
+            "Times the change listener connected again after losing its connection",
+        )?;
+        let notifications = IntCounter::new(
+            "change_notifications_total",
+            "Change notifications this node heard",
+        )?;
+        registry.register(Box::new(listener_connected.clone()))?;
+        registry.register(Box::new(listener_reconnects.clone()))?;
+        registry.register(Box::new(notifications.clone()))?;
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(hash_checks.clone()))?;
@@ -89,6 +113,9 @@ impl Metrics {
             rate_limited,
             hash_checks,
             replans,
+            listener_connected,
+            listener_reconnects,
+            notifications,
             catching_up: std::sync::Mutex::new(()),
         })
     }
@@ -125,6 +152,18 @@ impl Metrics {
         }
         self.replans
             .inc_by(scraped.replans.saturating_sub(self.replans.get()));
+        self.listener_connected
+            .set(i64::from(scraped.listener_connected));
+        self.listener_reconnects.inc_by(
+            scraped
+                .listener_reconnects
+                .saturating_sub(self.listener_reconnects.get()),
+        );
+        self.notifications.inc_by(
+            scraped
+                .notifications
+                .saturating_sub(self.notifications.get()),
+        );
         for (name, pool) in [
             ("blocking", scraped.pools.blocking),
             ("async", scraped.pools.fast),

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod changes;
 pub mod client;
 pub mod connect;
 pub mod console;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub rate_limits: ratelimit::RateLimits,
     /// Wakes this node's sync scheduler when a run is queued here.
     pub sync_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Whether this node hears of changes made elsewhere ([`crate::store::notify`]).
+    pub listener: std::sync::Arc<crate::store::notify::ListenerState>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -4,8 +4,10 @@
 //! Buckets live in this node's memory and are checked before any database work, so a
 //! tenant over its limit costs one hash lookup and never takes a connection another
 //! tenant needs. Settings are read from the tenant row when a bucket is made and again
-//! after `refresh` (the token cache TTL); a settings change made on this node applies at
-//! once. With N nodes behind a balancer a tenant gets up to N times its limit.
+//! after `refresh` (the token cache TTL); a settings change applies at once on the node
+//! that made it and, through the change notifications ([`crate::store::notify`]), within a
+//! second on every other. The limit is per node: with N nodes behind a balancer a tenant
+//! gets up to N times its limit (the README says how to size it).
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -43,6 +45,8 @@ struct Entry {
     bucket: Arc<Bucket>,
     limit: (u32, u32),
     loaded_at: DateTime<Utc>,
+    /// The settings changed elsewhere: read them again.
+    stale: bool,
 }
 
 /// A tenant's limit: sustained requests per second and burst.
@@ -85,7 +89,7 @@ impl RateLimits {
     pub fn check(&self, tenant_id: Uuid) -> Decision {
         let now = self.clock.now();
         let bucket = match self.entries().get(&tenant_id) {
-            Some(e) if now - e.loaded_at < self.refresh => e.bucket.clone(),
+            Some(e) if !e.stale && now - e.loaded_at < self.refresh => e.bucket.clone(),
             _ => return Decision::Unknown,
         };
         decide(&bucket, &self.clock)
@@ -102,12 +106,14 @@ impl RateLimits {
                 bucket: Arc::new(bucket(key, &self.clock)),
                 limit: key,
                 loaded_at: now,
+                stale: false,
             });
             if entry.limit != key {
                 entry.bucket = Arc::new(bucket(key, &self.clock));
                 entry.limit = key;
             }
             entry.loaded_at = now;
+            entry.stale = false;
             entry.bucket.clone()
         };
         decide(&bucket, &self.clock)
@@ -116,6 +122,21 @@ impl RateLimits {
     /// Drops a tenant's bucket, so its settings are read again (after a change).
     pub fn forget(&self, tenant_id: Uuid) {
         self.entries().remove(&tenant_id);
+    }
+
+    /// Has the tenant's settings read again on its next request (they changed on another
+    /// node); its bucket keeps its state if the limit is the same.
+    pub fn expire(&self, tenant_id: Uuid) {
+        if let Some(entry) = self.entries().get_mut(&tenant_id) {
+            entry.stale = true;
+        }
+    }
+
+    /// [`RateLimits::expire`] for every tenant (changes may have been missed).
+    pub fn expire_all(&self) {
+        for entry in self.entries().values_mut() {
+            entry.stale = true;
+        }
     }
 }
 

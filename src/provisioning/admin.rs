@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::store::credentials::{list_tokens, ScimToken};
 use crate::store::events::{self, EventRow};
 use crate::store::people::{self as people_store, Counts, ExcludedBy, Person, State};
+use crate::store::retention;
 use crate::store::tenants::Tenant;
 use crate::store::Db;
 
@@ -259,7 +260,23 @@ pub async fn history(
 pub async fn feed(db: &Db, slug: String, after: i64, limit: i64) -> Result<Vec<EventRow>, Error> {
     in_tenant(db, slug, move |conn, tenant| {
         sequenced(conn)?;
-        Ok(events::feed(conn, tenant.id, after, limit)?)
+        let page = events::feed(conn, tenant.id, after, limit)?;
+        // The horizon only rises, and is read after the page: if it is at or below `after`
+        // now, nothing after `after` had been pruned when the page was read.
+        if let Some(pruned_through) = retention::horizon(conn, tenant.id)? {
+            if after < pruned_through {
+                let oldest_id = retention::oldest_event(conn, tenant.id)?;
+                return Err(Error::EventsPruned {
+                    detail: format!(
+                        "events after {after} up to {pruned_through} were pruned (events are \
+                         kept for SCIMD_EVENT_RETENTION); read on with after={pruned_through}"
+                    ),
+                    oldest_id,
+                    resume_after: pruned_through,
+                });
+            }
+        }
+        Ok(page)
     })
     .await
 }

@@ -1,5 +1,5 @@
 //! SCIM tokens and admin keys: issuing them (with an expiry read from a lifetime such as
-//! `90d`), revoking tokens, a token's state at a given time, and first-run bootstrap.
+//! `90d`), revoking them, a token's state at a given time, and first-run bootstrap.
 
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::tenants::{self, TenantSlug};
 use crate::auth::Credential;
 use crate::error::Error;
-use crate::store::credentials::{self as store, NewAdminKey, NewScimToken, ScimToken};
+use crate::store::credentials::{self as store, AdminKey, NewAdminKey, NewScimToken, ScimToken};
 use crate::store::locks;
 use crate::store::tenants::Tenant;
 
@@ -169,6 +169,20 @@ pub fn revoke_token(
     store::revoke_token(conn, key_id, tenant_id, now)?.ok_or_else(|| {
         Error::NotFound(format!(
             "no token `{}`",
+            key_id.chars().take(40).collect::<String>()
+        ))
+    })
+}
+
+/// Revokes an admin key.
+pub fn revoke_admin_key(
+    conn: &mut PgConnection,
+    key_id: &str,
+    now: DateTime<Utc>,
+) -> Result<AdminKey, Error> {
+    store::revoke_admin_key(conn, key_id, now)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "no admin key `{}`",
             key_id.chars().take(40).collect::<String>()
         ))
     })

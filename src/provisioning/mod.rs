@@ -15,6 +15,7 @@ pub mod import;
 pub mod manual;
 pub mod people;
 pub mod push;
+pub mod retention;
 pub mod storable;
 pub mod sync;
 pub mod tenants;

@@ -138,6 +138,29 @@ pub fn delete(
     })
 }
 
+/// Erases a person deprovisioned before `cutoff` (their tenant's
+/// `erase_deprovisioned_after`), as a delete with erase does: a `user.removed` event and
+/// the row gone. A person restored since, or deprovisioned later, is left alone; whether
+/// they were erased.
+pub fn erase_deprovisioned(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    conn.transaction(|conn| {
+        let Some(row) = users::find_any_for_update(conn, actor.tenant_id, id)? else {
+            return Ok(false);
+        };
+        if row.deprovisioned_at.is_none_or(|at| at >= cutoff) {
+            return Ok(false);
+        }
+        user_writes::end(conn, actor, &row, true, now)?;
+        Ok(true)
+    })
+}
+
 pub fn person_not_found(id: Uuid) -> Error {
     Error::NotFound(format!("no person `{id}` in this tenant"))
 }

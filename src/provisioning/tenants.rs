@@ -73,6 +73,41 @@ pub struct SettingsPatch {
     /// How often a connected tenant syncs, as a duration (`6h`, `90m`).
     pub sync_interval: Option<String>,
     pub deprovision_brake: Option<BrakePatch>,
+    /// How long after deprovisioning a person is erased (`90d`); `null` keeps them.
+    #[serde(default, deserialize_with = "present")]
+    pub erase_deprovisioned_after: Option<Option<String>>,
+}
+
+/// A key that is present, `null` included: `Some(None)` for `null`, and `None` (by
+/// `default`) when the key is absent.
+pub fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    <Option<String> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// Deprovisioned people are kept at least this long before they may be erased...
+pub const MIN_ERASE_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// ...and the setting is at most this.
+pub const MAX_ERASE_AFTER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+fn check_erase_after(text: &str) -> Result<i64, Error> {
+    let bounds = || {
+        format!(
+            "erase_deprovisioned_after must be a duration from 1d to 100y (`90d`, `2y`), or \
+             null to keep deprovisioned people, not `{}`",
+            text.chars().take(40).collect::<String>()
+        )
+    };
+    let d = humantime::parse_duration(text.trim()).map_err(|_| Error::InvalidValue(bounds()))?;
+    if !(MIN_ERASE_AFTER..=MAX_ERASE_AFTER).contains(&d) || d.subsec_nanos() != 0 {
+        return Err(Error::InvalidValue(bounds()));
+    }
+    i64::try_from(d.as_secs()).map_err(|_| Error::InvalidValue(bounds()))
+}
+
+/// The `erase_deprovisioned_after` setting as it is written (`90days`), if it is set.
+pub fn format_erase_after(secs: Option<i64>) -> Option<String> {
+    let secs = u64::try_from(secs?).ok()?;
+    Some(humantime::format_duration(Duration::from_secs(secs)).to_string())
 }
 
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -196,6 +231,11 @@ impl SettingsPatch {
                 .min_count
                 .map(|n| between(n, 0, MAX_BRAKE_MIN_COUNT, "deprovision_brake.min_count"))
                 .transpose()?,
+            erase_deprovisioned_after_secs: match &self.erase_deprovisioned_after {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(text)) => Some(Some(check_erase_after(text)?)),
+            },
         })
     }
 }

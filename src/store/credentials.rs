@@ -146,6 +146,26 @@ pub fn find_admin_key(conn: &mut PgConnection, key_id: &str) -> QueryResult<Opti
         .optional()
 }
 
+/// Marks the admin key revoked (keeping the first revocation time); `None` when no such
+/// key exists.
+pub fn revoke_admin_key(
+    conn: &mut PgConnection,
+    key_id: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<AdminKey>> {
+    let Some(key) = find_admin_key(conn, key_id)? else {
+        return Ok(None);
+    };
+    if key.revoked_at.is_some() {
+        return Ok(Some(key));
+    }
+    diesel::update(admin_keys::table.find(&key.key_id))
+        .set(admin_keys::revoked_at.eq(now))
+        .returning(AdminKey::as_returning())
+        .get_result(conn)
+        .map(Some)
+}
+
 pub fn touch_admin_key(
     conn: &mut PgConnection,
     key_id: &str,

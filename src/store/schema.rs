@@ -65,6 +65,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    event_horizons (tenant_id) {
+        tenant_id -> Uuid,
+        pruned_through -> Int8,
+    }
+}
+
+diesel::table! {
     events (seq) {
         seq -> Int8,
         id -> Nullable<Int8>,
@@ -104,6 +111,15 @@ diesel::table! {
         excluded_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    job_leases (job) {
+        job -> Text,
+        owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamptz>,
+        last_done_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -219,6 +235,7 @@ diesel::table! {
         sync_interval_secs -> Int4,
         brake_max_percent -> Int4,
         brake_min_count -> Int4,
+        erase_deprovisioned_after_secs -> Nullable<Int8>,
     }
 }
 
@@ -258,6 +275,7 @@ diesel::joinable!(connect_link_nonces -> tenants (tenant_id));
 diesel::joinable!(connect_links -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(console_sessions -> admin_keys (key_id));
+diesel::joinable!(event_horizons -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> tenants (tenant_id));
@@ -278,9 +296,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     connect_links,
     connections,
     console_sessions,
+    event_horizons,
     events,
     group_members,
     groups,
+    job_leases,
     scim_tokens,
     sync_objects,
     sync_plan_items,

@@ -29,6 +29,8 @@ pub struct Tenant {
     /// is held.
     pub brake_max_percent: i32,
     pub brake_min_count: i32,
+    /// Deprovisioned people are erased this long after, in seconds; `None` keeps them.
+    pub erase_deprovisioned_after_secs: Option<i64>,
 }
 
 #[derive(Insertable, Debug)]
@@ -66,6 +68,8 @@ pub struct SettingsChange {
     pub sync_interval_secs: Option<i32>,
     pub brake_max_percent: Option<i32>,
     pub brake_min_count: Option<i32>,
+    /// `Some(None)` sets it back to keeping them.
+    pub erase_deprovisioned_after_secs: Option<Option<i64>>,
 }
 
 impl SettingsChange {
@@ -78,6 +82,7 @@ impl SettingsChange {
             && self.sync_interval_secs.is_none()
             && self.brake_max_percent.is_none()
             && self.brake_min_count.is_none()
+            && self.erase_deprovisioned_after_secs.is_none()
     }
 }
 

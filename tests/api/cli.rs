@@ -430,13 +430,16 @@ async fn command_line_writes_leave_what_the_same_admin_api_writes_leave() {
         "25",
         "--rate-burst",
         "50",
+        "--erase-deprovisioned-after",
+        "90d",
     ]));
     assert!(ok, "{err}");
     let res = app
         .admin_patch(
             "/admin/v1/tenants/by-api",
             &json!({"name": "Acme Ltd", "source": "manual", "on_source_delete": "remove",
-                    "rate_limit": {"per_second": 25, "burst": 50}}),
+                    "rate_limit": {"per_second": 25, "burst": 50},
+                    "erase_deprovisioned_after": "90d"}),
         )
         .await;
     assert_eq!(res.status(), 200);
@@ -444,7 +447,29 @@ async fn command_line_writes_leave_what_the_same_admin_api_writes_leave() {
         same("tenant set")["tenant"],
         json!({"name": "Acme Ltd", "source": "manual", "on_source_delete": "remove",
                "rate_per_second": 25, "rate_burst": 50, "sync_interval_secs": 21600,
-               "brake_max_percent": 20, "brake_min_count": 10})
+               "brake_max_percent": 20, "brake_min_count": 10,
+               "erase_deprovisioned_after_secs": 7_776_000})
+    );
+    // `never` on the command line is `null` in the admin API: deprovisioned people are kept.
+    let (ok, out, err) = run(scimd(&url).args([
+        "tenant",
+        "set",
+        "by-cli",
+        "--erase-deprovisioned-after",
+        "never",
+    ]));
+    assert!(ok, "{err}");
+    assert!(out.contains("erase_deprovisioned_after=never"), "{out}");
+    let res = app
+        .admin_patch(
+            "/admin/v1/tenants/by-api",
+            &json!({"erase_deprovisioned_after": null}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        same("tenant set never")["tenant"]["erase_deprovisioned_after_secs"],
+        Value::Null
     );
 
     // A partial change leaves the other settings as they are.

@@ -1075,6 +1075,7 @@ async fn an_answer_with_a_field_the_schema_lacks_does_not_fit() {
         "rate_limit": {"per_second": 100, "burst": 200},
         "sync_interval": "6h",
         "deprovision_brake": {"max_percent": 20, "min_count": 10},
+        "erase_deprovisioned_after": null,
         "created_at": "2026-11-22T09:00:00Z",
         "updated_at": "2026-11-23T14:05:12Z",
     });

@@ -206,6 +206,8 @@ pub struct TestApp {
     pub admin_key: String,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
+    /// The `application_name` of the node's change listener.
+    pub listener: String,
 }
 
 pub fn init_logs() {
@@ -237,12 +239,15 @@ pub async fn spawn_app_on(db: TestDb, tune: impl FnOnce(&mut Settings)) -> TestA
     settings.pool_timeout = Duration::from_secs(2);
     settings.shutdown_timeout = Duration::from_secs(1);
     settings.workers = Some(2);
+    // Tests that prune call the housekeeping step themselves.
+    settings.housekeeping_every = Duration::from_secs(24 * 3600);
     tune(&mut settings);
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let shared: SharedClock = clock.clone();
     let app = Application::build(settings, shared).expect("build app");
     let address = format!("http://{}", app.addr());
     let pool = app.db();
+    let listener = app.listener_name().to_owned();
     tokio::spawn(app.run_until_stopped());
 
     let mut conn = db.conn();
@@ -255,6 +260,7 @@ pub async fn spawn_app_on(db: TestDb, tune: impl FnOnce(&mut Settings)) -> TestA
         pool,
         admin_key,
         clock,
+        listener,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
@@ -316,6 +322,7 @@ impl TestApp {
     /// [`TestApp::tenant_with_default_limit`].
     pub async fn tenant_with_token(&self, slug: &str) -> String {
         let token = self.tenant_with_default_limit(slug).await;
+        let heard = self.changes_heard().await;
         let res = self
             .admin_patch(
                 &format!("/admin/v1/tenants/{slug}"),
@@ -323,7 +330,27 @@ impl TestApp {
             )
             .await;
         assert_eq!(res.status(), 200, "raise the rate limit of {slug}");
+        // The change comes back to this node as a notification, which marks what it
+        // cached of the tenant stale: heard before the test goes on, so that a test that
+        // starves the pools afterwards finds its token cached, as it expects.
+        eventually(Duration::from_secs(2), || async {
+            self.changes_heard().await > heard
+        })
+        .await;
         token
+    }
+
+    /// How many change notifications the node has heard (`store::notify`).
+    pub async fn changes_heard(&self) -> u64 {
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("scimd_change_notifications_total ")?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0)
     }
 
     /// Creates a tenant with the default settings and issues it a token.
@@ -506,6 +533,20 @@ pub fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[derive(diesel::QueryableByName)]
+struct N {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// The `n` of a query such as `SELECT count(*) AS n FROM …` on the app's database.
+pub fn count(app: &TestApp, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut app.db.conn())
+        .expect("count")
+        .n
 }
 
 /// A tenant's kept counts of visible users and groups (`store::counts`) beside a count of

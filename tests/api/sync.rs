@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 use serde_json::{json, Value};
 
 use crate::fake_graph::{FakeGraph, FakeOptions, Fault};
-use crate::helpers::{spawn_app_on, spawn_app_with, TestApp, TestDb};
+use crate::helpers::{count, spawn_app_on, spawn_app_with, TestApp, TestDb};
 
 /// A 32-byte key, base64: the connection's secret is sealed under it.
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -132,19 +132,6 @@ async fn fake_with(n: usize) -> FakeGraph {
         fake.add_user(&id, props);
     }
     fake
-}
-
-#[derive(QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(app: &TestApp, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut app.db.conn())
-        .expect("count")
-        .n
 }
 
 fn live_people(app: &TestApp) -> i64 {

@@ -25,7 +25,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::OpenApiFactory;
 
-use crate::error::{AdminError, Error, Problem, PROBLEM_CONTENT_TYPE};
+use crate::error::{AdminError, Error, Problem, PrunedProblem, PROBLEM_CONTENT_TYPE};
 
 /// Where the admin API is mounted; the document's paths are relative to it.
 pub const PREFIX: &str = "/admin/v1";
@@ -53,13 +53,14 @@ answer 429 with `Retry-After` and a SCIM error body.";
     servers((url = "/admin/v1")),
     security(("adminKey" = [])),
     components(
-        schemas(Problem),
+        schemas(Problem, PrunedProblem),
         responses(
             BadRequest,
             Unauthorized,
             NotFound,
             Conflict,
             PayloadTooLarge,
+            EventsPruned,
             UnsupportedMediaType,
             Unavailable,
             OtherProblem
@@ -191,6 +192,19 @@ problem_responses! {
         "The request clashes with the tenant's people or state (`uniqueness`, `conflict`); \
          nothing was changed"
     );
+    /// 410.
+    EventsPruned => ResponseBuilder::new()
+        .description(
+            "Events after the given `after` were pruned (events are kept for \
+             `SCIMD_EVENT_RETENTION`): `resume_after` says where the feed goes on, `oldest_id` \
+             is the oldest event still kept",
+        )
+        .content(
+            PROBLEM_CONTENT_TYPE,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(PrunedProblem::name())))
+                .build(),
+        );
     /// 413.
     PayloadTooLarge => problem_response("The request body is larger than the server takes");
     /// 415.

@@ -42,7 +42,10 @@ struct EventPage {
 /// The tenant's event feed, in feed order
 ///
 /// Poll with `after` set to the previous answer's `next_after`. Events are ordered by id
-/// and the feed never skips an event that commits late.
+/// and the feed never skips an event that commits late. Events older than
+/// `SCIMD_EVENT_RETENTION` are pruned: a read whose `after` is before the pruned ones
+/// answers 410 with the oldest id still kept and where to read on, so a reader knows it
+/// missed events.
 #[utoipa::path(
     operation_id = "listEvents",
     params(TenantPath, FeedQuery),
@@ -65,6 +68,7 @@ struct EventPage {
                 "next_after": 1042
             })
         ),
+        (status = 410, response = super::doc::EventsPruned),
     )
 )]
 #[get("/tenants/{slug}/events")]

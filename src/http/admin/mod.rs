@@ -178,6 +178,10 @@ pub(super) struct TenantView {
     #[schema(example = "6h")]
     sync_interval: String,
     deprovision_brake: DeprovisionBrake,
+    /// How long after deprovisioning a person is erased (with a `user.removed` event);
+    /// `null`: deprovisioned people are kept
+    #[schema(example = "90days", required = true)]
+    erase_deprovisioned_after: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -210,6 +214,9 @@ impl From<Tenant> for TenantView {
                 max_percent: t.brake_max_percent,
                 min_count: t.brake_min_count,
             },
+            erase_deprovisioned_after: tenants::format_erase_after(
+                t.erase_deprovisioned_after_secs,
+            ),
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -347,6 +354,11 @@ struct TenantPatch {
     #[schema(example = "6h")]
     sync_interval: Option<String>,
     deprovision_brake: Option<BrakePatch>,
+    /// Erase deprovisioned people this long after they were deprovisioned: a duration
+    /// from `1d` to `100y`, checked by every node's housekeeping; `null` keeps them
+    #[serde(default, deserialize_with = "tenants::present")]
+    #[schema(value_type = Option<String>, nullable, example = "90d")]
+    erase_deprovisioned_after: Option<Option<String>>,
 }
 
 /// Either or both of the deprovision brake's settings
@@ -384,6 +396,7 @@ impl From<TenantPatch> for tenants::SettingsPatch {
                 max_percent: b.max_percent,
                 min_count: b.min_count,
             }),
+            erase_deprovisioned_after: p.erase_deprovisioned_after,
         }
     }
 }

@@ -404,6 +404,8 @@ pub async fn save_settings(
                 max_percent: number(&fields, "brake_max_percent", "the brake's percent")?,
                 min_count: number(&fields, "brake_min_count", "the brake's count")?,
             }),
+            // Not on this form (yet): the admin API and `scimd tenant set` change it.
+            erase_deprovisioned_after: None,
         };
         admin::update_tenant(&state.db, slug.clone(), patch, state.clock.now()).await
     }
