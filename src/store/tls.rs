@@ -113,7 +113,7 @@ pub fn client_config(
         parsed.set_query(Some(&format!("sslmode={driver_mode}")));
     }
     let config = tokio_postgres::Config::from_str(parsed.as_str())
-        .map_err(|e| ClientConfigError::Driver(e.to_string()))?;
+        .map_err(|e| ClientConfigError::Driver(crate::error::chain(&e)))?;
 
     let tls_err = |e: openssl::error::ErrorStack| ClientConfigError::Tls(e.to_string());
     let mut tls = SslConnector::builder(SslMethod::tls_client()).map_err(tls_err)?;
