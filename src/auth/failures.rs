@@ -15,9 +15,9 @@
 //!   tokens keep working; only a credential this node has never verified waits.
 //! - Addresses are counted one by one; IPv6 ones by their /64, which one subscriber
 //!   usually holds whole. A flood from many addresses cannot grow the table without
-//!   limit: at `capacity` entries, the recovered ones are dropped, and an address that
-//!   still finds no room is not counted (the verifier's bound on concurrent argon2 checks
-//!   still holds it).
+//!   limit: at `capacity` entries, the recovered ones are dropped (at most once a second),
+//!   and an address that still finds no room is not counted (the verifier's bound on
+//!   concurrent argon2 checks still holds it).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -58,8 +58,15 @@ pub struct SignInLimiter {
     per_window: u32,
     window: chrono::Duration,
     capacity: usize,
+    table: Mutex<Table>,
+}
+
+struct Table {
     /// Per address, GCRA's theoretical arrival time: when all of its slots are free.
-    entries: Mutex<HashMap<ClientKey, DateTime<Utc>>>,
+    entries: HashMap<ClientKey, DateTime<Utc>>,
+    /// When the full table was last swept of recovered addresses: at most once a second,
+    /// so that a flood of new addresses does not make every request walk the table.
+    swept_at: Option<DateTime<Utc>>,
 }
 
 /// A slot taken by a check in progress. Unless [`Attempt::succeeded`] is called it counts
@@ -92,7 +99,10 @@ impl SignInLimiter {
             per_window: per_minute,
             window: chrono::Duration::minutes(1),
             capacity: capacity.max(1),
-            entries: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table {
+                entries: HashMap::new(),
+                swept_at: None,
+            }),
         }
     }
 
@@ -100,13 +110,13 @@ impl SignInLimiter {
         self.window / i32::try_from(self.per_window.max(1)).unwrap_or(i32::MAX)
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<ClientKey, DateTime<Utc>>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// How many addresses are tracked now.
     pub fn tracked(&self) -> usize {
-        self.entries().len()
+        self.table().entries.len()
     }
 
     /// Takes a slot for a check from `key`, or says how long the address must wait.
@@ -116,9 +126,13 @@ impl SignInLimiter {
         }
         let now = self.clock.now();
         let interval = self.interval();
-        let mut entries = self.entries();
+        let mut table = self.table();
+        let Table { entries, swept_at } = &mut *table;
         if !entries.contains_key(&key) && entries.len() >= self.capacity {
-            entries.retain(|_, tat| *tat > now);
+            if swept_at.is_none_or(|at| now - at >= chrono::Duration::seconds(1)) {
+                entries.retain(|_, tat| *tat > now);
+                *swept_at = Some(now);
+            }
             if entries.len() >= self.capacity {
                 // No room: not counted (see the module doc).
                 return Ok(Attempt { limiter: None, key });
@@ -141,7 +155,7 @@ impl SignInLimiter {
     fn give_back(&self, key: ClientKey) {
         let now = self.clock.now();
         let interval = self.interval();
-        let mut entries = self.entries();
+        let entries = &mut self.table().entries;
         if let Some(tat) = entries.get_mut(&key) {
             *tat -= interval;
             if *tat <= now {
@@ -236,6 +250,11 @@ mod tests {
             assert!(limiter.tracked() <= 1000);
         }
         assert_eq!(limiter.tracked(), 1000);
+        // No room: an address that finds none is not counted.
+        let untracked = key("203.0.113.8");
+        for _ in 0..25 {
+            drop(limiter.begin(untracked).expect("not counted"));
+        }
         // Once the tracked addresses have recovered, new ones are counted again.
         clock.advance(chrono::Duration::seconds(4));
         let newcomer = key("203.0.113.9");

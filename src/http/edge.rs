@@ -46,6 +46,8 @@ const LINGER_BYTES: usize = 1024 * 1024;
 /// A chunk-size line or a chunk's trailers longer than this end the checks.
 const MAX_CHUNK_LINE: usize = 4096;
 const MAX_TRAILER_BYTES: usize = 16 * 1024;
+/// The head buffer a connection keeps between requests, at most.
+const KEPT_HEAD_BYTES: usize = 8 * 1024;
 
 #[derive(Clone, Copy, Debug)]
 pub struct EdgeLimits {
@@ -240,6 +242,10 @@ impl<IO> Guarded<IO> {
             return Ok(take);
         };
         let scan = self.frame(end)?;
+        // A large head's buffer is not kept for the connection's life.
+        if self.head.capacity() > KEPT_HEAD_BYTES {
+            self.head = Vec::new();
+        }
         self.head.clear();
         self.line = None;
         self.timing = false;
