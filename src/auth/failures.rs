@@ -7,8 +7,14 @@
 //! failures a minute) gets 429 with `Retry-After` for such credentials until a slot frees
 //! up; its failures age out at the same rate (GCRA: one slot every minute / limit).
 //!
-//! - Taking the slot first means concurrent requests from one address cannot all slip
-//!   through before the first failure is counted.
+//! - The slot is taken just before the check's argon2 work, once the check holds one of
+//!   the verifier's few argon2 permits, so concurrent requests from one address cannot
+//!   all slip through before the first failure is counted. An address already over its
+//!   allowance is refused earlier still, before the credential's row is read
+//!   ([`SignInLimiter::admits`]). Slots are never held by checks that merely wait their
+//!   turn: a burst of first uses of many good credentials from one address (an IdP
+//!   connecting with the tokens of many tenants after a restart) is not mistaken for a
+//!   flood.
 //! - A success does not reset the count: a client that holds one valid credential cannot
 //!   use it to buy more guesses. It does not need to either, because credentials already
 //!   verified are answered by the cache without coming here, so a limited address's good
@@ -119,6 +125,25 @@ impl SignInLimiter {
         self.table().entries.len()
     }
 
+    /// Whether `key` has a slot free now, without taking it: the cheap refusal made before
+    /// a check reads anything. The slot itself is taken by [`SignInLimiter::begin`] when
+    /// the check is about to run.
+    pub fn admits(&self, key: ClientKey) -> Result<(), Limited> {
+        if self.per_window == 0 {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let table = self.table();
+        let Some(tat) = table.entries.get(&key) else {
+            return Ok(());
+        };
+        let over = (*tat).max(now) + self.interval() - now - self.window;
+        if over > chrono::Duration::zero() {
+            return Err(Limited(over.to_std().unwrap_or(Duration::ZERO)));
+        }
+        Ok(())
+    }
+
     /// Takes a slot for a check from `key`, or says how long the address must wait.
     pub fn begin(self: &Arc<Self>, key: ClientKey) -> Result<Attempt, Limited> {
         if self.per_window == 0 {
@@ -203,7 +228,9 @@ mod tests {
         assert!(limiter.begin(key("192.0.2.8")).is_ok());
         // One slot frees every 3 seconds (20 a minute).
         clock.advance(chrono::Duration::seconds(3));
+        assert!(limiter.admits(bad).is_ok(), "a slot is free again");
         assert!(limiter.begin(bad).is_ok());
+        assert!(limiter.admits(bad).is_err());
         assert!(limiter.begin(bad).is_err());
         clock.advance(chrono::Duration::seconds(60));
         for _ in 0..20 {

@@ -20,9 +20,9 @@
 //!   the others then find it cached. Without that, each ran argon2 (or, for a stale entry,
 //!   read the row) itself.
 //! - Last use is written at most once a minute per credential, in the background.
-//! - A credential the cache cannot answer first takes a slot from its client address's
-//!   failed sign-in allowance ([`SignInLimiter`]): an address over it gets 429 before any
-//!   argon2 or database work. A stale entry is renewed without one (it proves the token
+//! - A credential the cache cannot answer counts against its client address's failed
+//!   sign-in allowance ([`SignInLimiter`]): an address over it gets 429 before any argon2
+//!   or database work, and a check takes its slot only once it holds an argon2 permit. A stale entry is renewed without one (it proves the token
 //!   was verified here before), and so is a fresh hit, so an address's good tokens keep
 //!   working while its bad ones are refused.
 
@@ -146,6 +146,13 @@ fn unauthorized(detail: &str) -> Error {
     Error::Unauthorized(detail.to_owned())
 }
 
+fn too_many_failures(Limited(wait): Limited) -> Error {
+    Error::too_many_requests(
+        "too many failed sign-ins from this address; retry after the time Retry-After gives",
+        wait,
+    )
+}
+
 impl Verifier {
     pub fn new(
         kind: CredentialKind,
@@ -205,9 +212,9 @@ impl Verifier {
         self.check(db, presented, digest, from).await
     }
 
-    /// [`Verifier::verify`] past the gate. A credential not cached at all takes a slot of
-    /// its address's allowance here, behind the gate: concurrent first uses of one good
-    /// token take one slot in turn, not one each.
+    /// [`Verifier::verify`] past the gate. A credential not cached at all is first refused
+    /// if its address has used its allowance; otherwise [`Verifier::check_row`] takes the
+    /// slot when the argon2 check is about to run.
     async fn check(
         &self,
         db: &Db,
@@ -224,39 +231,40 @@ impl Verifier {
             Hit::Stale { secret_hash } => Some(secret_hash),
             Hit::Miss => None,
         };
-        let attempt = match stale_hash {
+        let counted = match stale_hash {
             Some(_) => None,
-            None => Some(self.failures.begin(from).map_err(|Limited(wait)| {
-                Error::too_many_requests(
-                    "too many failed sign-ins from this address; retry after the time \
-                     Retry-After gives",
-                    wait,
-                )
-            })?),
-        };
-        let result = self
-            .check_row(db, presented, digest, stale_hash, generation)
-            .await;
-        // Only a refused credential counts; the server's own trouble (a database that
-        // is down) is not the client's failure.
-        if let Some(attempt) = attempt {
-            if !matches!(result, Err(Error::Unauthorized(_))) {
-                attempt.succeeded();
+            None => {
+                self.failures.admits(from).map_err(too_many_failures)?;
+                Some(from)
             }
-        }
-        result
+        };
+        self.check_row(db, presented, digest, stale_hash, counted, generation)
+            .await
     }
 
-    /// [`Verifier::check`] once the allowance let it through: the row, then argon2.
+    /// [`Verifier::check`] once the allowance let it through: the row, then argon2. With
+    /// `counted`, the check takes a slot of that address's allowance just before the
+    /// argon2 work (after the permit, so that only running checks hold slots), and gives
+    /// it back when the credential is good.
     async fn check_row(
         &self,
         db: &Db,
         presented: &str,
         digest: [u8; 32],
         stale_hash: Option<String>,
+        counted: Option<ClientKey>,
         generation: u64,
     ) -> Result<Principal, Error> {
-        let credential = Credential::parse(presented).map_err(|e| unauthorized(&e.to_string()))?;
+        let credential = match Credential::parse(presented) {
+            Ok(credential) => credential,
+            Err(e) => {
+                if let Some(from) = counted {
+                    // A malformed credential is a failure too, without any work to do.
+                    drop(self.failures.begin(from).map_err(too_many_failures)?);
+                }
+                return Err(unauthorized(&e.to_string()));
+            }
+        };
 
         let kind = self.kind;
         let key_id = credential.key_id().as_str().to_owned();
@@ -272,8 +280,12 @@ impl Verifier {
         }
 
         let permit = self.checks.acquire().await.map_err(Error::internal)?;
+        let attempt = match counted {
+            Some(from) => Some(self.failures.begin(from).map_err(too_many_failures)?),
+            None => None,
+        };
         self.hash_checks.fetch_add(1, Ordering::Relaxed);
-        let (row, valid) = actix_web::web::block(move || match row {
+        let checked = actix_web::web::block(move || match row {
             Some(row) => {
                 let valid = credential.verify(&row.secret_hash);
                 (Some(row), valid)
@@ -283,14 +295,22 @@ impl Verifier {
                 (None, false)
             }
         })
-        .await?;
+        .await;
         drop(permit);
 
-        let row = match (row, valid) {
-            (Some(row), true) => row,
-            _ => return Err(unauthorized("invalid token")),
+        let result = match checked {
+            Ok((Some(row), true)) => self.accept(db, digest, &row, generation),
+            Ok(_) => Err(unauthorized("invalid token")),
+            Err(e) => Err(Error::from(e)),
         };
-        self.accept(db, digest, &row, generation)
+        // Only a refused credential counts; the server's own trouble is not the client's
+        // failure.
+        if let Some(attempt) = attempt {
+            if !matches!(result, Err(Error::Unauthorized(_))) {
+                attempt.succeeded();
+            }
+        }
+        result
     }
 
     /// A verified row: refused when revoked or expired, else cached and accepted.

@@ -226,3 +226,29 @@ async fn concurrent_first_uses_of_a_good_token_take_one_slot_in_turn_not_one_eac
         assert_eq!(res.status(), 401);
     }
 }
+
+#[tokio::test]
+async fn first_uses_of_many_good_tokens_at_once_from_one_address_are_not_taken_for_a_flood() {
+    // Slots are taken only by checks running argon2 (at most 4 at once), so 24 tokens
+    // never verified here, all arriving together from one address, all get through an
+    // allowance of 5. Had each waiting check held a slot, most would get 429.
+    let app = spawn_app_with(|s| s.auth_failures_per_minute = 5).await;
+    let mut tokens = Vec::new();
+    for i in 0..24 {
+        tokens.push(app.tenant_with_token(&format!("tenant-{i}")).await);
+    }
+    let client = client_from("127.0.0.1");
+    let checks = hash_checks(&app, "scim_token").await;
+    let answers =
+        futures_util::future::join_all(tokens.iter().map(|t| get(&client, &app, SPC, t, None)))
+            .await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(hash_checks(&app, "scim_token").await, checks + 24);
+    // And the allowance is whole afterwards: five failures fit, the sixth does not.
+    for i in 0..5 {
+        let res = get(&client, &app, SPC, &bad_token(), None).await;
+        assert_eq!(res.status(), 401, "failure {i}");
+    }
+    assert_limited_scim(get(&client, &app, SPC, &bad_token(), None).await).await;
+}
