@@ -294,9 +294,11 @@ try {
 
   await page.goto(`${BASE}/console/t/acme/settings`);
   await page.fill("#s-rate", "50");
+  await page.fill("#s-erase", "20d");
   await page.click("button:has-text('Save settings')");
   check(await page.locator("text=Settings saved.").isVisible(), "settings saved");
   check((await page.inputValue("#s-rate")) === "50", "the new rate shows");
+  check((await page.inputValue("#s-erase")) === "20days", "the erase setting shows");
   await shot("settings");
   ok("settings are saved");
 

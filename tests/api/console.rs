@@ -664,3 +664,69 @@ async fn disconnecting_says_what_happens_to_the_people_then_keeps_them() {
         .await;
     assert_eq!(tenant["source"], "manual");
 }
+
+#[tokio::test]
+async fn the_settings_form_sets_and_clears_when_deprovisioned_people_are_erased() {
+    let app = spawn_app().await;
+    app.tenant_with_token("acme").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let erase_after = || async {
+        let t: serde_json::Value = app
+            .admin_get("/admin/v1/tenants/acme")
+            .await
+            .json()
+            .await
+            .unwrap();
+        t["erase_deprovisioned_after"].clone()
+    };
+    let page = browser
+        .get("/console/t/acme/settings")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"name="erase_deprovisioned_after" value="""#),
+        "{page}"
+    );
+    let save = |value: &'static str| {
+        let csrf = csrf_of(&page);
+        let browser = &browser;
+        async move {
+            browser
+                .post(
+                    "/console/t/acme/settings",
+                    &[
+                        ("csrf", &csrf),
+                        ("name", "Acme"),
+                        ("on_source_delete", "retain"),
+                        ("rate_per_second", "100"),
+                        ("rate_burst", "200"),
+                        ("sync_interval", "6h"),
+                        ("brake_max_percent", "10"),
+                        ("brake_min_count", "5"),
+                        ("erase_deprovisioned_after", value),
+                    ],
+                )
+                .await
+        }
+    };
+    assert_eq!(save("20d").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(erase_after().await, "20days");
+    let shown = browser
+        .get("/console/t/acme/settings")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains(r#"value="20days""#), "{shown}");
+    // Out of bounds: the form says why and nothing changes.
+    let res = save("1h").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains(r#"role="alert""#));
+    assert_eq!(erase_after().await, "20days");
+    // Empty keeps them again.
+    assert_eq!(save(" ").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(erase_after().await, serde_json::Value::Null);
+}

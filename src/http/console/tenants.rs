@@ -352,6 +352,9 @@ fn settings_form(
                 p class="muted" {
                     "A sync run that would deprovision more than the larger of these is held until approved."
                 }
+                label for="s-erase" { "Erase deprovisioned people after (1d to 100y; empty keeps them)" }
+                input type="text" id="s-erase" name="erase_deprovisioned_after"
+                    value=(tenants::format_erase_after(tenant.erase_deprovisioned_after_secs).unwrap_or_default());
                 p { button class="primary" type="submit" { "Save settings" } }
             }
         },
@@ -404,8 +407,10 @@ pub async fn save_settings(
                 max_percent: number(&fields, "brake_max_percent", "the brake's percent")?,
                 min_count: number(&fields, "brake_min_count", "the brake's count")?,
             }),
-            // Not on this form (yet): the admin API and `scimd tenant set` change it.
-            erase_deprovisioned_after: None,
+            // Sent empty: keep deprovisioned people (the setting's `null`).
+            erase_deprovisioned_after: fields
+                .raw("erase_deprovisioned_after")
+                .map(|_| fields.get("erase_deprovisioned_after").map(str::to_owned)),
         };
         admin::update_tenant(&state.db, slug.clone(), patch, state.clock.now()).await
     }
