@@ -15,11 +15,13 @@
 \set k random(1, :size)
 BEGIN;
 SELECT version FROM groups WHERE tenant_id = :tenant AND id = :group FOR UPDATE;
-DELETE FROM group_members WHERE group_id = :group AND member_id = (:members::uuid[])[:k];
+DELETE FROM group_members
+WHERE tenant_id = :tenant AND group_id = :group AND member_id = (:members::uuid[])[:k];
 INSERT INTO group_members (group_id, member_id, member_type, tenant_id)
 SELECT :group::uuid, u.id, 'User', u.tenant_id FROM users u
 WHERE u.tenant_id = :tenant AND u.id = (:members::uuid[])[:k];
-UPDATE groups SET version = version + 1, updated_at = now() WHERE id = :group;
+UPDATE groups SET version = version + 1, updated_at = now()
+WHERE tenant_id = :tenant AND id = :group;
 -- group.member_removed and group.member_added, with the data scimd writes
 -- (provisioning/events.rs: `members`, the member ids).
 INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, request_id, data)

@@ -36,7 +36,7 @@ WHERE u.tenant_id IN (SELECT id FROM tenants WHERE slug LIKE 'soak%')
 -- Groups whose membership disagrees with their member events.
 SELECT 'groups_whose_members_disagree_with_their_events=' || count(*)
 FROM soak_seeded_groups g
-WHERE (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) <> g.members + coalesce((
+WHERE (SELECT count(*) FROM group_members m WHERE m.tenant_id = g.tenant_id AND m.group_id = g.id) <> g.members + coalesce((
     SELECT sum(CASE e.type WHEN 'group.member_added' THEN 1 ELSE -1 END
                * jsonb_array_length(e.data -> 'members'))
     FROM events e

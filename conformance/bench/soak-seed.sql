@@ -52,7 +52,7 @@ WHERE g.display_name = 'Everyone'
 
 -- What the audit compares with: each group's size and each user's version as seeded.
 CREATE TABLE soak_seeded_groups AS
-SELECT g.id, g.tenant_id, (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS members
+SELECT g.id, g.tenant_id, (SELECT count(*) FROM group_members m WHERE m.tenant_id = g.tenant_id AND m.group_id = g.id) AS members
 FROM groups g;
 CREATE TABLE soak_seeded_users AS SELECT id, tenant_id, version FROM users;
 

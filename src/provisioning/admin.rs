@@ -152,7 +152,7 @@ pub async fn people(
     in_tenant(db, slug, move |conn, tenant| {
         let rows = people_store::list(conn, tenant.id, state, q.as_deref(), after, limit)?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.user.id).collect();
-        let excluded = people_store::excluded_groups_of(conn, &ids)?;
+        let excluded = people_store::excluded_groups_of(conn, tenant.id, &ids)?;
         Ok((rows, excluded))
     })
     .await
@@ -231,10 +231,11 @@ pub async fn restore_person(
     .await
 }
 
-/// Gives feed positions to every committed, unsequenced event (`store::events::sequence`,
-/// in a transaction of its own), so that what is read next follows commit order.
-fn sequenced(conn: &mut PgConnection) -> Result<(), Error> {
-    events::sequence(conn)?;
+/// Gives feed positions to every committed, unsequenced event of the tenant
+/// (`store::events::sequence`, in a transaction of its own), so that what is read next
+/// follows commit order.
+fn sequenced(conn: &mut PgConnection, tenant_id: Uuid) -> Result<(), Error> {
+    events::sequence(conn, tenant_id)?;
     Ok(())
 }
 
@@ -248,7 +249,7 @@ pub async fn history(
 ) -> Result<Vec<EventRow>, Error> {
     in_tenant(db, slug, move |conn, tenant| {
         people::person(conn, tenant.id, id)?;
-        sequenced(conn)?;
+        sequenced(conn, tenant.id)?;
         Ok(events::for_resource(conn, tenant.id, id, after_seq, limit)?)
     })
     .await
@@ -259,7 +260,7 @@ pub async fn history(
 /// misses an event whose transaction committed late (DESIGN.md, Events).
 pub async fn feed(db: &Db, slug: String, after: i64, limit: i64) -> Result<Vec<EventRow>, Error> {
     in_tenant(db, slug, move |conn, tenant| {
-        sequenced(conn)?;
+        sequenced(conn, tenant.id)?;
         let page = events::feed(conn, tenant.id, after, limit)?;
         // The horizon only rises, and is read after the page: if it is at or below `after`
         // now, nothing after `after` had been pruned when the page was read.
@@ -291,7 +292,7 @@ pub async fn recent_events(
     limit: i64,
 ) -> Result<Vec<EventRow>, Error> {
     in_tenant(db, slug, move |conn, tenant| {
-        sequenced(conn)?;
+        sequenced(conn, tenant.id)?;
         Ok(events::recent(
             conn,
             tenant.id,

@@ -187,7 +187,7 @@ pub async fn group(db: &Db, slug: String, id: Uuid) -> Result<(GroupLine, i64), 
     in_tenant(db, slug, move |conn, tenant| {
         let row = groups::find(conn, tenant.id, id)?
             .ok_or_else(|| super::groups::not_found(&id.to_string()))?;
-        let members = groups::member_count(conn, id)?;
+        let members = groups::member_count(conn, tenant.id, id)?;
         let at_stake = people::at_stake_in_group(conn, tenant.id, id)?;
         Ok((
             GroupLine {

@@ -145,7 +145,7 @@ fn remove(
     group_id: Uuid,
     ids: &[Uuid],
 ) -> Result<usize, Error> {
-    let removed = groups::remove_members(conn, group_id, ids)?;
+    let removed = groups::remove_members(conn, actor.tenant_id, group_id, ids)?;
     if !removed.is_empty() {
         let event = Event::GroupMemberRemoved(&removed);
         events::insert(conn, &actor.record(group_id, event))?;
@@ -161,7 +161,7 @@ fn set_members(
     members: &[Member],
 ) -> Result<usize, Error> {
     let wanted: HashSet<Uuid> = members.iter().map(|m| m.id).collect();
-    let current = groups::member_ids(conn, group_id)?;
+    let current = groups::member_ids(conn, actor.tenant_id, group_id)?;
     let gone: Vec<Uuid> = current
         .iter()
         .filter(|id| !wanted.contains(id))
@@ -249,14 +249,14 @@ fn finish(
 ) -> Result<GroupRow, Error> {
     if resource != row.resource {
         let data = data_of(resource)?;
-        let updated = groups::update(conn, row.id, row.version, &data, now)?
+        let updated = groups::update(conn, row.tenant_id, row.id, row.version, &data, now)?
             .ok_or_else(|| Error::internal("row changed under its lock"))?;
         let changed = changed_fields(&row.resource, &updated.resource);
         events::insert(conn, &actor.record(row.id, Event::GroupUpdated { changed }))?;
         return Ok(updated);
     }
     if members_changed {
-        return Ok(groups::touch(conn, row.id, now)?);
+        return Ok(groups::touch(conn, row.tenant_id, row.id, now)?);
     }
     Ok(row)
 }
@@ -310,7 +310,7 @@ pub fn patch(
                 }
                 MemberChange::Remove(values) => remove(conn, actor, id, &member_ids(values))?,
                 MemberChange::RemoveAll => {
-                    let all = groups::member_ids(conn, id)?;
+                    let all = groups::member_ids(conn, actor.tenant_id, id)?;
                     remove(conn, actor, id, &all)?
                 }
                 MemberChange::Replace(refs) => {
@@ -393,12 +393,12 @@ pub fn delete(
     conn.transaction(|conn| {
         let row = locked(conn, actor, id, if_match)?;
         // Its own memberships in other groups go too (nested groups), parents locked first.
-        groups::lock_groups_of(conn, id)?;
-        for parent in groups::remove_from_all(conn, id)? {
+        groups::lock_groups_of(conn, actor.tenant_id, id)?;
+        for parent in groups::remove_from_all(conn, actor.tenant_id, id)? {
             let event = Event::GroupMemberRemoved(&[id]);
             events::insert(conn, &actor.record(parent, event))?;
         }
-        groups::delete(conn, id)?;
+        groups::delete(conn, actor.tenant_id, id)?;
         let event = Event::GroupDeleted {
             display_name: &row.display_name,
         };

@@ -493,8 +493,15 @@ impl Run<'_> {
         .map_err(clash)?
         .ok_or_else(|| Error::internal("row changed under its lock"))?;
         if restoring {
-            updated = users::set_lifecycle(conn, existing.id, Source::Manual, None, self.now)
-                .map_err(clash)?;
+            updated = users::set_lifecycle(
+                conn,
+                existing.tenant_id,
+                existing.id,
+                Source::Manual,
+                None,
+                self.now,
+            )
+            .map_err(clash)?;
         }
         let changed = changed_fields(&existing.resource, &updated.resource);
         let event = if restoring {

@@ -101,11 +101,11 @@ pub fn set_group_excluded(
     conn.transaction(|conn| {
         let row = groups::find_for_update(conn, actor.tenant_id, group_id)?
             .ok_or_else(|| super::groups::not_found(&group_id.to_string()))?;
-        let members = groups::member_count(conn, group_id)?;
+        let members = groups::member_count(conn, actor.tenant_id, group_id)?;
         if row.excluded_at.is_some() == exclude {
             return Ok(AdminGroup { row, members });
         }
-        let row = groups::set_excluded(conn, group_id, exclude.then_some(now))?;
+        let row = groups::set_excluded(conn, actor.tenant_id, group_id, exclude.then_some(now))?;
         let event = Event::GroupExcluded {
             excluded: exclude,
             display_name: &row.display_name,
@@ -179,8 +179,8 @@ pub fn restore(
         if row.deprovisioned_at.is_none() {
             return Ok(row);
         }
-        let restored =
-            users::set_lifecycle(conn, id, row.source, None, now).map_err(|e| match e {
+        let restored = users::set_lifecycle(conn, row.tenant_id, id, row.source, None, now)
+            .map_err(|e| match e {
                 diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
@@ -333,6 +333,6 @@ pub fn person(
     id: Uuid,
 ) -> Result<(people::Person, Vec<people::ExcludedBy>), Error> {
     let person = people::one(conn, tenant_id, id)?.ok_or_else(|| person_not_found(id))?;
-    let excluded = people::excluded_groups_of(conn, &[id])?;
+    let excluded = people::excluded_groups_of(conn, tenant_id, &[id])?;
     Ok((person, excluded))
 }

@@ -38,7 +38,8 @@ pub struct Policy {
     pub run_retention: chrono::Duration,
     /// Rows per statement.
     pub batch: i64,
-    /// Statements per pass, at most.
+    /// Statements per pass, at most (each tenant takes two or three even when nothing of
+    /// it is due).
     pub max_batches: u32,
     /// How long one pass may take, at most.
     pub budget: Duration,
@@ -51,7 +52,7 @@ impl Policy {
                 .unwrap_or(chrono::Duration::days(400)),
             run_retention: RUN_RETENTION,
             batch: 10_000,
-            max_batches: 2_000,
+            max_batches: 20_000,
             budget: Duration::from_secs(300),
         }
     }
@@ -149,16 +150,40 @@ impl Housekeeper {
             left: self.policy.max_batches,
             until: Instant::now() + self.policy.budget,
         };
+        // Tenant by tenant, so that every statement stays within one tenant's rows.
+        let tenants = self.db.run(|conn| Ok(store::tenants(conn)?)).await?;
+        for (i, tenant) in tenants.iter().enumerate() {
+            if !self.tenant_pass(tenant, now, &mut budget, &mut out).await? {
+                return Ok(out);
+            }
+            if i % 100 == 99 {
+                self.renew().await?;
+            }
+        }
+        out.finished = true;
+        Ok(out)
+    }
+
+    /// One tenant's share of a pass: its old events, its old sync runs, its people due
+    /// to be erased. False when the pass's budget ran out.
+    async fn tenant_pass(
+        &self,
+        tenant: &store::Kept,
+        now: DateTime<Utc>,
+        budget: &mut Budget,
+        out: &mut Outcome,
+    ) -> Result<bool, Error> {
+        let tenant_id = tenant.tenant_id;
         let batch = self.policy.batch.max(1);
 
         let cutoff = now - self.policy.event_retention;
         loop {
             if !budget.take() {
-                return Ok(out);
+                return Ok(false);
             }
             let n = self
                 .db
-                .run(move |conn| Ok(store::prune_events(conn, cutoff, batch)?))
+                .run(move |conn| Ok(store::prune_events(conn, tenant_id, cutoff, batch)?))
                 .await?;
             out.events_pruned += n;
             if n < batch {
@@ -170,20 +195,20 @@ impl Housekeeper {
         let cutoff = now - self.policy.run_retention;
         loop {
             if !budget.take() {
-                return Ok(out);
+                return Ok(false);
             }
             let runs = self
                 .db
-                .run(move |conn| Ok(store::old_runs(conn, cutoff, 100)?))
+                .run(move |conn| Ok(store::old_runs(conn, tenant_id, cutoff, 100)?))
                 .await?;
             for &run in &runs {
                 loop {
                     if !budget.take() {
-                        return Ok(out);
+                        return Ok(false);
                     }
                     let n = self
                         .db
-                        .run(move |conn| Ok(store::prune_run_rows(conn, run, batch)?))
+                        .run(move |conn| Ok(store::prune_run_rows(conn, tenant_id, run, batch)?))
                         .await?;
                     out.run_rows_pruned += n;
                     if n == 0 {
@@ -192,61 +217,71 @@ impl Housekeeper {
                 }
                 let deleted = self
                     .db
-                    .run(move |conn| Ok(store::delete_run(conn, run)?))
+                    .run(move |conn| Ok(store::delete_run(conn, tenant_id, run)?))
                     .await?;
                 out.runs_pruned += i64::from(deleted);
             }
-            self.renew().await?;
+            if !runs.is_empty() {
+                self.renew().await?;
+            }
             if runs.len() < 100 {
                 break;
             }
         }
 
+        let Some(secs) = tenant.erase_after_secs else {
+            return Ok(true);
+        };
+        let cutoff = now - chrono::Duration::seconds(secs);
         const PEOPLE_PER_BATCH: i64 = 500;
+        let mut erased_here = 0;
         loop {
             if !budget.take() {
-                return Ok(out);
+                return Ok(false);
             }
             let due = self
                 .db
-                .run(move |conn| Ok(store::due_for_erasure(conn, now, PEOPLE_PER_BATCH)?))
+                .run(move |conn| {
+                    Ok(store::due_for_erasure(
+                        conn,
+                        tenant_id,
+                        cutoff,
+                        PEOPLE_PER_BATCH,
+                    )?)
+                })
                 .await?;
+            let found = due.len();
             let erased = self
                 .db
                 .run(move |conn| {
+                    let actor = Actor {
+                        tenant_id,
+                        actor: ACTOR.to_owned(),
+                        request_id: None,
+                    };
                     let mut n = 0;
-                    for person in &due {
-                        let actor = Actor {
-                            tenant_id: person.tenant_id,
-                            actor: ACTOR.to_owned(),
-                            request_id: None,
-                        };
-                        let erased = super::people::erase_deprovisioned(
-                            conn,
-                            &actor,
-                            person.id,
-                            person.cutoff,
-                            now,
-                        )?;
+                    for person in due {
+                        let erased =
+                            super::people::erase_deprovisioned(conn, &actor, person, cutoff, now)?;
                         n += i64::from(erased);
                     }
-                    Ok((n, due.len()))
+                    Ok(n)
                 })
                 .await?;
-            out.people_erased += erased.0;
+            erased_here += erased;
             self.renew().await?;
-            if i64::try_from(erased.1).unwrap_or(i64::MAX) < PEOPLE_PER_BATCH {
+            if i64::try_from(found).unwrap_or(i64::MAX) < PEOPLE_PER_BATCH {
                 break;
             }
         }
-        if out.people_erased > 0 {
+        out.people_erased += erased_here;
+        if erased_here > 0 {
             // The feed numbers the `user.removed` events now rather than at its next read.
             self.db
-                .run(|conn| Ok(crate::store::events::sequence(conn)?))
+                .run(move |conn| Ok(crate::store::events::sequence(conn, tenant_id)?))
                 .await?;
         }
-        out.finished = true;
-        Ok(out)
+        Ok(true)
     }
 
     /// Keeps the lease while a pass goes on; losing it (a pass longer than the lease with

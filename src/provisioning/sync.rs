@@ -53,6 +53,7 @@ pub fn plan_groups(
     full: bool,
 ) -> Result<(), Error> {
     let staged: Vec<(String, Option<String>, Option<String>, bool)> = sync_staged_groups::table
+        .filter(sync_staged_groups::tenant_id.eq(run.tenant_id))
         .filter(sync_staged_groups::run_id.eq(run.id))
         .order(sync_staged_groups::source_ref)
         .select((
@@ -79,6 +80,7 @@ pub fn plan_groups(
     // The people after the plan: directory id → (person id if known, userName, email),
     // for those who stay.
     let people: Vec<Staying> = sync_plan_items::table
+        .filter(sync_plan_items::tenant_id.eq(run.tenant_id))
         .filter(sync_plan_items::run_id.eq(run.id))
         .filter(sync_plan_items::action.eq_any(STAYING.map(PlanAction::as_str)))
         .select((
@@ -130,10 +132,11 @@ pub fn plan_groups(
         }
         // Members: what the directory says, against what scimd holds.
         let current: HashSet<String> = match have {
-            Some((id, _)) => current_member_refs(conn, *id)?,
+            Some((id, _)) => current_member_refs(conn, run.tenant_id, *id)?,
             None => HashSet::new(),
         };
         let listed: Vec<(String, bool)> = sync_staged_members::table
+            .filter(sync_staged_members::tenant_id.eq(run.tenant_id))
             .filter(sync_staged_members::run_id.eq(run.id))
             .filter(sync_staged_members::group_ref.eq(group_ref))
             .select((
@@ -184,6 +187,7 @@ pub fn plan_groups(
                     p.and_then(|p| p.email.clone()),
                 );
                 items.push(PlanItem {
+                    tenant_id: run.tenant_id,
                     run_id: run.id,
                     ord: 0,
                     action,
@@ -211,7 +215,7 @@ pub fn plan_groups(
             }
         }
     }
-    store::add_items(conn, run.id, &items)?;
+    store::add_items(conn, run.key(), &items)?;
     Ok(())
 }
 
@@ -237,6 +241,7 @@ const STAYING: [PlanAction; 7] = [
 
 fn group_item(action: PlanAction, id: Uuid, group_ref: &str, name: &str, reason: &str) -> PlanItem {
     PlanItem {
+        tenant_id: Uuid::nil(),
         run_id: Uuid::nil(),
         ord: 0,
         action,
@@ -251,9 +256,18 @@ fn group_item(action: PlanAction, id: Uuid, group_ref: &str, name: &str, reason:
 }
 
 /// The directory ids of a group's user members.
-fn current_member_refs(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<HashSet<String>> {
+fn current_member_refs(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    group_id: Uuid,
+) -> QueryResult<HashSet<String>> {
     let refs: Vec<Option<String>> = group_members::table
-        .inner_join(users_table::table.on(users_table::id.eq(group_members::member_id)))
+        .inner_join(
+            users_table::table.on(users_table::tenant_id
+                .eq(group_members::tenant_id)
+                .and(users_table::id.eq(group_members::member_id))),
+        )
+        .filter(group_members::tenant_id.eq(tenant_id))
         .filter(group_members::group_id.eq(group_id))
         .select(users_table::source_ref)
         .load(conn)?;
@@ -292,14 +306,14 @@ pub fn apply(
     // run restores or adopts someone, every person the manager pass would look at is a
     // newcomer, created with its manager already.
     let newcomers_only = store::managed(conn, run.tenant_id, source)? == 0 && {
-        let counts = store::counts(conn, run.id)?;
+        let counts = store::counts(conn, run.key())?;
         [PlanAction::Restore, PlanAction::Adopt]
             .iter()
             .all(|a| counts.get(a).copied().unwrap_or(0) == 0)
     };
     let mut steps = Steps::start();
     // Leavers first: they free the userNames newcomers may take.
-    each(conn, run.id, PlanAction::Deprovision, |conn, w| {
+    each(conn, run.key(), PlanAction::Deprovision, |conn, w| {
         let Some(id) = w.person_id else { return Ok(()) };
         if let Some(row) = user_store::find_any_for_update(conn, run.tenant_id, id)? {
             if row.source == source && row.deprovisioned_at.is_none() {
@@ -312,7 +326,7 @@ pub fn apply(
         (PlanAction::Restore, users::Created::Restored),
         (PlanAction::Adopt, users::Created::Adopted),
     ] {
-        each(conn, run.id, action, |conn, w| {
+        each(conn, run.key(), action, |conn, w| {
             let (Some(id), Some(resource), Some(source_ref)) =
                 (w.person_id, w.resource.clone(), w.source_ref.as_deref())
             else {
@@ -323,7 +337,7 @@ pub fn apply(
             };
             let data = users::data_of(resource)?;
             let taken = users::take_over(conn, &actor, &row, data, source, now, how)?;
-            user_store::set_source_ref(conn, taken.id, source_ref)?;
+            user_store::set_source_ref(conn, run.tenant_id, taken.id, source_ref)?;
             Ok(())
         })?;
     }
@@ -333,7 +347,7 @@ pub fn apply(
         PlanAction::Deactivate,
         PlanAction::Reactivate,
     ] {
-        each(conn, run.id, action, |conn, w| {
+        each(conn, run.key(), action, |conn, w| {
             let (Some(id), Some(resource)) = (w.person_id, w.resource.clone()) else {
                 return Ok(());
             };
@@ -351,7 +365,7 @@ pub fn apply(
         set_managers(conn, run, &actor, source, now)?;
     }
     steps.done("managers");
-    store::write_mirror(conn, run.id, run.tenant_id, run.full)?;
+    store::write_mirror(conn, run.key(), run.full)?;
     store::applied(conn, run.tenant_id, state_after, now, next_run_at)?;
     steps.done("mirror");
     tracing::info!(run_id = %run.id, steps = %steps, "sync run applied its plan");
@@ -415,7 +429,7 @@ fn set_managers(
     // A chunk at a time: the resources of a whole directory would not fit in memory.
     let mut after = String::new();
     loop {
-        let part = store::manager_changes(conn, run.id, run.tenant_id, source, &after, CHUNK)?;
+        let part = store::manager_changes(conn, run.key(), source, &after, CHUNK)?;
         let Some(last) = part.last() else {
             return Ok(());
         };
@@ -441,7 +455,7 @@ fn set_managers(
                 staged.push((c.source_ref.clone(), next, hash));
             }
         }
-        store::write_managers(conn, run.id, run.tenant_id, &people, &staged, now)?;
+        store::write_managers(conn, run.key(), &people, &staged, now)?;
         event_store::insert_many(conn, &events)?;
     }
 }
@@ -449,13 +463,13 @@ fn set_managers(
 /// Runs `f` on each of the run's items of `action`, in plan order, a chunk at a time.
 fn each(
     conn: &mut PgConnection,
-    run_id: Uuid,
+    run: store::RunKey,
     action: PlanAction,
     mut f: impl FnMut(&mut PgConnection, &store::PersonWork) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let mut after = 0;
     loop {
-        let chunk = store::person_work(conn, run_id, action, after, CHUNK)?;
+        let chunk = store::person_work(conn, run, action, after, CHUNK)?;
         for w in &chunk {
             f(conn, w)?;
         }
@@ -482,7 +496,7 @@ fn create_people(
     let mut ids: HashMap<String, Uuid> = HashMap::new();
     let mut by_name: HashMap<String, Uuid> = HashMap::new();
     let mut by_email: HashMap<String, Uuid> = HashMap::new();
-    for n in store::newcomer_names(conn, run.id)? {
+    for n in store::newcomer_names(conn, run.key())? {
         let id = Uuid::now_v7();
         if let Some(name) = n.user_name {
             by_name.entry(name).or_insert(id);
@@ -494,7 +508,7 @@ fn create_people(
     }
     let mut after = 0;
     loop {
-        let chunk = store::person_work(conn, run.id, PlanAction::Create, after, CHUNK)?;
+        let chunk = store::person_work(conn, run.key(), PlanAction::Create, after, CHUNK)?;
         steps.done("create_read");
         let mut refs: Vec<String> = chunk.iter().filter_map(|w| w.manager_ref.clone()).collect();
         refs.sort_unstable();
@@ -560,6 +574,7 @@ fn apply_groups(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let items: Vec<PlanItem> = sync_plan_items::table
+        .filter(sync_plan_items::tenant_id.eq(run.tenant_id))
         .filter(sync_plan_items::run_id.eq(run.id))
         .filter(
             sync_plan_items::action.eq_any(
@@ -599,7 +614,7 @@ fn apply_groups(
                 if let Some(row) = groups::find_for_update(conn, run.tenant_id, id)? {
                     let data = group_data(name);
                     let changed = super::events::changed_fields(&row.resource, &data.resource);
-                    if groups::update(conn, id, row.version, &data, now)?.is_some() {
+                    if groups::update(conn, run.tenant_id, id, row.version, &data, now)?.is_some() {
                         event_store::insert(
                             conn,
                             &actor.record(id, Event::GroupUpdated { changed }),
@@ -610,7 +625,7 @@ fn apply_groups(
             PlanAction::GroupDelete => {
                 let Some(id) = item.person_id else { continue };
                 if let Some(row) = groups::find_for_update(conn, run.tenant_id, id)? {
-                    groups::delete(conn, id)?;
+                    groups::delete(conn, run.tenant_id, id)?;
                     let event = Event::GroupDeleted {
                         display_name: &row.display_name,
                     };
@@ -670,7 +685,7 @@ fn apply_groups(
     let mut touched: Vec<Uuid> = adds.iter().chain(&removes).map(|p| p.0).collect();
     touched.sort_unstable();
     touched.dedup();
-    groups::lock_many(conn, &touched)?;
+    groups::lock_many(conn, run.tenant_id, &touched)?;
     let by_group = |pairs: Vec<groups::Pair>| {
         let mut by: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
         for (group, member) in pairs {
@@ -678,7 +693,7 @@ fn apply_groups(
         }
         by
     };
-    let gone = by_group(groups::remove_pairs(conn, &removes)?);
+    let gone = by_group(groups::remove_pairs(conn, run.tenant_id, &removes)?);
     let added = by_group(groups::add_user_members(conn, run.tenant_id, &adds)?);
     let mut events = Vec::new();
     let mut changed = Vec::new();
@@ -694,7 +709,7 @@ fn apply_groups(
         }
     }
     event_store::insert_many(conn, &events)?;
-    groups::touch_many(conn, &changed, now)?;
+    groups::touch_many(conn, run.tenant_id, &changed, now)?;
     Ok(())
 }
 
@@ -817,8 +832,8 @@ pub async fn plan(
     limit: i64,
 ) -> Result<Vec<PlanItem>, Error> {
     db.run(move |conn| {
-        run_in(conn, &slug, id)?;
-        Ok(store::items(conn, id, action, after, limit)?)
+        let run = run_in(conn, &slug, id)?;
+        Ok(store::items(conn, run.key(), action, after, limit)?)
     })
     .await
 }
@@ -832,6 +847,7 @@ pub async fn approve(
     run_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<RunRow, Error> {
+    let tenant_slug = slug.clone();
     let applied = db
         .run(move |conn| {
             conn.transaction(|conn| {
@@ -844,7 +860,7 @@ pub async fn approve(
                         run.status
                     )));
                 }
-                if !store::has_staging(conn, run_id)? {
+                if !store::has_staging(conn, run.key())? {
                     return Err(Error::Conflict(
                         "the run's staged listing is gone (the database restarted since the \
                          run was planned); start a new run"
@@ -857,7 +873,7 @@ pub async fn approve(
                 apply(conn, &run, &tenant, &state, now, next)?;
                 Ok(store::set_status(
                     conn,
-                    run_id,
+                    run.key(),
                     RunStatus::Succeeded,
                     None,
                     now,
@@ -874,9 +890,13 @@ pub async fn approve(
                 "message": "scimd could not apply the approved plan; see its log",
             });
             db.run(move |conn| {
+                let run = store::RunKey {
+                    tenant_id: super::tenants::get(conn, &tenant_slug)?.id,
+                    id: run_id,
+                };
                 Ok(store::set_status(
                     conn,
-                    run_id,
+                    run,
                     RunStatus::Failed,
                     Some(error),
                     now,

@@ -179,7 +179,7 @@ pub(crate) fn take_over(
 ) -> Result<UserRow, Error> {
     let before = existing.resource.clone();
     let user_name = data.user_name.clone();
-    let lifted = users::set_lifecycle(conn, existing.id, source, None, now)
+    let lifted = users::set_lifecycle(conn, existing.tenant_id, existing.id, source, None, now)
         .map_err(|e| map_unique(e, &user_name))?;
     let row = users::update(
         conn,
@@ -316,21 +316,21 @@ pub(crate) fn end(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let id = row.id;
-    groups::lock_groups_of(conn, id)?;
-    let left = groups::remove_from_all(conn, id)?;
+    groups::lock_groups_of(conn, row.tenant_id, id)?;
+    let left = groups::remove_from_all(conn, row.tenant_id, id)?;
     for group_id in left {
-        groups::touch(conn, group_id, now)?;
+        groups::touch(conn, row.tenant_id, group_id, now)?;
         let event = Event::GroupMemberRemoved(&[id]);
         events::insert(conn, &actor.record(group_id, event))?;
     }
     if remove {
-        users::delete(conn, id)?;
+        users::delete(conn, row.tenant_id, id)?;
         let event = Event::UserRemoved {
             user_name: &row.user_name,
         };
         events::insert(conn, &actor.record(id, event))?;
     } else if row.deprovisioned_at.is_none() {
-        users::set_lifecycle(conn, id, row.source, Some(now), now)?;
+        users::set_lifecycle(conn, row.tenant_id, id, row.source, Some(now), now)?;
         let event = Event::UserDeprovisioned {
             user_name: &row.user_name,
         };

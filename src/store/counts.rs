@@ -111,10 +111,13 @@ pub fn open_slots(tenants: &str) -> String {
 
 /// Deletes the row `id` of `kind`'s table, and takes it off its tenant's count when it was
 /// visible. Whether there was one.
-pub fn delete(conn: &mut PgConnection, kind: Kind, id: Uuid) -> QueryResult<bool> {
+pub fn delete(conn: &mut PgConnection, kind: Kind, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
     let table = name(kind);
     let mut sql = Sql::new();
-    sql.push(&format!("WITH gone AS (DELETE FROM {table} WHERE id = "));
+    sql.push(&format!(
+        "WITH gone AS (DELETE FROM {table} WHERE tenant_id = "
+    ));
+    sql.bind(Bind::Uuid(tenant_id)).push(" AND id = ");
     sql.bind(Bind::Uuid(id))
         .push(&format!(
             " RETURNING tenant_id, {} AS visible), ",

@@ -64,7 +64,9 @@ pub fn group_view(
     let Some(group) = groups::find(conn, tenant_id, id)? else {
         return Ok(None);
     };
-    let members = members.then(|| groups::members_of(conn, id)).transpose()?;
+    let members = members
+        .then(|| groups::members_of(conn, tenant_id, id))
+        .transpose()?;
     Ok(Some(GroupView { group, members }))
 }
 
@@ -499,7 +501,7 @@ impl Db {
                 .into_iter()
                 .map(|group| {
                     let members = members
-                        .then(|| groups::members_of(conn, group.id))
+                        .then(|| groups::members_of(conn, group.tenant_id, group.id))
                         .transpose()?;
                     Ok(GroupView { group, members })
                 })

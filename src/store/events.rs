@@ -1,11 +1,13 @@
 //! The `events` table: the audit log and the ordered feed.
 //!
 //! Writers insert events inside their own transaction with `id` NULL. The feed position
-//! `id` is given afterwards by [`sequence`], which runs under a transaction-scoped advisory
-//! lock ([`locks::EVENT_SEQUENCER`]), so only one sequencer runs at a time and each one sees every event committed
-//! before it took the lock. Positions therefore appear in commit order: a poller reading
-//! `id > after` never skips an event whose transaction committed late, and writers never
-//! wait on each other.
+//! `id` is given afterwards by [`sequence`], per tenant, under a transaction-scoped advisory
+//! lock keyed by the tenant ([`locks::EVENT_SEQUENCER`]), so only one sequencer runs at a
+//! time for a tenant and each one sees every event of the tenant committed before it took
+//! the lock. Positions therefore appear in commit order within a tenant's feed: a poller
+//! reading `id > after` never skips an event whose transaction committed late, and writers
+//! never wait on each other. Positions are numbered per tenant (each on from the tenant's
+//! highest), so two tenants' feeds may hold the same numbers.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -92,20 +94,21 @@ pub fn insert_many(conn: &mut PgConnection, batch: &[NewEvent]) -> QueryResult<(
     Ok(())
 }
 
-/// Gives feed positions to every committed, unsequenced event, in insertion order.
-/// Returns how many were sequenced. Must not run inside a caller's open transaction: it
-/// commits its own.
-pub fn sequence(conn: &mut PgConnection) -> QueryResult<usize> {
+/// Gives feed positions to every committed, unsequenced event of the tenant, in insertion
+/// order. Returns how many were sequenced. Must not run inside a caller's open
+/// transaction: it commits its own.
+pub fn sequence(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<usize> {
     conn.transaction(|conn| {
-        locks::EVENT_SEQUENCER.lock_for_transaction(conn)?;
+        locks::EVENT_SEQUENCER.lock_keyed_for_transaction(conn, tenant_id)?;
         // A new statement, so a new snapshot: it sees every commit before the lock was won.
         diesel::sql_query(
-            "WITH base AS (SELECT coalesce(max(id), 0) AS top FROM events), \
+            "WITH base AS (SELECT coalesce(max(id), 0) AS top FROM events WHERE tenant_id = $1), \
              pending AS (SELECT seq, row_number() OVER (ORDER BY seq) AS n \
-                         FROM events WHERE id IS NULL ORDER BY seq LIMIT 100000) \
+                         FROM events WHERE tenant_id = $1 AND id IS NULL ORDER BY seq LIMIT 100000) \
              UPDATE events e SET id = base.top + pending.n \
-             FROM pending, base WHERE e.seq = pending.seq",
+             FROM pending, base WHERE e.tenant_id = $1 AND e.seq = pending.seq",
         )
+        .bind::<diesel::sql_types::Uuid, _>(tenant_id)
         .execute(conn)
     })
 }

@@ -343,13 +343,19 @@ impl Compiler<'_> {
         let a = self.target.alias;
         match relation {
             Relation::UserGroups => self.out.push(
-                "EXISTS (SELECT 1 FROM group_members rm JOIN groups rg ON rg.id = rm.group_id \
-                 WHERE rm.member_id = ",
+                "EXISTS (SELECT 1 FROM group_members rm \
+                 JOIN groups rg ON rg.tenant_id = rm.tenant_id AND rg.id = rm.group_id \
+                 WHERE rm.tenant_id = ",
             ),
             Relation::GroupMembers => self
                 .out
-                .push("EXISTS (SELECT 1 FROM group_members rm WHERE rm.group_id = "),
+                .push("EXISTS (SELECT 1 FROM group_members rm WHERE rm.tenant_id = "),
         };
+        self.out.push(a).push(".tenant_id AND ");
+        self.out.push(match relation {
+            Relation::UserGroups => "rm.member_id = ",
+            Relation::GroupMembers => "rm.group_id = ",
+        });
         self.out.push(a).push(".id AND ");
     }
 

@@ -148,8 +148,7 @@ pub fn find_for_update(
     by_id(conn, tenant_id, id, true)
 }
 
-/// Group `id` of `tenant_id`, found by the primary key alone: the tenant test is written
-/// so that no index can answer it, as for users (`store::users::by_id`).
+/// Group `id` of `tenant_id`, found by the primary key (tenant, id).
 fn by_id(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -158,9 +157,9 @@ fn by_id(
 ) -> QueryResult<Option<GroupRow>> {
     let mut sql = Sql::new();
     sql.push("SELECT g.id, g.tenant_id, g.display_name, g.external_id, g.resource, g.version, \
-         g.source, g.source_ref, g.excluded_at, g.created_at, g.updated_at FROM groups g WHERE g.id = ");
-    sql.bind(Bind::Uuid(id)).push(" AND (g.tenant_id = ");
-    sql.bind(Bind::Uuid(tenant_id)).push(") IS TRUE");
+         g.source, g.source_ref, g.excluded_at, g.created_at, g.updated_at FROM groups g WHERE g.tenant_id = ");
+    sql.bind(Bind::Uuid(tenant_id)).push(" AND g.id = ");
+    sql.bind(Bind::Uuid(id));
     if lock {
         sql.push(" FOR UPDATE");
     }
@@ -177,12 +176,12 @@ pub fn lock_if_pushing(
     pull_sources: &[Source],
 ) -> QueryResult<Option<GroupRow>> {
     let mut sql = Sql::new();
-    // By the primary key alone, as [`by_id`].
-    sql.push("SELECT g.* FROM groups g WHERE g.id = ")
-        .bind(Bind::Uuid(id))
-        .push(" AND (g.tenant_id = ")
+    // By the primary key, as [`by_id`].
+    sql.push("SELECT g.* FROM groups g WHERE g.tenant_id = ")
         .bind(Bind::Uuid(tenant_id))
-        .push(") IS TRUE AND EXISTS (SELECT 1 FROM tenants t WHERE t.id = g.tenant_id");
+        .push(" AND g.id = ")
+        .bind(Bind::Uuid(id))
+        .push(" AND EXISTS (SELECT 1 FROM tenants t WHERE t.id = g.tenant_id");
     // Scalars, as in `users::insert_if_new`: one kept plan whatever the list.
     for pull in pull_sources {
         sql.push(" AND t.source <> ")
@@ -195,25 +194,35 @@ pub fn lock_if_pushing(
 /// Writes new data and bumps the version if the row is still at `version`.
 pub fn update(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     id: Uuid,
     version: i64,
     data: &GroupData,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<GroupRow>> {
-    diesel::update(groups::table.find(id).filter(groups::version.eq(version)))
-        .set((
-            data,
-            groups::version.eq(groups::version + 1),
-            groups::updated_at.eq(now),
-        ))
-        .returning(GroupRow::as_returning())
-        .get_result(conn)
-        .optional()
+    diesel::update(
+        groups::table
+            .find((tenant_id, id))
+            .filter(groups::version.eq(version)),
+    )
+    .set((
+        data,
+        groups::version.eq(groups::version + 1),
+        groups::updated_at.eq(now),
+    ))
+    .returning(GroupRow::as_returning())
+    .get_result(conn)
+    .optional()
 }
 
 /// Bumps the version (membership changed) of a row the caller has locked.
-pub fn touch(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<GroupRow> {
-    diesel::update(groups::table.find(id))
+pub fn touch(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<GroupRow> {
+    diesel::update(groups::table.find((tenant_id, id)))
         .set((
             groups::version.eq(groups::version + 1),
             groups::updated_at.eq(now),
@@ -224,18 +233,19 @@ pub fn touch(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResu
 
 pub fn set_excluded(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     id: Uuid,
     excluded_at: Option<DateTime<Utc>>,
 ) -> QueryResult<GroupRow> {
-    diesel::update(groups::table.find(id))
+    diesel::update(groups::table.find((tenant_id, id)))
         .set(groups::excluded_at.eq(excluded_at))
         .returning(GroupRow::as_returning())
         .get_result(conn)
 }
 
 /// Deletes a group (its memberships go with it), and takes it off the tenant's count.
-pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    counts::delete(conn, Kind::Groups, id)
+pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
+    counts::delete(conn, Kind::Groups, tenant_id, id)
 }
 
 /// Makes every group of the tenant that a source manages (any source but `manual`) a
@@ -257,8 +267,8 @@ pub fn existing_ids(
     ids: &[Uuid],
 ) -> QueryResult<Vec<Uuid>> {
     diesel::sql_query(
-        "SELECT g.id FROM unnest($2::uuid[]) AS x(id) JOIN groups g ON g.id = x.id \
-         WHERE (g.tenant_id = $1) IS TRUE",
+        "SELECT g.id FROM unnest($2::uuid[]) AS x(id) JOIN groups g \
+         ON g.tenant_id = $1 AND g.id = x.id",
     )
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
@@ -308,13 +318,16 @@ pub fn add_members(
 
 /// Locks groups for the caller's transaction, in id order (so that two writers locking
 /// overlapping sets wait rather than deadlock).
-pub fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<()> {
+pub fn lock_many(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<()> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     for chunk in ids.chunks(10_000) {
-        diesel::sql_query("SELECT id FROM groups WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(chunk)
-            .execute(conn)?;
+        diesel::sql_query(
+            "SELECT id FROM groups WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(chunk)
+        .execute(conn)?;
     }
     Ok(())
 }
@@ -362,7 +375,11 @@ pub fn add_user_members(
 }
 
 /// Removes memberships, a statement per ten thousand; returns the ones that were there.
-pub fn remove_pairs(conn: &mut PgConnection, pairs: &[Pair]) -> QueryResult<Vec<Pair>> {
+pub fn remove_pairs(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    pairs: &[Pair],
+) -> QueryResult<Vec<Pair>> {
     let mut removed = Vec::with_capacity(pairs.len());
     for chunk in pairs.chunks(10_000) {
         let mut sql = Sql::new();
@@ -370,8 +387,10 @@ pub fn remove_pairs(conn: &mut PgConnection, pairs: &[Pair]) -> QueryResult<Vec<
             .bind(Bind::UuidArray(chunk.iter().map(|p| p.0).collect()))
             .push(", ")
             .bind(Bind::UuidArray(chunk.iter().map(|p| p.1).collect()))
+            .push(") AS x(g, m) WHERE gm.tenant_id = ")
+            .bind(Bind::Uuid(tenant_id))
             .push(
-                ") AS x(g, m) WHERE gm.group_id = x.g AND gm.member_id = x.m \
+                " AND gm.group_id = x.g AND gm.member_id = x.m \
                  RETURNING gm.group_id, gm.member_id",
             );
         let rows: Vec<PairRow> = sql.into_cached_query().load(conn)?;
@@ -381,14 +400,23 @@ pub fn remove_pairs(conn: &mut PgConnection, pairs: &[Pair]) -> QueryResult<Vec<
 }
 
 /// A new version of each group, changed at `now`.
-pub fn touch_many(conn: &mut PgConnection, ids: &[Uuid], now: DateTime<Utc>) -> QueryResult<()> {
+pub fn touch_many(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
     for chunk in ids.chunks(10_000) {
-        diesel::update(groups::table.filter(groups::id.eq_any(chunk)))
-            .set((
-                groups::version.eq(groups::version + 1),
-                groups::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        diesel::update(
+            groups::table
+                .filter(groups::tenant_id.eq(tenant_id))
+                .filter(groups::id.eq_any(chunk)),
+        )
+        .set((
+            groups::version.eq(groups::version + 1),
+            groups::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     }
     Ok(())
 }
@@ -396,6 +424,7 @@ pub fn touch_many(conn: &mut PgConnection, ids: &[Uuid], now: DateTime<Utc>) -> 
 /// Removes members; returns the ones that were there.
 pub fn remove_members(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     group_id: Uuid,
     ids: &[Uuid],
 ) -> QueryResult<Vec<Uuid>> {
@@ -403,6 +432,7 @@ pub fn remove_members(
     for chunk in ids.chunks(10_000) {
         let mut gone: Vec<Uuid> = diesel::delete(
             group_members::table
+                .filter(group_members::tenant_id.eq(tenant_id))
                 .filter(group_members::group_id.eq(group_id))
                 .filter(group_members::member_id.eq_any(chunk)),
         )
@@ -506,17 +536,18 @@ WITH edit AS (SELECT (e->>'id')::uuid AS id, e->>'change' AS change, e->>'displa
   FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, pos)), \
 rm AS (SELECT id, op, pos FROM edit WHERE change = 'remove'), \
 ad AS (SELECT a.id, a.display, a.op, a.pos, coalesce( \
-    (SELECT CASE WHEN u.tenant_id = $2 AND u.deprovisioned_at IS NULL THEN 'User' END \
-     FROM users u WHERE u.id = a.id), \
-    (SELECT CASE WHEN g.tenant_id = $2 THEN 'Group' END FROM groups g WHERE g.id = a.id)) AS kind \
+    (SELECT CASE WHEN u.deprovisioned_at IS NULL THEN 'User' END \
+     FROM users u WHERE u.tenant_id = $2 AND u.id = a.id), \
+    (SELECT 'Group' FROM groups g WHERE g.tenant_id = $2 AND g.id = a.id)) AS kind \
   FROM edit a WHERE a.change = 'add'), \
 unknown AS (SELECT id FROM ad WHERE kind IS NULL ORDER BY pos LIMIT 1), \
 removed AS (DELETE FROM group_members m USING rm r \
-  WHERE m.group_id = $1 AND m.member_id = r.id AND NOT EXISTS (SELECT 1 FROM unknown) \
+  WHERE m.tenant_id = $2 AND m.group_id = $1 AND m.member_id = r.id \
+  AND NOT EXISTS (SELECT 1 FROM unknown) \
   RETURNING m.member_id), \
 added AS (INSERT INTO group_members (group_id, member_id, member_type, display, tenant_id) \
   SELECT $1, id, kind, display, $2 FROM ad WHERE NOT EXISTS (SELECT 1 FROM unknown) \
-  ORDER BY pos ON CONFLICT (group_id, member_id) DO NOTHING RETURNING member_id), \
+  ORDER BY pos ON CONFLICT (tenant_id, group_id, member_id) DO NOTHING RETURNING member_id), \
 changes AS ( \
   SELECT 0 AS kind, r.op, jsonb_agg(r.id ORDER BY r.pos) AS ids \
   FROM rm r JOIN removed d ON d.member_id = r.id GROUP BY r.op \
@@ -532,26 +563,36 @@ ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, r
     AS e(kind, tenant_id, type, resource_type, actor, request_id, data) ON e.kind = c.kind \
   ORDER BY c.op), \
 bumped AS (UPDATE groups SET version = version + 1, updated_at = $4 \
-  WHERE id = $1 AND EXISTS (SELECT 1 FROM changes) RETURNING version, updated_at) \
+  WHERE tenant_id = $2 AND id = $1 AND EXISTS (SELECT 1 FROM changes) \
+  RETURNING version, updated_at) \
 SELECT (SELECT version FROM bumped) AS version, (SELECT updated_at FROM bumped) AS updated_at, \
        (SELECT id FROM unknown) AS unknown";
 
 /// Removes every member; returns them.
-pub fn clear_members(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<Vec<Uuid>> {
-    diesel::delete(group_members::table.filter(group_members::group_id.eq(group_id)))
-        .returning(group_members::member_id)
-        .get_results(conn)
+pub fn clear_members(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    group_id: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    diesel::delete(
+        group_members::table
+            .filter(group_members::tenant_id.eq(tenant_id))
+            .filter(group_members::group_id.eq(group_id)),
+    )
+    .returning(group_members::member_id)
+    .get_results(conn)
 }
 
 /// A group's members with the `display` the client sent, in insertion order.
 pub fn members_of(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     group_id: Uuid,
 ) -> QueryResult<Vec<(Uuid, String, Option<String>)>> {
     Sql::fragment(
         "SELECT member_id AS id, member_type AS kind, display \
-         FROM group_members WHERE group_id = $1 ORDER BY member_id",
-        vec![Bind::Uuid(group_id)],
+         FROM group_members WHERE tenant_id = $1 AND group_id = $2 ORDER BY member_id",
+        vec![Bind::Uuid(tenant_id), Bind::Uuid(group_id)],
     )
     .into_cached_query()
     .load::<MemberLine>(conn)
@@ -573,23 +614,37 @@ struct MemberLine {
 }
 
 /// Drops every membership of a member (a user removed or deprovisioned, a group deleted).
-pub fn remove_from_all(conn: &mut PgConnection, member_id: Uuid) -> QueryResult<Vec<Uuid>> {
-    diesel::delete(group_members::table.filter(group_members::member_id.eq(member_id)))
-        .returning(group_members::group_id)
-        .get_results(conn)
+pub fn remove_from_all(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    member_id: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    diesel::delete(
+        group_members::table
+            .filter(group_members::tenant_id.eq(tenant_id))
+            .filter(group_members::member_id.eq(member_id)),
+    )
+    .returning(group_members::group_id)
+    .get_results(conn)
 }
 
 /// How many members a group has.
-pub fn member_count(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<i64> {
+pub fn member_count(conn: &mut PgConnection, tenant_id: Uuid, group_id: Uuid) -> QueryResult<i64> {
     group_members::table
+        .filter(group_members::tenant_id.eq(tenant_id))
         .filter(group_members::group_id.eq(group_id))
         .count()
         .get_result(conn)
 }
 
 /// Every member id of a group.
-pub fn member_ids(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<Vec<Uuid>> {
+pub fn member_ids(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    group_id: Uuid,
+) -> QueryResult<Vec<Uuid>> {
     group_members::table
+        .filter(group_members::tenant_id.eq(tenant_id))
         .filter(group_members::group_id.eq(group_id))
         .select(group_members::member_id)
         .load(conn)
@@ -598,10 +653,16 @@ pub fn member_ids(conn: &mut PgConnection, group_id: Uuid) -> QueryResult<Vec<Uu
 /// For each of `member_ids`, the groups it is a direct member of: (member, group, displayName).
 pub fn groups_of_many(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     member_ids: &[Uuid],
 ) -> QueryResult<Vec<(Uuid, Uuid, String)>> {
     group_members::table
-        .inner_join(groups::table)
+        .inner_join(
+            groups::table.on(groups::tenant_id
+                .eq(group_members::tenant_id)
+                .and(groups::id.eq(group_members::group_id))),
+        )
+        .filter(group_members::tenant_id.eq(tenant_id))
         .filter(group_members::member_id.eq_any(member_ids))
         .order((group_members::member_id, groups::display_name.asc()))
         .select((group_members::member_id, groups::id, groups::display_name))
@@ -611,12 +672,18 @@ pub fn groups_of_many(
 /// The groups `member_id` is a direct member of, locked (in id order, so two writers
 /// never lock two groups in opposite orders). Taking these locks before touching the
 /// membership rows keeps the lock order every group writer uses: group row first.
-pub fn lock_groups_of(conn: &mut PgConnection, member_id: Uuid) -> QueryResult<Vec<Uuid>> {
+pub fn lock_groups_of(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    member_id: Uuid,
+) -> QueryResult<Vec<Uuid>> {
     let ids: Vec<Uuid> = group_members::table
+        .filter(group_members::tenant_id.eq(tenant_id))
         .filter(group_members::member_id.eq(member_id))
         .select(group_members::group_id)
         .load(conn)?;
     groups::table
+        .filter(groups::tenant_id.eq(tenant_id))
         .filter(groups::id.eq_any(ids))
         .order(groups::id)
         .select(groups::id)
@@ -650,7 +717,8 @@ pub fn list_lines(
     let (after_name, after_id) = after.map_or((None, None), |(n, id)| (Some(n), Some(id)));
     diesel::sql_query(
         "SELECT g.id, g.display_name, g.excluded_at, \
-                (SELECT count(*) FROM group_members gm WHERE gm.group_id = g.id) AS members \
+                (SELECT count(*) FROM group_members gm \
+                 WHERE gm.tenant_id = g.tenant_id AND gm.group_id = g.id) AS members \
          FROM groups g WHERE g.tenant_id = $1 \
            AND ($2::text IS NULL OR g.display_name ILIKE $2) \
            AND ($3::text IS NULL OR (g.display_name, g.id) > ($3, $4)) \
@@ -679,9 +747,13 @@ pub fn groups_of_member(
     member_id: Uuid,
 ) -> QueryResult<Vec<MemberOf>> {
     group_members::table
-        .inner_join(groups::table)
+        .inner_join(
+            groups::table.on(groups::tenant_id
+                .eq(group_members::tenant_id)
+                .and(groups::id.eq(group_members::group_id))),
+        )
+        .filter(group_members::tenant_id.eq(tenant_id))
         .filter(group_members::member_id.eq(member_id))
-        .filter(groups::tenant_id.eq(tenant_id))
         .order((groups::display_name.asc(), groups::id.asc()))
         .select((groups::id, groups::display_name, groups::excluded_at))
         .load(conn)

@@ -19,8 +19,9 @@ pub const MIGRATIONS: AdvisoryLock = AdvisoryLock(727_274);
 /// create the default tenant once (held for the bootstrap's transaction).
 pub const BOOTSTRAP: AdvisoryLock = AdvisoryLock(727_275);
 
-/// Serialises the event sequencer, so feed positions are given in commit order (held for
-/// the sequencer's transaction; see `store::events::sequence`).
+/// Serialises the event sequencer of each tenant (keyed by tenant), so feed positions are
+/// given in commit order (held for the sequencer's transaction; see
+/// `store::events::sequence`).
 pub const EVENT_SEQUENCER: AdvisoryLock = AdvisoryLock(727_276);
 
 /// Serialises test processes that build the migrated template database the integration
@@ -39,6 +40,22 @@ impl AdvisoryLock {
     pub fn lock_for_transaction(self, conn: &mut PgConnection) -> QueryResult<()> {
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
             .bind::<BigInt, _>(self.0)
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Waits for this lock's instance for `key` (one per tenant, say) and holds it until
+    /// the current transaction ends. Keys share an instance only when their hashes
+    /// collide, which merely makes them wait for each other.
+    pub fn lock_keyed_for_transaction(
+        self,
+        conn: &mut PgConnection,
+        key: uuid::Uuid,
+    ) -> QueryResult<()> {
+        // The two-number form is a space of its own, apart from the one-number locks.
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))")
+            .bind::<BigInt, _>(self.0)
+            .bind::<diesel::sql_types::Text, _>(key.to_string())
             .execute(conn)
             .map(drop)
     }

@@ -21,9 +21,9 @@ use super::users::{UserRow, USER_ROW_COLUMNS};
 use crate::domain::AdminState;
 
 /// A person is in an excluded group (direct membership).
-const EXCLUDED: &str =
-    "EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.id = gm.group_id \
-     WHERE gm.member_id = u.id AND g.excluded_at IS NOT NULL)";
+const EXCLUDED: &str = "EXISTS (SELECT 1 FROM group_members gm \
+     JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id \
+     WHERE gm.tenant_id = u.tenant_id AND gm.member_id = u.id AND g.excluded_at IS NOT NULL)";
 
 /// Participation but for excluded groups: the IdP has the person active, no admin
 /// deactivated them and they have a deliverable email.
@@ -178,8 +178,8 @@ pub struct Counts {
 pub fn counts(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Counts> {
     diesel::sql_query(
         "WITH ex AS (SELECT DISTINCT gm.member_id FROM group_members gm \
-                     JOIN groups g ON g.id = gm.group_id \
-                     WHERE g.tenant_id = $1 AND g.excluded_at IS NOT NULL) \
+                     JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id \
+                     WHERE g.tenant_id = $1 AND gm.tenant_id = $1 AND g.excluded_at IS NOT NULL) \
          SELECT count(*) FILTER (WHERE live) AS total, \
                 count(*) FILTER (WHERE live AND active AND admin_state = 'active' \
                                  AND email IS NOT NULL AND NOT excluded) AS participating, \
@@ -206,11 +206,13 @@ pub fn at_stake_in_group(
     group_id: Uuid,
 ) -> QueryResult<i64> {
     diesel::sql_query(format!(
-        "SELECT count(*) AS n FROM group_members gm JOIN users u ON u.id = gm.member_id \
-         WHERE gm.group_id = $2 AND u.tenant_id = $1 AND u.deprovisioned_at IS NULL \
+        "SELECT count(*) AS n FROM group_members gm \
+         JOIN users u ON u.tenant_id = gm.tenant_id AND u.id = gm.member_id \
+         WHERE gm.tenant_id = $1 AND gm.group_id = $2 AND u.deprovisioned_at IS NULL \
            AND {UNGROUPED_RULE} \
-           AND NOT EXISTS (SELECT 1 FROM group_members o JOIN groups g ON g.id = o.group_id \
-                           WHERE o.member_id = u.id AND o.group_id <> $2 \
+           AND NOT EXISTS (SELECT 1 FROM group_members o \
+                           JOIN groups g ON g.tenant_id = o.tenant_id AND g.id = o.group_id \
+                           WHERE o.tenant_id = $1 AND o.member_id = u.id AND o.group_id <> $2 \
                              AND g.excluded_at IS NOT NULL)"
     ))
     .bind::<SqlUuid, _>(tenant_id)
@@ -229,26 +231,32 @@ pub struct ExcludedBy {
     pub display_name: String,
 }
 
-/// For each of `ids`, the excluded groups it is a direct member of.
-pub fn excluded_groups_of(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ExcludedBy>> {
+/// For each of `ids` (people of the tenant), the excluded groups it is a direct member of.
+pub fn excluded_groups_of(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<ExcludedBy>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     diesel::sql_query(
         "SELECT gm.member_id, g.id AS group_id, g.display_name \
-         FROM unnest($1::uuid[]) AS x(id) JOIN group_members gm ON gm.member_id = x.id \
-         JOIN groups g ON g.id = gm.group_id \
+         FROM unnest($1::uuid[]) AS x(id) \
+         JOIN group_members gm ON gm.tenant_id = $2 AND gm.member_id = x.id \
+         JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id \
          WHERE g.excluded_at IS NOT NULL ORDER BY gm.member_id, g.display_name, g.id",
     )
     .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<SqlUuid, _>(tenant_id)
     .load(conn)
 }
 
 /// The subset of `ids` that are people of the tenant, deprovisioned ones too.
 pub fn known_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
     diesel::sql_query(
-        "SELECT u.id FROM unnest($2::uuid[]) AS x(id) JOIN users u ON u.id = x.id \
-         WHERE (u.tenant_id = $1) IS TRUE",
+        "SELECT u.id FROM unnest($2::uuid[]) AS x(id) JOIN users u \
+         ON u.tenant_id = $1 AND u.id = x.id",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
@@ -266,7 +274,8 @@ pub fn set_admin_state(
 ) -> QueryResult<Vec<Uuid>> {
     diesel::sql_query(
         "UPDATE users u SET admin_state = $3 FROM unnest($2::uuid[]) AS x(id) \
-         WHERE u.id = x.id AND (u.tenant_id = $1 AND u.admin_state <> $3) IS TRUE RETURNING u.id",
+         WHERE u.tenant_id = $1 AND u.id = x.id AND (u.admin_state <> $3) IS TRUE \
+         RETURNING u.id",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(ids)
@@ -313,7 +322,8 @@ pub fn make_sourced_manual(conn: &mut PgConnection, stamp: &Stamp<'_>) -> QueryR
         "WITH old AS (SELECT id, source FROM users WHERE tenant_id = $1 \
            AND deprovisioned_at IS NULL AND source <> 'manual' FOR UPDATE), \
          moved AS (UPDATE users u SET source = 'manual', source_ref = NULL, updated_at = $4 \
-           FROM old WHERE u.id = old.id RETURNING u.id, old.source AS previous), \
+           FROM old WHERE u.tenant_id = $1 AND u.id = old.id \
+           RETURNING u.id, old.source AS previous), \
          ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
            request_id, occurred_at, data) \
            SELECT $1, 'user.updated', 'User', id, $2, $3, $4, \
@@ -334,12 +344,13 @@ pub fn remove_sourced_from_groups(
     run_on_sourced(
         conn,
         "WITH gone AS (DELETE FROM group_members gm USING users u \
-           WHERE gm.member_id = u.id AND u.tenant_id = $1 AND u.deprovisioned_at IS NULL \
+           WHERE gm.tenant_id = $1 AND gm.member_id = u.id AND u.tenant_id = $1 \
+           AND u.deprovisioned_at IS NULL \
            AND u.source <> 'manual' RETURNING gm.group_id, gm.member_id), \
          per_group AS (SELECT group_id, jsonb_agg(member_id) AS members FROM gone \
            GROUP BY group_id), \
          bumped AS (UPDATE groups g SET version = version + 1, updated_at = $4 \
-           FROM per_group p WHERE g.id = p.group_id RETURNING g.id), \
+           FROM per_group p WHERE g.tenant_id = $1 AND g.id = p.group_id RETURNING g.id), \
          ev AS (INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, \
            request_id, occurred_at, data) \
            SELECT $1, 'group.member_removed', 'Group', group_id, $2, $3, $4, \

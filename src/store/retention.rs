@@ -21,36 +21,39 @@ struct MaybeId {
     id: Option<i64>,
 }
 
-/// Deletes up to `batch` of the oldest events, in feed order, stopping at the first one
-/// that occurred at or after `cutoff`: what is pruned is always a prefix of the feed. The
-/// newest event is always kept, since the sequencer numbers on from it
-/// ([`super::events::sequence`]); unsequenced events are never touched. Each tenant's
+/// Deletes up to `batch` of the tenant's oldest events, in feed order, stopping at the
+/// first one that occurred at or after `cutoff`: what is pruned is always a prefix of the
+/// tenant's feed. Its newest event is always kept, since the sequencer numbers on from it
+/// ([`super::events::sequence`]); unsequenced events are never touched. The tenant's
 /// horizon ([`horizon`]) moves up in the same statement. How many were deleted.
 pub fn prune_events(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     cutoff: DateTime<Utc>,
     batch: i64,
 ) -> QueryResult<i64> {
     let n: Count = diesel::sql_query(
         "WITH head AS ( \
-             SELECT seq, id, occurred_at FROM events WHERE id IS NOT NULL ORDER BY id LIMIT $2), \
+             SELECT seq, id, occurred_at FROM events \
+             WHERE tenant_id = $3 AND id IS NOT NULL ORDER BY id LIMIT $2), \
          stop AS ( \
              SELECT least( \
                  (SELECT min(id) FROM head WHERE occurred_at >= $1), \
-                 (SELECT max(id) FROM events)) AS at), \
+                 (SELECT max(id) FROM events WHERE tenant_id = $3)) AS at), \
          gone AS ( \
              DELETE FROM events e USING head, stop \
-             WHERE e.seq = head.seq AND head.id < stop.at \
-             RETURNING e.tenant_id, e.id), \
+             WHERE e.tenant_id = $3 AND e.seq = head.seq AND head.id < stop.at \
+             RETURNING e.id), \
          moved AS ( \
              INSERT INTO event_horizons (tenant_id, pruned_through) \
-             SELECT tenant_id, max(id) FROM gone GROUP BY tenant_id \
+             SELECT $3, max(id) FROM gone HAVING count(*) > 0 \
              ON CONFLICT (tenant_id) DO UPDATE \
              SET pruned_through = greatest(event_horizons.pruned_through, excluded.pruned_through)) \
          SELECT count(*) AS n FROM gone",
     )
     .bind::<Timestamptz, _>(cutoff)
     .bind::<BigInt, _>(batch)
+    .bind::<SqlUuid, _>(tenant_id)
     .get_result(conn)?;
     Ok(n.n)
 }
@@ -82,19 +85,21 @@ struct RunId {
     id: Uuid,
 }
 
-/// Up to `limit` finished sync runs created before `cutoff`, oldest first. Queued and
-/// running runs are never pruned.
+/// Up to `limit` of the tenant's finished sync runs created before `cutoff`, oldest
+/// first. Queued and running runs are never pruned.
 pub fn old_runs(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     cutoff: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Vec<Uuid>> {
     let rows: Vec<RunId> = diesel::sql_query(
-        "SELECT id FROM sync_runs WHERE created_at < $1 \
+        "SELECT id FROM sync_runs WHERE tenant_id = $3 AND created_at < $1 \
          AND status NOT IN ('queued', 'running') ORDER BY created_at LIMIT $2",
     )
     .bind::<Timestamptz, _>(cutoff)
     .bind::<BigInt, _>(limit)
+    .bind::<SqlUuid, _>(tenant_id)
     .load(conn)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
@@ -109,15 +114,21 @@ const RUN_TABLES: [&str; 4] = [
 
 /// Deletes up to `batch` rows of the run's plan and staging; how many. Zero: the run
 /// holds none any more and [`delete_run`] is short.
-pub fn prune_run_rows(conn: &mut PgConnection, run_id: Uuid, batch: i64) -> QueryResult<i64> {
+pub fn prune_run_rows(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    run_id: Uuid,
+    batch: i64,
+) -> QueryResult<i64> {
     for table in RUN_TABLES {
         // `table` is one of the names above, never input.
         let n = diesel::sql_query(format!(
-            "DELETE FROM {table} WHERE ctid = ANY(ARRAY( \
-                 SELECT ctid FROM {table} WHERE run_id = $1 LIMIT $2))"
+            "DELETE FROM {table} WHERE tenant_id = $3 AND ctid = ANY(ARRAY( \
+                 SELECT ctid FROM {table} WHERE tenant_id = $3 AND run_id = $1 LIMIT $2))"
         ))
         .bind::<SqlUuid, _>(run_id)
         .bind::<BigInt, _>(batch)
+        .bind::<SqlUuid, _>(tenant_id)
         .execute(conn)?;
         if n > 0 {
             return Ok(i64::try_from(n).unwrap_or(i64::MAX));
@@ -127,46 +138,52 @@ pub fn prune_run_rows(conn: &mut PgConnection, run_id: Uuid, batch: i64) -> Quer
 }
 
 /// Deletes a finished run (its plan and staging pruned first by [`prune_run_rows`]).
-pub fn delete_run(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<bool> {
+pub fn delete_run(conn: &mut PgConnection, tenant_id: Uuid, run_id: Uuid) -> QueryResult<bool> {
     let n = diesel::sql_query(
-        "DELETE FROM sync_runs WHERE id = $1 AND status NOT IN ('queued', 'running')",
+        "DELETE FROM sync_runs WHERE tenant_id = $2 AND id = $1 \
+         AND status NOT IN ('queued', 'running')",
     )
     .bind::<SqlUuid, _>(run_id)
+    .bind::<SqlUuid, _>(tenant_id)
     .execute(conn)?;
     Ok(n > 0)
 }
 
-/// A deprovisioned person due to be erased.
+/// A tenant, as housekeeping goes through them one by one.
 #[derive(QueryableByName, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Due {
+pub struct Kept {
     #[diesel(sql_type = SqlUuid)]
     pub tenant_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
-    /// Erase them if they were deprovisioned before this (their tenant's setting).
-    #[diesel(sql_type = Timestamptz)]
-    pub cutoff: DateTime<Utc>,
+    /// Its `erase_deprovisioned_after`, in seconds, if set.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub erase_after_secs: Option<i64>,
 }
 
-/// Up to `limit` people deprovisioned longer ago than their tenant's
-/// `erase_deprovisioned_after`.
+/// Every tenant, in id order, for housekeeping.
+pub fn tenants(conn: &mut PgConnection) -> QueryResult<Vec<Kept>> {
+    diesel::sql_query(
+        "SELECT id AS tenant_id, erase_deprovisioned_after_secs AS erase_after_secs \
+         FROM tenants ORDER BY id",
+    )
+    .load(conn)
+}
+
+/// Up to `limit` of the tenant's people deprovisioned before `cutoff`.
 pub fn due_for_erasure(
     conn: &mut PgConnection,
-    now: DateTime<Utc>,
+    tenant_id: Uuid,
+    cutoff: DateTime<Utc>,
     limit: i64,
-) -> QueryResult<Vec<Due>> {
-    diesel::sql_query(
-        "SELECT u.tenant_id, u.id, c.cutoff FROM tenants t \
-         CROSS JOIN LATERAL (SELECT $1 - t.erase_deprovisioned_after_secs * interval '1 second' AS cutoff) c \
-         JOIN LATERAL (SELECT tenant_id, id FROM users \
-                       WHERE tenant_id = t.id AND deprovisioned_at < c.cutoff \
-                       ORDER BY deprovisioned_at LIMIT $2) u ON true \
-         WHERE t.erase_deprovisioned_after_secs IS NOT NULL \
-         LIMIT $2",
+) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<RunId> = diesel::sql_query(
+        "SELECT id FROM users WHERE tenant_id = $1 AND deprovisioned_at < $2 \
+         ORDER BY deprovisioned_at LIMIT $3",
     )
-    .bind::<Timestamptz, _>(now)
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Timestamptz, _>(cutoff)
     .bind::<BigInt, _>(limit)
-    .load(conn)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 /// Takes the job `job` for `owner` until `until`, unless another owner's lease on it is

@@ -72,7 +72,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    events (seq) {
+    events (tenant_id, seq) {
         seq -> Int8,
         id -> Nullable<Int8>,
         tenant_id -> Uuid,
@@ -88,7 +88,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    group_members (group_id, member_id) {
+    group_members (tenant_id, group_id, member_id) {
         group_id -> Uuid,
         member_id -> Uuid,
         member_type -> Text,
@@ -99,7 +99,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    groups (id) {
+    groups (tenant_id, id) {
         id -> Uuid,
         tenant_id -> Uuid,
         display_name -> Text,
@@ -147,7 +147,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    sync_plan_items (run_id, ord) {
+    sync_plan_items (tenant_id, run_id, ord) {
         run_id -> Uuid,
         ord -> Int8,
         action -> Text,
@@ -158,11 +158,12 @@ diesel::table! {
         display_name -> Nullable<Text>,
         reason -> Nullable<Text>,
         changes -> Nullable<Jsonb>,
+        tenant_id -> Uuid,
     }
 }
 
 diesel::table! {
-    sync_runs (id) {
+    sync_runs (tenant_id, id) {
         id -> Uuid,
         tenant_id -> Uuid,
         provider -> Text,
@@ -183,7 +184,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    sync_staged_groups (run_id, source_ref) {
+    sync_staged_groups (tenant_id, run_id, source_ref) {
         run_id -> Uuid,
         source_ref -> Text,
         removed -> Nullable<Text>,
@@ -191,20 +192,22 @@ diesel::table! {
         hash -> Nullable<Text>,
         display_name -> Nullable<Text>,
         members_full -> Bool,
+        tenant_id -> Uuid,
     }
 }
 
 diesel::table! {
-    sync_staged_members (run_id, group_ref, member_ref) {
+    sync_staged_members (tenant_id, run_id, group_ref, member_ref) {
         run_id -> Uuid,
         group_ref -> Text,
         member_ref -> Text,
         removed -> Bool,
+        tenant_id -> Uuid,
     }
 }
 
 diesel::table! {
-    sync_staged_users (run_id, source_ref) {
+    sync_staged_users (tenant_id, run_id, source_ref) {
         run_id -> Uuid,
         source_ref -> Text,
         removed -> Nullable<Text>,
@@ -218,6 +221,7 @@ diesel::table! {
         resource -> Nullable<Jsonb>,
         manager_ref -> Nullable<Text>,
         twins -> Nullable<Text>,
+        tenant_id -> Uuid,
     }
 }
 
@@ -240,7 +244,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    users (id) {
+    users (tenant_id, id) {
         id -> Uuid,
         tenant_id -> Uuid,
         user_name -> Text,
@@ -277,16 +281,11 @@ diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(console_sessions -> admin_keys (key_id));
 diesel::joinable!(event_horizons -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
-diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
 diesel::joinable!(scim_tokens -> tenants (tenant_id));
 diesel::joinable!(sync_objects -> tenants (tenant_id));
-diesel::joinable!(sync_plan_items -> sync_runs (run_id));
 diesel::joinable!(sync_runs -> tenants (tenant_id));
-diesel::joinable!(sync_staged_groups -> sync_runs (run_id));
-diesel::joinable!(sync_staged_members -> sync_runs (run_id));
-diesel::joinable!(sync_staged_users -> sync_runs (run_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(visible_counts -> tenants (tenant_id));
 

@@ -175,6 +175,8 @@ fn page_with(
             .push(columns)
             .push(" FROM (SELECT ")
             .push(a)
+            .push(".tenant_id, ")
+            .push(a)
             .push(".id");
     } else if columns.is_empty() {
         sql.push("SELECT ").push(row);
@@ -213,6 +215,8 @@ fn page_with(
             .push(" ")
             .push(a)
             .push(" ON ")
+            .push(a)
+            .push(".tenant_id = page.tenant_id AND ")
             .push(a)
             .push(".id = page.id")
             .push(joins)
@@ -449,7 +453,7 @@ pub fn list_users(
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.user.id).collect();
     let mut by_user: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
-    for (member, group, name) in groups_of_many(conn, &ids)? {
+    for (member, group, name) in groups_of_many(conn, tenant_id, &ids)? {
         by_user.entry(member).or_default().push((group, name));
     }
     let rows = rows

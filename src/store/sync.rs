@@ -41,6 +41,24 @@ pub struct RunRow {
     pub state_after: Option<Value>,
 }
 
+/// A run as its rows are keyed: the tenant and the run's id. Every statement on a run, its
+/// staging or its plan names both, so that it stays within the tenant's rows (the schema
+/// is ready to be distributed by tenant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunKey {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+}
+
+impl RunRow {
+    pub fn key(&self) -> RunKey {
+        RunKey {
+            tenant_id: self.tenant_id,
+            id: self.id,
+        }
+    }
+}
+
 const ACTIVE: &str = "('queued', 'running')";
 
 /// Queues a run for the tenant, unless one is queued or running already: then that one.
@@ -87,7 +105,8 @@ pub fn claim(
 ) -> QueryResult<Option<RunRow>> {
     diesel::sql_query(
         "UPDATE sync_runs r SET status = 'running', lease_owner = $1, lease_until = $2, \
-         started_at = $3 WHERE r.id = (SELECT q.id FROM sync_runs q WHERE q.status = 'queued' \
+         started_at = $3 WHERE (r.tenant_id, r.id) = (SELECT q.tenant_id, q.id FROM sync_runs q \
+         WHERE q.status = 'queued' \
          ORDER BY q.created_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING r.*",
     )
     .bind::<Text, _>(owner)
@@ -100,13 +119,14 @@ pub fn claim(
 /// Extends `owner`'s lease on a running run; false when it is no longer theirs.
 pub fn renew(
     conn: &mut PgConnection,
-    id: Uuid,
+    run: RunKey,
     owner: &str,
     lease_until: DateTime<Utc>,
 ) -> QueryResult<bool> {
     diesel::update(
         sync_runs::table
-            .filter(sync_runs::id.eq(id))
+            .filter(sync_runs::tenant_id.eq(run.tenant_id))
+            .filter(sync_runs::id.eq(run.id))
             .filter(sync_runs::lease_owner.eq(owner))
             .filter(sync_runs::status.eq(RunStatus::Running)),
     )
@@ -117,9 +137,10 @@ pub fn renew(
 
 /// Locks `owner`'s running run for the transaction that ends it; `None` when the run is
 /// no longer theirs (their lease ran out and another node recorded it as interrupted).
-pub fn lock_own(conn: &mut PgConnection, id: Uuid, owner: &str) -> QueryResult<Option<RunRow>> {
+pub fn lock_own(conn: &mut PgConnection, run: RunKey, owner: &str) -> QueryResult<Option<RunRow>> {
     sync_runs::table
-        .filter(sync_runs::id.eq(id))
+        .filter(sync_runs::tenant_id.eq(run.tenant_id))
+        .filter(sync_runs::id.eq(run.id))
         .filter(sync_runs::lease_owner.eq(owner))
         .filter(sync_runs::status.eq(RunStatus::Running))
         .select(RunRow::as_select())
@@ -142,51 +163,60 @@ pub struct Outcome {
 /// Records a run's end and lets go of its lease.
 pub fn finish(
     conn: &mut PgConnection,
-    id: Uuid,
+    run: RunKey,
     outcome: &Outcome,
     now: DateTime<Utc>,
 ) -> QueryResult<RunRow> {
-    diesel::update(sync_runs::table.filter(sync_runs::id.eq(id)))
-        .set((
-            sync_runs::status.eq(outcome.status),
-            sync_runs::full.eq(outcome.full),
-            sync_runs::counts.eq(&outcome.counts),
-            sync_runs::error.eq(&outcome.error),
-            sync_runs::base_generation.eq(outcome.base_generation),
-            sync_runs::state_after.eq(&outcome.state_after),
-            sync_runs::finished_at.eq(now),
-            sync_runs::lease_owner.eq(None::<String>),
-            sync_runs::lease_until.eq(None::<DateTime<Utc>>),
-        ))
-        .returning(RunRow::as_returning())
-        .get_result(conn)
+    diesel::update(
+        sync_runs::table
+            .filter(sync_runs::tenant_id.eq(run.tenant_id))
+            .filter(sync_runs::id.eq(run.id)),
+    )
+    .set((
+        sync_runs::status.eq(outcome.status),
+        sync_runs::full.eq(outcome.full),
+        sync_runs::counts.eq(&outcome.counts),
+        sync_runs::error.eq(&outcome.error),
+        sync_runs::base_generation.eq(outcome.base_generation),
+        sync_runs::state_after.eq(&outcome.state_after),
+        sync_runs::finished_at.eq(now),
+        sync_runs::lease_owner.eq(None::<String>),
+        sync_runs::lease_until.eq(None::<DateTime<Utc>>),
+    ))
+    .returning(RunRow::as_returning())
+    .get_result(conn)
 }
 
 /// A held run becomes `status` (approved and applied, or failed).
 pub fn set_status(
     conn: &mut PgConnection,
-    id: Uuid,
+    run: RunKey,
     status: RunStatus,
     error: Option<Value>,
     now: DateTime<Utc>,
 ) -> QueryResult<RunRow> {
-    diesel::update(sync_runs::table.filter(sync_runs::id.eq(id)))
-        .set((
-            sync_runs::status.eq(status),
-            sync_runs::error.eq(error),
-            sync_runs::finished_at.eq(now),
-        ))
-        .returning(RunRow::as_returning())
-        .get_result(conn)
+    diesel::update(
+        sync_runs::table
+            .filter(sync_runs::tenant_id.eq(run.tenant_id))
+            .filter(sync_runs::id.eq(run.id)),
+    )
+    .set((
+        sync_runs::status.eq(status),
+        sync_runs::error.eq(error),
+        sync_runs::finished_at.eq(now),
+    ))
+    .returning(RunRow::as_returning())
+    .get_result(conn)
 }
 
 /// Puts `owner`'s running run back in the queue, with what it had staged dropped: a node
 /// that stops hands its runs to the others rather than leaving them to expire.
-pub fn requeue(conn: &mut PgConnection, id: Uuid, owner: &str) -> QueryResult<bool> {
+pub fn requeue(conn: &mut PgConnection, run: RunKey, owner: &str) -> QueryResult<bool> {
     conn.transaction(|conn| {
         let n = diesel::update(
             sync_runs::table
-                .filter(sync_runs::id.eq(id))
+                .filter(sync_runs::tenant_id.eq(run.tenant_id))
+                .filter(sync_runs::id.eq(run.id))
                 .filter(sync_runs::lease_owner.eq(owner))
                 .filter(sync_runs::status.eq(RunStatus::Running)),
         )
@@ -198,7 +228,7 @@ pub fn requeue(conn: &mut PgConnection, id: Uuid, owner: &str) -> QueryResult<bo
         ))
         .execute(conn)?;
         if n > 0 {
-            clear_staging(conn, id)?;
+            clear_staging(conn, run)?;
         }
         Ok(n > 0)
     })
@@ -224,7 +254,7 @@ pub fn reap(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<RunR
         .bind::<diesel::sql_types::Timestamptz, _>(now)
         .load(conn)?;
         for run in &reaped {
-            clear_staging(conn, run.id)?;
+            clear_staging(conn, run.key())?;
             diesel::update(connections::table.filter(connections::tenant_id.eq(run.tenant_id)))
                 .set((
                     connections::last_error.eq(Some(&error)),
@@ -269,24 +299,31 @@ pub fn runs(
 }
 
 /// Drops what a run staged (its plan stays).
-pub fn clear_staging(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<()> {
+pub fn clear_staging(conn: &mut PgConnection, run: RunKey) -> QueryResult<()> {
     for table in [
         "sync_staged_users",
         "sync_staged_groups",
         "sync_staged_members",
     ] {
-        diesel::sql_query(format!("DELETE FROM {table} WHERE run_id = $1"))
-            .bind::<diesel::sql_types::Uuid, _>(run_id)
-            .execute(conn)?;
+        diesel::sql_query(format!(
+            "DELETE FROM {table} WHERE tenant_id = $1 AND run_id = $2"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
+        .bind::<diesel::sql_types::Uuid, _>(run.id)
+        .execute(conn)?;
     }
     Ok(())
 }
 
 /// Drops a run's plan (before it is computed again).
-pub fn clear_plan(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<()> {
-    diesel::delete(sync_plan_items::table.filter(sync_plan_items::run_id.eq(run_id)))
-        .execute(conn)
-        .map(drop)
+pub fn clear_plan(conn: &mut PgConnection, run: RunKey) -> QueryResult<()> {
+    diesel::delete(
+        sync_plan_items::table
+            .filter(sync_plan_items::tenant_id.eq(run.tenant_id))
+            .filter(sync_plan_items::run_id.eq(run.id)),
+    )
+    .execute(conn)
+    .map(drop)
 }
 
 #[derive(QueryableByName)]
@@ -326,8 +363,7 @@ impl ObjectKind {
 /// the whole mirror for every page (230 ms a page of 999 on a mirror of 100,000).
 pub fn base_objects(
     conn: &mut PgConnection,
-    run_id: Uuid,
-    tenant_id: Uuid,
+    run: RunKey,
     kind: ObjectKind,
     refs: &[String],
     mirror: bool,
@@ -343,13 +379,14 @@ pub fn base_objects(
     let rows: Vec<RawRow> = diesel::sql_query(format!(
         "SELECT r.source_ref, b.raw FROM unnest($3::text[]) AS r(source_ref), LATERAL ( \
          SELECT coalesce( \
-           (SELECT s.raw FROM {staged} s WHERE s.run_id = $1 AND s.source_ref = r.source_ref), \
+           (SELECT s.raw FROM {staged} s WHERE s.tenant_id = $2 AND s.run_id = $1 \
+            AND s.source_ref = r.source_ref), \
            {from_mirror}) AS raw) b \
          WHERE b.raw IS NOT NULL",
         staged = kind.staged()
     ))
-    .bind::<diesel::sql_types::Uuid, _>(run_id)
-    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Uuid, _>(run.id)
+    .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
     .bind::<diesel::sql_types::Array<Text>, _>(refs)
     .bind::<Text, _>(kind.mirror())
     .load(conn)?;
@@ -378,7 +415,7 @@ pub struct StagedUser {
 
 /// Stages `users` (at most one entry per id), each replacing what the run staged for the
 /// same id before.
-pub fn stage_users(conn: &mut PgConnection, run_id: Uuid, users: &[StagedUser]) -> QueryResult<()> {
+pub fn stage_users(conn: &mut PgConnection, run: RunKey, users: &[StagedUser]) -> QueryResult<()> {
     if users.is_empty() {
         return Ok(());
     }
@@ -387,10 +424,12 @@ pub fn stage_users(conn: &mut PgConnection, run_id: Uuid, users: &[StagedUser]) 
     };
     let mut sql = Sql::new();
     sql.push(
-        "INSERT INTO sync_staged_users (run_id, source_ref, removed, raw, hash, user_name, \
-         email, display_name, active, skip, resource, manager_ref) SELECT ",
+        "INSERT INTO sync_staged_users (tenant_id, run_id, source_ref, removed, raw, hash, \
+         user_name, email, display_name, active, skip, resource, manager_ref) SELECT ",
     )
-    .bind(Bind::Uuid(run_id))
+    .bind(Bind::Uuid(run.tenant_id))
+    .push(", ")
+    .bind(Bind::Uuid(run.id))
     .push(
         ", u.source_ref, u.removed, u.raw, u.hash, u.user_name, u.email, u.display_name, \
          u.active, u.skip, NULLIF(u.resource, 'null'::jsonb), u.manager_ref FROM unnest(",
@@ -415,7 +454,7 @@ pub fn stage_users(conn: &mut PgConnection, run_id: Uuid, users: &[StagedUser]) 
     ])
     .push(
         ") AS u(source_ref, removed, raw, hash, user_name, email, display_name, active, skip, \
-         resource, manager_ref) ON CONFLICT (run_id, source_ref) DO UPDATE SET \
+         resource, manager_ref) ON CONFLICT (tenant_id, run_id, source_ref) DO UPDATE SET \
          removed = excluded.removed, raw = excluded.raw, hash = excluded.hash, \
          user_name = excluded.user_name, email = excluded.email, \
          display_name = excluded.display_name, active = excluded.active, skip = excluded.skip, \
@@ -550,8 +589,7 @@ pub struct ManagerChange {
 /// directory id after `after`.
 pub fn manager_changes(
     conn: &mut PgConnection,
-    run_id: Uuid,
-    tenant_id: Uuid,
+    run: RunKey,
     source: Source,
     after: &str,
     limit: i64,
@@ -562,14 +600,15 @@ pub fn manager_changes(
          CASE WHEN s.manager_ref IS NOT NULL THEN {named} END AS manager \
          FROM sync_staged_users s JOIN users u ON u.tenant_id = $2 AND u.source = $3 \
          AND u.source_ref = s.source_ref AND (u.deprovisioned_at IS NULL) IS TRUE \
-         WHERE s.run_id = $1 AND s.source_ref > $6 AND s.removed IS NULL AND s.skip IS NULL \
+         WHERE s.tenant_id = $2 AND s.run_id = $1 AND s.source_ref > $6 AND s.removed IS NULL \
+         AND s.skip IS NULL \
          AND (s.manager_ref IS NOT NULL OR u.resource #> $4 IS NOT NULL)) w \
          WHERE (w.resource #>> $5) IS DISTINCT FROM w.manager::text \
          ORDER BY w.source_ref LIMIT $7",
         named = person_named("$2", "$3", "s.manager_ref")
     ))
-    .bind::<diesel::sql_types::Uuid, _>(run_id)
-    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Uuid, _>(run.id)
+    .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
     .bind::<Text, _>(source)
     .bind::<diesel::sql_types::Array<Text>, _>(vec![ENTERPRISE.to_owned(), "manager".to_owned()])
     .bind::<diesel::sql_types::Array<Text>, _>(manager_value_path())
@@ -584,8 +623,7 @@ const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:
 /// The run's staging takes the resource and hash the person's next listing will have.
 pub fn write_managers(
     conn: &mut PgConnection,
-    run_id: Uuid,
-    tenant_id: Uuid,
+    run: RunKey,
     people: &[(Uuid, Value)],
     staged: &[(String, Value, String)],
     now: chrono::DateTime<chrono::Utc>,
@@ -602,7 +640,7 @@ pub fn write_managers(
             Bind::JsonArray(people.iter().map(|p| p.1.clone()).collect()),
         ])
         .push(") AS w(id, resource) WHERE u.tenant_id = ")
-        .bind(Bind::Uuid(tenant_id))
+        .bind(Bind::Uuid(run.tenant_id))
         .push(" AND u.id = w.id");
         sql.into_cached_query().execute(conn)?;
     }
@@ -616,8 +654,10 @@ pub fn write_managers(
             Bind::JsonArray(staged.iter().map(|s| s.1.clone()).collect()),
             Bind::OptTextArray(staged.iter().map(|s| Some(s.2.clone())).collect()),
         ])
-        .push(") AS w(source_ref, resource, hash) WHERE s.run_id = ")
-        .bind(Bind::Uuid(run_id))
+        .push(") AS w(source_ref, resource, hash) WHERE s.tenant_id = ")
+        .bind(Bind::Uuid(run.tenant_id))
+        .push(" AND s.run_id = ")
+        .bind(Bind::Uuid(run.id))
         .push(" AND s.source_ref = w.source_ref");
         sql.into_cached_query().execute(conn)?;
     }
@@ -638,17 +678,19 @@ pub struct StagedGroup {
 /// Stages `groups` (one entry per id) and their member changes `(group, member, removed)`.
 pub fn stage_groups(
     conn: &mut PgConnection,
-    run_id: Uuid,
+    run: RunKey,
     groups: &[StagedGroup],
     members: &[(String, String, bool)],
 ) -> QueryResult<()> {
     if !groups.is_empty() {
         let mut sql = Sql::new();
         sql.push(
-            "INSERT INTO sync_staged_groups (run_id, source_ref, removed, raw, hash, \
+            "INSERT INTO sync_staged_groups (tenant_id, run_id, source_ref, removed, raw, hash, \
              display_name, members_full) SELECT ",
         )
-        .bind(Bind::Uuid(run_id))
+        .bind(Bind::Uuid(run.tenant_id))
+        .push(", ")
+        .bind(Bind::Uuid(run.id))
         .push(", * FROM unnest(");
         sql.bind_all([
             Bind::OptTextArray(groups.iter().map(|g| Some(g.source_ref.clone())).collect()),
@@ -659,7 +701,8 @@ pub fn stage_groups(
             Bind::BoolArray(groups.iter().map(|g| g.members_full).collect()),
         ])
         .push(
-            ") ON CONFLICT (run_id, source_ref) DO UPDATE SET removed = excluded.removed, \
+            ") ON CONFLICT (tenant_id, run_id, source_ref) DO UPDATE SET \
+             removed = excluded.removed, \
              raw = excluded.raw, hash = excluded.hash, display_name = excluded.display_name, \
              members_full = sync_staged_groups.members_full OR excluded.members_full",
         );
@@ -668,9 +711,12 @@ pub fn stage_groups(
     if !members.is_empty() {
         let mut sql = Sql::new();
         sql.push(
-            "INSERT INTO sync_staged_members (run_id, group_ref, member_ref, removed) SELECT ",
+            "INSERT INTO sync_staged_members (tenant_id, run_id, group_ref, member_ref, removed) \
+             SELECT ",
         )
-        .bind(Bind::Uuid(run_id))
+        .bind(Bind::Uuid(run.tenant_id))
+        .push(", ")
+        .bind(Bind::Uuid(run.id))
         .push(", * FROM unnest(");
         sql.bind_all([
             Bind::OptTextArray(members.iter().map(|m| Some(m.0.clone())).collect()),
@@ -678,7 +724,8 @@ pub fn stage_groups(
             Bind::BoolArray(members.iter().map(|m| m.2).collect()),
         ])
         .push(
-            ") ON CONFLICT (run_id, group_ref, member_ref) DO UPDATE SET removed = excluded.removed",
+            ") ON CONFLICT (tenant_id, run_id, group_ref, member_ref) \
+             DO UPDATE SET removed = excluded.removed",
         );
         sql.into_cached_query().execute(conn)?;
     }
@@ -693,9 +740,11 @@ struct N {
 
 /// Whether the run's staging is there: a held run always staged someone (those it would
 /// deprovision, or the listing that leaves them out), so none means the database lost it.
-pub fn has_staging(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<bool> {
+pub fn has_staging(conn: &mut PgConnection, run: RunKey) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        sync_staged_users::table.filter(sync_staged_users::run_id.eq(run_id)),
+        sync_staged_users::table
+            .filter(sync_staged_users::tenant_id.eq(run.tenant_id))
+            .filter(sync_staged_users::run_id.eq(run.id)),
     ))
     .get_result(conn)
 }
@@ -704,16 +753,17 @@ pub fn has_staging(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<bool> {
 /// `source` with a directory id the tenant has.
 pub fn staged_and_managed(
     conn: &mut PgConnection,
-    run_id: Uuid,
-    tenant_id: Uuid,
+    run: RunKey,
     source: Source,
 ) -> QueryResult<(i64, i64)> {
     let staged: N = diesel::sql_query(
-        "SELECT count(*) AS n FROM sync_staged_users WHERE run_id = $1 AND removed IS NULL",
+        "SELECT count(*) AS n FROM sync_staged_users \
+         WHERE tenant_id = $1 AND run_id = $2 AND removed IS NULL",
     )
-    .bind::<diesel::sql_types::Uuid, _>(run_id)
+    .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
+    .bind::<diesel::sql_types::Uuid, _>(run.id)
     .get_result(conn)?;
-    Ok((staged.n, managed(conn, tenant_id, source)?))
+    Ok((staged.n, managed(conn, run.tenant_id, source)?))
 }
 
 /// The live people a connection of `source` manages: the brake's base.
@@ -747,29 +797,29 @@ pub fn managed(conn: &mut PgConnection, tenant_id: Uuid, source: Source) -> Quer
 /// - else `create`.
 pub fn plan_users(
     conn: &mut PgConnection,
-    run_id: Uuid,
-    tenant_id: Uuid,
+    run: RunKey,
     source: Source,
     full: bool,
     sweep_reason: &str,
 ) -> QueryResult<()> {
-    mark_twins(conn, run_id)?;
-    plan_users_sql(run_id, tenant_id, source, full)
+    mark_twins(conn, run)?;
+    plan_users_sql(run, source, full)
         .into_query()
         .execute(conn)?;
     if full {
         diesel::sql_query(
-            "INSERT INTO sync_plan_items (run_id, ord, action, person_id, source_ref, \
+            "INSERT INTO sync_plan_items (tenant_id, run_id, ord, action, person_id, source_ref, \
              user_name, email, display_name, reason) \
-             SELECT $1, (SELECT coalesce(max(ord), 0) FROM sync_plan_items WHERE run_id = $1) \
+             SELECT $2, $1, (SELECT coalesce(max(ord), 0) FROM sync_plan_items \
+             WHERE tenant_id = $2 AND run_id = $1) \
              + row_number() OVER (ORDER BY c.source_ref), 'deprovision', c.id, c.source_ref, \
              c.user_name, c.email, c.display_name, $4 \
              FROM users c WHERE c.tenant_id = $2 AND c.source = $3 AND c.source_ref IS NOT NULL \
              AND c.deprovisioned_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staged_users x \
-             WHERE x.run_id = $1 AND x.source_ref = c.source_ref)",
+             WHERE x.tenant_id = $2 AND x.run_id = $1 AND x.source_ref = c.source_ref)",
         )
-        .bind::<diesel::sql_types::Uuid, _>(run_id)
-        .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+        .bind::<diesel::sql_types::Uuid, _>(run.id)
+        .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
         .bind::<Text, _>(source)
         .bind::<Text, _>(sweep_reason)
         .execute(conn)?;
@@ -780,7 +830,7 @@ pub fn plan_users(
 /// Marks the run's staged users who share an email or a userName (in any case) with
 /// another staged user: each is skipped, with a reason naming them all. Only the columns
 /// compared are sorted, and only the few twins are written.
-pub fn mark_twins(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<usize> {
+pub fn mark_twins(conn: &mut PgConnection, run: RunKey) -> QueryResult<usize> {
     diesel::sql_query(
         "UPDATE sync_staged_users st SET twins = d.twins FROM ( \
            SELECT x.source_ref, CASE \
@@ -796,15 +846,17 @@ pub fn mark_twins(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<usize> {
                THEN 'e:' || lower(x.email) ELSE 'r:' || x.source_ref END AS email, \
              CASE WHEN x.skip IS NULL AND x.removed IS NULL \
                THEN 'u:' || lower(x.user_name) ELSE 'r:' || x.source_ref END AS user_name) k \
-           WHERE x.run_id = $1) d \
-         WHERE d.twins IS NOT NULL AND st.run_id = $1 AND st.source_ref = d.source_ref",
+           WHERE x.tenant_id = $2 AND x.run_id = $1) d \
+         WHERE d.twins IS NOT NULL AND st.tenant_id = $2 AND st.run_id = $1 \
+         AND st.source_ref = d.source_ref",
     )
-    .bind::<diesel::sql_types::Uuid, _>(run_id)
+    .bind::<diesel::sql_types::Uuid, _>(run.id)
+    .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
     .execute(conn)
 }
 
 /// The statement of [`plan_users`]' items for the staged users (public for plan tests).
-pub fn plan_users_sql(run_id: Uuid, tenant_id: Uuid, source: Source, full: bool) -> Sql {
+pub fn plan_users_sql(run: RunKey, source: Source, full: bool) -> Sql {
     let managed_by = "c.source = $3 AND c.source_ref IS NOT NULL";
     let (same_name, same_email) = super::users::same_person_tests("c", "s.user_name", "s.email");
     // Live and not this connection's: the test is one expression no index answers, so
@@ -813,14 +865,15 @@ pub fn plan_users_sql(run_id: Uuid, tenant_id: Uuid, source: Source, full: bool)
     let adoptable = format!("(c.deprovisioned_at IS NULL AND NOT ({managed_by})) IS TRUE");
     // A holder is leaving when this run reports it gone or skipped, or, in a full run,
     // does not list it.
-    let leaving = "(EXISTS (SELECT 1 FROM sync_staged_users x WHERE x.run_id = $1 \
-                   AND x.source_ref = h.source_ref AND (x.removed IS NOT NULL OR x.skip IS NOT NULL)) \
-                   OR ($4 AND NOT EXISTS (SELECT 1 FROM sync_staged_users x WHERE x.run_id = $1 \
-                   AND x.source_ref = h.source_ref)))";
+    let leaving = "(EXISTS (SELECT 1 FROM sync_staged_users x WHERE x.tenant_id = $2 \
+                   AND x.run_id = $1 AND x.source_ref = h.source_ref \
+                   AND (x.removed IS NOT NULL OR x.skip IS NOT NULL)) \
+                   OR ($4 AND NOT EXISTS (SELECT 1 FROM sync_staged_users x \
+                   WHERE x.tenant_id = $2 AND x.run_id = $1 AND x.source_ref = h.source_ref)))";
     let text = format!(
-        "INSERT INTO sync_plan_items (run_id, ord, action, person_id, source_ref, user_name, \
-         email, display_name, reason, changes) \
-         SELECT $1, row_number() OVER (ORDER BY p.source_ref), p.action, p.person_id, \
+        "INSERT INTO sync_plan_items (tenant_id, run_id, ord, action, person_id, source_ref, \
+         user_name, email, display_name, reason, changes) \
+         SELECT $2, $1, row_number() OVER (ORDER BY p.source_ref), p.action, p.person_id, \
          p.source_ref, p.user_name, p.email, p.display_name, p.reason, p.changes FROM ( \
          SELECT s.source_ref, s.user_name, s.email, s.display_name, \
          CASE \
@@ -869,13 +922,13 @@ pub fn plan_users_sql(run_id: Uuid, tenant_id: Uuid, source: Source, full: bool)
            LEFT JOIN LATERAL (SELECT c.id, c.source FROM users c WHERE c.tenant_id = $2 \
              AND {same_email} AND {adoptable} ORDER BY c.updated_at DESC LIMIT 1) e ON n.id IS NULL) a \
            ON m.id IS NULL AND s.skip IS NULL AND s.removed IS NULL \
-         WHERE s.run_id = $1) p WHERE p.action IS NOT NULL"
+         WHERE s.tenant_id = $2 AND s.run_id = $1) p WHERE p.action IS NOT NULL"
     );
     Sql::fragment(
         text,
         vec![
-            Bind::Uuid(run_id),
-            Bind::Uuid(tenant_id),
+            Bind::Uuid(run.id),
+            Bind::Uuid(run.tenant_id),
             Bind::Text(source.as_str().to_owned()),
             Bind::Bool(full),
         ],
@@ -887,6 +940,7 @@ pub fn plan_users_sql(run_id: Uuid, tenant_id: Uuid, source: Source, full: bool)
 #[diesel(table_name = sync_plan_items)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct PlanItem {
+    pub tenant_id: Uuid,
     pub run_id: Uuid,
     pub ord: i64,
     pub action: PlanAction,
@@ -900,14 +954,15 @@ pub struct PlanItem {
 }
 
 /// New plan items, numbered after the run's last.
-pub fn add_items(conn: &mut PgConnection, run_id: Uuid, items: &[PlanItem]) -> QueryResult<()> {
+pub fn add_items(conn: &mut PgConnection, run: RunKey, items: &[PlanItem]) -> QueryResult<()> {
     if items.is_empty() {
         return Ok(());
     }
     let top: N = diesel::sql_query(
-        "SELECT coalesce(max(ord), 0) AS n FROM sync_plan_items WHERE run_id = $1",
+        "SELECT coalesce(max(ord), 0) AS n FROM sync_plan_items WHERE tenant_id = $1 AND run_id = $2",
     )
-    .bind::<diesel::sql_types::Uuid, _>(run_id)
+    .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
+    .bind::<diesel::sql_types::Uuid, _>(run.id)
     .get_result(conn)?;
     for (c, chunk) in items.chunks(2000).enumerate() {
         let base = top.n + i64::try_from(c * 2000).unwrap_or(i64::MAX);
@@ -916,7 +971,8 @@ pub fn add_items(conn: &mut PgConnection, run_id: Uuid, items: &[PlanItem]) -> Q
             .enumerate()
             .map(|(i, it)| {
                 (
-                    sync_plan_items::run_id.eq(run_id),
+                    sync_plan_items::tenant_id.eq(run.tenant_id),
+                    sync_plan_items::run_id.eq(run.id),
                     sync_plan_items::ord.eq(base + 1 + i64::try_from(i).unwrap_or(i64::MAX)),
                     sync_plan_items::action.eq(it.action.as_str()),
                     sync_plan_items::person_id.eq(it.person_id),
@@ -937,9 +993,10 @@ pub fn add_items(conn: &mut PgConnection, run_id: Uuid, items: &[PlanItem]) -> Q
 }
 
 /// The number of a run's plan items per action.
-pub fn counts(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<HashMap<PlanAction, i64>> {
+pub fn counts(conn: &mut PgConnection, run: RunKey) -> QueryResult<HashMap<PlanAction, i64>> {
     let rows: Vec<(PlanAction, i64)> = sync_plan_items::table
-        .filter(sync_plan_items::run_id.eq(run_id))
+        .filter(sync_plan_items::tenant_id.eq(run.tenant_id))
+        .filter(sync_plan_items::run_id.eq(run.id))
         .group_by(sync_plan_items::action)
         .select((sync_plan_items::action, diesel::dsl::count_star()))
         .load(conn)?;
@@ -949,13 +1006,14 @@ pub fn counts(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<HashMap<Plan
 /// A page of a run's plan, in plan order, after item `after`, of one action if given.
 pub fn items(
     conn: &mut PgConnection,
-    run_id: Uuid,
+    run: RunKey,
     action: Option<PlanAction>,
     after: i64,
     limit: i64,
 ) -> QueryResult<Vec<PlanItem>> {
     let mut q = sync_plan_items::table
-        .filter(sync_plan_items::run_id.eq(run_id))
+        .filter(sync_plan_items::tenant_id.eq(run.tenant_id))
+        .filter(sync_plan_items::run_id.eq(run.id))
         .filter(sync_plan_items::ord.gt(after))
         .order(sync_plan_items::ord)
         .limit(limit)
@@ -996,46 +1054,47 @@ pub struct Newcomer {
 }
 
 /// The people a run creates; none when no staged user of the run names a manager.
-pub fn newcomer_names(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<Vec<Newcomer>> {
+pub fn newcomer_names(conn: &mut PgConnection, run: RunKey) -> QueryResult<Vec<Newcomer>> {
     diesel::sql_query(
         "SELECT p.source_ref, lower(s.user_name) AS user_name, s.email FROM sync_plan_items p \
-         JOIN sync_staged_users s ON s.run_id = p.run_id AND s.source_ref = p.source_ref \
-         WHERE p.run_id = $1 AND p.action = 'create' AND EXISTS (SELECT 1 \
-         FROM sync_staged_users m WHERE m.run_id = $1 AND m.manager_ref IS NOT NULL)",
+         JOIN sync_staged_users s ON s.tenant_id = p.tenant_id AND s.run_id = p.run_id \
+         AND s.source_ref = p.source_ref \
+         WHERE p.tenant_id = $2 AND p.run_id = $1 AND p.action = 'create' AND EXISTS (SELECT 1 \
+         FROM sync_staged_users m WHERE m.tenant_id = $2 AND m.run_id = $1 \
+         AND m.manager_ref IS NOT NULL)",
     )
-    .bind::<diesel::sql_types::Uuid, _>(run_id)
+    .bind::<diesel::sql_types::Uuid, _>(run.id)
+    .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
     .load(conn)
 }
 
 /// A chunk of a run's plan items of `action`, after `after`, joined with what was staged.
 pub fn person_work(
     conn: &mut PgConnection,
-    run_id: Uuid,
+    run: RunKey,
     action: PlanAction,
     after: i64,
     limit: i64,
 ) -> QueryResult<Vec<PersonWork>> {
     diesel::sql_query(
         "SELECT p.ord, p.person_id, p.source_ref, s.resource, s.manager_ref FROM sync_plan_items p \
-         LEFT JOIN sync_staged_users s ON s.run_id = p.run_id AND s.source_ref = p.source_ref \
-         WHERE p.run_id = $1 AND p.action = $2 AND p.ord > $3 ORDER BY p.ord LIMIT $4",
+         LEFT JOIN sync_staged_users s ON s.tenant_id = p.tenant_id AND s.run_id = p.run_id \
+         AND s.source_ref = p.source_ref \
+         WHERE p.tenant_id = $5 AND p.run_id = $1 AND p.action = $2 AND p.ord > $3 \
+         ORDER BY p.ord LIMIT $4",
     )
-    .bind::<diesel::sql_types::Uuid, _>(run_id)
+    .bind::<diesel::sql_types::Uuid, _>(run.id)
     .bind::<Text, _>(action)
     .bind::<BigInt, _>(after)
     .bind::<BigInt, _>(limit)
+    .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
     .load(conn)
 }
 
 /// Makes the mirror what the run staged: present users' objects written where their hash
 /// changed, those reported gone deleted. In a full run, objects the directory no longer
 /// lists are dropped too.
-pub fn write_mirror(
-    conn: &mut PgConnection,
-    run_id: Uuid,
-    tenant_id: Uuid,
-    full: bool,
-) -> QueryResult<()> {
+pub fn write_mirror(conn: &mut PgConnection, run: RunKey, full: bool) -> QueryResult<()> {
     for (kind, staged) in [
         ("user", "sync_staged_users"),
         ("group", "sync_staged_groups"),
@@ -1043,20 +1102,20 @@ pub fn write_mirror(
         // Gone first: on a first run the mirror is empty and this costs nothing.
         let gone = if full {
             format!(
-                "NOT EXISTS (SELECT 1 FROM {staged} s WHERE s.run_id = $1 \
+                "NOT EXISTS (SELECT 1 FROM {staged} s WHERE s.tenant_id = $2 AND s.run_id = $1 \
                  AND s.source_ref = o.source_ref AND s.removed IS NULL)"
             )
         } else {
             format!(
-                "EXISTS (SELECT 1 FROM {staged} s WHERE s.run_id = $1 \
+                "EXISTS (SELECT 1 FROM {staged} s WHERE s.tenant_id = $2 AND s.run_id = $1 \
                  AND s.source_ref = o.source_ref AND s.removed IS NOT NULL)"
             )
         };
         diesel::sql_query(format!(
             "DELETE FROM sync_objects o WHERE o.tenant_id = $2 AND o.kind = $3 AND {gone}"
         ))
-        .bind::<diesel::sql_types::Uuid, _>(run_id)
-        .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+        .bind::<diesel::sql_types::Uuid, _>(run.id)
+        .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
         .bind::<Text, _>(kind)
         .execute(conn)?;
         // The conflict clause, not a join, leaves unchanged objects alone: a join's plan
@@ -1064,12 +1123,12 @@ pub fn write_mirror(
         diesel::sql_query(format!(
             "INSERT INTO sync_objects (tenant_id, kind, source_ref, raw, hash) \
              SELECT $2, $3, s.source_ref, s.raw, s.hash FROM {staged} s \
-             WHERE s.run_id = $1 AND s.removed IS NULL AND s.hash IS NOT NULL \
+             WHERE s.tenant_id = $2 AND s.run_id = $1 AND s.removed IS NULL AND s.hash IS NOT NULL \
              ON CONFLICT (tenant_id, kind, source_ref) DO UPDATE SET raw = excluded.raw, \
              hash = excluded.hash WHERE sync_objects.hash IS DISTINCT FROM excluded.hash"
         ))
-        .bind::<diesel::sql_types::Uuid, _>(run_id)
-        .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+        .bind::<diesel::sql_types::Uuid, _>(run.id)
+        .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
         .bind::<Text, _>(kind)
         .execute(conn)?;
     }

@@ -112,7 +112,8 @@ pub fn view_columns(groups: bool) -> &'static str {
 /// (two aggregates of one group see its rows in the same order), unordered.
 pub const VIEW_GROUPS_JOIN: &str = " LEFT JOIN LATERAL (SELECT \
      array_agg(g.id) AS ids, array_agg(g.display_name) AS names \
-     FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id) ug ON true";
+     FROM group_members m JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+     WHERE m.tenant_id = u.tenant_id AND m.member_id = u.id) ug ON true";
 
 /// [`VIEW_GROUPS_JOIN`] when `groups`, else nothing.
 pub fn view_join(groups: bool) -> &'static str {
@@ -508,19 +509,18 @@ enum Seen {
     Any,
 }
 
-/// ` WHERE` user `id` of `tenant_id`, found by the primary key alone. The other tests are
-/// one expression that no index can answer (`(…) IS TRUE`): as plain conditions, an index
-/// that leads with `tenant_id` (or is partial on `deprovisioned_at IS NULL`) is a candidate
-/// too, and without statistics PostgreSQL may choose it and read every entry of the
-/// tenant to find one row (`store::plans`).
+/// ` WHERE` user `id` of `tenant_id`, found by the primary key (tenant, id). The liveness
+/// test is one expression that no index can answer (`(…) IS TRUE`): as a plain condition,
+/// the index partial on `deprovisioned_at IS NULL` is a candidate too, and without
+/// statistics PostgreSQL may choose it and read every entry of the tenant to find one row
+/// (`store::plans`).
 fn by_id(sql: &mut Sql, tenant_id: Uuid, id: Uuid, seen: Seen) {
-    sql.push(" WHERE u.id = ");
-    sql.bind(Bind::Uuid(id)).push(" AND (u.tenant_id = ");
-    sql.bind(Bind::Uuid(tenant_id));
+    sql.push(" WHERE u.tenant_id = ");
+    sql.bind(Bind::Uuid(tenant_id)).push(" AND u.id = ");
+    sql.bind(Bind::Uuid(id));
     if seen == Seen::Live {
-        sql.push(" AND u.deprovisioned_at IS NULL");
+        sql.push(" AND (u.deprovisioned_at IS NULL) IS TRUE");
     }
-    sql.push(") IS TRUE");
 }
 
 /// A user row by id, locked for the rest of the transaction when `lock`.
@@ -695,6 +695,7 @@ pub fn update(
 /// SCIM or leaves it.
 pub fn set_lifecycle(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     id: Uuid,
     source: Source,
     deprovisioned_at: Option<DateTime<Utc>>,
@@ -707,9 +708,10 @@ pub fn set_lifecycle(
     sql.bind(Bind::OptTimestamp(deprovisioned_at))
         .push(", version = t.version + 1, updated_at = ");
     sql.bind(Bind::Timestamp(now))
-        .push(" FROM users was WHERE t.id = ");
+        .push(" FROM users was WHERE t.tenant_id = ");
+    sql.bind(Bind::Uuid(tenant_id)).push(" AND t.id = ");
     sql.bind(Bind::Uuid(id)).push(&format!(
-        " AND was.id = t.id RETURNING t.*, {} AS was_visible), ",
+        " AND was.tenant_id = t.tenant_id AND was.id = t.id RETURNING t.*, {} AS was_visible), ",
         visible(Kind::Users, "was")
     ));
     sql.push(&counted(
@@ -725,23 +727,28 @@ pub fn set_lifecycle(
 }
 
 /// Records the directory id of a person a pull source took over (adopted or restored).
-pub fn set_source_ref(conn: &mut PgConnection, id: Uuid, source_ref: &str) -> QueryResult<()> {
-    diesel::update(users::table.filter(users::id.eq(id)))
+pub fn set_source_ref(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    source_ref: &str,
+) -> QueryResult<()> {
+    diesel::update(users::table.find((tenant_id, id)))
         .set(users::source_ref.eq(source_ref))
         .execute(conn)
         .map(drop)
 }
 
 /// Erases a user, and takes a visible one off the tenant's count.
-pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    counts::delete(conn, Kind::Users, id)
+pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
+    counts::delete(conn, Kind::Users, tenant_id, id)
 }
 
 /// The subset of `ids` that are live users of the tenant: one primary-key probe per id
 /// (`unnest` joined to the table). With `id = ANY(…)` the planner may scan the whole
 /// tenant and test every row against the list, which takes seconds for 10,000 ids. The
-/// tenant test is one expression no index can answer, as in [`by_id`]: as plain
-/// conditions, without statistics PostgreSQL hashed the whole tenant's entries of
+/// liveness test is one expression no index can answer, as in [`by_id`]: as a plain
+/// condition, without statistics PostgreSQL hashed the whole tenant's entries of
 /// `users_listing` instead (68,000 entries a PATCH on a tenant of 100,000).
 pub fn existing_ids(
     conn: &mut PgConnection,
@@ -749,8 +756,8 @@ pub fn existing_ids(
     ids: &[Uuid],
 ) -> QueryResult<Vec<Uuid>> {
     diesel::sql_query(
-        "SELECT u.id FROM unnest($2::uuid[]) AS x(id) JOIN users u ON u.id = x.id \
-         WHERE (u.tenant_id = $1 AND u.deprovisioned_at IS NULL) IS TRUE",
+        "SELECT u.id FROM unnest($2::uuid[]) AS x(id) JOIN users u \
+         ON u.tenant_id = $1 AND u.id = x.id WHERE (u.deprovisioned_at IS NULL) IS TRUE",
     )
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)

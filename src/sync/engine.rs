@@ -221,11 +221,11 @@ async fn read_and_plan<C: Connector>(
     connector: &C,
 ) -> Result<Planned, Failure> {
     let db = &ctx.db;
-    let (run_id, tenant_id) = (run.id, run.tenant_id);
+    let (run_id, tenant_id, key) = (run.id, run.tenant_id, run.key());
     let connection = db
         .run(move |conn| {
-            store::clear_staging(conn, run_id)?;
-            store::clear_plan(conn, run_id)?;
+            store::clear_staging(conn, key)?;
+            store::clear_plan(conn, key)?;
             Ok(store::connection_state(conn, tenant_id, false)?)
         })
         .await?
@@ -266,7 +266,7 @@ async fn read_and_plan<C: Connector>(
     let planned = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let (staged, managed) = store::staged_and_managed(conn, run_id, tenant_id, source)?;
+                let (staged, managed) = store::staged_and_managed(conn, key, source)?;
                 if full && staged == 0 && managed > 0 {
                     return Ok(Err(SyncError::new(
                         "empty_listing",
@@ -279,9 +279,9 @@ async fn read_and_plan<C: Connector>(
                 let run = store::run(conn, tenant_id, run_id)?
                     .ok_or_else(|| Error::internal("the run vanished"))?;
                 store::roomy(conn)?;
-                store::plan_users(conn, run_id, tenant_id, source, full, sweep)?;
+                store::plan_users(conn, key, source, full, sweep)?;
                 writes::plan_groups(conn, &run, source, full)?;
-                let counts = store::counts(conn, run_id)?;
+                let counts = store::counts(conn, key)?;
                 Ok(Ok((counts, managed)))
             })
         })
@@ -306,11 +306,11 @@ async fn stage<C: Connector>(
     page: Page,
     full: bool,
 ) -> Result<(), Failure> {
-    let (run_id, tenant_id) = (run.id, run.tenant_id);
+    let (tenant_id, key) = (run.tenant_id, run.key());
     let include_guests = ctx.include_guests;
     if page.reset {
         ctx.db
-            .run(move |conn| Ok(store::clear_staging(conn, run_id)?))
+            .run(move |conn| Ok(store::clear_staging(conn, key)?))
             .await?;
     }
     // One entry per id and page, the last: an id that comes twice in a page is merged.
@@ -346,15 +346,8 @@ async fn stage<C: Connector>(
         .db
         .run(move |conn| {
             Ok((
-                store::base_objects(conn, run_id, tenant_id, ObjectKind::User, &refs, !full)?,
-                store::base_objects(
-                    conn,
-                    run_id,
-                    tenant_id,
-                    ObjectKind::Group,
-                    &group_refs,
-                    !full,
-                )?,
+                store::base_objects(conn, key, ObjectKind::User, &refs, !full)?,
+                store::base_objects(conn, key, ObjectKind::Group, &group_refs, !full)?,
             ))
         })
         .await?;
@@ -472,8 +465,8 @@ async fn stage<C: Connector>(
         members.into_iter().map(|((g, m), r)| (g, m, r)).collect();
     ctx.db
         .run(move |conn| {
-            store::stage_users(conn, run_id, &staged_users)?;
-            store::stage_groups(conn, run_id, &staged_groups, &members)?;
+            store::stage_users(conn, key, &staged_users)?;
+            store::stage_groups(conn, key, &staged_groups, &members)?;
             Ok(())
         })
         .await?;
@@ -503,6 +496,7 @@ async fn finish_planned(
     let now = clock.now();
     let run_id = run.id;
     let tenant_id = run.tenant_id;
+    let key = run.key();
     let outcome = |status| Outcome {
         status,
         full: plan.full,
@@ -515,12 +509,12 @@ async fn finish_planned(
         let o = outcome(RunStatus::Planned);
         let run = db
             .run(move |conn| {
-                let run = store::finish(conn, run_id, &o, now)?;
+                let run = store::finish(conn, key, &o, now)?;
                 store::not_applied(conn, tenant_id, None, now, None)?;
                 Ok(run)
             })
             .await?;
-        forget_staging(db, run_id).await;
+        forget_staging(db, key).await;
         return Ok(run);
     }
     let held = db
@@ -539,7 +533,7 @@ async fn finish_planned(
         }));
         return db
             .run(move |conn| {
-                let run = store::finish(conn, run_id, &o, now)?;
+                let run = store::finish(conn, key, &o, now)?;
                 store::not_applied(conn, tenant_id, None, now, None)?;
                 Ok(run)
             })
@@ -554,7 +548,7 @@ async fn finish_planned(
     let applied = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let run = store::lock_own(conn, run_id, &owner)?.ok_or_else(|| {
+                let run = store::lock_own(conn, key, &owner)?.ok_or_else(|| {
                     Error::Conflict("the run's lease was lost; nothing was applied".to_owned())
                 })?;
                 let run = RunRow {
@@ -563,14 +557,14 @@ async fn finish_planned(
                     ..run
                 };
                 writes::apply(conn, &run, &held, &state, now, next)?;
-                Ok(store::finish(conn, run_id, &o, ended.now())?)
+                Ok(store::finish(conn, key, &o, ended.now())?)
             })
         })
         .await;
     tracing::info!(run = %run_id, seconds = applying.elapsed().as_secs_f64(), "sync run applied");
     match applied {
         Ok(run) => {
-            forget_staging(db, run_id).await;
+            forget_staging(db, key).await;
             Ok(run)
         }
         Err(e) => fail(db, &run, internal(&e), clock.now()).await,
@@ -579,12 +573,12 @@ async fn finish_planned(
 
 /// Drops what an ended run staged: only a held run's plan is applied later, from its
 /// staging. The run's end is recorded already, so a failure here is only logged.
-async fn forget_staging(db: &Db, run_id: uuid::Uuid) {
+async fn forget_staging(db: &Db, key: store::RunKey) {
     if let Err(e) = db
-        .run(move |conn| Ok(store::clear_staging(conn, run_id)?))
+        .run(move |conn| Ok(store::clear_staging(conn, key)?))
         .await
     {
-        tracing::warn!(run = %run_id, error = %e, "could not drop a sync run's staging");
+        tracing::warn!(run = %key.id, error = %e, "could not drop a sync run's staging");
     }
 }
 
@@ -595,7 +589,7 @@ pub async fn fail(
     error: Value,
     now: DateTime<Utc>,
 ) -> Result<RunRow, Error> {
-    let (run_id, tenant_id) = (run.id, run.tenant_id);
+    let (tenant_id, key) = (run.tenant_id, run.key());
     let full = run.full;
     db.run(move |conn| {
         let o = Outcome {
@@ -606,8 +600,8 @@ pub async fn fail(
             base_generation: None,
             state_after: None,
         };
-        let run = store::finish(conn, run_id, &o, now)?;
-        store::clear_staging(conn, run_id)?;
+        let run = store::finish(conn, key, &o, now)?;
+        store::clear_staging(conn, key)?;
         store::not_applied(conn, tenant_id, Some(&error), now, None)?;
         Ok(run)
     })

@@ -160,18 +160,19 @@ impl<F: Connect> Worker<F> {
         let released = self
             .db
             .run(move |conn| {
-                let mine: Vec<uuid::Uuid> = {
+                let mine: Vec<(uuid::Uuid, uuid::Uuid)> = {
                     use crate::store::schema::sync_runs;
                     use diesel::prelude::*;
                     sync_runs::table
                         .filter(sync_runs::lease_owner.eq(&owner))
                         .filter(sync_runs::status.eq(crate::domain::RunStatus::Running))
-                        .select(sync_runs::id)
-                        .load(conn)?
+                        .select((sync_runs::tenant_id, sync_runs::id))
+                        .load::<(uuid::Uuid, uuid::Uuid)>(conn)?
                 };
                 let mut n = 0;
-                for id in mine {
-                    n += usize::from(store::requeue(conn, id, &owner)?);
+                for (tenant_id, id) in mine {
+                    let run = store::RunKey { tenant_id, id };
+                    n += usize::from(store::requeue(conn, run, &owner)?);
                 }
                 Ok(n)
             })
@@ -194,7 +195,7 @@ async fn execute_one<F: Connect>(
     run: RunRow,
 ) -> Option<crate::domain::RunStatus> {
     let renewer = {
-        let (db, clock, owner, id) = (db.clone(), clock.clone(), owner.clone(), run.id);
+        let (db, clock, owner, key) = (db.clone(), clock.clone(), owner.clone(), run.key());
         tokio::spawn(async move {
             let lease = chrono::Duration::from_std(timing.lease).unwrap_or_default();
             loop {
@@ -202,7 +203,7 @@ async fn execute_one<F: Connect>(
                 let until = clock.now() + lease;
                 let owner = owner.clone();
                 match db
-                    .run(move |conn| Ok(store::renew(conn, id, &owner, until)?))
+                    .run(move |conn| Ok(store::renew(conn, key, &owner, until)?))
                     .await
                 {
                     Ok(true) => {}

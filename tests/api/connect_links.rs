@@ -21,7 +21,7 @@ use scimd::secrets::Keyring;
 use crate::fake_graph::{FakeGraph, FakeOptions};
 use crate::helpers::{spawn_app_with, TestApp};
 
-const PUBLIC: &str = "https://scim.example.test";
+pub(crate) const PUBLIC: &str = "https://scim.example.test";
 /// The client's directory, as Microsoft names it in the callback: a tenant id.
 const DIRECTORY: &str = "7e3a0c55-1b2d-4c3e-9f4a-5b6c7d8e9f01";
 const OTHER_DIRECTORY: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
@@ -68,7 +68,7 @@ async fn tenant(app: &TestApp, slug: &str, name: &str) {
 }
 
 /// A link's id and the path of its URL on this server.
-async fn make_link(app: &TestApp, slug: &str, body: Value) -> (String, String) {
+pub(crate) async fn make_link(app: &TestApp, slug: &str, body: Value) -> (String, String) {
     let res = app
         .admin_post(&format!("/admin/v1/tenants/{slug}/connect-links"), &body)
         .await;
@@ -116,7 +116,7 @@ fn param(url: &Url, name: &str) -> String {
 }
 
 /// The state of a fresh visit of the link's page.
-async fn state_of(app: &TestApp, path: &str) -> String {
+pub(crate) async fn state_of(app: &TestApp, path: &str) -> String {
     param(&consent_url(app, path).await, "state")
 }
 
@@ -133,7 +133,7 @@ async fn callback(app: &TestApp, query: &[(&str, &str)]) -> (u16, String) {
     (status, res.text().await.unwrap())
 }
 
-async fn consented(app: &TestApp, state: &str, directory: &str) -> (u16, String) {
+pub(crate) async fn consented(app: &TestApp, state: &str, directory: &str) -> (u16, String) {
     callback(
         app,
         &[

@@ -45,3 +45,4 @@ mod scim;
 mod signins;
 mod statements;
 mod sync;
+mod tenant_keys;

@@ -426,7 +426,7 @@ fn a_sync_plan_looks_people_up_by_index_with_or_without_statistics() {
             manager_ref: None,
         })
         .collect();
-    sync::stage_users(&mut conn, run.id, &staged).expect("stage");
+    sync::stage_users(&mut conn, run.key(), &staged).expect("stage");
     for analysed in [false, true] {
         if analysed {
             diesel::sql_query("ANALYZE")
@@ -435,7 +435,7 @@ fn a_sync_plan_looks_people_up_by_index_with_or_without_statistics() {
         }
         let plan = explain(
             &mut conn,
-            sync::plan_users_sql(run.id, tenant.id, Source::Graph, true),
+            sync::plan_users_sql(run.key(), Source::Graph, true),
         );
         for walk in ["users_listing", "users_people", "Seq Scan on users"] {
             assert!(

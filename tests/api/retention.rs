@@ -220,10 +220,11 @@ async fn sync_runs_are_kept_90_days_with_their_plans() {
         .execute(&mut conn)
         .unwrap();
         diesel::sql_query(
-            "INSERT INTO sync_plan_items (run_id, ord, action) \
-             SELECT $1, n, 'create' FROM generate_series(1, 25) n",
+            "INSERT INTO sync_plan_items (tenant_id, run_id, ord, action) \
+             SELECT $2, $1, n, 'create' FROM generate_series(1, 25) n",
         )
         .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(tenant)
         .execute(&mut conn)
         .unwrap();
         id

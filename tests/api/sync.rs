@@ -14,7 +14,7 @@ use crate::helpers::{count, spawn_app_on, spawn_app_with, TestApp, TestDb};
 /// A 32-byte key, base64: the connection's secret is sealed under it.
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
-fn tune(fake: &FakeGraph) -> impl FnOnce(&mut scimd::config::Settings) + '_ {
+pub(crate) fn tune(fake: &FakeGraph) -> impl FnOnce(&mut scimd::config::Settings) + '_ {
     move |s| {
         s.keyring = scimd::secrets::Keyring::from_settings(
             Some(&scimd::config::Secret::new(KEY.to_owned())),
@@ -35,7 +35,7 @@ async fn app(fake: &FakeGraph) -> TestApp {
 }
 
 /// A tenant `slug` connected to the fake, reading `scope`.
-async fn connect(app: &TestApp, fake: &FakeGraph, slug: &str, scope: Value) {
+pub(crate) async fn connect(app: &TestApp, fake: &FakeGraph, slug: &str, scope: Value) {
     let res = app
         .admin_post("/admin/v1/tenants", &json!({"slug": slug}))
         .await;
@@ -71,7 +71,7 @@ async fn put_connection(app: &TestApp, fake: &FakeGraph, slug: &str, scope: Valu
 }
 
 /// Starts a run and waits for its end; the run as the admin API shows it.
-async fn sync(app: &TestApp, slug: &str, dry_run: bool) -> Value {
+pub(crate) async fn sync(app: &TestApp, slug: &str, dry_run: bool) -> Value {
     let res = app
         .admin_post(
             &format!("/admin/v1/tenants/{slug}/sync?dry_run={dry_run}"),
@@ -110,7 +110,7 @@ async fn get(app: &TestApp, path: &str) -> Value {
     app.admin_get(path).await.json().await.expect("json")
 }
 
-fn user(i: usize) -> (String, Value) {
+pub(crate) fn user(i: usize) -> (String, Value) {
     let id = format!("00000000-0000-4000-8000-{i:012}");
     let props = json!({
         "userPrincipalName": format!("user{i}@contoso.example"),
