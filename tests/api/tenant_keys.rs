@@ -511,3 +511,125 @@ async fn every_statement_on_a_tenant_owned_table_names_its_tenant() {
         "the workload sent too few statements to say anything"
     );
 }
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Counted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn count_of(conn: &mut PgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Counted>(conn)
+        .expect("count")
+        .n
+}
+
+#[test]
+fn the_migration_keeps_every_row_and_gives_a_runs_rows_their_tenant() {
+    use diesel_migrations::MigrationHarness;
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    // Back to the schema before the migration, with rows of two tenants in it.
+    conn.revert_last_migration(scimd::store::database::MIGRATIONS)
+        .expect("revert");
+    conn.batch_execute(
+        "INSERT INTO tenants (id, slug, name) VALUES \
+           ('00000000-0000-4000-8000-0000000000a1', 'one', 'One'), \
+           ('00000000-0000-4000-8000-0000000000a2', 'two', 'Two'); \
+         INSERT INTO users (id, tenant_id, user_name, active, resource, emails) \
+           SELECT gen_random_uuid(), t.id, t.slug || i || '@x.example', true, '{}', '[]' \
+           FROM tenants t, generate_series(1, 50) i WHERE t.slug IN ('one', 'two'); \
+         INSERT INTO groups (id, tenant_id, display_name, resource) \
+           SELECT gen_random_uuid(), id, 'All', '{}' FROM tenants WHERE slug IN ('one', 'two'); \
+         INSERT INTO group_members (group_id, member_id, member_type, tenant_id) \
+           SELECT g.id, u.id, 'User', u.tenant_id FROM groups g \
+           JOIN users u ON u.tenant_id = g.tenant_id; \
+         INSERT INTO events (tenant_id, type, resource_type, resource_id, actor, id) \
+           SELECT u.tenant_id, 'user.created', 'User', u.id, 'test', \
+                  row_number() OVER (ORDER BY u.tenant_id, u.id) FROM users u; \
+         INSERT INTO sync_runs (id, tenant_id, provider, trigger, status) \
+           SELECT gen_random_uuid(), id, 'graph', 'manual', 'held' FROM tenants \
+           WHERE slug IN ('one', 'two'); \
+         INSERT INTO sync_staged_users (run_id, source_ref, raw) \
+           SELECT r.id, 'ref-' || i, '{}' FROM sync_runs r, generate_series(1, 7) i; \
+         INSERT INTO sync_staged_groups (run_id, source_ref, raw) \
+           SELECT r.id, 'g', '{}' FROM sync_runs r; \
+         INSERT INTO sync_staged_members (run_id, group_ref, member_ref) \
+           SELECT r.id, 'g', 'ref-' || i FROM sync_runs r, generate_series(1, 3) i; \
+         INSERT INTO sync_plan_items (run_id, ord, action) \
+           SELECT r.id, i, 'create' FROM sync_runs r, generate_series(1, 5) i;",
+    )
+    .expect("rows in the old shape");
+    let tables = [
+        ("users", 100),
+        ("groups", 2),
+        ("group_members", 100),
+        ("events", 100),
+        ("sync_runs", 2),
+        ("sync_staged_users", 14),
+        ("sync_staged_groups", 2),
+        ("sync_staged_members", 6),
+        ("sync_plan_items", 10),
+    ];
+    for (table, n) in tables {
+        assert_eq!(
+            count_of(&mut conn, &format!("SELECT count(*) AS n FROM {table}")),
+            n,
+            "{table} before"
+        );
+    }
+
+    conn.run_pending_migrations(scimd::store::database::MIGRATIONS)
+        .expect("migrate again");
+    for (table, n) in tables {
+        assert_eq!(
+            count_of(&mut conn, &format!("SELECT count(*) AS n FROM {table}")),
+            n,
+            "{table} after"
+        );
+    }
+    for table in [
+        "sync_staged_users",
+        "sync_staged_groups",
+        "sync_staged_members",
+        "sync_plan_items",
+    ] {
+        assert_eq!(
+            count_of(
+                &mut conn,
+                &format!(
+                    "SELECT count(*) AS n FROM {table} s JOIN sync_runs r \
+                     ON r.id = s.run_id AND r.tenant_id = s.tenant_id"
+                )
+            ),
+            count_of(&mut conn, &format!("SELECT count(*) AS n FROM {table}")),
+            "{table}: every row has its run's tenant"
+        );
+    }
+    assert!(violations(&mut conn).is_empty());
+    // The feed goes on per tenant from each tenant's highest position.
+    let tenant = uuid::Uuid::parse_str("00000000-0000-4000-8000-0000000000a1").expect("uuid");
+    let top = count_of(
+        &mut conn,
+        &format!("SELECT max(id) AS n FROM events WHERE tenant_id = '{tenant}'"),
+    );
+    diesel::sql_query(
+        "INSERT INTO events (tenant_id, type, resource_type, actor) \
+         VALUES ($1, 'tenant.updated', 'Tenant', 'test')",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant)
+    .execute(&mut conn)
+    .expect("a new event");
+    assert_eq!(
+        scimd::store::events::sequence(&mut conn, tenant).expect("sequence"),
+        1
+    );
+    assert_eq!(
+        count_of(
+            &mut conn,
+            &format!("SELECT max(id) AS n FROM events WHERE tenant_id = '{tenant}'"),
+        ),
+        top + 1
+    );
+}
