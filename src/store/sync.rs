@@ -815,8 +815,9 @@ pub fn plan_users(
              + row_number() OVER (ORDER BY c.source_ref), 'deprovision', c.id, c.source_ref, \
              c.user_name, c.email, c.display_name, $4 \
              FROM users c WHERE c.tenant_id = $2 AND c.source = $3 AND c.source_ref IS NOT NULL \
-             AND c.deprovisioned_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staged_users x \
-             WHERE x.tenant_id = $2 AND x.run_id = $1 AND x.source_ref = c.source_ref)",
+             AND c.deprovisioned_at IS NULL AND NOT (SELECT EXISTS (SELECT 1 \
+             FROM sync_staged_users x WHERE x.tenant_id = $2 AND x.run_id = $1 \
+             AND x.source_ref = c.source_ref))",
         )
         .bind::<diesel::sql_types::Uuid, _>(run.id)
         .bind::<diesel::sql_types::Uuid, _>(run.tenant_id)
@@ -1099,11 +1100,14 @@ pub fn write_mirror(conn: &mut PgConnection, run: RunKey, full: bool) -> QueryRe
         ("user", "sync_staged_users"),
         ("group", "sync_staged_groups"),
     ] {
-        // Gone first: on a first run the mirror is empty and this costs nothing.
+        // Gone first: on a first run the mirror is empty and this costs nothing. In a full
+        // run, a scalar subquery (one primary-key probe per object) rather than NOT EXISTS,
+        // which PostgreSQL may turn into an anti join: on a never-analysed staging table it
+        // chose one that took 150 s for 100,000 objects, against 7 s for the whole run.
         let gone = if full {
             format!(
-                "NOT EXISTS (SELECT 1 FROM {staged} s WHERE s.tenant_id = $2 AND s.run_id = $1 \
-                 AND s.source_ref = o.source_ref AND s.removed IS NULL)"
+                "NOT (SELECT EXISTS (SELECT 1 FROM {staged} s WHERE s.tenant_id = $2 \
+                 AND s.run_id = $1 AND s.source_ref = o.source_ref AND s.removed IS NULL))"
             )
         } else {
             format!(
