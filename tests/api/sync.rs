@@ -782,3 +782,93 @@ async fn a_delta_entry_with_only_the_changed_property_keeps_the_rest_of_the_pers
         .unwrap_or(Value::Null);
     assert_eq!(one["participating"], true, "email and all kept: {one}");
 }
+
+#[tokio::test]
+async fn a_node_stopped_by_sigterm_hands_its_running_run_back_to_the_queue() {
+    // Every read of the users is throttled for 30 s: the run is still reading when its
+    // node is told to stop.
+    let fake = fake_with(5).await;
+    fake.fail("/v1.0/users/delta", None, Fault::throttle(30));
+    // The tenant, its connection and a queued run, through a server that pulls nothing.
+    let app = spawn_app_on(TestDb::new(), |s| {
+        tune(&fake)(s);
+        s.sync_workers = 0;
+    })
+    .await;
+    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    let res = app
+        .admin_post("/admin/v1/tenants/acme/sync?dry_run=false", &json!(null))
+        .await;
+    assert_eq!(res.status(), 202);
+    let started: Value = res.json().await.expect("json");
+    let id = started["run_id"].as_str().expect("run id").to_owned();
+
+    // A node of its own process takes it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut node = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args([
+            "serve",
+            "--no-bootstrap",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("DATABASE_URL", app.db.url.expose())
+        .env("SCIMD_SECRET_KEY", KEY)
+        .env("SCIMD_GRAPH_LOGIN_URL", fake.url())
+        .env("SCIMD_GRAPH_API_URL", fake.url())
+        .env("SCIMD_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("scimd serve");
+    let state = |app: &TestApp| {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            status: String,
+            #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+            lease_owner: Option<String>,
+        }
+        let row: Row = diesel::sql_query(format!(
+            "SELECT status, lease_owner FROM sync_runs WHERE id = '{id}'"
+        ))
+        .get_result(&mut app.db.conn())
+        .expect("the run");
+        (row.status, row.lease_owner)
+    };
+    let mut waited = 0;
+    while !(state(&app).0 == "running" && fake.requests("/v1.0/users/delta") > 0) {
+        assert!(
+            waited < 300,
+            "the node did not take the run: {:?}",
+            state(&app)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let owner = state(&app).1.expect("the node's lease");
+
+    std::process::Command::new("kill")
+        .args(["-TERM", &node.id().to_string()])
+        .status()
+        .expect("kill");
+    let exited = tokio::task::spawn_blocking(move || node.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(exited.success(), "{exited:?}");
+    // Handed back well before the 30 s wait would have ended: queued again, no lease,
+    // nothing staged, nothing applied, for another node to run from the start.
+    assert_eq!(state(&app), ("queued".to_owned(), None), "was {owner}'s");
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) AS n FROM sync_staged_users WHERE run_id = '{id}'")
+        ),
+        0
+    );
+    assert_eq!(live_people(&app), 0);
+}
