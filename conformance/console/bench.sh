@@ -13,6 +13,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 bin="${1:-target/release/scimd}"
 [ -x "$bin" ] || cargo build --release --bin scimd
+# The browser side's packages, pinned in conformance/package-lock.json, as run.sh installs them.
+[ -d conformance/node_modules/playwright-core ] ||
+  (cd conformance && npm ci --no-audit --no-fund --loglevel=error)
 port="${BENCH_PORT:-18481}"
 people="${BENCH_PEOPLE:-100000}"
 base="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
