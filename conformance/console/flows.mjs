@@ -235,14 +235,24 @@ try {
   ok("a clean file is checked, then imported");
 
   // A dry-run sync against the Graph fake, and the plan page.
+  // The connection is made in the console, with the platform's app registration.
   await api("POST", "/admin/v1/tenants", { slug: "graphco", name: "Graph Co" });
-  await api("PUT", "/admin/v1/tenants/graphco/connection", {
-    provider: "graph",
-    directory_tenant_id: "contoso.example",
-    client_id: "00000000-0000-4000-a000-00000000c11e",
-    client_secret: "right-secret",
-    scope: { type: "all" },
-  });
+  await page.goto(`${BASE}/console/t/graphco/connection`);
+  await page.click("a:has-text('Connect Microsoft 365')");
+  await page.waitForURL(/\/directory\?provider=graph/);
+  check(await page.locator("#what-happens:has-text('0 people')").isVisible(), "the form says what happens to the people");
+  await page.fill("#d-directory", "contoso.example");
+  await page.check("#d-scope-groups");
+  await page.fill("#d-scope-items", "not-a-group");
+  await page.click("button:has-text('Connect and make Microsoft 365 the source')");
+  check(await page.locator("p.error:has-text('not a group')").isVisible(), "a bad group id is refused on the form");
+  await shot("directory-form");
+  await page.check("#d-scope-all");
+  await page.click("button:has-text('Connect and make Microsoft 365 the source')");
+  await page.waitForURL(/notice=connected/);
+  check(await page.locator("text=Connection saved").isVisible(), "the connection is saved");
+  check(await page.locator("dd:has-text('the whole directory')").isVisible(), "its scope is shown in words");
+  ok("a pull connection is made from the console");
   await page.goto(`${BASE}/console/t/graphco/connection`);
   await page.click("button:has-text('Test the connection')");
   check(await page.locator("#test-result:has-text('Test passed')").isVisible(), "the connection test passes");

@@ -13,13 +13,13 @@ use sha2::{Digest, Sha256};
 use crate::helpers::{spawn_app, spawn_app_with, user_body, TestApp};
 
 /// A browser, as far as the console cares: its session cookie and its forms' token.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a TestApp,
     session: Option<String>,
 }
 
 /// The value of `name="csrf"` in a page.
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let marker = r#"name="csrf" value=""#;
     let start = page
         .find(marker)
@@ -50,11 +50,11 @@ fn cookie_value(set: &str) -> String {
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         Self { app, session: None }
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         let mut req = self.app.client.get(self.app.url(path));
         if let Some(s) = &self.session {
             req = req.header(COOKIE, format!("scimd_console={s}"));
@@ -62,7 +62,7 @@ impl<'a> Browser<'a> {
         req.send().await.expect("request")
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let body = serde_urlencoded_pairs(form);
         let mut req = self
             .app
@@ -77,7 +77,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Signs in with `key`: the sign-in answer.
-    async fn sign_in(&mut self, key: &str) -> reqwest::Response {
+    pub(crate) async fn sign_in(&mut self, key: &str) -> reqwest::Response {
         let form = self.get("/console/sign-in").await;
         assert_eq!(form.status(), 200);
         let pre = set_cookie(&form, "scimd_console_pre")
@@ -101,11 +101,28 @@ impl<'a> Browser<'a> {
     }
 
     /// The anti-forgery token of the signed-in session, read from a page.
-    async fn token(&self) -> String {
+    pub(crate) async fn token(&self) -> String {
         let page = self.get("/console").await;
         assert_eq!(page.status(), 200);
         csrf_of(&page.text().await.expect("page"))
     }
+}
+
+/// A browser signed in with the admin key, and the tenant `slug` with the people `names`
+/// (`<name>@<slug>.test`) pushed over SCIM.
+pub(crate) async fn signed_in_with_people<'a>(
+    app: &'a TestApp,
+    slug: &str,
+    names: &[&str],
+) -> Browser<'a> {
+    let token = app.tenant_with_token(slug).await;
+    for n in names {
+        app.create_user(&token, &user_body(&format!("{n}@{slug}.test")))
+            .await;
+    }
+    let mut browser = Browser::new(app);
+    browser.sign_in(&app.admin_key).await;
+    browser
 }
 
 fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
@@ -616,13 +633,7 @@ async fn a_groups_confirmation_counts_the_people_it_affects() {
 #[tokio::test]
 async fn disconnecting_says_what_happens_to_the_people_then_keeps_them() {
     let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
-    for n in ["ann", "bob"] {
-        app.create_user(&token, &user_body(&format!("{n}@acme.test")))
-            .await;
-    }
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = signed_in_with_people(&app, "acme", &["ann", "bob"]).await;
     let page = browser
         .get("/console/t/acme/source?to=disconnect")
         .await
@@ -651,7 +662,8 @@ async fn disconnecting_says_what_happens_to_the_people_then_keeps_them() {
         .json(app.admin_get("/admin/v1/tenants/acme/people/counts").await)
         .await;
     assert_eq!(counts["total"], 2);
-    // A switch to a pull source is not one the console makes: refused, nothing changes.
+    // A pull source is set by saving a connection (the directory form), not by a switch:
+    // refused, nothing changes.
     let res = browser
         .post(
             "/console/t/acme/source",

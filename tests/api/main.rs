@@ -10,6 +10,7 @@ mod combined_create;
 mod connect_links;
 mod connections;
 mod console;
+mod console_directory;
 mod contract;
 mod counts;
 mod create_path;

@@ -3,12 +3,13 @@
 //! its runs and their plans (approve a held one); connect links; switching source or
 //! disconnecting, after a confirmation that says what happens to the people.
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::directory::{provider_name, scope_fields, scope_of, scope_words};
 use super::layout::{csrf, head, notice, shown_once, tenant_page, when, Section};
 use super::{html, parse_id, see_other, Operator, Posted, Reply, SlugPath};
 use crate::domain::{PlanAction, Provider, RunStatus, RunTrigger, Source};
@@ -34,7 +35,12 @@ enum Shown {
     Notice(&'static str),
     Token(String),
     Link(String),
-    Test { ok: bool, detail: String },
+    Test {
+        ok: bool,
+        detail: String,
+    },
+    /// A form on the page was refused: why.
+    Failed(String),
 }
 
 fn notice_of(n: Option<&str>) -> Shown {
@@ -43,6 +49,10 @@ fn notice_of(n: Option<&str>) -> Shown {
         Some("link-revoked") => Shown::Notice("Connect link revoked."),
         Some("switched") => Shown::Notice("Source switched."),
         Some("disconnected") => Shown::Notice("Disconnected: the tenant is now managed by hand."),
+        Some("connected") => Shown::Notice(
+            "Connection saved: the directory is the tenant's source. Start a dry run to see what \
+             its first run would do.",
+        ),
         _ => Shown::Nothing,
     }
 }
@@ -85,6 +95,7 @@ async fn render(
                     (if *ok { "Test passed: " } else { "Test failed: " }) (detail)
                 }
             },
+            Shown::Failed(why) => p class="error" role="alert" id="form-error" { (why) },
         }
         h2 { "SCIM" }
         dl class="facts" {
@@ -135,8 +146,8 @@ async fn render(
         h2 { "Directory connection" }
         @if let Some(c) = &connection {
             dl class="facts" {
-                dt { "Provider" } dd { (c.provider.source().display_name()) }
-                dt { "Scope" } dd { code { (scope_text(&c.config)) } }
+                dt { "Provider" } dd { (provider_name(c.provider)) }
+                dt { "Scope" } dd { (scope_words(&scope_value(&c.config))) }
                 dt { "Last success" } dd { (when(c.last_success_at)) }
                 dt { "Next run" } dd { (when(c.next_run_at)) }
                 @if let Some(e) = &c.last_error {
@@ -158,9 +169,20 @@ async fn render(
                     input type="hidden" name="dry_run" value="false";
                     button type="submit" class="primary" { "Sync now" }
                 }
+                a class="button" href={ (here) "/directory" } { "Edit the connection…" }
             }
         } @else {
-            p class="muted" { "No directory connection. Send a connect link to the client's IT admin, or push over SCIM." }
+            p class="muted" {
+                "No directory connection. Connect one with the client's details, send a connect "
+                "link to the client's IT admin, or push over SCIM."
+            }
+            div class="row" {
+                @for p in [Provider::Graph, Provider::Google] {
+                    a class="button" href={ (here) "/directory?provider=" (p.as_str()) } {
+                        "Connect " (provider_name(p)) "…"
+                    }
+                }
+            }
         }
         @if !runs.is_empty() {
             h3 { "Recent runs" }
@@ -183,35 +205,42 @@ async fn render(
         h2 { "Connect links" }
         @let graph_missing = link_settings.missing(Provider::Graph);
         @let google_missing = link_settings.missing(Provider::Google);
+        @let link_providers: Vec<Provider> = [Provider::Graph, Provider::Google]
+            .into_iter()
+            .filter(|p| link_settings.missing(*p).is_none())
+            .collect();
         @if graph_missing.is_some() && google_missing.is_some() {
             p class="muted" { "This server cannot make connect links: " (graph_missing.unwrap_or_default()) }
         } @else {
-            form method="post" action={ (here) "/links" } class="row" {
+            form method="post" action={ (here) "/links" } {
                 (csrf(op))
-                div {
-                    label for="link-provider" { "Directory" }
-                    select id="link-provider" name="provider" {
-                        @if graph_missing.is_none() { option value="graph" { "Microsoft 365" } }
-                        @if google_missing.is_none() { option value="google" { "Google Workspace" } }
+                div class="row" {
+                    div {
+                        label for="link-provider" { "Directory" }
+                        select id="link-provider" name="provider" {
+                            @for p in &link_providers { option value=(p.as_str()) { (provider_name(*p)) } }
+                        }
+                    }
+                    div {
+                        label for="link-expiry" { "Valid for" }
+                        input type="text" id="link-expiry" name="expires_in" value="7d";
                     }
                 }
-                div {
-                    label for="link-expiry" { "Valid for" }
-                    input type="text" id="link-expiry" name="expires_in" value="7d";
-                }
-                button type="submit" class="primary" { "Create connect link" }
+                (scope_fields(&link_providers, "link", "all", ""))
+                p { button type="submit" class="primary" { "Create connect link" } }
             }
         }
         @if !link_list.is_empty() {
             div class="table-wrap" {
                 table {
-                    (head(&["Directory", "Created", "Expires", "State", ""]))
+                    (head(&["Directory", "Scope", "~Created", "Expires", "State", ""]))
                     tbody {
                         @for l in &link_list {
                             @let st = LinkState::of(l, now);
                             tr {
-                                td { (l.provider.source().display_name()) }
-                                td { (when(Some(l.created_at))) }
+                                td { (provider_name(l.provider)) }
+                                td { (scope_words(&l.scope)) }
+                                td class="hide-narrow" { (when(Some(l.created_at))) }
                                 td { (when(Some(l.expires_at))) }
                                 td { (link_state(st)) }
                                 td {
@@ -255,12 +284,12 @@ fn link_state(s: LinkState) -> &'static str {
     }
 }
 
-fn scope_text(config: &DirectoryConfig) -> String {
+fn scope_value(config: &DirectoryConfig) -> Value {
     let scope = match config {
         DirectoryConfig::Graph(c) => serde_json::to_value(&c.scope),
         DirectoryConfig::Google(c) => serde_json::to_value(&c.scope),
     };
-    scope.map(|v| v.to_string()).unwrap_or_default()
+    scope.unwrap_or_default()
 }
 
 fn status_badge(s: RunStatus) -> Markup {
@@ -340,23 +369,35 @@ pub async fn create_link(
 ) -> Reply {
     let Posted { op, fields } = posted;
     let slug = path.into_inner().slug;
-    let provider = fields
-        .get("provider")
-        .and_then(Provider::parse)
-        .ok_or_else(|| {
-            Error::InvalidValue(format!("the directory must be {}", Provider::choices()))
-        })?;
-    let input = LinkInput {
-        provider,
-        scope: serde_json::json!({"type": "all"}),
-        expires_in: fields.get("expires_in").map(str::to_owned),
-    };
-    let settings = LinkSettings::of(&state.settings);
-    let now = state.clock.now();
-    let made = links::create(&state.db, settings, slug.clone(), input, op.by().actor, now).await?;
-    Ok(no_store(
-        render(&op, &state, slug, Shown::Link(made.url)).await?,
-    ))
+    let made = async {
+        let provider = fields
+            .get("provider")
+            .and_then(Provider::parse)
+            .ok_or_else(|| {
+                Error::InvalidValue(format!("the directory must be {}", Provider::choices()))
+            })?;
+        let input = LinkInput {
+            provider,
+            scope: scope_of(provider, &fields)?,
+            expires_in: fields.get("expires_in").map(str::to_owned),
+        };
+        let settings = LinkSettings::of(&state.settings);
+        let now = state.clock.now();
+        links::create(&state.db, settings, slug.clone(), input, op.by().actor, now).await
+    }
+    .await;
+    match made {
+        Ok(made) => Ok(no_store(
+            render(&op, &state, slug, Shown::Link(made.url)).await?,
+        )),
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+            let page = render(&op, &state, slug, Shown::Failed(e.to_string())).await?;
+            Ok(HttpResponse::build(e.status())
+                .content_type("text/html; charset=utf-8")
+                .body(page.into_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]

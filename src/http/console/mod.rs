@@ -29,6 +29,7 @@ use actix_web::{guard, web, FromRequest, HttpMessage, HttpRequest, HttpResponse}
 mod assets;
 mod auth;
 mod connection;
+mod directory;
 mod groups;
 mod import;
 mod layout;
@@ -94,6 +95,8 @@ pub fn service() -> impl HttpServiceFactory {
         .route("/t/{slug}/groups/{id}", web::get().to(groups::confirm))
         .route("/t/{slug}/groups/{id}", web::post().to(groups::set))
         .route("/t/{slug}/connection", web::get().to(connection::page))
+        .route("/t/{slug}/directory", web::get().to(directory::page))
+        .route("/t/{slug}/directory", web::post().to(directory::save))
         .route("/t/{slug}/tokens", web::post().to(connection::issue_token))
         .route(
             "/t/{slug}/tokens/{key_id}/revoke",
