@@ -17,6 +17,8 @@ pub struct Metrics {
     rate_limited: IntCounter,
     hash_checks: IntCounterVec,
     replans: IntCounter,
+    together_transactions: IntCounter,
+    together_writes: IntCounter,
     listener_connected: prometheus::IntGauge,
     listener_reconnects: IntCounter,
     notifications: IntCounter,
@@ -34,6 +36,8 @@ pub struct Scraped {
     pub admin_key_checks: u64,
     /// How many times the tables grew enough for every connection to plan again.
     pub replans: u64,
+    /// Transactions that committed several writes to one row together, and their writes.
+    pub together: crate::store::together::Together,
     /// Whether the change listener is connected, how many times it connected again after
     /// losing its connection, and how many notifications it heard.
     pub listener_connected: bool,
@@ -86,6 +90,17 @@ impl Metrics {
              statements' plans, to make them again for the new size",
         )?;
         registry.register(Box::new(replans.clone()))?;
+        let together_transactions = IntCounter::new(
+            "db_together_transactions_total",
+            "Transactions that committed several writes to one group together (writes that \
+             arrived while another write to the group ran)",
+        )?;
+        let together_writes = IntCounter::new(
+            "db_together_writes_total",
+            "Writes committed in those transactions, each in a savepoint of its own",
+        )?;
+        registry.register(Box::new(together_transactions.clone()))?;
+        registry.register(Box::new(together_writes.clone()))?;
         let listener_connected = prometheus::IntGauge::new(
             "change_listener_connected",
             "1 while this node listens for credential and tenant changes made elsewhere; 0 \
@@ -113,6 +128,8 @@ impl Metrics {
             rate_limited,
             hash_checks,
             replans,
+            together_transactions,
+            together_writes,
             listener_connected,
             listener_reconnects,
             notifications,
@@ -152,6 +169,12 @@ impl Metrics {
         }
         self.replans
             .inc_by(scraped.replans.saturating_sub(self.replans.get()));
+        for (counter, total) in [
+            (&self.together_transactions, scraped.together.transactions),
+            (&self.together_writes, scraped.together.writes),
+        ] {
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
         self.listener_connected
             .set(i64::from(scraped.listener_connected));
         self.listener_reconnects.inc_by(

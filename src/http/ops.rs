@@ -45,6 +45,7 @@ pub async fn metrics(state: web::Data<AppState>, db: web::Data<Db>) -> HttpRespo
         scim_token_checks: state.scim_tokens.hash_checks(),
         admin_key_checks: state.admin_keys.hash_checks(),
         replans: db.replans(),
+        together: db.together(),
         listener_connected: state.listener.connected(),
         listener_reconnects: state.listener.reconnects(),
         notifications: state.listener.heard(),

@@ -103,6 +103,9 @@ pub trait Pushed: 'static {
         more: bool,
     ) -> Result<Self::View, Error>;
     fn version(view: &Self::View) -> i64;
+    /// PATCHes to one resource are committed together when they arrive at once
+    /// ([`Db::run_together`]).
+    const TOGETHER: bool = false;
 }
 
 /// `/Users`.
@@ -150,6 +153,9 @@ pub struct Groups;
 impl Pushed for Groups {
     type Input = GroupInput;
     type View = GroupView;
+    /// Entra sends one PATCH per membership change, many at once to one group: each holds
+    /// the group's lock to its commit, so they are committed together.
+    const TOGETHER: bool = true;
 
     fn create(conn: &mut PgConnection, at: &At, input: GroupInput) -> Result<(Uuid, i64), Error> {
         let row = groups::create(conn, &at.actor, Source::Scim, input)?;
@@ -224,7 +230,8 @@ pub async fn patch<P: Pushed>(
     request: PatchRequest,
     read_back: Option<bool>,
 ) -> Result<(i64, Option<P::View>), Error> {
-    db.run(move |conn| {
+    let key = (at.actor.tenant_id, at.id);
+    let write = move |conn: &mut PgConnection| {
         let version = P::patch(conn, &at, &request)?;
         match read_back {
             None => Ok((version, None)),
@@ -233,8 +240,12 @@ pub async fn patch<P: Pushed>(
                 Ok((P::version(&view), Some(view)))
             }
         }
-    })
-    .await
+    };
+    if P::TOGETHER {
+        db.run_together(key, write).await
+    } else {
+        db.run(write).await
+    }
 }
 
 /// DELETE.

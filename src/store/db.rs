@@ -36,6 +36,7 @@ use super::fast::{AsyncPool, FastCreate, FastPath};
 use super::groups::{self, GroupRow};
 use super::plans::{self, Replan};
 use super::search::{self, Kind, ListQuery, Start};
+use super::together::{self, Job};
 use super::users::{self, NewUser, UserView};
 use crate::config::DatabaseUrl;
 use crate::domain::Source;
@@ -206,6 +207,8 @@ struct Shared {
     fast_pools: Mutex<Vec<AsyncPool>>,
     /// When plans were last made too early for the tables' size ([`super::plans`]).
     replan: Arc<Replan>,
+    /// The writes waiting to be committed together ([`Db::run_together`]).
+    together: together::Queues,
 }
 
 /// The database. Cheap to clone; clones share the pools.
@@ -302,6 +305,7 @@ impl Db {
                 next_share: AtomicUsize::new(0),
                 fast_pools: Mutex::new(Vec::new()),
                 replan,
+                together: together::Queues::default(),
             }),
             fast: FastPath::disabled(),
         }
@@ -361,6 +365,58 @@ impl Db {
         .await?
     }
 
+    /// Runs `f` like [`Db::run`], but with the writes to the same `key` that arrive while
+    /// one runs: they are committed together, each in a savepoint, and each answered after
+    /// the commit ([`super::together`]). `f` must be all-or-nothing by itself (its writes
+    /// in `conn.transaction`, as every write given to [`Db::run`]): alone it is its own
+    /// transaction; with others, a savepoint of theirs.
+    pub async fn run_together<F, T>(&self, key: together::Key, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let out = f(conn);
+            let broken = matches!(out, Err(Error::Unavailable(_)));
+            let finish: together::Finish = Box::new(move |ended| {
+                let out = match (ended, out) {
+                    (Err(batch), Ok(_)) => Err(together::not_committed(batch)),
+                    (_, out) => out,
+                };
+                // The request may have gone (its client hung up): nothing to tell.
+                let _ = answer.send(out);
+            });
+            (finish, broken)
+        });
+        if self.shared.together.push(key, job) {
+            let shared = Arc::clone(&self.shared);
+            let span = tracing::Span::current();
+            tokio::spawn(async move {
+                loop {
+                    let jobs = shared.together.next(key);
+                    if jobs.is_empty() {
+                        break;
+                    }
+                    let shared = Arc::clone(&shared);
+                    let span = span.clone();
+                    // A batch that cannot get a connection drops its writes: each is
+                    // answered 503 below.
+                    let _ = actix_web::web::block(move || {
+                        let _entered = span.enter();
+                        shared.with_conn(|conn| together::run(conn, jobs))
+                    })
+                    .await;
+                }
+            });
+        }
+        answered.await.unwrap_or_else(|_| {
+            Err(Error::Unavailable(
+                "the write was not run: no database connection could be had for it".into(),
+            ))
+        })
+    }
+
     /// A connection of the blocking pool, for synchronous callers (tests).
     pub fn get(&self) -> Result<PooledConnection<Manager>, Error> {
         self.shared.checkout()
@@ -390,6 +446,11 @@ impl Db {
             fast.max += u32::try_from(s.max_size).unwrap_or(u32::MAX);
         }
         PoolStates { blocking, fast }
+    }
+
+    /// How many transactions took several writes together ([`Db::run_together`]).
+    pub fn together(&self) -> together::Together {
+        self.shared.together.counts()
     }
 
     /// How many times the tables grew enough for every connection to plan again.

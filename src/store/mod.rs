@@ -29,6 +29,7 @@ pub mod sql;
 pub mod sync;
 pub mod tenants;
 pub mod tls;
+pub mod together;
 pub mod users;
 
 pub use db::{Db, Page, PageSpec, PoolState, PoolStates, Probe};

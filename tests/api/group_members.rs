@@ -595,3 +595,83 @@ async fn a_member_patch_is_two_kept_statements_that_only_probe_primary_keys() {
     drop(pooled);
     assert!(patch(12).await.status().is_success());
 }
+
+/// PATCHes that arrive at a group while its row is locked are committed together, each
+/// still all-or-nothing: the ones naming an unknown member fail alone and change nothing,
+/// the others each move the version once, write their events once, and get their own
+/// ETag; the versions and the events are those of the PATCHes applied one by one.
+#[tokio::test]
+async fn patches_that_wait_for_one_group_are_committed_together_each_all_or_nothing() {
+    let w = world(12, 12).await;
+    // Another transaction holds the group's row, so the PATCHes queue behind it.
+    let mut holder = w.app.db.conn();
+    diesel::sql_query("BEGIN").execute(&mut holder).unwrap();
+    diesel::sql_query("SELECT 1 FROM groups WHERE id = $1 FOR UPDATE")
+        .bind::<SqlUuid, _>(w.gid())
+        .execute(&mut holder)
+        .unwrap();
+    let unknown = Uuid::now_v7().to_string();
+    let (w, unknown) = (&w, &unknown);
+    let sent = futures_util::future::join_all((0..24).map(|i| {
+        let k = i / 2;
+        let ops = if i % 2 == 0 {
+            json!([remove(&[&w.members[k]]), add(&[&w.others[k]])])
+        } else {
+            // Half of them name a member that does not exist: refused whole.
+            json!([remove(&[&w.others[k]]), add(&[unknown])])
+        };
+        async move {
+            let res = w.patch(ops).await;
+            let etag = res
+                .headers()
+                .get("etag")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (i, res.status().as_u16(), etag)
+        }
+    }));
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        diesel::sql_query("COMMIT").execute(&mut holder).unwrap();
+    };
+    let (answers, ()) = tokio::join!(sent, release);
+    let mut etags = std::collections::HashSet::new();
+    for (i, status, etag) in &answers {
+        if i % 2 == 0 {
+            assert_eq!(*status, 204, "PATCH {i}");
+            assert!(
+                etags.insert(etag.clone().unwrap()),
+                "PATCH {i}: its own ETag"
+            );
+        } else {
+            assert_eq!(*status, 400, "PATCH {i}");
+        }
+    }
+    let mut expected: Vec<&String> = w.others.iter().collect();
+    assert_eq!(w.members_now(), sorted(expected.drain(..)));
+    assert_eq!(w.new_versions(), 12);
+    let events = w.new_events();
+    assert_eq!(events.len(), 24, "{events:?}");
+    for k in 0..12 {
+        let out = removed(&[&w.members[k]]);
+        let at = |e: &(String, Value)| events.iter().position(|x| x == e).unwrap();
+        assert_eq!(at(&added(&[&w.others[k]])), at(&out) + 1, "{k}");
+    }
+    // They were committed together: the first alone (it waited for the row; another may
+    // have joined it before it started), then those that queued behind it in one
+    // transaction.
+    let metrics = w.app.metrics().await;
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    let (transactions, writes) = (
+        counter("scimd_db_together_transactions_total "),
+        counter("scimd_db_together_writes_total "),
+    );
+    assert!(
+        (1..=2).contains(&transactions) && writes >= 23,
+        "{writes} writes in {transactions} transactions"
+    );
+}
