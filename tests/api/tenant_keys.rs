@@ -343,6 +343,25 @@ async fn workload(app: &TestApp, fake: &crate::fake_graph::FakeGraph) {
         .await;
     assert_eq!(res.status(), 200);
 
+    // The console's import: a dry run, followed, then confirmed.
+    let mut browser = crate::console::Browser::new(app);
+    browser.sign_in(&app.admin_key).await;
+    let csrf = browser.token().await;
+    let file = "email\nc2@push.example\n";
+    let checked = browser
+        .start_import("push", &[("csrf", &csrf), ("csv", file)])
+        .await;
+    browser.import_ended("push", &checked).await;
+    let page = browser
+        .get(&format!("/console/t/push/imports/{checked}"))
+        .await;
+    assert_eq!(page.status(), 200);
+    let imported = browser
+        .start_import("push", &[("csrf", &csrf), ("job", &checked)])
+        .await;
+    let panel = browser.import_ended("push", &imported).await;
+    assert!(panel.contains("Imported"), "{panel}");
+
     // A connect link, used: the directory connects to tenant `linked`, which then goes.
     let res = app
         .admin_post("/admin/v1/tenants", &json!({"slug": "linked"}))
