@@ -1086,3 +1086,44 @@ async fn a_forged_import_form_is_refused_and_starts_nothing() {
     let counts = people_counts(&app, "acme").await;
     assert_eq!(counts["total"], 0);
 }
+
+/// A large file's import is seen part-way: its panel, polled while it runs, shows some
+/// but not all of its rows done, never fewer than the poll before. (50,000 rows take
+/// seconds here, and the running node writes its progress twice a second.)
+#[tokio::test]
+async fn a_large_import_is_seen_part_way() {
+    let app = spawn_app().await;
+    app.tenant_with_token("acme").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let csrf = browser.token().await;
+    let mut file = String::from("email,display_name\n");
+    for i in 0..50_000 {
+        file.push_str(&format!("p{i}@acme.test,Person {i}\n"));
+    }
+    let job = browser
+        .start_import("acme", &[("csrf", &csrf), ("csv", &file)])
+        .await;
+    let path = format!("/console/t/acme/imports/{job}/panel");
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let panel = browser.text(&path).await;
+        if !panel.contains(r#"data-state="running""#) {
+            assert!(panel.contains(r#"data-state="done""#), "{panel}");
+            break;
+        }
+        let done = panel
+            .split(r#"value=""#)
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .expect("the progress element's value");
+        assert!(panel.contains(r#"max="50000""#), "{panel}");
+        seen.push(done);
+        assert!(started.elapsed() < Duration::from_secs(120), "{seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(seen.iter().any(|n| (1..50_000).contains(n)), "{seen:?}");
+}
