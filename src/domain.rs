@@ -495,6 +495,20 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Where a console CSV import is (`console_imports.state`). A running import whose node
+    /// stopped stays `running`; its readers tell it by its heartbeat.
+    ImportState as "ImportState",
+        "`running` is being read, `done` was applied (or checked, for a dry run), `refused`\n\
+         had a row error and applied nothing, `failed` could not run"
+    {
+        Running = "running",
+        Done = "done",
+        Refused = "refused",
+        Failed = "failed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -216,6 +216,8 @@ try {
   await page.setInputFiles("#csv-file", { name: "people.csv", mimeType: "text/csv", buffer: Buffer.from(bad) });
   await page.waitForFunction(() => document.getElementById("csv-text").value.includes("grace@csv.example"));
   await page.click("button:has-text('Check the file (dry run)')");
+  // The dry run is a job: its panel counts the rows while it runs, then shows the summary.
+  await page.locator("#import-panel[data-state='done']").waitFor();
   await page.locator("#row-errors").waitFor();
   const errors = await page.locator("#row-errors li").allInnerTexts();
   check(errors.length === 1 && errors[0].startsWith("Row 3"), `the bad row is named (${errors})`);
@@ -227,8 +229,14 @@ try {
   await page.click("button:has-text('Check the file (dry run)')");
   await page.locator("button:has-text('Import these 3 rows')").waitFor();
   check((await page.locator("[data-created]").innerText()) === "3", "the dry run would create 3");
+  check(
+    (await page.locator("#import-result input[name='job']").count()) === 1 &&
+      (await page.locator("#import-result input[name='csv']").count()) === 0,
+    "the confirmation names the checked dry run, not the file",
+  );
   await page.click("button:has-text('Import these 3 rows')");
-  await page.locator("#import-result h2:has-text('Imported')").waitFor();
+  await page.locator("#import-panel[data-state='done'] h2:has-text('Imported')").waitFor();
+  check(page.url().endsWith("/console/t/csvco/import"), `the form page stays (${page.url()})`);
   await shot("import-done");
   await page.goto(`${BASE}/console/t/csvco`);
   check((await count("participating")) === 3, "3 imported people participate");

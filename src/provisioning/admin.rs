@@ -336,11 +336,44 @@ where
     F: Fn(&std::io::Error) -> Option<Error> + Send + 'static,
 {
     in_tenant(db, slug, move |conn, tenant| {
-        let by = By {
-            actor: format!("import:{}", Uuid::now_v7()),
+        import_into(
+            conn,
+            &tenant,
             request_id,
-        };
-        import::import(conn, &by.in_tenant(&tenant), csv, dry_run, now, failure_of)
+            csv,
+            dry_run,
+            now,
+            failure_of,
+            &|_| {},
+        )
     })
     .await
+}
+
+/// The work of [`import_csv`], on a connection: for the console's import jobs too, which
+/// follow its `progress` and record its end in the same transaction.
+#[expect(clippy::too_many_arguments, reason = "import_csv's, and the progress")]
+pub(super) fn import_into<R: Read>(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    request_id: Option<String>,
+    csv: R,
+    dry_run: bool,
+    now: DateTime<Utc>,
+    failure_of: impl Fn(&std::io::Error) -> Option<Error>,
+    progress: &dyn Fn(u64),
+) -> Result<Outcome, Error> {
+    let by = By {
+        actor: format!("import:{}", Uuid::now_v7()),
+        request_id,
+    };
+    import::import(
+        conn,
+        &by.in_tenant(tenant),
+        csv,
+        dry_run,
+        now,
+        failure_of,
+        progress,
+    )
 }

@@ -16,7 +16,7 @@ use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::events::{changed_fields, Actor, Event, TakeOver};
@@ -61,13 +61,13 @@ impl Column {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RowNote {
     pub row: u64,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct Summary {
     pub dry_run: bool,
     pub rows: u64,
@@ -154,6 +154,8 @@ struct Deferred {
 
 struct Run<'a> {
     actor: &'a Actor,
+    /// Told the rows read so far each time a batch of them is applied.
+    progress: &'a dyn Fn(u64),
     now: DateTime<Utc>,
     summary: Summary,
     /// Every email of the file so far (lower case): its row, and its person once applied.
@@ -164,7 +166,9 @@ struct Run<'a> {
 }
 
 /// Reads and applies a CSV file. `read_failure` turns an I/O error of `input` into the
-/// error to answer (a body over the limit, say).
+/// error to answer (a body over the limit, say). `progress` is told how many rows have been
+/// read, checked and applied (inside the transaction) after each batch; the last call
+/// gives the file's rows ([`Summary::rows`]).
 pub fn import<R: Read>(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -172,10 +176,12 @@ pub fn import<R: Read>(
     dry_run: bool,
     now: DateTime<Utc>,
     read_failure: impl Fn(&std::io::Error) -> Option<Error>,
+    progress: &dyn Fn(u64),
 ) -> Result<Outcome, Error> {
     let result = conn.transaction::<Summary, Abort, _>(|conn| {
         let mut run = Run {
             actor,
+            progress,
             now,
             summary: Summary {
                 dry_run,
@@ -211,6 +217,57 @@ fn csv_error(e: csv::Error, read_failure: &impl Fn(&std::io::Error) -> Option<Er
         }
     }
     Error::InvalidSyntax(format!("the CSV file cannot be read: {e}"))
+}
+
+fn reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input)
+}
+
+/// The first record, read as the header row ([`columns`]).
+fn header<R: Read>(
+    records: &mut csv::ByteRecordsIter<'_, R>,
+    read_failure: &impl Fn(&std::io::Error) -> Option<Error>,
+) -> Result<Vec<Column>, Error> {
+    match records.next() {
+        None => Err(Error::InvalidValue(
+            "the file is empty; it needs a header row".into(),
+        )),
+        Some(r) => columns(&r.map_err(|e| csv_error(e, read_failure))?),
+    }
+}
+
+/// A record of nothing but blanks: not a row.
+fn blank(record: &csv::ByteRecord) -> bool {
+    record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
+}
+
+fn too_many_rows() -> Error {
+    Error::PayloadTooLarge(format!("the file has more than {MAX_ROWS} rows; split it"))
+}
+
+/// The data rows of a whole file in memory, as [`import`] counts them (records, not lines:
+/// a quoted field may hold a newline; blank records are not rows), without the database.
+/// A file [`import`] would refuse before its first row (no header, an unknown column, more
+/// than [`MAX_ROWS`] rows, a record the CSV reader cannot read) is refused here the same
+/// way.
+pub fn count_rows(csv: &[u8]) -> Result<u64, Error> {
+    let no_io = |_: &std::io::Error| -> Option<Error> { None };
+    let mut reader = reader(csv);
+    let mut records = reader.byte_records();
+    header(&mut records, &no_io)?;
+    let mut rows = 0;
+    for record in records {
+        if !blank(&record.map_err(|e| csv_error(e, &no_io))?) {
+            rows += 1;
+            if rows > MAX_ROWS {
+                return Err(too_many_rows());
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// The header row: which column is which. Unknown or repeated columns, or no `email`
@@ -263,34 +320,20 @@ impl Run<'_> {
         input: R,
         read_failure: &impl Fn(&std::io::Error) -> Option<Error>,
     ) -> Result<(), Abort> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(input);
+        let mut reader = reader(input);
         let mut records = reader.byte_records();
-        let header = match records.next() {
-            None => {
-                return Err(
-                    Error::InvalidValue("the file is empty; it needs a header row".into()).into(),
-                )
-            }
-            Some(r) => r.map_err(|e| csv_error(e, read_failure))?,
-        };
-        let columns = columns(&header)?;
+        let columns = header(&mut records, read_failure)?;
         let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
         let mut row: u64 = 1;
         for record in records {
             let record = record.map_err(|e| csv_error(e, read_failure))?;
             row += 1;
-            if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            if blank(&record) {
                 continue;
             }
             self.summary.rows += 1;
             if self.summary.rows > MAX_ROWS {
-                return Err(Error::PayloadTooLarge(format!(
-                    "the file has more than {MAX_ROWS} rows; split it"
-                ))
-                .into());
+                return Err(too_many_rows().into());
             }
             match self.check_row(row, &columns, &record) {
                 Ok(p) => batch.push(p),
@@ -298,9 +341,12 @@ impl Run<'_> {
             }
             if batch.len() == BATCH {
                 self.apply(conn, std::mem::take(&mut batch))?;
+                (self.progress)(self.summary.rows);
             }
         }
-        self.apply(conn, batch)
+        self.apply(conn, batch)?;
+        (self.progress)(self.summary.rows);
+        Ok(())
     }
 
     fn check_row(
@@ -574,6 +620,30 @@ mod tests {
             columns(&header).ok(),
             Some(vec![Column::Email, Column::Department, Column::GivenName])
         );
+    }
+
+    #[test]
+    fn rows_are_counted_as_records_not_lines() {
+        let csv = "email,display_name\n\
+                   a@x.example,\"Two\nlines\"\n\
+                   \n  ,  \n\
+                   b@x.example,\"a \"\"quoted\"\"\r\nname\"\r\n\
+                   c@x.example,C";
+        assert_eq!(count_rows(csv.as_bytes()).ok(), Some(3));
+        assert_eq!(count_rows(b"email\n").ok(), Some(0));
+        assert!(matches!(count_rows(b""), Err(Error::InvalidValue(_))));
+        assert!(matches!(
+            count_rows(b"name\nann\n"),
+            Err(Error::InvalidValue(_))
+        ));
+        let mut big = String::from("email\n");
+        for i in 0..=MAX_ROWS {
+            big.push_str(&format!("p{i}@x.example\n"));
+        }
+        assert!(matches!(
+            count_rows(big.as_bytes()),
+            Err(Error::PayloadTooLarge(_))
+        ));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod events;
 pub mod groups;
 pub mod import;
+pub mod import_jobs;
 pub mod manual;
 pub mod people;
 pub mod push;

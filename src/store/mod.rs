@@ -16,6 +16,7 @@ pub mod events;
 pub mod fast;
 pub mod filter;
 pub mod groups;
+pub mod imports;
 pub mod local;
 pub mod locks;
 pub mod notify;

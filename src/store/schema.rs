@@ -55,6 +55,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_imports (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        dry_run -> Bool,
+        state -> Text,
+        rows_total -> Int4,
+        rows_done -> Int4,
+        csv -> Text,
+        summary -> Nullable<Jsonb>,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     console_sessions (id_hash) {
         id_hash -> Bytea,
         key_id -> Text,
@@ -278,6 +294,7 @@ diesel::joinable!(connect_link_nonces -> connect_links (link_id));
 diesel::joinable!(connect_link_nonces -> tenants (tenant_id));
 diesel::joinable!(connect_links -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
+diesel::joinable!(console_imports -> tenants (tenant_id));
 diesel::joinable!(console_sessions -> admin_keys (key_id));
 diesel::joinable!(event_horizons -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
@@ -294,6 +311,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connect_link_nonces,
     connect_links,
     connections,
+    console_imports,
     console_sessions,
     event_horizons,
     events,

@@ -54,6 +54,14 @@ impl<'a> Browser<'a> {
         Self { app, session: None }
     }
 
+    /// The same session, on another node.
+    fn on(&self, app: &'a TestApp) -> Self {
+        Self {
+            app,
+            session: self.session.clone(),
+        }
+    }
+
     pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         let mut req = self.app.client.get(self.app.url(path));
         if let Some(s) = &self.session {
@@ -74,6 +82,13 @@ impl<'a> Browser<'a> {
             req = req.header(COOKIE, format!("scimd_console={s}"));
         }
         req.send().await.expect("request")
+    }
+
+    /// The text of the page at `path`, which must answer 200.
+    async fn text(&self, path: &str) -> String {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        res.text().await.expect("page")
     }
 
     /// Signs in with `key`: the sign-in answer.
@@ -105,6 +120,46 @@ impl<'a> Browser<'a> {
         let page = self.get("/console").await;
         assert_eq!(page.status(), 200);
         csrf_of(&page.text().await.expect("page"))
+    }
+
+    /// Posts an import form to tenant `slug`: the job it started, from the answer's 303.
+    pub(crate) async fn start_import(&self, slug: &str, form: &[(&str, &str)]) -> String {
+        let res = self.post(&format!("/console/t/{slug}/import"), form).await;
+        assert_eq!(
+            res.status(),
+            303,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+        let to = res.headers()[LOCATION]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        let prefix = format!("/console/t/{slug}/imports/");
+        assert!(to.starts_with(&prefix), "{to}");
+        to[prefix.len()..].to_owned()
+    }
+
+    /// Polls the job's panel, as the page does, until the job ends: its last panel.
+    pub(crate) async fn import_ended(&self, slug: &str, job: &str) -> String {
+        let path = format!("/console/t/{slug}/imports/{job}/panel");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let panel = self.text(&path).await;
+            if !panel.contains(r#"data-state="running""#) {
+                assert!(
+                    !panel.contains("hx-trigger"),
+                    "an ended job stops polling: {panel}"
+                );
+                return panel;
+            }
+            assert!(panel.contains(r#"hx-trigger="every 1s""#), "{panel}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the import never ended"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
@@ -741,4 +796,346 @@ async fn the_settings_form_sets_and_clears_when_deprovisioned_people_are_erased(
     // Empty keeps them again.
     assert_eq!(save(" ").await.status(), StatusCode::SEE_OTHER);
     assert_eq!(erase_after().await, serde_json::Value::Null);
+}
+
+async fn people_counts(app: &TestApp, slug: &str) -> serde_json::Value {
+    app.json(
+        app.admin_get(&format!("/admin/v1/tenants/{slug}/people/counts"))
+            .await,
+    )
+    .await
+}
+
+#[derive(diesel::QueryableByName, Debug)]
+struct JobRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    dry_run: bool,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    rows_total: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    rows_done: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    csv: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+    summary: Option<serde_json::Value>,
+}
+
+fn job_row(app: &TestApp, id: &str) -> JobRow {
+    let mut conn = app.db.conn();
+    diesel::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT state, dry_run, rows_total, rows_done, csv, summary FROM console_imports \
+             WHERE id = $1::uuid",
+        )
+        .bind::<diesel::sql_types::Text, _>(id),
+        &mut conn,
+    )
+    .expect("the job's row")
+}
+
+fn jobs_made(app: &TestApp) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.db.conn();
+    diesel::RunQueryDsl::get_result::<N>(
+        diesel::sql_query("SELECT count(*) AS n FROM console_imports"),
+        &mut conn,
+    )
+    .expect("count")
+    .n
+}
+
+/// The dry run and the import are jobs: the post answers at once with the job's page, and
+/// the panel, polled on another node than the one running the import, follows each to
+/// its end. The confirmation imports the file the dry run checked.
+#[tokio::test]
+async fn a_dry_run_with_a_bad_row_then_a_clean_import_are_followed_from_any_node() {
+    let (first, second) = crate::nodes::two_nodes(|_| {}).await;
+    let res = first
+        .admin_post("/admin/v1/tenants", &json!({"slug": "csvco"}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let mut browser = Browser::new(&first);
+    browser.sign_in(&first.admin_key).await;
+    let elsewhere = browser.on(&second);
+    let csrf = browser.token().await;
+
+    // The bad row's quoted field holds a newline: rows are records, not lines.
+    let bad = "email,given_name,family_name\nada@csv.example,Ada,Lovelace\n,\"No\nbody\",Here\n\
+               grace@csv.example,Grace,Hopper\n";
+    let job = browser
+        .start_import("csvco", &[("csrf", &csrf), ("csv", bad)])
+        .await;
+    let panel = elsewhere.import_ended("csvco", &job).await;
+    assert!(panel.contains(r#"data-state="done""#), "{panel}");
+    assert!(panel.contains("<li>Row 3: "), "{panel}");
+    assert!(!panel.contains("Import these"), "{panel}");
+    let row = job_row(&first, &job);
+    assert!(row.dry_run);
+    assert_eq!(
+        (row.state.as_str(), row.rows_total, row.rows_done),
+        ("done", 3, 3)
+    );
+    let summary = row.summary.expect("a summary");
+    assert_eq!(summary["errors"].as_array().map(Vec::len), Some(1));
+    // Its page (without script) shows the file again, to be fixed.
+    let page = elsewhere
+        .text(&format!("/console/t/csvco/imports/{job}"))
+        .await;
+    assert!(page.contains("grace@csv.example"), "{page}");
+    // A dry run with a row error cannot be imported.
+    let refused = browser
+        .post("/console/t/csvco/import", &[("csrf", &csrf), ("job", &job)])
+        .await;
+    assert_eq!(refused.status(), 200);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("only a dry run that ended without a row error"));
+
+    let good = "email,given_name,family_name\nada@csv.example,Ada,Lovelace\n\
+                alan@csv.example,Alan,Turing\ngrace@csv.example,Grace,Hopper\n";
+    let checked = browser
+        .start_import("csvco", &[("csrf", &csrf), ("csv", good)])
+        .await;
+    let panel = elsewhere.import_ended("csvco", &checked).await;
+    assert!(panel.contains("Import these 3 rows"), "{panel}");
+    assert!(
+        panel.contains(&format!(r#"name="job" value="{checked}""#)),
+        "{panel}"
+    );
+    assert!(
+        !panel.contains(r#"name="csv""#),
+        "the file is not posted again: {panel}"
+    );
+    let counts = people_counts(&first, "csvco").await;
+    assert_eq!(counts["total"], 0, "a dry run applies nothing");
+
+    let import = browser
+        .start_import("csvco", &[("csrf", &csrf), ("job", &checked)])
+        .await;
+    let panel = elsewhere.import_ended("csvco", &import).await;
+    assert!(panel.contains("<h2>Imported</h2>"), "{panel}");
+    assert!(panel.contains(r#"<dd data-created>3</dd>"#), "{panel}");
+    let row = job_row(&first, &import);
+    assert!(!row.dry_run);
+    assert_eq!(
+        (row.state.as_str(), row.rows_total, row.rows_done),
+        ("done", 3, 3)
+    );
+    assert_eq!(row.csv, "", "a real import's file is not kept");
+    assert_eq!(job_row(&first, &checked).csv, good, "the dry run's is");
+    let counts = people_counts(&first, "csvco").await;
+    assert_eq!(counts["participating"], 3);
+    let people = first
+        .json(
+            first
+                .admin_get("/admin/v1/tenants/csvco/people?limit=10")
+                .await,
+        )
+        .await;
+    let emails: Vec<&str> = people["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["userName"].as_str())
+        .collect();
+    for email in ["ada@csv.example", "alan@csv.example", "grace@csv.example"] {
+        assert!(emails.contains(&email), "{email} in {emails:?}");
+    }
+    std::mem::forget(second);
+}
+
+/// A job's row as a node running it leaves it: running, `done` of `total` rows, last
+/// updated `ago`.
+fn running_job(app: &TestApp, slug: &str, done: i32, total: i32, ago: Span) -> String {
+    let id = uuid::Uuid::now_v7().to_string();
+    let at = scimd::clock::Clock::now(app.clock.as_ref()) - ago;
+    let mut conn = app.db.conn();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(
+            "INSERT INTO console_imports (tenant_id, id, dry_run, state, rows_total, rows_done, \
+             csv, created_at, updated_at) SELECT id, $1::uuid, false, 'running', $2, $3, \
+             'email', $4, $4 FROM tenants WHERE slug = $5",
+        )
+        .bind::<diesel::sql_types::Text, _>(&id)
+        .bind::<diesel::sql_types::Integer, _>(total)
+        .bind::<diesel::sql_types::Integer, _>(done)
+        .bind::<diesel::sql_types::Timestamptz, _>(at)
+        .bind::<diesel::sql_types::Text, _>(slug),
+        &mut conn,
+    )
+    .expect("a running job");
+    id
+}
+
+/// A running job's panel says how far it is, and asks for itself again; one whose node has
+/// not updated it for 15 s says plainly that it was interrupted and nothing was imported.
+#[tokio::test]
+async fn a_running_import_counts_its_rows_and_an_interrupted_one_says_so() {
+    let app = spawn_app().await;
+    app.tenant_with_token("acme").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let job = running_job(&app, "acme", 1200, 50_000, Span::seconds(2));
+    let panel_path = format!("/console/t/acme/imports/{job}/panel");
+
+    let panel = browser.text(&panel_path).await;
+    assert!(panel.contains(r#"data-state="running""#), "{panel}");
+    assert!(
+        panel.contains(r#"<progress id="import-rows" max="50000" value="1200""#),
+        "{panel}"
+    );
+    assert!(
+        panel.contains(
+            "Importing: <span data-done>1,200</span> of <span data-total>50,000</span> rows"
+        ),
+        "{panel}"
+    );
+    assert!(
+        panel.contains(&format!(r#"hx-get="{panel_path}""#)),
+        "{panel}"
+    );
+    assert!(panel.contains(r#"hx-trigger="every 1s""#), "{panel}");
+    // The page holds the same panel, in the result area the form's htmx swaps.
+    let page = browser
+        .text(&format!("/console/t/acme/imports/{job}"))
+        .await;
+    assert!(
+        page.contains(r#"<div id="import-result" aria-live="polite"><div id="import-panel""#),
+        "{page}"
+    );
+
+    // Last updated 2 s ago: 14 s is not yet long enough to call it interrupted.
+    app.clock.advance(Span::seconds(12));
+    let panel = browser.text(&panel_path).await;
+    assert!(panel.contains(r#"data-state="running""#), "{panel}");
+    app.clock.advance(Span::seconds(2));
+    let panel = browser.text(&panel_path).await;
+    assert!(panel.contains(r#"data-state="interrupted""#), "{panel}");
+    assert!(
+        panel.contains("stopped after 1,200 of 50,000 rows"),
+        "{panel}"
+    );
+    assert!(panel.contains("nothing was imported"), "{panel}");
+    assert!(!panel.contains("hx-trigger"), "{panel}");
+}
+
+/// A job is found only in its own tenant: another tenant's id, an unknown one and one that
+/// is not an id at all are each 404.
+#[tokio::test]
+async fn another_tenants_import_is_not_found() {
+    let app = spawn_app().await;
+    app.tenant_with_token("acme").await;
+    app.tenant_with_token("other").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let theirs = running_job(&app, "other", 0, 10, Span::zero());
+    assert_eq!(
+        browser
+            .get(&format!("/console/t/other/imports/{theirs}/panel"))
+            .await
+            .status(),
+        200
+    );
+    for id in [
+        theirs.as_str(),
+        "00000000-0000-4000-8000-000000000000",
+        "not-an-id",
+    ] {
+        for path in [
+            format!("/console/t/acme/imports/{id}"),
+            format!("/console/t/acme/imports/{id}/panel"),
+        ] {
+            assert_eq!(browser.get(&path).await.status(), 404, "{path}");
+        }
+    }
+    // Nor can it be confirmed from another tenant.
+    let csrf = browser.token().await;
+    let res = browser
+        .post(
+            "/console/t/acme/import",
+            &[("csrf", &csrf), ("job", &theirs)],
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(jobs_made(&app), 1);
+}
+
+/// An import form without the session's token is refused before anything runs; a file the
+/// import cannot read is said beside the form, and makes no job either.
+#[tokio::test]
+async fn a_forged_import_form_is_refused_and_starts_nothing() {
+    let app = spawn_app().await;
+    app.tenant_with_token("acme").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let file = "email\nann@acme.test\n";
+    for form in [
+        vec![("csv", file)],
+        vec![("csv", file), ("csrf", "not-the-token")],
+    ] {
+        let res = browser.post("/console/t/acme/import", &form).await;
+        assert_eq!(res.status(), 403);
+    }
+    let csrf = browser.token().await;
+    let res = browser
+        .post(
+            "/console/t/acme/import",
+            &[("csrf", &csrf), ("csv", "name\nann\n")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("unknown column `name`"), "{page}");
+    assert_eq!(jobs_made(&app), 0);
+    let counts = people_counts(&app, "acme").await;
+    assert_eq!(counts["total"], 0);
+}
+
+/// A large file's import is seen part-way: its panel, polled while it runs, shows some
+/// but not all of its rows done, never fewer than the poll before. (50,000 rows take
+/// seconds here, and the running node writes its progress twice a second.)
+#[tokio::test]
+async fn a_large_import_is_seen_part_way() {
+    let app = spawn_app().await;
+    app.tenant_with_token("acme").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let csrf = browser.token().await;
+    let mut file = String::from("email,display_name\n");
+    for i in 0..50_000 {
+        file.push_str(&format!("p{i}@acme.test,Person {i}\n"));
+    }
+    let job = browser
+        .start_import("acme", &[("csrf", &csrf), ("csv", &file)])
+        .await;
+    let path = format!("/console/t/acme/imports/{job}/panel");
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let panel = browser.text(&path).await;
+        if !panel.contains(r#"data-state="running""#) {
+            assert!(panel.contains(r#"data-state="done""#), "{panel}");
+            break;
+        }
+        let done = panel
+            .split(r#"value=""#)
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .expect("the progress element's value");
+        assert!(panel.contains(r#"max="50000""#), "{panel}");
+        seen.push(done);
+        assert!(started.elapsed() < Duration::from_secs(120), "{seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(seen.iter().any(|n| (1..50_000).contains(n)), "{seen:?}");
 }

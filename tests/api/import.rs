@@ -320,3 +320,66 @@ async fn two_rows_matching_one_person_are_a_row_error() {
     );
     assert_eq!(counts(&app).await["total"], 1);
 }
+
+/// The import tells how far it has gone after each batch of rows (read, checked and
+/// applied in its transaction), and last the file's rows, which `count_rows` knew before
+/// it started. The console's jobs write this to their row as they go.
+#[tokio::test]
+async fn an_import_reports_its_rows_done_after_each_batch() {
+    use scimd::provisioning::events::Actor;
+    use scimd::provisioning::import::{self as csv_import, Outcome};
+
+    let (app, _) = setup().await;
+    let tenant_id = {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+        }
+        let mut conn = app.db.conn();
+        diesel::RunQueryDsl::get_result::<Id>(
+            diesel::sql_query("SELECT id FROM tenants WHERE slug = 'acme'"),
+            &mut conn,
+        )
+        .unwrap()
+        .id
+    };
+    let mut file = String::from("email,display_name\n");
+    for i in 0..2500 {
+        // Every tenth name is quoted, with a comma; every hundredth row is followed by a
+        // blank one, which is no row.
+        if i % 10 == 0 {
+            file.push_str(&format!("p{i}@acme.test,\"P, {i}\"\n"));
+        } else {
+            file.push_str(&format!("p{i}@acme.test,P {i}\n"));
+        }
+        if i % 100 == 0 {
+            file.push_str(",\n");
+        }
+    }
+    assert_eq!(csv_import::count_rows(file.as_bytes()).unwrap(), 2500);
+    let actor = Actor {
+        tenant_id,
+        actor: "import:test".into(),
+        request_id: None,
+    };
+    let seen = std::cell::RefCell::new(Vec::new());
+    let mut conn = app.pool.get().unwrap();
+    let outcome = csv_import::import(
+        &mut conn,
+        &actor,
+        file.as_bytes(),
+        false,
+        chrono::Utc::now(),
+        |_| None,
+        &|n| seen.borrow_mut().push(n),
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(seen.into_inner(), [1000, 2000, 2500]);
+    let Outcome::Done(summary) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!((summary.rows, summary.created), (2500, 2500));
+    assert_eq!(counts(&app).await["total"], 2500);
+}

@@ -15,7 +15,7 @@ const WITHIN: Duration = Duration::from_secs(1);
 
 /// Two nodes on one database, each tuned by `tune`. The second must be forgotten, not
 /// dropped, at the end of the test: it does not own the database.
-async fn two_nodes(tune: impl Fn(&mut scimd::config::Settings)) -> (TestApp, TestApp) {
+pub(crate) async fn two_nodes(tune: impl Fn(&mut scimd::config::Settings)) -> (TestApp, TestApp) {
     let db = TestDb::new();
     let shared = TestDb {
         name: db.name.clone(),

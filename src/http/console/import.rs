@@ -1,18 +1,26 @@
-//! CSV import: choose (or paste) a file, see the dry run's summary with every row error,
-//! then confirm. The form posts through htmx when it can, so the summary replaces the
-//! form's result area with an indicator while the import runs; without script it is an
-//! ordinary form post.
+//! CSV import: choose (or paste) a file, follow its dry run to a summary with every row
+//! error, then confirm. Each is a job (`provisioning::import_jobs`): the form's post makes
+//! it and answers 303 to the job's page, `/console/t/{slug}/imports/{id}`, whose panel
+//! shows "N of M rows" and asks for itself again every second (htmx) until the job ends,
+//! whichever node answers. The confirmation posts the dry run's id, and the import applies
+//! the file that dry run checked.
+//!
+//! With script, the form posts through htmx, which follows the 303 and swaps in the job
+//! page's result area, so the form stays as it is. Without it, the browser goes to the
+//! job's page, which shows the form again (with the dry run's file) and the job as it was
+//! when the page was read; a reload follows it.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use maud::{html, Markup};
 
 use super::layout::{csrf, tenant_page, Section};
-use super::{html, Operator, Posted, Reply, SlugPath};
+use super::{html, parse_id, see_other, ItemPath, Operator, Posted, Reply, SlugPath};
 use crate::error::Error;
 use crate::http::AppState;
 use crate::provisioning::admin;
-use crate::provisioning::import::{Outcome, Summary};
+use crate::provisioning::import::Summary;
+use crate::provisioning::import_jobs::{self as jobs, Input, Job, Progress};
 use crate::store::tenants::Tenant;
 
 fn form(op: &Operator, slug: &str, csv: &str, result: Markup) -> Markup {
@@ -26,63 +34,128 @@ fn form(op: &Operator, slug: &str, csv: &str, result: Markup) -> Markup {
             hx-post={ "/console/t/" (slug) "/import" } hx-target="#import-result"
             hx-select="#import-result" hx-swap="outerHTML" hx-indicator="#import-progress" {
             (csrf(op))
-            input type="hidden" name="dry_run" value="true";
             label for="csv-file" { "CSV file" }
             input type="file" id="csv-file" accept=".csv,text/csv" data-fill="csv-text";
             label for="csv-text" { "…or paste it" }
             textarea id="csv-text" name="csv" rows="8" { (csv) }
             p {
                 button type="submit" class="primary" { "Check the file (dry run)" }
-                " " span id="import-progress" class="htmx-indicator" role="status" { "Checking the file…" }
+                " " span id="import-progress" class="htmx-indicator" role="status" { "Sending the file…" }
             }
         }
         (result)
     }
 }
 
-fn summary(op: &Operator, slug: &str, csv: &str, s: &Summary, refused: bool) -> Markup {
+/// `n` with a comma between thousands: `50,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn summary(op: &Operator, slug: &str, job: &Job, s: &Summary, refused: bool) -> Markup {
     let clean = !s.failed();
     html! {
-        div id="import-result" aria-live="polite" {
-            h2 { @if s.dry_run { "Dry run" } @else if refused { "Import refused" } @else { "Imported" } }
-            dl class="facts" {
-                dt { "Rows" } dd data-rows { (s.rows) }
-                dt { "Create" } dd data-created { (s.created) }
-                dt { "Update" } dd data-updated { (s.updated) }
-                dt { "Unchanged" } dd { (s.unchanged) }
-                dt { "Skipped" } dd { (s.skipped.len()) }
-                dt { "Errors" } dd data-errors { (s.errors.len() + s.not_listed) }
+        h2 { @if s.dry_run { "Dry run" } @else if refused { "Import refused" } @else { "Imported" } }
+        dl class="facts" {
+            dt { "Rows" } dd data-rows { (s.rows) }
+            dt { "Create" } dd data-created { (s.created) }
+            dt { "Update" } dd data-updated { (s.updated) }
+            dt { "Unchanged" } dd { (s.unchanged) }
+            dt { "Skipped" } dd { (s.skipped.len()) }
+            dt { "Errors" } dd data-errors { (s.errors.len() + s.not_listed) }
+        }
+        @if !s.errors.is_empty() {
+            h3 { "Row errors" }
+            p class="error" role="alert" { "Nothing is imported while a row has an error. Fix the file and check it again." }
+            ul id="row-errors" {
+                @for e in &s.errors { li { "Row " (e.row) ": " (e.message) } }
             }
-            @if !s.errors.is_empty() {
-                h3 { "Row errors" }
-                p class="error" role="alert" { "Nothing is imported while a row has an error. Fix the file and check it again." }
-                ul id="row-errors" {
-                    @for e in &s.errors { li { "Row " (e.row) ": " (e.message) } }
+            @if s.not_listed > 0 { p class="muted" { "and " (s.not_listed) " more not listed" } }
+        }
+        @if !s.skipped.is_empty() {
+            h3 { "Skipped rows" }
+            ul { @for e in &s.skipped { li { "Row " (e.row) ": " (e.message) } } }
+        }
+        @if s.dry_run && clean {
+            form method="post" action={ "/console/t/" (slug) "/import" }
+                hx-post={ "/console/t/" (slug) "/import" } hx-target="#import-result"
+                hx-select="#import-result" hx-swap="outerHTML" hx-indicator="#import-running" {
+                (csrf(op))
+                input type="hidden" name="job" value=(job.id);
+                button type="submit" class="primary" { "Import these " (s.rows) " rows" }
+                " " span id="import-running" class="htmx-indicator" role="status" { "Starting the import…" }
+            }
+        }
+        @if !s.dry_run && !refused {
+            p class="notice" role="status" {
+                "Done. " a href={ "/console/t/" (slug) "?state=all" } { "See the people" }
+            }
+        }
+    }
+}
+
+fn state_of(p: &Progress) -> &'static str {
+    match p {
+        Progress::Running { .. } => "running",
+        Progress::Interrupted { .. } => "interrupted",
+        Progress::Done(_) => "done",
+        Progress::Refused(_) => "refused",
+        Progress::Failed(_) => "failed",
+    }
+}
+
+/// A job's state: while it runs, the panel asks for itself again every second (htmx), so
+/// the page follows the job to its end without a reload.
+fn panel(op: &Operator, slug: &str, job: &Job) -> Markup {
+    let active = job.progress.active();
+    let here = format!("/console/t/{slug}/imports/{}", job.id);
+    html! {
+        div id="import-panel" data-state=(state_of(&job.progress))
+            hx-get=[active.then(|| format!("{here}/panel"))]
+            hx-trigger=[active.then_some("every 1s")]
+            hx-swap=[active.then_some("outerHTML")] {
+            @match &job.progress {
+                Progress::Running { done, total } => {
+                    h2 { (if job.dry_run { "Dry run" } else { "Importing" }) }
+                    p role="status" {
+                        progress id="import-rows" max=(total) value=(done) aria-label="Rows done" {}
+                        " " (if job.dry_run { "Checking" } else { "Importing" }) ": "
+                        span data-done { (thousands(*done)) } " of "
+                        span data-total { (thousands(*total)) } " rows"
+                    }
+                    noscript { p class="muted" { "Reload the page to follow it." } }
                 }
-                @if s.not_listed > 0 { p class="muted" { "and " (s.not_listed) " more not listed" } }
-            }
-            @if !s.skipped.is_empty() {
-                h3 { "Skipped rows" }
-                ul { @for e in &s.skipped { li { "Row " (e.row) ": " (e.message) } } }
-            }
-            @if s.dry_run && clean {
-                form method="post" action={ "/console/t/" (slug) "/import" }
-                    hx-post={ "/console/t/" (slug) "/import" } hx-target="#import-result"
-                    hx-select="#import-result" hx-swap="outerHTML" hx-indicator="#import-running" {
-                    (csrf(op))
-                    input type="hidden" name="dry_run" value="false";
-                    input type="hidden" name="csv" value=(csv);
-                    button type="submit" class="primary" { "Import these " (s.rows) " rows" }
-                    " " span id="import-running" class="htmx-indicator" role="status" { "Importing…" }
+                Progress::Interrupted { done, total } => {
+                    h2 { "Interrupted" }
+                    p class="error" role="alert" {
+                        "The " (if job.dry_run { "dry run" } else { "import" }) " stopped after "
+                        (thousands(*done)) " of " (thousands(*total)) " rows: the server running it "
+                        "stopped. Its changes were rolled back, so nothing was imported. "
+                        (if job.dry_run { "Check the file again." } else { "Check the file and import it again." })
+                    }
                 }
-            }
-            @if !s.dry_run && !refused {
-                p class="notice" role="status" {
-                    "Done. " a href={ "/console/t/" (slug) "?state=all" } { "See the people" }
+                Progress::Done(s) => { (summary(op, slug, job, s, false)) }
+                Progress::Refused(s) => { (summary(op, slug, job, s, true)) }
+                Progress::Failed(message) => {
+                    h2 { (if job.dry_run { "Dry run failed" } else { "Import failed" }) }
+                    p class="error" role="alert" { (message) }
+                    p { "Nothing was imported." }
                 }
             }
         }
     }
+}
+
+fn result(content: Markup) -> Markup {
+    html! { div id="import-result" aria-live="polite" { (content) } }
 }
 
 fn page_of(op: &Operator, tenant: &Tenant, csv: &str, result: Markup) -> Markup {
@@ -96,46 +169,89 @@ fn page_of(op: &Operator, tenant: &Tenant, csv: &str, result: Markup) -> Markup 
 
 pub async fn page(op: Operator, state: web::Data<AppState>, path: web::Path<SlugPath>) -> Reply {
     let tenant = admin::tenant(&state.db, path.into_inner().slug).await?;
-    let empty = html! { div id="import-result" aria-live="polite" {} };
-    Ok(html(page_of(&op, &tenant, "", empty)))
+    Ok(html(page_of(&op, &tenant, "", result(html! {}))))
 }
 
+/// Starts a dry run of the posted file, or the import of the dry run `job` checked, and
+/// sends the browser to it.
 pub async fn run(posted: Posted, state: web::Data<AppState>, path: web::Path<SlugPath>) -> Reply {
     let Posted { op, fields } = posted;
     let slug = path.into_inner().slug;
-    let tenant = admin::tenant(&state.db, slug.clone()).await?;
-    let dry_run = fields.get("dry_run") != Some("false");
-    let csv = fields.raw("csv").unwrap_or_default().to_owned();
-    if csv.trim().is_empty() {
-        return Err(Error::InvalidValue("choose a CSV file or paste one".into()).into());
-    }
+    let (input, csv) = match fields.get("job") {
+        Some(id) => (Input::Checked(parse_id(id, "import")?), String::new()),
+        None => {
+            let csv = fields.raw("csv").unwrap_or_default().to_owned();
+            if csv.trim().is_empty() {
+                return Err(Error::InvalidValue("choose a CSV file or paste one".into()).into());
+            }
+            (Input::File(csv.clone()), csv)
+        }
+    };
     let request_id = op.by().request_id;
-    let reader = std::io::Cursor::new(csv.clone().into_bytes());
-    let outcome = admin::import_csv(
+    match jobs::start(
         &state.db,
+        state.clock.clone(),
         slug.clone(),
         request_id,
-        reader,
-        dry_run,
-        state.clock.now(),
-        |_| None,
+        input,
     )
-    .await;
-    // The page is a 200 whatever the summary says (htmx swaps only 2xx answers), and the
-    // summary says it.
-    let result = match outcome {
-        Ok(Outcome::Done(s)) => summary(&op, &slug, &csv, &s, false),
-        Ok(Outcome::Refused(s)) => summary(&op, &slug, &csv, &s, true),
-        // A file the import cannot read at all (no email column, say) is the operator's
-        // to fix: said on the page, beside the form.
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => html! {
-            div id="import-result" aria-live="polite" {
-                p class="error" role="alert" { (e.to_string()) }
-            }
-        },
-        Err(e) => return Err(e.into()),
-    };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page_of(&op, &tenant, &csv, result).into_string()))
+    .await
+    {
+        Ok(id) => Ok(see_other(&format!("/console/t/{slug}/imports/{id}"))),
+        // A file the import cannot read at all (no email column, say) is the operator's to
+        // fix: said on the page, beside the form, as a 200 (htmx swaps only 2xx answers).
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+            let tenant = admin::tenant(&state.db, slug).await?;
+            let said = result(html! { p class="error" role="alert" { (e.to_string()) } });
+            Ok(html(page_of(&op, &tenant, &csv, said)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A job's page: the form (with a dry run's file again) and the job's panel.
+pub async fn job(op: Operator, state: web::Data<AppState>, path: web::Path<ItemPath>) -> Reply {
+    let ItemPath { slug, id } = path.into_inner();
+    let id = parse_id(&id, "import")?;
+    let tenant = admin::tenant(&state.db, slug.clone()).await?;
+    let job = jobs::job(&state.db, slug.clone(), id, true, state.clock.now()).await?;
+    let csv = job.csv.clone().unwrap_or_default();
+    Ok(html(page_of(
+        &op,
+        &tenant,
+        &csv,
+        result(panel(&op, &slug, &job)),
+    )))
+}
+
+/// The job's panel alone, for the page's polling.
+pub async fn job_panel(
+    op: Operator,
+    state: web::Data<AppState>,
+    path: web::Path<ItemPath>,
+) -> Reply {
+    let ItemPath { slug, id } = path.into_inner();
+    let id = parse_id(&id, "import")?;
+    let job = jobs::job(&state.db, slug.clone(), id, false, state.clock.now()).await?;
+    Ok(html(panel(&op, &slug, &job)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn counts_read_with_thousands_separated() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (1_200, "1,200"),
+            (50_000, "50,000"),
+            (100_000, "100,000"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(thousands(n), text);
+        }
+    }
 }

@@ -125,6 +125,11 @@ pub fn service() -> impl HttpServiceFactory {
         .route("/t/{slug}/source", web::post().to(connection::source))
         .route("/t/{slug}/import", web::get().to(import::page))
         .route("/t/{slug}/import", web::post().to(import::run))
+        .route("/t/{slug}/imports/{id}", web::get().to(import::job))
+        .route(
+            "/t/{slug}/imports/{id}/panel",
+            web::get().to(import::job_panel),
+        )
         .route("/t/{slug}/activity", web::get().to(tenants::activity))
         .route("/t/{slug}/settings", web::get().to(tenants::settings))
         .route("/t/{slug}/settings", web::post().to(tenants::save_settings))
@@ -238,6 +243,14 @@ impl FromRequest for Operator {
 #[derive(serde::Deserialize)]
 pub struct SlugPath {
     pub slug: String,
+}
+
+/// The path of a page about one of a tenant's things (an import): its id as given, for
+/// [`parse_id`] to read.
+#[derive(serde::Deserialize)]
+pub struct ItemPath {
+    pub slug: String,
+    pub id: String,
 }
 
 /// A form's fields, in order; a name may repeat (the people list's `id` checkboxes).
