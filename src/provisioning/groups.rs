@@ -11,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::{Connection, PgConnection};
 use serde_json::Value;
 use uuid::Uuid;
@@ -20,7 +21,7 @@ use super::push::pushing_tenant;
 use super::storable;
 use crate::domain::Source;
 use crate::error::Error;
-use crate::scim::patch::{self, MemberChange, PatchRequest};
+use crate::scim::patch::{self, MemberChange, PatchRequest, Patched};
 use crate::scim::resource::{group_columns, GroupInput, MemberRef};
 use crate::store::events;
 use crate::store::groups::{
@@ -285,6 +286,12 @@ pub fn replace(
 }
 
 /// PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations apply, or none.
+///
+/// A PATCH that only adds and removes members is two statements (the lock, then
+/// [`change_members`]), and both write nothing when they refuse it. Inside a transaction
+/// that holds other writes already ([`crate::store::Db::run_together`]) it therefore needs
+/// no savepoint of its own; any other PATCH takes one there, and alone every PATCH is its
+/// own transaction.
 pub fn patch(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -293,34 +300,64 @@ pub fn patch(
     request: &PatchRequest,
     now: DateTime<Utc>,
 ) -> Result<GroupRow, Error> {
+    let in_transaction = AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .is_ok_and(|depth| depth.is_some());
+    if in_transaction {
+        let row = locked(conn, actor, id, if_match)?;
+        let patched = patch::apply_group_patch(&row.resource, &id.to_string(), request)?;
+        if let Some(edits) = only_members(id, &row, &patched) {
+            return change_members(conn, actor, row, &edits, now);
+        }
+        return conn.transaction(|conn| apply_patch(conn, actor, id, row, patched, now));
+    }
     conn.transaction(|conn| {
         let row = locked(conn, actor, id, if_match)?;
         let patched = patch::apply_group_patch(&row.resource, &id.to_string(), request)?;
-        if patched.resource == row.resource {
-            if let Some(edits) = member_edits(id, &patched.members) {
-                return change_members(conn, actor, row, &edits, now);
-            }
+        if let Some(edits) = only_members(id, &row, &patched) {
+            return change_members(conn, actor, row, &edits, now);
         }
-        let mut changed = 0;
-        for change in &patched.members {
-            changed += match change {
-                MemberChange::Add(refs) => {
-                    let members = resolve_members(conn, actor.tenant_id, id, refs)?;
-                    add(conn, actor, id, &members)?
-                }
-                MemberChange::Remove(values) => remove(conn, actor, id, &member_ids(values))?,
-                MemberChange::RemoveAll => {
-                    let all = groups::member_ids(conn, actor.tenant_id, id)?;
-                    remove(conn, actor, id, &all)?
-                }
-                MemberChange::Replace(refs) => {
-                    let members = resolve_members(conn, actor.tenant_id, id, refs)?;
-                    set_members(conn, actor, id, &members)?
-                }
-            };
-        }
-        finish(conn, actor, row, patched.resource, changed > 0, now)
+        apply_patch(conn, actor, id, row, patched, now)
     })
+}
+
+/// The member edits of a PATCH that changes nothing else ([`member_edits`]).
+fn only_members(id: Uuid, row: &GroupRow, patched: &Patched) -> Option<Vec<MemberEdit>> {
+    if patched.resource == row.resource {
+        member_edits(id, &patched.members)
+    } else {
+        None
+    }
+}
+
+/// A PATCH's operations one by one, on the group [`locked`] holds.
+fn apply_patch(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    row: GroupRow,
+    patched: Patched,
+    now: DateTime<Utc>,
+) -> Result<GroupRow, Error> {
+    let mut changed = 0;
+    for change in &patched.members {
+        changed += match change {
+            MemberChange::Add(refs) => {
+                let members = resolve_members(conn, actor.tenant_id, id, refs)?;
+                add(conn, actor, id, &members)?
+            }
+            MemberChange::Remove(values) => remove(conn, actor, id, &member_ids(values))?,
+            MemberChange::RemoveAll => {
+                let all = groups::member_ids(conn, actor.tenant_id, id)?;
+                remove(conn, actor, id, &all)?
+            }
+            MemberChange::Replace(refs) => {
+                let members = resolve_members(conn, actor.tenant_id, id, refs)?;
+                set_members(conn, actor, id, &members)?
+            }
+        };
+    }
+    finish(conn, actor, row, patched.resource, changed > 0, now)
 }
 
 /// The members a PATCH removes and adds, in request order, when that is all it does and

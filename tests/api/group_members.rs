@@ -597,7 +597,8 @@ async fn a_member_patch_is_two_kept_statements_that_only_probe_primary_keys() {
 }
 
 /// PATCHes that arrive at a group while its row is locked are committed together, each
-/// still all-or-nothing: the ones naming an unknown member fail alone and change nothing,
+/// still all-or-nothing: the ones naming an unknown member (as an add, or in a replace of
+/// every member, which the general path applies step by step) fail alone and change nothing,
 /// the others each move the version once, write their events once, and get their own
 /// ETag; the versions and the events are those of the PATCHes applied one by one.
 #[tokio::test]
@@ -616,9 +617,12 @@ async fn patches_that_wait_for_one_group_are_committed_together_each_all_or_noth
         let k = i / 2;
         let ops = if i % 2 == 0 {
             json!([remove(&[&w.members[k]]), add(&[&w.others[k]])])
-        } else {
-            // Half of them name a member that does not exist: refused whole.
+        } else if i % 4 == 1 {
+            // Half of them name a member that does not exist: refused whole, on the
+            // one-statement path (an add) or on the general one (a replace).
             json!([remove(&[&w.others[k]]), add(&[unknown])])
+        } else {
+            json!([{"op": "Replace", "path": "members", "value": [{"value": &w.others[k]}, {"value": unknown}]}])
         };
         async move {
             let res = w.patch(ops).await;
