@@ -382,6 +382,9 @@ impl Db {
             let finish: together::Finish = Box::new(move |ended| {
                 let out = match (ended, out) {
                     (Err(batch), Ok(_)) => Err(together::not_committed(batch)),
+                    (Err(batch), Err(e)) if e.status().is_server_error() => {
+                        Err(together::not_committed(batch))
+                    }
                     (_, out) => out,
                 };
                 // The request may have gone (its client hung up): nothing to tell.

@@ -10,8 +10,10 @@
 //! Each write keeps what it had alone:
 //! - it is all-or-nothing: a write that fails rolls back to its savepoint and fails alone;
 //! - it is answered only after the transaction that holds it has committed, so an
-//!   acknowledged write is as durable as before; a batch whose commit fails fails every
-//!   write in it, and none of them is applied (503: retry);
+//!   acknowledged write is as durable as before; a batch that cannot commit (a write met
+//!   a database error that aborted the transaction, or the commit failed) fails every
+//!   write in it but those its own client's mistake refused, and none of them is applied
+//!   (503: retry);
 //! - the writes to a key run in the order they arrived, one at a time, as the row lock
 //!   would have ordered them;
 //! - a write that finds no other waiting is its own transaction, exactly as [`super::Db::run`]
@@ -24,7 +26,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use diesel::{Connection, PgConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -121,6 +123,10 @@ pub(super) fn run(conn: &mut PgConnection, jobs: Vec<Job>) -> Result<(), Error> 
                 broken |= b;
                 finishes.push(finish);
             }
+            // A write that took no savepoint of its own and met a database error has left
+            // the transaction aborted, and PostgreSQL answers COMMIT on an aborted
+            // transaction with a rollback that is no error: ask before committing.
+            diesel::sql_query("SELECT 1").execute(conn)?;
             Ok(())
         })
     };
@@ -134,8 +140,9 @@ pub(super) fn run(conn: &mut PgConnection, jobs: Vec<Job>) -> Result<(), Error> 
     }
 }
 
-/// The answer of a write that succeeded in a batch that did not commit: it was not
-/// applied, and the client should retry.
+/// The answer of a write in a batch that did not commit, when it succeeded or met a
+/// database error (perhaps another write's, which aborted the transaction): it was not
+/// applied, and the client should retry. A write's own refusal (a 4xx) stands.
 pub(super) fn not_committed(batch: &Error) -> Error {
     let why = format!("the transaction that held this write did not commit: {batch}");
     match batch {

@@ -47,3 +47,4 @@ mod signins;
 mod statements;
 mod sync;
 mod tenant_keys;
+mod together;
