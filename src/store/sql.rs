@@ -208,20 +208,32 @@ impl<'a> Iterator for Pieces<'a> {
             let n = raw[1..].parse::<usize>().ok().filter(|&n| n > 0);
             return Some(Piece::Placeholder { raw, n });
         }
-        // Inside a literal or identifier, the quote that opened it; a doubled quote
-        // closes and at once reopens it, which reads it right.
-        let mut quote = None;
+        // Outside quotes, only a quote or a `$` can end the stretch; inside a literal or
+        // identifier, only the quote that opened it (a doubled quote closes and at once
+        // reopens it, which reads it right). Each search skips to the next such byte:
+        // statements are built on every request, and diesel walks each more than once.
         let mut at = start;
-        while at < bytes.len() {
+        loop {
+            let Some(off) = memchr::memchr3(b'\'', b'"', b'$', &bytes[at..]) else {
+                at = bytes.len();
+                break;
+            };
+            at += off;
             let b = bytes[at];
-            match quote {
-                Some(q) if b == q => quote = None,
-                Some(_) => {}
-                None if b == b'\'' || b == b'"' => quote = Some(b),
-                None if placeholder_len(&bytes[at..]).is_some() => break,
-                None => {}
+            if b == b'$' {
+                if placeholder_len(&bytes[at..]).is_some() {
+                    break;
+                }
+                at += 1;
+                continue;
             }
-            at += 1;
+            match memchr::memchr(b, &bytes[at + 1..]) {
+                Some(close) => at += close + 2,
+                None => {
+                    at = bytes.len();
+                    break;
+                }
+            }
         }
         self.at = at;
         Some(Piece::Text(&self.text[start..at]))
@@ -585,5 +597,42 @@ mod tests {
             composed.append(fragment);
             prop_assert_eq!(composed, direct);
         }
+
+        /// The scanner that skips to the next quote or `$` reads any text as reading it
+        /// a byte at a time does.
+        #[test]
+        fn skipping_reads_as_byte_by_byte(text in "[a-z0-9 $'\"]{0,40}") {
+            prop_assert_eq!(split(&text), byte_by_byte(&text));
+        }
+    }
+
+    /// The module doc's reading, one byte at a time: the reference for [`pieces`].
+    fn byte_by_byte(text: &str) -> Vec<Piece<'_>> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < bytes.len() {
+            if let Some(len) = placeholder_len(&bytes[start..]) {
+                out.push(placeholder(&text[start..start + len]));
+                start += len;
+                continue;
+            }
+            let mut quote = None;
+            let mut at = start;
+            while at < bytes.len() {
+                let b = bytes[at];
+                match quote {
+                    Some(q) if b == q => quote = None,
+                    Some(_) => {}
+                    None if b == b'\'' || b == b'"' => quote = Some(b),
+                    None if placeholder_len(&bytes[at..]).is_some() => break,
+                    None => {}
+                }
+                at += 1;
+            }
+            out.push(Piece::Text(&text[start..at]));
+            start = at;
+        }
+        out
     }
 }
