@@ -278,6 +278,15 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// A `GET` of `path` without credentials.
+    pub async fn anonymous_get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -440,8 +449,8 @@ impl TestApp {
 
     /// The text of `/metrics`.
     pub async fn metrics(&self) -> String {
-        let res = self.client.get(self.url("/metrics")).send().await;
-        res.expect("request").text().await.expect("metrics text")
+        let res = self.anonymous_get("/metrics").await;
+        res.text().await.expect("metrics text")
     }
 
     pub async fn scim_get(&self, token: &str, path: &str) -> reqwest::Response {
