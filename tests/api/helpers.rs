@@ -597,6 +597,19 @@ pub fn user_body(user_name: &str) -> Value {
     })
 }
 
+/// A SCIM group named `display_name` with the users `members`.
+pub fn group_body(display_name: &str, members: &[&str]) -> Value {
+    let members: Vec<Value> = members
+        .iter()
+        .map(|id| serde_json::json!({"value": id}))
+        .collect();
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": display_name,
+        "members": members,
+    })
+}
+
 /// `s` percent-encoded for a query string (every byte but the unreserved ones).
 pub fn urlencode(s: &str) -> String {
     s.bytes()
