@@ -17,6 +17,8 @@
 
 #[path = "../tests/fakes/google.rs"]
 mod fake;
+#[path = "../tests/fakes/fake_http.rs"]
+mod fake_http;
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -14,6 +14,8 @@
 
 #[path = "../tests/fakes/graph.rs"]
 mod fake;
+#[path = "../tests/fakes/fake_http.rs"]
+mod fake_http;
 
 use std::io::Write;
 use std::net::SocketAddr;
