@@ -27,63 +27,19 @@
 #   has each run's time to read and stage, to plan and to apply.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-bin=${1:-$root/target/release/scimd}
-fake=${2:-$root/target/release/examples/fake_google}
-users=${BENCH_SYNC_USERS:-100000}
-groups=${BENCH_SYNC_GROUPS:-1000}
-members=${BENCH_SYNC_MEMBERS:-50}
+example=fake_google
+provider=Google
 port=${BENCH_PORT:-18437}
-server_url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-server=${server_url%/*}
 db=scimd_bench_google_$$
-url=$server/$db
-work=$(mktemp -d)
-pid=""
-fake_pid=""
-
-say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-for tool in psql curl jq bc; do command -v "$tool" >/dev/null || die "$tool is needed"; done
-[ -x "$bin" ] || die "no scimd binary at $bin"
-[ -x "$fake" ] || die "no fake Google binary at $fake"
-
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
-  if [ "${BENCH_KEEP:-}" = 1 ]; then
-    say "kept $work and the database $db"
-  else
-    psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$url" "$@"; }
+# shellcheck source=bench/sync-lib.sh
+. "$here/bench/sync-lib.sh"
 
 say "fake Google: $users users, $groups groups, $members members each"
-"$fake" --users "$users" --groups "$groups" --members "$members" >"$work/fake.out" 2>"$work/fake.log" &
-fake_pid=$!
-for _ in $(seq 1 100); do [ "$(wc -l <"$work/fake.out")" -ge 2 ] && break; sleep 0.1; done
+start_fake 2
 google=$(head -n1 "$work/fake.out")
 key_file=$(sed -n 2p "$work/fake.out")
-[ -n "$google" ] && [ -n "$key_file" ] || die "the fake did not start: $(cat "$work/fake.log")"
+start_scimd SCIMD_GOOGLE_TOKEN_URL="$google/token" SCIMD_GOOGLE_DIRECTORY_URL="$google"
 
-DATABASE_URL=$url "$bin" migrate 2>/dev/null
-admin=$(DATABASE_URL=$url "$bin" admin-key issue --label bench)
-key=$("$bin" secret-key generate)
-DATABASE_URL=$url SCIMD_SECRET_KEY=$key SCIMD_GOOGLE_TOKEN_URL=$google/token \
-  SCIMD_GOOGLE_DIRECTORY_URL=$google SCIMD_LOG=${SCIMD_LOG:-info} \
-  "$bin" serve --bind "127.0.0.1:$port" --no-bootstrap >"$work/scimd.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 150); do curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break; sleep 0.2; done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" || die "scimd did not start: $(cat "$work/scimd.log")"
-
-api() { # METHOD PATH [BODY]
-  curl -fsS -X "$1" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-    ${3:+--data "$3"} "http://127.0.0.1:$port/admin/v1$2"
-}
 api POST /tenants '{"slug":"bench"}' >/dev/null
 api PUT /tenants/bench/connection "$(jq -nc --argjson sa "$key_file" '{provider: "google",
   admin_email: "admin@example.com", customer: "my_customer", service_account: $sa,
@@ -92,29 +48,15 @@ api PUT /tenants/bench/connection "$(jq -nc --argjson sa "$key_file" '{provider:
 
 # run LABEL: one sync, waited for; prints the report line and leaves the run in $run.
 run() {
-  local id started
-  started=$(date +%s.%N)
-  id=$(api POST /tenants/bench/sync | jq -r .run_id)
-  while :; do
-    run=$(api GET "/tenants/bench/sync-runs/$id")
-    case $(jq -r .status <<<"$run") in queued | running) sleep 0.2 ;; *) break ;; esac
-  done
-  last_wall=$(echo "$(date +%s.%N) - $started" | bc)
-  say "$1: $(jq -c '{status, full, counts: (.counts | with_entries(select(.value > 0))), error}' <<<"$run")"
+  sync_run "$1"
   printf '%-28s status %-9s %6.1f s (wall)  counts %s\n' "$1" \
-    "$(jq -r .status <<<"$run")" "$last_wall" \
-    "$(jq -c '.counts | with_entries(select(.value > 0))' <<<"$run")"
+    "$(jq -r .status <<<"$run")" "$last_wall" "$(run_counts)"
   [ "$(jq -r .status <<<"$run")" = succeeded ] || die "$1 did not succeed: $(jq -c .error <<<"$run")"
 }
-events() { sql -c "SELECT count(*) FROM events"; }
-versions() { sql -c "SELECT coalesce(sum(version), 0) FROM users"; }
-of_run() { sql -c "SELECT count(*) FROM events WHERE type = '$1' AND actor = 'sync:$(jq -r .id <<<"$run")'"; }
 
 echo "# pull sync from a Google fake over HTTP: $users users, $groups groups ($members members each)"
 run "1. initial sync"
-created=$(jq -r '.counts.create + .counts.adopt' <<<"$run")
-echo "   people written: $created, $(echo "scale=0; $created / $last_wall" | bc) people/s end to end (target >= 5000)"
-echo "   rows: $(sql -c "SELECT count(*) FROM users") users, $(sql -c "SELECT count(*) FROM groups") groups, $(sql -c "SELECT count(*) FROM group_members") memberships, $(events) events"
+report_initial
 echo "   people with a manager: $(sql -c "SELECT count(*) FROM users WHERE resource #> '{urn:ietf:params:scim:schemas:extension:enterprise:2.0:User,manager,value}' IS NOT NULL")"
 
 e0=$(events); v0=$(versions)
@@ -129,4 +71,4 @@ echo "   the fake changed $changed and removed $removed; planned: $(jq -r .count
 [ "$(jq -r .counts.update <<<"$run")" = "$changed" ] && [ "$(jq -r .counts.deprovision <<<"$run")" = "$removed" ] \
   || say "warning: the counts differ from what the fake changed"
 
-echo "scimd peak RSS: $(awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$pid/status") (target < 256 MiB)"
+report_rss

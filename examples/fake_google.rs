@@ -17,50 +17,35 @@
 
 #[path = "../tests/fakes/google.rs"]
 mod fake;
-
-use std::io::Write;
-use std::net::SocketAddr;
+#[path = "../tests/fakes/fake_http.rs"]
+mod fake_http;
+#[path = "shared/fake_server.rs"]
+mod fake_server;
 
 use clap::Parser;
 
 #[derive(Parser, Debug)]
 #[command(about = "A fake Google Directory API for benchmarks")]
 struct Args {
-    /// Generated users.
-    #[arg(long, default_value_t = 1000)]
-    users: usize,
-    /// Generated groups.
-    #[arg(long, default_value_t = 10)]
-    groups: usize,
-    /// Members per generated group.
-    #[arg(long, default_value_t = 50)]
-    members: usize,
+    #[command(flatten)]
+    server: fake_server::ServerArgs,
     /// One user in this many reports to a manager (0: nobody does).
     #[arg(long, default_value_t = 1)]
     manager_every: usize,
-    #[arg(long, default_value = "127.0.0.1:0")]
-    bind: SocketAddr,
-    /// Server worker threads.
-    #[arg(long, default_value_t = 2)]
-    workers: usize,
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let options = fake::FakeOptions {
-        users: args.users,
-        groups: args.groups,
-        members: args.members,
+        users: args.server.users,
+        groups: args.server.groups,
+        members: args.server.members,
         manager_every: args.manager_every,
-        workers: args.workers,
+        workers: args.server.workers,
         ..fake::FakeOptions::default()
     };
-    let (google, server) = fake::FakeGoogle::bind(options, args.bind)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", google.url())?;
-    writeln!(out, "{}", google.key_file())?;
-    out.flush()?;
-    drop(out);
-    server.await
+    let (google, server) = fake::FakeGoogle::bind(options, args.server.bind)?;
+    let lines = [google.url().to_owned(), google.key_file().to_string()];
+    fake_server::announce_and_serve(&lines, server).await
 }

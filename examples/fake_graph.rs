@@ -14,41 +14,30 @@
 
 #[path = "../tests/fakes/graph.rs"]
 mod fake;
-
-use std::io::Write;
-use std::net::SocketAddr;
+#[path = "../tests/fakes/fake_http.rs"]
+mod fake_http;
+#[path = "shared/fake_server.rs"]
+mod fake_server;
 
 use clap::Parser;
 
 #[derive(Parser, Debug)]
 #[command(about = "A fake Microsoft Graph for benchmarks")]
 struct Args {
-    /// Generated users.
-    #[arg(long, default_value_t = 1000)]
-    users: usize,
-    /// Generated groups.
-    #[arg(long, default_value_t = 10)]
-    groups: usize,
-    /// Average members per generated group.
-    #[arg(long, default_value_t = 50)]
-    members: usize,
+    #[command(flatten)]
+    server: fake_server::ServerArgs,
     /// Seed of the generated directory.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Objects per page.
     #[arg(long, default_value_t = 999)]
     page_size: usize,
-    #[arg(long, default_value = "127.0.0.1:0")]
-    bind: SocketAddr,
     #[arg(long, default_value = "contoso.example")]
     tenant: String,
     #[arg(long, default_value = "00000000-0000-4000-a000-00000000c11e")]
     client_id: String,
     #[arg(long, default_value = "right-secret")]
     client_secret: String,
-    /// Server worker threads.
-    #[arg(long, default_value_t = 2)]
-    workers: usize,
 }
 
 #[tokio::main]
@@ -59,17 +48,13 @@ async fn main() -> std::io::Result<()> {
         client_id: args.client_id,
         client_secret: args.client_secret,
         page_size: args.page_size.max(1),
-        users: args.users,
-        groups: args.groups,
-        members: args.members,
+        users: args.server.users,
+        groups: args.server.groups,
+        members: args.server.members,
         seed: args.seed,
-        workers: args.workers,
+        workers: args.server.workers,
         ..fake::FakeOptions::default()
     };
-    let (graph, server) = fake::FakeGraph::bind(options, args.bind)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", graph.url())?;
-    out.flush()?;
-    drop(out);
-    server.await
+    let (graph, server) = fake::FakeGraph::bind(options, args.server.bind)?;
+    fake_server::announce_and_serve(&[graph.url().to_owned()], server).await
 }

@@ -18,16 +18,9 @@ bin="${1:-target/release/scimd}"
   (cd conformance && npm ci --no-audit --no-fund --loglevel=error)
 port="${BENCH_PORT:-18481}"
 people="${BENCH_PEOPLE:-100000}"
-base="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 db="scimd_bench_console_$$"
-url="${base%/*}/$db"
-work=$(mktemp -d)
-cleanup() {
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  psql -q "${base%/*}/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib.sh
+. conformance/console/lib.sh
 export DATABASE_URL="$url" SCIMD_LOG="${SCIMD_LOG:-warn}"
 "$bin" migrate >/dev/null 2>&1
 "$bin" tenant create bench >/dev/null
@@ -37,9 +30,6 @@ psql -X -q -v ON_ERROR_STOP=1 -v tenant=bench -v people="$people" \
   -f conformance/bench/people/seed.sql "$url" >/dev/null
 "$bin" serve --bind "127.0.0.1:$port" --no-bootstrap >"$work/scimd.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 150); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
-  sleep 0.2
-done
+wait_ready "$port" "$work/scimd.log"
 CONSOLE_URL="http://127.0.0.1:$port" ADMIN_KEY="$key" REQUESTS="${BENCH_REQUESTS:-20}" \
   CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" node conformance/console/bench.mjs

@@ -19,18 +19,10 @@ fi
 [ -d conformance/node_modules/playwright-core ] && [ -d conformance/node_modules/axe-core ] ||
   (cd conformance && npm ci --no-audit --no-fund --loglevel=error)
 
-base="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 db="scimd_console_$$"
-url="${base%/*}/$db"
 port="${CONSOLE_PORT:-18471}"
-work=$(mktemp -d)
-cleanup() {
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  [ -n "${fake_pid:-}" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
-  psql -q "${base%/*}/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib.sh
+. conformance/console/lib.sh
 
 # A small directory: 60 users in 3 groups of about 12.
 "$fake" --users 60 --groups 3 --members 12 >"$work/fake.out" 2>"$work/fake.log" &
@@ -48,14 +40,7 @@ DATABASE_URL=$url SCIMD_SECRET_KEY=$key SCIMD_GRAPH_LOGIN_URL=$graph SCIMD_GRAPH
   SCIMD_PUBLIC_URL="http://127.0.0.1:$port" SCIMD_LOG=${SCIMD_LOG:-warn} \
   "$bin" serve --bind "127.0.0.1:$port" --no-bootstrap >"$work/scimd.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 150); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
-  sleep 0.2
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" || {
-  echo "scimd did not start: $(cat "$work/scimd.log")" >&2
-  exit 1
-}
+wait_ready "$port" "$work/scimd.log"
 
 mkdir -p target/console-screenshots
 status=0

@@ -29,12 +29,7 @@ async fn create_get_and_delete_a_tenant() {
         json!({"per_second": 100, "burst": 200})
     );
 
-    let got: Value = app
-        .admin_get("/admin/v1/tenants/acme")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got: Value = app.admin_json("/admin/v1/tenants/acme").await;
     assert_eq!(got, created);
 
     assert_eq!(
@@ -91,12 +86,7 @@ async fn duplicate_and_invalid_tenants_are_refused() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "invalid_syntax");
     // Nothing but the first tenant was made.
-    let list: Value = app
-        .admin_get("/admin/v1/tenants")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.admin_json("/admin/v1/tenants").await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
 }
 
@@ -114,7 +104,7 @@ async fn tenant_list_pages_by_cursor() {
     let mut seen = Vec::new();
     let mut path = "/admin/v1/tenants?limit=2".to_owned();
     for _ in 0..10 {
-        let page: Value = app.admin_get(&path).await.json().await.unwrap();
+        let page: Value = app.admin_json(&path).await;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 2);
         seen.extend(items.iter().map(|t| t["slug"].as_str().unwrap().to_owned()));
@@ -144,7 +134,7 @@ async fn token_list_pages_by_cursor() {
     let mut seen = std::collections::HashSet::new();
     let mut path = "/admin/v1/tenants/acme/tokens?limit=2".to_owned();
     loop {
-        let page: Value = app.admin_get(&path).await.json().await.unwrap();
+        let page: Value = app.admin_json(&path).await;
         for t in page["items"].as_array().unwrap() {
             assert!(seen.insert(t["key_id"].as_str().unwrap().to_owned()));
         }
@@ -165,12 +155,7 @@ async fn token_list_pages_by_cursor() {
 #[tokio::test]
 async fn openapi_document_describes_the_admin_api() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/admin/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.anonymous_get("/admin/v1/openapi.json").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/json");
     let doc: Value = res.json().await.unwrap();

@@ -140,12 +140,7 @@ async fn revoked_token_gets_401_at_once_while_its_rotation_partner_works() {
 
     assert_scim_401(app.scim_get(&old, SPC).await).await;
     assert_eq!(app.scim_get(new, SPC).await.status(), 200);
-    let listed: Value = app
-        .admin_get("/admin/v1/tenants/acme/tokens")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.admin_json("/admin/v1/tenants/acme/tokens").await;
     let revoked = listed["items"]
         .as_array()
         .unwrap()
@@ -224,12 +219,7 @@ async fn last_use_is_recorded_in_the_background_at_most_once_a_minute() {
         assert_eq!(app.scim_get(&token, SPC).await.status(), 200);
     }
     let last_used = || async {
-        let listed: Value = app
-            .admin_get("/admin/v1/tenants/acme/tokens")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let listed: Value = app.admin_json("/admin/v1/tenants/acme/tokens").await;
         listed["items"][0]["last_used_at"]
             .as_str()
             .map(str::to_owned)
@@ -253,12 +243,7 @@ async fn last_use_is_recorded_in_the_background_at_most_once_a_minute() {
 #[tokio::test]
 async fn admin_api_needs_an_admin_key() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(app.url("/admin/v1/tenants"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.anonymous_get("/admin/v1/tenants").await;
     assert_eq!(res.status(), 401);
     assert!(res.headers().get(WWW_AUTHENTICATE).is_some());
     let body: Value = res.json().await.unwrap();

@@ -94,7 +94,7 @@ async fn graph_link(app: &TestApp, slug: &str) -> (String, String) {
 
 /// Status and body of a public page.
 async fn page(app: &TestApp, path: &str) -> (u16, String) {
-    let res = app.client.get(app.url(path)).send().await.unwrap();
+    let res = app.anonymous_get(path).await;
     let status = res.status().as_u16();
     (status, res.text().await.unwrap())
 }
@@ -357,7 +357,7 @@ async fn the_link_page_says_who_asks_and_what_is_read_under_a_strict_policy() {
     let app = app(&fake).await;
     tenant(&app, "acme", "Acme <b>&</b> Sons").await;
     let (_, path) = graph_link(&app, "acme").await;
-    let res = app.client.get(app.url(&path)).send().await.unwrap();
+    let res = app.anonymous_get(&path).await;
     assert_eq!(res.status(), 200);
     let h = res.headers().clone();
     assert_eq!(h[CONTENT_TYPE], "text/html; charset=utf-8");
@@ -441,12 +441,7 @@ async fn consent_saves_tests_and_starts_the_connection_and_uses_the_link() {
     assert_eq!(saved["directory_tenant_id"], DIRECTORY);
     assert_eq!(saved["client_id"], Value::Null, "the platform app");
     assert_eq!(saved["scope"], scope);
-    let tenant: Value = app
-        .admin_get("/admin/v1/tenants/acme")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tenant: Value = app.admin_json("/admin/v1/tenants/acme").await;
     assert_eq!(tenant["source"], "graph");
 
     let runs = runs(&app, "acme").await;
@@ -716,7 +711,7 @@ async fn the_google_page_names_the_client_id_and_the_scopes_to_delegate() {
         links(&app, "acme").await[0]["scope"],
         json!({"type": "org_units", "paths": ["/Sales"]})
     );
-    let res = app.client.get(app.url(&path)).send().await.unwrap();
+    let res = app.anonymous_get(&path).await;
     assert_eq!(res.status(), 200);
     let csp = res.headers()[CONTENT_SECURITY_POLICY]
         .to_str()

@@ -233,9 +233,7 @@ async fn a_server_without_a_secret_key_refuses_a_secret_and_saves_nothing() {
     );
     assert!(stored(&mut app.db.conn(), "acme").is_none());
     assert_eq!(get(&app, "acme").await.status(), 404);
-    let t: Value = app
-        .json(app.admin_get("/admin/v1/tenants/acme").await)
-        .await;
+    let t: Value = app.admin_json("/admin/v1/tenants/acme").await;
     assert_eq!(t["source"], "scim");
 }
 
@@ -337,9 +335,7 @@ async fn saving_a_connection_makes_graph_the_tenant_source() {
     let app = spawn_app_with(with_key).await;
     let token = app.tenant_with_token("acme").await;
     assert_eq!(put(&app, "acme", &graph()).await.status(), 201);
-    let t: Value = app
-        .json(app.admin_get("/admin/v1/tenants/acme").await)
-        .await;
+    let t: Value = app.admin_json("/admin/v1/tenants/acme").await;
     assert_eq!(t["source"], "graph");
     // The source took effect: SCIM writes are refused while the tenant pulls.
     let res = app
@@ -456,9 +452,7 @@ async fn a_replacement_keeps_the_secret_and_state_unless_it_reads_another_direct
 async fn sync_interval_and_deprovision_brake_round_trip_and_are_bounded() {
     let app = spawn_app().await;
     tenant(&app, "acme").await;
-    let t: Value = app
-        .json(app.admin_get("/admin/v1/tenants/acme").await)
-        .await;
+    let t: Value = app.admin_json("/admin/v1/tenants/acme").await;
     assert_eq!(t["sync_interval"], "6h");
     assert_eq!(
         t["deprovision_brake"],
@@ -503,9 +497,7 @@ async fn sync_interval_and_deprovision_brake_round_trip_and_are_bounded() {
         let res = app.admin_patch("/admin/v1/tenants/acme", &bad).await;
         assert_problem(res, 400).await;
     }
-    let after: Value = app
-        .json(app.admin_get("/admin/v1/tenants/acme").await)
-        .await;
+    let after: Value = app.admin_json("/admin/v1/tenants/acme").await;
     assert_eq!(after, t);
 }
 

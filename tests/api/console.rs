@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{spawn_app, spawn_app_with, user_body, TestApp};
+use crate::helpers::{group_body, spawn_app, spawn_app_with, user_body, TestApp};
 
 /// A browser, as far as the console cares: its session cookie and its forms' token.
 pub(crate) struct Browser<'a> {
@@ -91,6 +91,25 @@ impl<'a> Browser<'a> {
         res.text().await.expect("page")
     }
 
+    /// The text of the answer to `path`, whatever its status.
+    pub(crate) async fn page(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("page")
+    }
+
+    /// Posts a form that succeeds: its answer, a redirect (303).
+    pub(crate) async fn submit(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let res = self.post(path, form).await;
+        assert_eq!(res.status(), 303, "{path}");
+        res
+    }
+
+    /// A browser signed in with the app's admin key.
+    pub(crate) async fn signed_in(app: &'a TestApp) -> Browser<'a> {
+        let mut browser = Self::new(app);
+        browser.sign_in(&app.admin_key).await;
+        browser
+    }
+
     /// Signs in with `key`: the sign-in answer.
     pub(crate) async fn sign_in(&mut self, key: &str) -> reqwest::Response {
         let form = self.get("/console/sign-in").await;
@@ -163,6 +182,20 @@ impl<'a> Browser<'a> {
     }
 }
 
+/// The tenant `slug` and its token, with the people `names` (`<name>@<slug>.test`) pushed
+/// over SCIM: the token and their ids.
+async fn tenant_with_people(app: &TestApp, slug: &str, names: &[&str]) -> (String, Vec<String>) {
+    let token = app.tenant_with_token(slug).await;
+    let mut ids = Vec::new();
+    for n in names {
+        let user = app
+            .create_user(&token, &user_body(&format!("{n}@{slug}.test")))
+            .await;
+        ids.push(user["id"].as_str().expect("id").to_owned());
+    }
+    (token, ids)
+}
+
 /// A browser signed in with the admin key, and the tenant `slug` with the people `names`
 /// (`<name>@<slug>.test`) pushed over SCIM.
 pub(crate) async fn signed_in_with_people<'a>(
@@ -170,14 +203,8 @@ pub(crate) async fn signed_in_with_people<'a>(
     slug: &str,
     names: &[&str],
 ) -> Browser<'a> {
-    let token = app.tenant_with_token(slug).await;
-    for n in names {
-        app.create_user(&token, &user_body(&format!("{n}@{slug}.test")))
-            .await;
-    }
-    let mut browser = Browser::new(app);
-    browser.sign_in(&app.admin_key).await;
-    browser
+    tenant_with_people(app, slug, names).await;
+    Browser::signed_in(app).await
 }
 
 fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
@@ -313,8 +340,7 @@ async fn pages_without_a_session_send_the_browser_to_sign_in() {
 #[tokio::test]
 async fn every_console_answer_carries_a_strict_csp_and_refuses_frames() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = Browser::signed_in(&app).await;
     for path in [
         "/console/sign-in",
         "/console",
@@ -334,7 +360,7 @@ async fn every_console_answer_carries_a_strict_csp_and_refuses_frames() {
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
     }
     // Pages hold no inline script: every <script> has a src under /console/assets.
-    let page = browser.get("/console").await.text().await.unwrap();
+    let page = browser.page("/console").await;
     let scripts: Vec<&str> = page.split("<script").skip(1).collect();
     assert!(!scripts.is_empty());
     for s in scripts {
@@ -349,8 +375,7 @@ async fn every_console_answer_carries_a_strict_csp_and_refuses_frames() {
 #[tokio::test]
 async fn forged_forms_are_refused_and_change_nothing() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = Browser::signed_in(&app).await;
     let missing = browser
         .post("/console/tenants", &[("slug", "forged")])
         .await;
@@ -363,8 +388,7 @@ async fn forged_forms_are_refused_and_change_nothing() {
         .await;
     assert_eq!(wrong.status(), 403);
     // Another session's token is wrong too.
-    let mut other = Browser::new(&app);
-    other.sign_in(&app.admin_key).await;
+    let other = Browser::signed_in(&app).await;
     let theirs = other.token().await;
     let foreign = browser
         .post("/console/tenants", &[("slug", "forged"), ("csrf", &theirs)])
@@ -394,16 +418,14 @@ async fn sessions_expire_when_idle_and_at_their_absolute_limit() {
     })
     .await;
     // Idle: 11 minutes without a request.
-    let mut idle = Browser::new(&app);
-    idle.sign_in(&app.admin_key).await;
+    let idle = Browser::signed_in(&app).await;
     app.clock.advance(Span::minutes(9));
     assert_eq!(idle.get("/console").await.status(), 200);
     app.clock.advance(Span::minutes(11));
     assert!(to_sign_in(&idle.get("/console").await));
 
     // Absolute: used every 9 minutes, it still ends an hour after sign-in.
-    let mut busy = Browser::new(&app);
-    busy.sign_in(&app.admin_key).await;
+    let busy = Browser::signed_in(&app).await;
     for _ in 0..6 {
         app.clock.advance(Span::minutes(9));
         assert_eq!(busy.get("/console").await.status(), 200);
@@ -415,8 +437,7 @@ async fn sessions_expire_when_idle_and_at_their_absolute_limit() {
 #[tokio::test]
 async fn signing_out_refuses_the_old_session() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = Browser::signed_in(&app).await;
     let token = browser.token().await;
     let out = browser.post("/console/sign-out", &[("csrf", &token)]).await;
     assert!(to_sign_in(&out));
@@ -429,8 +450,7 @@ async fn signing_out_refuses_the_old_session() {
 #[tokio::test]
 async fn revoking_the_admin_key_ends_its_sessions() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = Browser::signed_in(&app).await;
     assert_eq!(browser.get("/console").await.status(), 200);
     let mut conn = app.db.conn();
     diesel::RunQueryDsl::execute(
@@ -449,7 +469,7 @@ async fn the_console_is_not_served_when_turned_off() {
         "/console/sign-in",
         "/console/assets/console.css",
     ] {
-        let res = app.client.get(app.url(path)).send().await.unwrap();
+        let res = app.anonymous_get(path).await;
         assert_eq!(res.status(), 404, "{path}");
     }
     // The admin API still is.
@@ -461,17 +481,9 @@ async fn the_console_is_not_served_when_turned_off() {
 #[tokio::test]
 async fn deactivating_from_the_list_changes_the_counts_and_records_the_admin() {
     let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
-    let mut ids = Vec::new();
-    for n in ["ann", "bob", "cat"] {
-        let user = app
-            .create_user(&token, &user_body(&format!("{n}@acme.test")))
-            .await;
-        ids.push(user["id"].as_str().unwrap().to_owned());
-    }
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
-    let page = browser.get("/console/t/acme").await.text().await.unwrap();
+    let (_, ids) = tenant_with_people(&app, "acme", &["ann", "bob", "cat"]).await;
+    let browser = Browser::signed_in(&app).await;
+    let page = browser.page("/console/t/acme").await;
     assert!(page.contains("ann@acme.test") && page.contains("cat@acme.test"));
     assert!(
         page.contains(r#"data-tab="participating">Participating <span class="count">3</span>"#),
@@ -479,7 +491,7 @@ async fn deactivating_from_the_list_changes_the_counts_and_records_the_admin() {
     );
     let csrf = csrf_of(&page);
     let res = browser
-        .post(
+        .submit(
             "/console/t/acme/people",
             &[
                 ("csrf", &csrf),
@@ -490,28 +502,22 @@ async fn deactivating_from_the_list_changes_the_counts_and_records_the_admin() {
             ],
         )
         .await;
-    assert_eq!(res.status(), 303);
     let to = res.headers()[LOCATION].to_str().unwrap().to_owned();
     assert_eq!(
         to,
         "/console/t/acme?state=participating&notice=deactivated:2"
     );
-    let after = browser.get(&to).await.text().await.unwrap();
+    let after = browser.page(&to).await;
     assert!(after.contains("2 people deactivated."), "{after}");
     assert!(
         after.contains(r#"data-tab="participating">Participating <span class="count">1</span>"#)
     );
     assert!(after.contains(r#"data-tab="deactivated">Deactivated <span class="count">2</span>"#));
-    let counts = app
-        .json(app.admin_get("/admin/v1/tenants/acme/people/counts").await)
-        .await;
+    let counts = people_counts(&app, "acme").await;
     assert_eq!(counts["participating"], 1);
     assert_eq!(counts["deactivated"], 2);
     let feed = app
-        .json(
-            app.admin_get("/admin/v1/tenants/acme/events?limit=100")
-                .await,
-        )
+        .admin_json("/admin/v1/tenants/acme/events?limit=100")
         .await;
     let excluded: Vec<&serde_json::Value> = feed["items"]
         .as_array()
@@ -532,12 +538,8 @@ async fn deactivating_from_the_list_changes_the_counts_and_records_the_admin() {
 #[tokio::test]
 async fn an_issued_token_is_shown_once_and_never_in_a_url() {
     let app = spawn_app().await;
-    let res = app
-        .admin_post("/admin/v1/tenants", &json!({"slug": "acme"}))
-        .await;
-    assert_eq!(res.status(), 201);
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    app.create_tenant("acme").await;
+    let browser = Browser::signed_in(&app).await;
     let csrf = browser.token().await;
     let res = browser
         .post(
@@ -555,12 +557,7 @@ async fn an_issued_token_is_shown_once_and_never_in_a_url() {
         .collect();
     assert_eq!(app.scim_get(&token, "/Users").await.status(), 200);
     // The connection page lists it without its secret.
-    let later = browser
-        .get("/console/t/acme/connection")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let later = browser.page("/console/t/acme/connection").await;
     assert!(later.contains("Entra"));
     assert!(!later.contains(&token));
 }
@@ -573,49 +570,32 @@ async fn a_person_is_deleted_by_policy_and_restored_from_their_page() {
     let token = app.tenant_with_token("acme").await;
     let ann = app.create_user(&token, &user_body("ann@acme.test")).await;
     let id = ann["id"].as_str().unwrap().to_owned();
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
-    let page = browser
-        .get(&format!("/console/t/acme/people/{id}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let browser = Browser::signed_in(&app).await;
+    let page = browser.page(&format!("/console/t/acme/people/{id}")).await;
     assert!(page.contains("Delete (retain)"), "{page}");
     let csrf = csrf_of(&page);
-    let deleted = browser
-        .post(
+    browser
+        .submit(
             &format!("/console/t/acme/people/{id}/delete"),
             &[("csrf", &csrf)],
         )
         .await;
-    assert_eq!(deleted.status(), 303);
     let person = app
-        .json(
-            app.admin_get(&format!("/admin/v1/tenants/acme/people/{id}"))
-                .await,
-        )
+        .admin_json(&format!("/admin/v1/tenants/acme/people/{id}"))
         .await;
     assert!(person["deprovisioned_at"].is_string(), "{person}");
     let page = browser
-        .get(&format!("/console/t/acme/people/{id}?notice=deleted"))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page(&format!("/console/t/acme/people/{id}?notice=deleted"))
+        .await;
     assert!(page.contains(">Restore<"), "{page}");
-    let restored = browser
-        .post(
+    browser
+        .submit(
             &format!("/console/t/acme/people/{id}/restore"),
             &[("csrf", &csrf)],
         )
         .await;
-    assert_eq!(restored.status(), 303);
     let person = app
-        .json(
-            app.admin_get(&format!("/admin/v1/tenants/acme/people/{id}"))
-                .await,
-        )
+        .admin_json(&format!("/admin/v1/tenants/acme/people/{id}"))
         .await;
     assert!(person["deprovisioned_at"].is_null(), "{person}");
     assert_eq!(
@@ -629,22 +609,11 @@ async fn a_person_is_deleted_by_policy_and_restored_from_their_page() {
 #[tokio::test]
 async fn a_groups_confirmation_counts_the_people_it_affects() {
     let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
-    let mut ids = Vec::new();
-    for n in ["ann", "bob", "cat"] {
-        let user = app
-            .create_user(&token, &user_body(&format!("{n}@acme.test")))
-            .await;
-        ids.push(user["id"].as_str().unwrap().to_owned());
-    }
+    let (token, ids) = tenant_with_people(&app, "acme", &["ann", "bob", "cat"]).await;
     let group = app
         .create_group(
             &token,
-            &json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "displayName": "Contractors",
-                "members": [{"value": ids[0]}, {"value": ids[1]}, {"value": ids[2]}],
-            }),
+            &group_body("Contractors", &[&ids[0], &ids[1], &ids[2]]),
         )
         .await;
     let gid = group["id"].as_str().unwrap().to_owned();
@@ -656,31 +625,24 @@ async fn a_groups_confirmation_counts_the_people_it_affects() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = Browser::signed_in(&app).await;
     let url = format!("/console/t/acme/groups/{gid}");
-    let page = browser.get(&url).await.text().await.unwrap();
+    let page = browser.page(&url).await;
     assert!(page.contains("3 members."), "{page}");
     assert!(page.contains("stops <strong>2 people</strong>"), "{page}");
     let csrf = csrf_of(&page);
-    let res = browser
-        .post(&url, &[("csrf", &csrf), ("exclude", "true")])
+    browser
+        .submit(&url, &[("csrf", &csrf), ("exclude", "true")])
         .await;
-    assert_eq!(res.status(), 303);
-    let counts = app
-        .json(app.admin_get("/admin/v1/tenants/acme/people/counts").await)
-        .await;
+    let counts = people_counts(&app, "acme").await;
     assert_eq!(counts["participating"], 0);
     assert_eq!(counts["excluded"], 3);
-    let page = browser.get(&url).await.text().await.unwrap();
+    let page = browser.page(&url).await;
     assert!(page.contains("makes <strong>2 people</strong>"), "{page}");
-    let res = browser
-        .post(&url, &[("csrf", &csrf), ("exclude", "false")])
+    browser
+        .submit(&url, &[("csrf", &csrf), ("exclude", "false")])
         .await;
-    assert_eq!(res.status(), 303);
-    let counts = app
-        .json(app.admin_get("/admin/v1/tenants/acme/people/counts").await)
-        .await;
+    let counts = people_counts(&app, "acme").await;
     assert_eq!(counts["participating"], 2);
 }
 
@@ -689,17 +651,12 @@ async fn a_groups_confirmation_counts_the_people_it_affects() {
 async fn disconnecting_says_what_happens_to_the_people_then_keeps_them() {
     let app = spawn_app().await;
     let browser = signed_in_with_people(&app, "acme", &["ann", "bob"]).await;
-    let page = browser
-        .get("/console/t/acme/source?to=disconnect")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.page("/console/t/acme/source?to=disconnect").await;
     assert!(page.contains("<strong>2 people</strong>"), "{page}");
     assert!(page.contains("they are deprovisioned (the tenant's policy is retain)"));
     let csrf = csrf_of(&page);
-    let res = browser
-        .post(
+    browser
+        .submit(
             "/console/t/acme/source",
             &[
                 ("csrf", &csrf),
@@ -708,14 +665,9 @@ async fn disconnecting_says_what_happens_to_the_people_then_keeps_them() {
             ],
         )
         .await;
-    assert_eq!(res.status(), 303);
-    let tenant = app
-        .json(app.admin_get("/admin/v1/tenants/acme").await)
-        .await;
+    let tenant = app.admin_json("/admin/v1/tenants/acme").await;
     assert_eq!(tenant["source"], "manual");
-    let counts = app
-        .json(app.admin_get("/admin/v1/tenants/acme/people/counts").await)
-        .await;
+    let counts = people_counts(&app, "acme").await;
     assert_eq!(counts["total"], 2);
     // A pull source is set by saving a connection (the directory form), not by a switch:
     // refused, nothing changes.
@@ -726,9 +678,7 @@ async fn disconnecting_says_what_happens_to_the_people_then_keeps_them() {
         )
         .await;
     assert_eq!(res.status(), 400);
-    let tenant = app
-        .json(app.admin_get("/admin/v1/tenants/acme").await)
-        .await;
+    let tenant = app.admin_json("/admin/v1/tenants/acme").await;
     assert_eq!(tenant["source"], "manual");
 }
 
@@ -736,23 +686,12 @@ async fn disconnecting_says_what_happens_to_the_people_then_keeps_them() {
 async fn the_settings_form_sets_and_clears_when_deprovisioned_people_are_erased() {
     let app = spawn_app().await;
     app.tenant_with_token("acme").await;
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = Browser::signed_in(&app).await;
     let erase_after = || async {
-        let t: serde_json::Value = app
-            .admin_get("/admin/v1/tenants/acme")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let t: serde_json::Value = app.admin_json("/admin/v1/tenants/acme").await;
         t["erase_deprovisioned_after"].clone()
     };
-    let page = browser
-        .get("/console/t/acme/settings")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.page("/console/t/acme/settings").await;
     assert!(
         page.contains(r#"name="erase_deprovisioned_after" value="""#),
         "{page}"
@@ -781,12 +720,7 @@ async fn the_settings_form_sets_and_clears_when_deprovisioned_people_are_erased(
     };
     assert_eq!(save("20d").await.status(), StatusCode::SEE_OTHER);
     assert_eq!(erase_after().await, "20days");
-    let shown = browser
-        .get("/console/t/acme/settings")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let shown = browser.page("/console/t/acme/settings").await;
     assert!(shown.contains(r#"value="20days""#), "{shown}");
     // Out of bounds: the form says why and nothing changes.
     let res = save("1h").await;
@@ -799,11 +733,8 @@ async fn the_settings_form_sets_and_clears_when_deprovisioned_people_are_erased(
 }
 
 async fn people_counts(app: &TestApp, slug: &str) -> serde_json::Value {
-    app.json(
-        app.admin_get(&format!("/admin/v1/tenants/{slug}/people/counts"))
-            .await,
-    )
-    .await
+    app.admin_json(&format!("/admin/v1/tenants/{slug}/people/counts"))
+        .await
 }
 
 #[derive(diesel::QueryableByName, Debug)]
@@ -856,12 +787,8 @@ fn jobs_made(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn a_dry_run_with_a_bad_row_then_a_clean_import_are_followed_from_any_node() {
     let (first, second) = crate::nodes::two_nodes(|_| {}).await;
-    let res = first
-        .admin_post("/admin/v1/tenants", &json!({"slug": "csvco"}))
-        .await;
-    assert_eq!(res.status(), 201);
-    let mut browser = Browser::new(&first);
-    browser.sign_in(&first.admin_key).await;
+    first.create_tenant("csvco").await;
+    let browser = Browser::signed_in(&first).await;
     let elsewhere = browser.on(&second);
     let csrf = browser.token().await;
 
@@ -981,8 +908,7 @@ fn running_job(app: &TestApp, slug: &str, done: i32, total: i32, ago: Span) -> S
 async fn a_running_import_counts_its_rows_and_an_interrupted_one_says_so() {
     let app = spawn_app().await;
     app.tenant_with_token("acme").await;
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = Browser::signed_in(&app).await;
     let job = running_job(&app, "acme", 1200, 50_000, Span::seconds(2));
     let panel_path = format!("/console/t/acme/imports/{job}/panel");
 
@@ -1034,8 +960,7 @@ async fn another_tenants_import_is_not_found() {
     let app = spawn_app().await;
     app.tenant_with_token("acme").await;
     app.tenant_with_token("other").await;
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = Browser::signed_in(&app).await;
     let theirs = running_job(&app, "other", 0, 10, Span::zero());
     assert_eq!(
         browser
@@ -1074,8 +999,7 @@ async fn another_tenants_import_is_not_found() {
 async fn a_forged_import_form_is_refused_and_starts_nothing() {
     let app = spawn_app().await;
     app.tenant_with_token("acme").await;
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = Browser::signed_in(&app).await;
     let file = "email\nann@acme.test\n";
     for form in [
         vec![("csv", file)],
@@ -1106,8 +1030,7 @@ async fn a_forged_import_form_is_refused_and_starts_nothing() {
 async fn a_large_import_is_seen_part_way() {
     let app = spawn_app().await;
     app.tenant_with_token("acme").await;
-    let mut browser = Browser::new(&app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = Browser::signed_in(&app).await;
     let csrf = browser.token().await;
     let mut file = String::from("email,display_name\n");
     for i in 0..50_000 {

@@ -43,9 +43,7 @@ async fn connection(app: &TestApp, slug: &str) -> (StatusCode, Value) {
 }
 
 async fn source(app: &TestApp, slug: &str) -> Value {
-    app.json(app.admin_get(&format!("/admin/v1/tenants/{slug}")).await)
-        .await["source"]
-        .clone()
+    app.admin_json(&format!("/admin/v1/tenants/{slug}")).await["source"].clone()
 }
 
 /// Posts the directory form of `slug` for `provider` with `fields`.
@@ -294,8 +292,7 @@ async fn a_connect_link_made_in_the_console_carries_the_scope_chosen() {
     );
     let csrf = csrf_of(&connection_page);
     let links = || async {
-        app.json(app.admin_get("/admin/v1/tenants/acme/connect-links").await)
-            .await["items"]
+        app.admin_json("/admin/v1/tenants/acme/connect-links").await["items"]
             .as_array()
             .unwrap()
             .clone()

@@ -9,7 +9,7 @@ use reqwest::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, user_body, TestApp};
+use crate::helpers::{group_body, spawn_app_with, user_body, TestApp};
 
 /// Every method a route could have.
 const METHODS: [&str; 8] = [
@@ -25,12 +25,7 @@ pub struct Contract {
 
 impl Contract {
     pub async fn fetch(app: &TestApp) -> Self {
-        let res = app
-            .client
-            .get(app.url("/admin/v1/openapi.json"))
-            .send()
-            .await
-            .unwrap();
+        let res = app.anonymous_get("/admin/v1/openapi.json").await;
         assert_eq!(res.status(), 200);
         let doc: Value = res.json().await.unwrap();
         assert_eq!(doc["servers"][0]["url"], "/admin/v1");
@@ -223,6 +218,37 @@ fn send(
     async move { req.send().await.unwrap() }
 }
 
+/// The admin API as the contract tests call it: with the admin key, each answer checked
+/// against the document.
+struct Api<'a> {
+    app: &'a TestApp,
+    contract: &'a Contract,
+}
+
+impl Api<'_> {
+    /// Sends `method path` (`body` as JSON), checks the answer as one of `template` and
+    /// asserts its status is `want`: the answer's body.
+    async fn call(
+        &self,
+        method: &str,
+        template: &str,
+        path: &str,
+        body: Option<Value>,
+        want: u16,
+    ) -> Value {
+        let body = body.map(|v| ("application/json", v.to_string().into_bytes()));
+        let res = send(self.app, method, path, true, body).await;
+        let (status, answer) = self.contract.check(method, template, res).await;
+        assert_eq!(status, want, "{method} {path}: {answer}");
+        answer
+    }
+
+    /// [`Api::call`] of a `GET`.
+    async fn get(&self, template: &str, path: &str, want: u16) -> Value {
+        self.call("GET", template, path, None, want).await
+    }
+}
+
 /// The server answers exactly the documented operations: each documented one reaches its
 /// handler (401 without a key, which no default answer gives), and every other method of a
 /// documented path is 405 with the documented methods in `Allow`.
@@ -309,75 +335,40 @@ async fn every_admin_answer_fits_the_documented_schema() {
     })
     .await;
     let c = Contract::fetch(&app).await;
-    let get = |p: &str| send(&app, "GET", p, true, None);
-    let json_body = |v: Value| Some(("application/json", v.to_string().into_bytes()));
+    let api = Api {
+        app: &app,
+        contract: &c,
+    };
 
     // The document itself.
     let res = send(&app, "GET", "/admin/v1/openapi.json", false, None).await;
     c.check("GET", "/openapi.json", res).await;
 
     // Tenants.
-    let (status, _) = c
-        .check(
-            "POST",
-            "/tenants",
-            send(
-                &app,
-                "POST",
-                "/admin/v1/tenants",
-                true,
-                json_body(json!({"slug": "acme", "name": "Acme"})),
-            )
-            .await,
-        )
-        .await;
-    assert_eq!(status, 201);
+    api.call(
+        "POST",
+        "/tenants",
+        "/admin/v1/tenants",
+        Some(json!({"slug": "acme", "name": "Acme"})),
+        201,
+    )
+    .await;
     for (bad, want) in [
         (json!({"slug": "acme"}), 409),
         (json!({"slug": "Not A Slug"}), 400),
         (json!({"slug": "x", "name": "n".repeat(5000)}), 413),
     ] {
-        let res = send(&app, "POST", "/admin/v1/tenants", true, json_body(bad)).await;
-        assert_eq!(c.check("POST", "/tenants", res).await.0, want);
+        api.call("POST", "/tenants", "/admin/v1/tenants", Some(bad), want)
+            .await;
     }
-    assert_eq!(
-        c.check("GET", "/tenants", get("/admin/v1/tenants").await)
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        c.check("GET", "/tenants", get("/admin/v1/tenants?limit=0").await)
-            .await
-            .0,
-        400
-    );
-    assert_eq!(
-        c.check("GET", "/tenants", get("/admin/v1/tenants?limit=abc").await)
-            .await
-            .0,
-        400
-    );
-    assert_eq!(
-        c.check(
-            "GET",
-            "/tenants/{slug}",
-            get("/admin/v1/tenants/acme").await
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        c.check(
-            "GET",
-            "/tenants/{slug}",
-            get("/admin/v1/tenants/nope").await
-        )
-        .await
-        .0,
-        404
-    );
+    api.get("/tenants", "/admin/v1/tenants", 200).await;
+    api.get("/tenants", "/admin/v1/tenants?limit=0", 400).await;
+    api.get("/tenants", "/admin/v1/tenants?limit=abc", 400)
+        .await;
+    api.get("/tenants/{slug}", "/admin/v1/tenants/acme", 200)
+        .await;
+    api.get("/tenants/{slug}", "/admin/v1/tenants/nope", 404)
+        .await;
     for (patch, want) in [
         (
             json!({"rate_limit": {"per_second": 100000, "burst": 1000000}}),
@@ -386,101 +377,75 @@ async fn every_admin_answer_fits_the_documented_schema() {
         (json!({"source": "ldap"}), 400),
         (json!({"nope": 1}), 400),
     ] {
-        let res = send(
-            &app,
+        api.call(
             "PATCH",
+            "/tenants/{slug}",
             "/admin/v1/tenants/acme",
-            true,
-            json_body(patch),
+            Some(patch),
+            want,
         )
         .await;
-        assert_eq!(c.check("PATCH", "/tenants/{slug}", res).await.0, want);
     }
 
     // Tokens.
-    let (status, issued) = c
-        .check(
+    let issued = api
+        .call(
             "POST",
             "/tenants/{slug}/tokens",
-            send(
-                &app,
-                "POST",
-                "/admin/v1/tenants/acme/tokens",
-                true,
-                json_body(json!({"label": "idp", "expires_in": "90d"})),
-            )
-            .await,
+            "/admin/v1/tenants/acme/tokens",
+            Some(json!({"label": "idp", "expires_in": "90d"})),
+            201,
         )
         .await;
-    assert_eq!(status, 201);
     let token = issued["token"].as_str().unwrap().to_owned();
     // An empty body is a token without label or expiry.
-    let (status, plain) = c
-        .check(
+    let plain = api
+        .call(
             "POST",
             "/tenants/{slug}/tokens",
-            send(&app, "POST", "/admin/v1/tenants/acme/tokens", true, None).await,
+            "/admin/v1/tenants/acme/tokens",
+            None,
+            201,
         )
         .await;
-    assert_eq!(status, 201);
     assert!(
         plain["label"].is_null() && plain["expires_at"].is_null(),
         "{plain}"
     );
-    let res = send(
-        &app,
+    api.call(
         "POST",
+        "/tenants/{slug}/tokens",
         "/admin/v1/tenants/acme/tokens",
-        true,
-        json_body(json!({"expires_in": "1d", "expires_at": "2030-01-01T00:00:00Z"})),
+        Some(json!({"expires_in": "1d", "expires_at": "2030-01-01T00:00:00Z"})),
+        400,
     )
     .await;
-    assert_eq!(c.check("POST", "/tenants/{slug}/tokens", res).await.0, 400);
-    assert_eq!(
-        c.check(
-            "GET",
-            "/tenants/{slug}/tokens",
-            get("/admin/v1/tenants/acme/tokens?limit=1").await
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        c.check(
-            "GET",
-            "/tenants/{slug}/tokens",
-            get("/admin/v1/tenants/nope/tokens").await
-        )
-        .await
-        .0,
-        404
-    );
+    api.get(
+        "/tenants/{slug}/tokens",
+        "/admin/v1/tenants/acme/tokens?limit=1",
+        200,
+    )
+    .await;
+    api.get(
+        "/tenants/{slug}/tokens",
+        "/admin/v1/tenants/nope/tokens",
+        404,
+    )
+    .await;
     let key = format!(
         "/admin/v1/tenants/acme/tokens/{}",
         plain["key_id"].as_str().unwrap()
     );
-    let res = send(&app, "DELETE", &key, true, None).await;
-    assert_eq!(
-        c.check("DELETE", "/tenants/{slug}/tokens/{key_id}", res)
-            .await
-            .0,
-        204
-    );
-    let res = send(
-        &app,
+    api.call("DELETE", "/tenants/{slug}/tokens/{key_id}", &key, None, 204)
+        .await;
+    api.call(
         "DELETE",
+        "/tenants/{slug}/tokens/{key_id}",
         "/admin/v1/tenants/acme/tokens/nope",
-        true,
         None,
+        404,
     )
     .await;
-    assert_eq!(
-        c.check("DELETE", "/tenants/{slug}/tokens/{key_id}", res)
-            .await
-            .0,
-        404
-    );
 
     // People, from SCIM and by hand.
     let ada = app
@@ -493,171 +458,128 @@ async fn every_admin_answer_fits_the_documented_schema() {
     let group = app
         .create_group(
             &token,
-            &json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "displayName": "Contractors",
-                "members": [{"value": bob["id"]}],
-            }),
+            &group_body("Contractors", &[bob["id"].as_str().unwrap()]),
         )
         .await;
     let gid = group["id"].as_str().unwrap().to_owned();
     let t = "/tenants/{slug}";
     let people = "/admin/v1/tenants/acme/people";
 
-    let res = send(
-        &app,
-        "POST",
-        people,
-        true,
-        json_body(json!({"email": "cy@acme.example", "given_name": "Cy", "department": "Ops"})),
-    )
-    .await;
-    let (status, cy) = c.check("POST", &format!("{t}/people"), res).await;
-    assert_eq!(cy["source"], "manual", "{cy}");
-    assert_eq!(status, 201);
-    let res = send(
-        &app,
-        "POST",
-        people,
-        true,
-        json_body(json!({"email": "cy@acme.example"})),
-    )
-    .await;
-    assert_eq!(c.check("POST", &format!("{t}/people"), res).await.0, 409);
-    let res = send(
-        &app,
-        "POST",
-        people,
-        true,
-        json_body(json!({"email": "cy@acme.example", "extra": 1})),
-    )
-    .await;
-    assert_eq!(c.check("POST", &format!("{t}/people"), res).await.0, 400);
-
-    let (status, page) = c
-        .check(
-            "GET",
+    let cy = api
+        .call(
+            "POST",
             &format!("{t}/people"),
-            get(&format!("{people}?state=all&limit=2")).await,
+            people,
+            Some(json!({"email": "cy@acme.example", "given_name": "Cy", "department": "Ops"})),
+            201,
         )
         .await;
-    assert_eq!(status, 200);
-    assert!(page["next_cursor"].is_string(), "{page}");
-    assert_eq!(
-        c.check(
-            "GET",
+    assert_eq!(cy["source"], "manual", "{cy}");
+    api.call(
+        "POST",
+        &format!("{t}/people"),
+        people,
+        Some(json!({"email": "cy@acme.example"})),
+        409,
+    )
+    .await;
+    api.call(
+        "POST",
+        &format!("{t}/people"),
+        people,
+        Some(json!({"email": "cy@acme.example", "extra": 1})),
+        400,
+    )
+    .await;
+
+    let page = api
+        .get(
             &format!("{t}/people"),
-            get(&format!("{people}?state=bogus")).await
+            &format!("{people}?state=all&limit=2"),
+            200,
         )
-        .await
-        .0,
-        400
-    );
+        .await;
+    assert!(page["next_cursor"].is_string(), "{page}");
+    api.get(
+        &format!("{t}/people"),
+        &format!("{people}?state=bogus"),
+        400,
+    )
+    .await;
 
     let person = format!("{t}/people/{{id}}");
-    let (status, got) = c
-        .check("GET", &person, get(&format!("{people}/{ada_id}")).await)
-        .await;
-    assert_eq!(status, 200);
+    let got = api.get(&person, &format!("{people}/{ada_id}"), 200).await;
     assert_eq!(got["userName"], "ada@acme.example");
-    assert_eq!(
-        c.check("GET", &person, get(&format!("{people}/not-a-uuid")).await)
-            .await
-            .0,
-        404
-    );
+    api.get(&person, &format!("{people}/not-a-uuid"), 404).await;
 
     for (op, want_ok) in [("deactivate", 200), ("reactivate", 200)] {
         let template = format!("{t}/people/{op}");
         let path = format!("{people}/{op}");
-        let res = send(
-            &app,
+        api.call(
             "POST",
+            &template,
             &path,
-            true,
-            json_body(json!({"ids": [ada_id]})),
+            Some(json!({"ids": [ada_id]})),
+            want_ok,
         )
         .await;
-        assert_eq!(c.check("POST", &template, res).await.0, want_ok);
-        let res = send(&app, "POST", &path, true, json_body(json!({"ids": []}))).await;
-        assert_eq!(c.check("POST", &template, res).await.0, 400);
-        let res = send(
-            &app,
+        api.call("POST", &template, &path, Some(json!({"ids": []})), 400)
+            .await;
+        api.call(
             "POST",
+            &template,
             &path,
-            true,
-            json_body(json!({"ids": [uuid::Uuid::new_v4()]})),
+            Some(json!({"ids": [uuid::Uuid::new_v4()]})),
+            404,
         )
         .await;
-        assert_eq!(c.check("POST", &template, res).await.0, 404);
     }
 
     let groups = "/admin/v1/tenants/acme/groups";
     for op in ["exclude", "include"] {
         let template = format!("{t}/groups/{{id}}/{op}");
-        let res = send(&app, "POST", &format!("{groups}/{gid}/{op}"), true, None).await;
-        let (status, g) = c.check("POST", &template, res).await;
-        assert_eq!(status, 200);
+        let g = api
+            .call(
+                "POST",
+                &template,
+                &format!("{groups}/{gid}/{op}"),
+                None,
+                200,
+            )
+            .await;
         assert_eq!(g["excluded"], op == "exclude");
-        let res = send(
-            &app,
+        api.call(
             "POST",
+            &template,
             &format!("{groups}/{}/{op}", uuid::Uuid::new_v4()),
-            true,
             None,
+            404,
         )
         .await;
-        assert_eq!(c.check("POST", &template, res).await.0, 404);
     }
 
     let counts = format!("{t}/people/counts");
-    assert_eq!(
-        c.check("GET", &counts, get(&format!("{people}/counts")).await)
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        c.check(
-            "GET",
-            &counts,
-            get("/admin/v1/tenants/nope/people/counts").await
-        )
-        .await
-        .0,
-        404
-    );
+    api.get(&counts, &format!("{people}/counts"), 200).await;
+    api.get(&counts, "/admin/v1/tenants/nope/people/counts", 404)
+        .await;
 
     let history = format!("{t}/people/{{id}}/history");
-    let (status, events) = c
-        .check(
-            "GET",
-            &history,
-            get(&format!("{people}/{ada_id}/history?limit=1")).await,
-        )
+    let events = api
+        .get(&history, &format!("{people}/{ada_id}/history?limit=1"), 200)
         .await;
-    assert_eq!(status, 200);
     assert!(events["next_cursor"].is_string(), "{events}");
-    assert_eq!(
-        c.check(
-            "GET",
-            &history,
-            get(&format!("{people}/{ada_id}/history?cursor=%25%25")).await
-        )
-        .await
-        .0,
-        400
-    );
-    assert_eq!(
-        c.check(
-            "GET",
-            &history,
-            get(&format!("{people}/{}/history", uuid::Uuid::new_v4())).await
-        )
-        .await
-        .0,
-        404
-    );
+    api.get(
+        &history,
+        &format!("{people}/{ada_id}/history?cursor=%25%25"),
+        400,
+    )
+    .await;
+    api.get(
+        &history,
+        &format!("{people}/{}/history", uuid::Uuid::new_v4()),
+        404,
+    )
+    .await;
 
     // Import: a dry run, a refused file, a file of another type.
     let import = format!("{t}/people/import");
@@ -702,60 +624,44 @@ async fn every_admin_answer_fits_the_documented_schema() {
     );
 
     // Delete and restore.
-    let res = send(&app, "DELETE", &format!("{people}/{ada_id}"), true, None).await;
-    assert_eq!(c.check("DELETE", &person, res).await.0, 204);
-    let res = send(
-        &app,
+    api.call("DELETE", &person, &format!("{people}/{ada_id}"), None, 204)
+        .await;
+    api.call(
         "DELETE",
+        &person,
         &format!("{people}/{}", uuid::Uuid::new_v4()),
-        true,
         None,
+        404,
     )
     .await;
-    assert_eq!(c.check("DELETE", &person, res).await.0, 404);
     let restore = format!("{t}/people/{{id}}/restore");
-    let res = send(
-        &app,
-        "POST",
-        &format!("{people}/{ada_id}/restore"),
-        true,
-        None,
-    )
-    .await;
-    let (status, back) = c.check("POST", &restore, res).await;
-    assert_eq!(status, 200);
+    let back = api
+        .call(
+            "POST",
+            &restore,
+            &format!("{people}/{ada_id}/restore"),
+            None,
+            200,
+        )
+        .await;
     assert!(back["deprovisioned_at"].is_null(), "{back}");
-    let res = send(
-        &app,
+    api.call(
         "POST",
+        &restore,
         &format!("{people}/{}/restore", uuid::Uuid::new_v4()),
-        true,
         None,
+        404,
     )
     .await;
-    assert_eq!(c.check("POST", &restore, res).await.0, 404);
 
     // The feed.
     let feed = format!("{t}/events");
-    let (status, page) = c
-        .check(
-            "GET",
-            &feed,
-            get("/admin/v1/tenants/acme/events?limit=1000").await,
-        )
+    let page = api
+        .get(&feed, "/admin/v1/tenants/acme/events?limit=1000", 200)
         .await;
-    assert_eq!(status, 200);
     assert!(page["items"].as_array().unwrap().len() > 5, "{page}");
-    assert_eq!(
-        c.check(
-            "GET",
-            &feed,
-            get("/admin/v1/tenants/acme/events?after=-1").await
-        )
-        .await
-        .0,
-        400
-    );
+    api.get(&feed, "/admin/v1/tenants/acme/events?after=-1", 400)
+        .await;
 
     // The connection: created, replaced, refused, read.
     let connection = format!("{t}/connection");
@@ -767,282 +673,197 @@ async fn every_admin_answer_fits_the_documented_schema() {
         "scope": {"type": "groups", "group_ids": ["b1e2c3d4-a5b6-4c7d-8e9f-0a1b2c3d4e5f"]},
     });
     let at = "/admin/v1/tenants/acme/connection";
-    assert_eq!(c.check("GET", &connection, get(at).await).await.0, 404);
+    api.get(&connection, at, 404).await;
     for want in [201, 200] {
-        let res = send(&app, "PUT", at, true, json_body(graph.clone())).await;
-        assert_eq!(c.check("PUT", &connection, res).await.0, want);
+        api.call("PUT", &connection, at, Some(graph.clone()), want)
+            .await;
     }
-    let res = send(
-        &app,
+    api.call(
         "PUT",
+        &connection,
         at,
-        true,
-        json_body(json!({"provider": "graph"})),
+        Some(json!({"provider": "graph"})),
+        400,
     )
     .await;
-    assert_eq!(c.check("PUT", &connection, res).await.0, 400);
-    let (status, view) = c.check("GET", &connection, get(at).await).await;
-    assert_eq!(status, 200);
+    let view = api.get(&connection, at, 200).await;
     assert_eq!(view["has_secret"], true);
 
     // A Google connection: saved, read back without its key, refused when malformed.
     let google = crate::fake_google::FakeGoogle::start(Default::default()).await;
-    let res = send(
-        &app,
-        "POST",
-        "/admin/v1/tenants",
-        true,
-        json_body(json!({"slug": "goog"})),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
+    app.create_tenant("goog").await;
     let goog = "/admin/v1/tenants/goog/connection";
     let body = json!({"provider": "google", "admin_email": "admin@example.com",
                       "customer": "my_customer", "service_account": google.key_file(),
                       "scope": {"type": "org_units", "paths": ["/Sales"]}});
-    let res = send(&app, "PUT", goog, true, json_body(body)).await;
-    assert_eq!(c.check("PUT", &connection, res).await.0, 201);
-    let (status, view) = c.check("GET", &connection, get(goog).await).await;
-    assert_eq!(status, 200);
+    api.call("PUT", &connection, goog, Some(body), 201).await;
+    let view = api.get(&connection, goog, 200).await;
     assert_eq!(view["provider"], "google");
     assert_eq!(view["has_secret"], true);
-    let res = send(
-        &app,
+    api.call(
         "PUT",
+        &connection,
         goog,
-        true,
-        json_body(json!({"provider": "google", "admin_email": "admin@example.com"})),
+        Some(json!({"provider": "google", "admin_email": "admin@example.com"})),
+        400,
     )
     .await;
-    assert_eq!(c.check("PUT", &connection, res).await.0, 400);
 
     // Pull sync, against a Graph fake: a connection test, runs, a plan, a held run and
     // its approval.
-    let res = send(&app, "POST", &format!("{at}/test"), true, None).await;
-    let (status, tested) = c.check("POST", &format!("{connection}/test"), res).await;
-    assert_eq!(status, 200);
+    let tested = api
+        .call(
+            "POST",
+            &format!("{connection}/test"),
+            &format!("{at}/test"),
+            None,
+            200,
+        )
+        .await;
     assert_eq!(
         tested["ok"], false,
         "the fake knows no contoso.onmicrosoft.com"
     );
-    let res = send(
-        &app,
+    api.call(
         "POST",
+        &format!("{connection}/test"),
         "/admin/v1/tenants/nobody/connection/test",
-        true,
         None,
+        404,
     )
     .await;
-    assert_eq!(
-        c.check("POST", &format!("{connection}/test"), res).await.0,
-        404
-    );
     for i in 0..20 {
         fake.add_user(
             &format!("u{i}"),
             json!({"userPrincipalName": format!("u{i}@contoso.example"), "accountEnabled": true}),
         );
     }
-    let res = send(
-        &app,
-        "POST",
-        "/admin/v1/tenants",
-        true,
-        json_body(json!({"slug": "pull"})),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
+    app.create_tenant("pull").await;
     let o = fake.options();
-    let res = send(
-        &app,
-        "PUT",
-        "/admin/v1/tenants/pull/connection",
-        true,
-        json_body(json!({"provider": "graph", "directory_tenant_id": o.tenant,
-                         "client_id": o.client_id, "client_secret": o.client_secret,
-                         "scope": {"type": "all"}})),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
+    let pulled = json!({"provider": "graph", "directory_tenant_id": o.tenant,
+                        "client_id": o.client_id, "client_secret": o.client_secret,
+                        "scope": {"type": "all"}});
+    assert_eq!(app.put_connection("pull", &pulled).await.status(), 201);
     let start = format!("{t}/sync");
     let run_at = format!("{t}/sync-runs/{{id}}");
-    let sync = |dry: bool| {
-        send(
-            &app,
-            "POST",
-            &format!("/admin/v1/tenants/pull/sync?dry_run={dry}"),
-            true,
-            None,
-        )
-    };
-    let ended = |id: String| {
-        let app = &app;
-        async move {
-            for _ in 0..400 {
-                let run: Value = send(
-                    app,
-                    "GET",
-                    &format!("/admin/v1/tenants/pull/sync-runs/{id}"),
-                    true,
-                    None,
-                )
-                .await
-                .json()
-                .await
-                .unwrap();
-                if !matches!(run["status"].as_str(), Some("queued" | "running")) {
-                    return run;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            panic!("run {id} did not end");
-        }
-    };
-    let (status, started) = c.check("POST", &start, sync(true).await).await;
-    assert_eq!(status, 202);
+    let sync = |dry: bool| format!("/admin/v1/tenants/pull/sync?dry_run={dry}");
+    let started = api.call("POST", &start, &sync(true), None, 202).await;
     let id = started["run_id"].as_str().unwrap().to_owned();
-    assert_eq!(ended(id.clone()).await["status"], "planned");
-    let res = send(&app, "POST", "/admin/v1/tenants/nobody/sync", true, None).await;
-    assert_eq!(c.check("POST", &start, res).await.0, 404);
-    let (status, _) = c.check("POST", &start, sync(false).await).await;
-    assert_eq!(status, 202);
+    assert_eq!(app.wait_for_run("pull", &id).await["status"], "planned");
+    api.call("POST", &start, "/admin/v1/tenants/nobody/sync", None, 404)
+        .await;
+    api.call("POST", &start, &sync(false), None, 202).await;
     let runs = format!("{t}/sync-runs");
-    let (status, page) = c
-        .check(
-            "GET",
-            &runs,
-            get("/admin/v1/tenants/pull/sync-runs?limit=1").await,
-        )
+    let page = api
+        .get(&runs, "/admin/v1/tenants/pull/sync-runs?limit=1", 200)
         .await;
-    assert_eq!(status, 200);
     assert!(page["next_cursor"].is_string(), "{page}");
-    assert_eq!(
-        c.check(
-            "GET",
-            &runs,
-            get("/admin/v1/tenants/pull/sync-runs?cursor=x").await
-        )
-        .await
-        .0,
-        400
-    );
-    let applied = ended(page["items"][0]["id"].as_str().unwrap().to_owned()).await;
+    api.get(&runs, "/admin/v1/tenants/pull/sync-runs?cursor=x", 400)
+        .await;
+    let applied = app
+        .wait_for_run("pull", page["items"][0]["id"].as_str().unwrap())
+        .await;
     assert_eq!(applied["status"], "succeeded", "{applied}");
-    let (status, _) = c
-        .check(
-            "GET",
-            &run_at,
-            get(&format!("/admin/v1/tenants/pull/sync-runs/{id}")).await,
-        )
-        .await;
-    assert_eq!(status, 200);
-    let unknown = "/admin/v1/tenants/pull/sync-runs/0190f0f0-0000-7000-8000-000000000000";
-    assert_eq!(c.check("GET", &run_at, get(unknown).await).await.0, 404);
-    let plan = format!("{run_at}/plan");
-    let (status, items) = c
-        .check(
-            "GET",
-            &plan,
-            get(&format!(
-                "/admin/v1/tenants/pull/sync-runs/{id}/plan?action=create&limit=5"
-            ))
-            .await,
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(items["items"].as_array().map(Vec::len), Some(5));
-    let res = get(&format!(
-        "/admin/v1/tenants/pull/sync-runs/{id}/plan?action=nothing"
-    ))
+    api.get(
+        &run_at,
+        &format!("/admin/v1/tenants/pull/sync-runs/{id}"),
+        200,
+    )
     .await;
-    assert_eq!(c.check("GET", &plan, res).await.0, 400);
+    let unknown = "/admin/v1/tenants/pull/sync-runs/0190f0f0-0000-7000-8000-000000000000";
+    api.get(&run_at, unknown, 404).await;
+    let plan = format!("{run_at}/plan");
+    let items = api
+        .get(
+            &plan,
+            &format!("/admin/v1/tenants/pull/sync-runs/{id}/plan?action=create&limit=5"),
+            200,
+        )
+        .await;
+    assert_eq!(items["items"].as_array().map(Vec::len), Some(5));
+    api.get(
+        &plan,
+        &format!("/admin/v1/tenants/pull/sync-runs/{id}/plan?action=nothing"),
+        400,
+    )
+    .await;
     for i in 0..15 {
         fake.remove_user(&format!("u{i}"), "deleted");
     }
-    let (_, started) = c.check("POST", &start, sync(false).await).await;
-    let held = ended(started["run_id"].as_str().unwrap().to_owned()).await;
+    let (_, started) = c
+        .check(
+            "POST",
+            &start,
+            send(&app, "POST", &sync(false), true, None).await,
+        )
+        .await;
+    let held = app
+        .wait_for_run("pull", started["run_id"].as_str().unwrap())
+        .await;
     assert_eq!(held["status"], "held", "{held}");
     let approve = format!("{run_at}/approve");
     let held_at = format!(
         "/admin/v1/tenants/pull/sync-runs/{}/approve",
         held["id"].as_str().unwrap()
     );
-    let (status, approved) = c
-        .check(
-            "POST",
-            &approve,
-            send(&app, "POST", &held_at, true, None).await,
-        )
-        .await;
-    assert_eq!(status, 200);
+    let approved = api.call("POST", &approve, &held_at, None, 200).await;
     assert_eq!(approved["status"], "succeeded");
-    let res = send(&app, "POST", &held_at, true, None).await;
-    assert_eq!(c.check("POST", &approve, res).await.0, 409);
+    api.call("POST", &approve, &held_at, None, 409).await;
 
     // Connect links: made, refused, listed, revoked.
     let links = format!("{t}/connect-links");
     let link = format!("{t}/connect-links/{{id}}");
     let links_at = "/admin/v1/tenants/acme/connect-links";
-    let make = |body: Value| send(&app, "POST", links_at, true, json_body(body));
-    let (status, made) = c
-        .check(
-            "POST",
-            &links,
-            make(json!({"provider": "graph", "scope": {"type": "all"}, "expires_in": "1d"})).await,
-        )
-        .await;
-    assert_eq!(status, 201);
-    let res =
-        make(json!({"provider": "graph", "scope": {"type": "all"}, "expires_in": "1m"})).await;
-    assert_eq!(c.check("POST", &links, res).await.0, 400);
-    let res = make(json!({"provider": "google", "scope": {"type": "all"}})).await;
-    assert_eq!(c.check("POST", &links, res).await.0, 409);
-    let (status, page) = c.check("GET", &links, get(links_at).await).await;
-    assert_eq!(status, 200);
-    assert_eq!(page["items"][0]["state"], "pending", "{page}");
-    let res = get(&format!("{links_at}?cursor=x")).await;
-    assert_eq!(c.check("GET", &links, res).await.0, 400);
-    let id = made["id"].as_str().unwrap();
-    let res = send(&app, "DELETE", &format!("{links_at}/{id}"), true, None).await;
-    assert_eq!(c.check("DELETE", &link, res).await.0, 204);
-    let res = send(
-        &app,
-        "DELETE",
-        &format!("{links_at}/{}", uuid::Uuid::new_v4()),
-        true,
-        None,
+    let make = |body: Value, want: u16| api.call("POST", &links, links_at, Some(body), want);
+    let made = make(
+        json!({"provider": "graph", "scope": {"type": "all"}, "expires_in": "1d"}),
+        201,
     )
     .await;
-    assert_eq!(c.check("DELETE", &link, res).await.0, 404);
+    make(
+        json!({"provider": "graph", "scope": {"type": "all"}, "expires_in": "1m"}),
+        400,
+    )
+    .await;
+    make(json!({"provider": "google", "scope": {"type": "all"}}), 409).await;
+    let page = api.get(&links, links_at, 200).await;
+    assert_eq!(page["items"][0]["state"], "pending", "{page}");
+    api.get(&links, &format!("{links_at}?cursor=x"), 400).await;
+    let id = made["id"].as_str().unwrap();
+    api.call("DELETE", &link, &format!("{links_at}/{id}"), None, 204)
+        .await;
+    api.call(
+        "DELETE",
+        &link,
+        &format!("{links_at}/{}", uuid::Uuid::new_v4()),
+        None,
+        404,
+    )
+    .await;
 
     // Disconnect, then delete the tenant.
-    let res = send(
-        &app,
+    api.call(
         "POST",
+        &format!("{t}/disconnect"),
         "/admin/v1/tenants/acme/disconnect",
-        true,
-        json_body(json!({})),
+        Some(json!({})),
+        400,
     )
     .await;
-    assert_eq!(
-        c.check("POST", &format!("{t}/disconnect"), res).await.0,
-        400
-    );
-    let res = send(
-        &app,
-        "POST",
-        "/admin/v1/tenants/acme/disconnect",
-        true,
-        json_body(json!({"keep_people": true})),
-    )
-    .await;
-    let (status, done) = c.check("POST", &format!("{t}/disconnect"), res).await;
-    assert_eq!(status, 200);
+    let done = api
+        .call(
+            "POST",
+            &format!("{t}/disconnect"),
+            "/admin/v1/tenants/acme/disconnect",
+            Some(json!({"keep_people": true})),
+            200,
+        )
+        .await;
     assert_eq!(done["tenant"]["source"], "manual");
-    let res = send(&app, "DELETE", "/admin/v1/tenants/acme", true, None).await;
-    assert_eq!(c.check("DELETE", t, res).await.0, 204);
-    let res = send(&app, "DELETE", "/admin/v1/tenants/acme", true, None).await;
-    assert_eq!(c.check("DELETE", t, res).await.0, 404);
+    api.call("DELETE", t, "/admin/v1/tenants/acme", None, 204)
+        .await;
+    api.call("DELETE", t, "/admin/v1/tenants/acme", None, 404)
+        .await;
 
     // Errors outside the handlers are problems too: headers too large (the `default`
     // response).

@@ -15,27 +15,16 @@ use scimd::provisioning::connections::GoogleInput;
 use scimd::secrets::Keyring;
 use scimd::sync::directories::Directories;
 use scimd::sync::google::{self, Google, GoogleConfig, ServiceAccount};
-use scimd::sync::http::{RetryBudget, RetryPolicy};
+use scimd::sync::http::RetryBudget;
 use scimd::sync::{Page, SyncError};
 
 use crate::fake_google::{
     FakeGoogle, FakeOptions, Fault, GROUPS, GROUP_SCOPE, MEMBER_SCOPE, ORGUNIT_SCOPE, TOKEN, USERS,
     USER_SCOPE,
 };
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::{count, events_total as events, fast_retries, spawn_app_with, TestApp};
 
 const KEY: [u8; 32] = [0x33; 32];
-
-/// Retries fast enough for tests: backoff from 10 ms, four attempts a request.
-fn policy() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 4,
-        max_wait: Duration::from_secs(5),
-        base_delay: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        ..RetryPolicy::default()
-    }
-}
 
 fn roots(fake: &FakeGoogle) -> google::Roots {
     google::Roots {
@@ -59,7 +48,7 @@ fn connector_as(fake: &FakeGoogle, admin: &str, customer: &str, scope: GoogleSco
         config,
         &roots(fake),
         Directories::client(),
-        RetryBudget::new(policy()),
+        RetryBudget::new(fast_retries()),
     )
     .unwrap()
 }
@@ -87,6 +76,20 @@ fn user_ids(pages: &[Page]) -> Vec<String> {
         .collect();
     ids.sort();
     ids
+}
+
+/// The scope of the groups with these addresses.
+fn groups_scope(emails: &[&str]) -> GoogleScope {
+    GoogleScope::Groups {
+        group_emails: emails.iter().map(|&e| e.to_owned()).collect(),
+    }
+}
+
+/// How a round of a fresh connector reading everyone fails.
+async fn whole_round_error(fake: &FakeGoogle) -> SyncError {
+    pages(&connector(fake, GoogleScope::All {}))
+        .await
+        .unwrap_err()
 }
 
 /// A fake with `n` generated users and `groups` groups of `members`.
@@ -140,7 +143,7 @@ async fn a_key_google_does_not_know_is_refused_as_a_bad_secret() {
         config,
         &roots(&fake),
         Directories::client(),
-        RetryBudget::new(policy()),
+        RetryBudget::new(fast_retries()),
     )
     .unwrap();
     let err = pages(&google).await.unwrap_err();
@@ -236,9 +239,7 @@ async fn a_group_scope_reads_the_chosen_groups_nested_members_and_skips_one_dele
         None,
         Fault::google(404, "notFound", "Resource Not Found: userKey"),
     );
-    let scope = GoogleScope::Groups {
-        group_emails: vec!["all@example.com".into()],
-    };
+    let scope = groups_scope(&["all@example.com"]);
     let got = pages(&connector(&fake, scope)).await.unwrap();
     let users: Vec<_> = got.iter().flat_map(|p| p.users.iter()).collect();
     let mut live: Vec<_> = users
@@ -261,9 +262,7 @@ async fn a_group_scope_reads_the_chosen_groups_nested_members_and_skips_one_dele
         None,
         Fault::google(412, "conditionNotMet", "Precondition Failed"),
     );
-    let scope = GoogleScope::Groups {
-        group_emails: vec!["all@example.com".into()],
-    };
+    let scope = groups_scope(&["all@example.com"]);
     let got = pages(&connector(&fake, scope)).await.unwrap();
     assert_eq!(
         got.iter()
@@ -273,9 +272,7 @@ async fn a_group_scope_reads_the_chosen_groups_nested_members_and_skips_one_dele
         1
     );
     // A chosen group that does not exist fails the run, named.
-    let scope = GoogleScope::Groups {
-        group_emails: vec!["nope@example.com".into()],
-    };
+    let scope = groups_scope(&["nope@example.com"]);
     let err = pages(&connector(&fake, scope)).await.unwrap_err();
     assert_eq!(err.code, "group_not_found");
     assert!(err.message.contains("nope@example.com"));
@@ -307,17 +304,13 @@ async fn rate_limit_403s_and_429_are_retried_and_other_4xx_fail_the_run() {
         ),
     );
     let before = fake.requests(USERS);
-    let err = pages(&connector(&fake, GoogleScope::All {}))
-        .await
-        .unwrap_err();
+    let err = whole_round_error(&fake).await;
     assert_eq!(err.code, "not_admin");
     assert_eq!(fake.requests(USERS), before + 1);
     fake.clear_faults();
 
     fake.fail(USERS, None, Fault::google(400, "invalid", "Invalid Input"));
-    let err = pages(&connector(&fake, GoogleScope::All {}))
-        .await
-        .unwrap_err();
+    let err = whole_round_error(&fake).await;
     assert_eq!(err.code, "source_error");
     assert!(err.message.contains("Invalid Input"), "{}", err.message);
 }
@@ -327,16 +320,12 @@ async fn a_listing_cut_short_fails_the_round() {
     let fake = fake(700, 0, 0).await;
     // A page that lost its kind is not a page of users.
     fake.fail(USERS, Some(1), Fault::NoKind);
-    let err = pages(&connector(&fake, GoogleScope::All {}))
-        .await
-        .unwrap_err();
+    let err = whole_round_error(&fake).await;
     assert_eq!(err.code, "truncated");
     fake.clear_faults();
     // A connection dropped mid-body, every time.
     fake.fail(USERS, None, Fault::Drop);
-    let err = pages(&connector(&fake, GoogleScope::All {}))
-        .await
-        .unwrap_err();
+    let err = whole_round_error(&fake).await;
     assert_eq!(err.code, "unreachable", "{}", err.message);
 }
 
@@ -366,23 +355,6 @@ fn body(fake: &FakeGoogle, scope: Value) -> Value {
     })
 }
 
-async fn put(app: &TestApp, slug: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .put(app.url(&format!("/admin/v1/tenants/{slug}/connection")))
-        .bearer_auth(&app.admin_key)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn tenant(app: &TestApp, slug: &str) {
-    let res = app
-        .admin_post("/admin/v1/tenants", &json!({"slug": slug}))
-        .await;
-    assert_eq!(res.status(), 201);
-}
-
 async fn test_connection(app: &TestApp, slug: &str) -> Value {
     let res = app
         .admin_post(
@@ -394,25 +366,14 @@ async fn test_connection(app: &TestApp, slug: &str) -> Value {
     res.json().await.unwrap()
 }
 
-fn count(app: &TestApp, sql: &str) -> i64 {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut app.db.conn())
-        .unwrap()
-        .n
-}
-
 #[tokio::test]
 async fn a_google_connection_is_saved_with_its_key_sealed_and_never_shown() {
     let fake = fake(2, 0, 0).await;
     let app = spawn_app_with(tune(&fake)).await;
-    tenant(&app, "acme").await;
-    let res = put(&app, "acme", &body(&fake, json!({"type": "all"}))).await;
+    app.create_tenant("acme").await;
+    let res = app
+        .put_connection("acme", &body(&fake, json!({"type": "all"})))
+        .await;
     assert_eq!(res.status(), 201);
     let text = res.text().await.unwrap();
     assert!(!text.contains("PRIVATE KEY"), "{text}");
@@ -426,12 +387,7 @@ async fn a_google_connection_is_saved_with_its_key_sealed_and_never_shown() {
         view["service_account"],
         json!({"client_email": fake.options().client_email, "client_id": fake.options().client_id})
     );
-    let got: Value = app
-        .admin_get("/admin/v1/tenants/acme/connection")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got: Value = app.admin_json("/admin/v1/tenants/acme/connection").await;
     assert_eq!(got["service_account"], view["service_account"]);
     assert!(!got.to_string().contains("PRIVATE KEY"));
     // Sealed at rest: neither the config nor the sealed bytes hold the key.
@@ -445,12 +401,7 @@ async fn a_google_connection_is_saved_with_its_key_sealed_and_never_shown() {
         1
     );
     // The tenant's source is Google now.
-    let t: Value = app
-        .admin_get("/admin/v1/tenants/acme")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t: Value = app.admin_json("/admin/v1/tenants/acme").await;
     assert_eq!(t["source"], "google");
     // And the stored key works: the test signs in with it.
     let report = test_connection(&app, "acme").await;
@@ -462,10 +413,10 @@ async fn a_google_connection_is_saved_with_its_key_sealed_and_never_shown() {
 async fn without_a_key_the_platform_service_account_is_used_or_the_save_is_400() {
     let fake = fake(1, 0, 0).await;
     let app = spawn_app_with(tune(&fake)).await;
-    tenant(&app, "acme").await;
+    app.create_tenant("acme").await;
     let mut b = body(&fake, json!({"type": "all"}));
     b.as_object_mut().unwrap().remove("service_account");
-    let res = put(&app, "acme", &b).await;
+    let res = app.put_connection("acme", &b).await;
     assert_eq!(res.status(), 400);
     let problem: Value = res.json().await.unwrap();
     assert!(problem["detail"]
@@ -480,8 +431,8 @@ async fn without_a_key_the_platform_service_account_is_used_or_the_save_is_400()
         s.google_account = Some(platform);
     })
     .await;
-    tenant(&app, "acme").await;
-    let res = put(&app, "acme", &b).await;
+    app.create_tenant("acme").await;
+    let res = app.put_connection("acme", &b).await;
     assert_eq!(res.status(), 201);
     let view: Value = res.json().await.unwrap();
     assert_eq!(view["service_account"], Value::Null);
@@ -496,8 +447,10 @@ async fn a_server_without_a_secret_key_refuses_a_google_key_and_saves_nothing() 
         s.google_token_url = Some(Url::parse(&fake.token_url()).unwrap());
     })
     .await;
-    tenant(&app, "acme").await;
-    let res = put(&app, "acme", &body(&fake, json!({"type": "all"}))).await;
+    app.create_tenant("acme").await;
+    let res = app
+        .put_connection("acme", &body(&fake, json!({"type": "all"})))
+        .await;
     assert_eq!(res.status(), 409);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM connections"), 0);
 }
@@ -506,7 +459,7 @@ async fn a_server_without_a_secret_key_refuses_a_google_key_and_saves_nothing() 
 async fn invalid_google_connections_are_400_and_change_nothing() {
     let fake = fake(1, 0, 0).await;
     let app = spawn_app_with(tune(&fake)).await;
-    tenant(&app, "acme").await;
+    app.create_tenant("acme").await;
     let good = body(&fake, json!({"type": "all"}));
     let mut cases = Vec::new();
     let mut b = good.clone();
@@ -538,7 +491,7 @@ async fn invalid_google_connections_are_400_and_change_nothing() {
     b["scope"] = json!({"type": "groups", "group_ids": ["x"]});
     cases.push((b, "group_ids"));
     for (b, names) in cases {
-        let res = put(&app, "acme", &b).await;
+        let res = app.put_connection("acme", &b).await;
         assert_eq!(
             res.headers().get(CONTENT_TYPE).unwrap(),
             "application/problem+json"
@@ -551,12 +504,7 @@ async fn invalid_google_connections_are_400_and_change_nothing() {
         );
     }
     assert_eq!(count(&app, "SELECT count(*) AS n FROM connections"), 0);
-    let t: Value = app
-        .admin_get("/admin/v1/tenants/acme")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t: Value = app.admin_json("/admin/v1/tenants/acme").await;
     assert_ne!(t["source"], "google");
 }
 
@@ -565,7 +513,7 @@ fn directories(fake: &FakeGoogle) -> Directories {
     Directories {
         roots: Default::default(),
         http: Directories::client(),
-        policy: policy(),
+        policy: fast_retries(),
         keyring: None,
         platform_app: None,
         google_roots: roots(fake),
@@ -574,19 +522,19 @@ fn directories(fake: &FakeGoogle) -> Directories {
     }
 }
 
-/// Tests `input` before saving it, as connect links do.
+/// Tests a connection reading everyone, as `admin` of `customer` with the fake's key, before
+/// saving it, as connect links do.
 async fn test_before_saving(
     fake: &FakeGoogle,
     admin: &str,
     customer: &str,
-    scope: GoogleScope,
 ) -> scimd::sync::TestReport {
     directories(fake)
         .test_google(GoogleInput {
             admin_email: admin.into(),
             customer: customer.into(),
             service_account: Some(Secret::new(fake.key_file().to_string())),
-            scope,
+            scope: GoogleScope::All {},
         })
         .await
         .unwrap()
@@ -595,19 +543,13 @@ async fn test_before_saving(
 #[tokio::test]
 async fn the_connection_test_names_each_cause_in_plain_words() {
     let fake = fake(2, 1, 2).await;
-    let ok = test_before_saving(
-        &fake,
-        "admin@example.com",
-        "my_customer",
-        GoogleScope::All {},
-    )
-    .await;
+    let ok = test_before_saving(&fake, "admin@example.com", "my_customer").await;
     assert!(ok.ok, "{}", ok.detail);
     assert!(ok.detail.contains("admin@example.com"), "{}", ok.detail);
     assert!(ok.detail.contains(&fake.options().client_email));
 
     // A customer that is not this one.
-    let r = test_before_saving(&fake, "admin@example.com", "C0other99", GoogleScope::All {}).await;
+    let r = test_before_saving(&fake, "admin@example.com", "C0other99").await;
     assert!(!r.ok);
     assert!(
         r.detail.contains("customer C0other99 was not found"),
@@ -616,13 +558,7 @@ async fn the_connection_test_names_each_cause_in_plain_words() {
     );
 
     // A user who is not an administrator.
-    let r = test_before_saving(
-        &fake,
-        "user1@example.com",
-        "my_customer",
-        GoogleScope::All {},
-    )
-    .await;
+    let r = test_before_saving(&fake, "user1@example.com", "my_customer").await;
     assert!(!r.ok);
     assert!(
         r.detail.contains("user1@example.com") && r.detail.contains("not an administrator"),
@@ -631,13 +567,7 @@ async fn the_connection_test_names_each_cause_in_plain_words() {
     );
 
     // An administrator Google does not know.
-    let r = test_before_saving(
-        &fake,
-        "nobody@example.com",
-        "my_customer",
-        GoogleScope::All {},
-    )
-    .await;
+    let r = test_before_saving(&fake, "nobody@example.com", "my_customer").await;
     assert!(!r.ok);
     assert!(
         r.detail
@@ -648,26 +578,14 @@ async fn the_connection_test_names_each_cause_in_plain_words() {
 
     // One scope missing from the delegation: named.
     fake.set_delegated(&[USER_SCOPE, GROUP_SCOPE, ORGUNIT_SCOPE]);
-    let r = test_before_saving(
-        &fake,
-        "admin@example.com",
-        "my_customer",
-        GoogleScope::All {},
-    )
-    .await;
+    let r = test_before_saving(&fake, "admin@example.com", "my_customer").await;
     assert!(!r.ok);
     assert!(r.detail.contains(MEMBER_SCOPE), "{}", r.detail);
     assert!(!r.detail.contains(USER_SCOPE), "{}", r.detail);
 
     // No delegation at all.
     fake.set_delegated(&[]);
-    let r = test_before_saving(
-        &fake,
-        "admin@example.com",
-        "my_customer",
-        GoogleScope::All {},
-    )
-    .await;
+    let r = test_before_saving(&fake, "admin@example.com", "my_customer").await;
     assert!(!r.ok);
     assert!(
         r.detail.contains("no domain-wide delegation"),
@@ -696,8 +614,8 @@ async fn the_connection_test_names_each_cause_in_plain_words() {
 
 /// A tenant `slug` connected to the fake, reading `scope`.
 async fn connect(app: &TestApp, fake: &FakeGoogle, slug: &str, scope: Value) {
-    tenant(app, slug).await;
-    let res = put(app, slug, &body(fake, scope)).await;
+    app.create_tenant(slug).await;
+    let res = app.put_connection(slug, &body(fake, scope)).await;
     assert_eq!(
         res.status(),
         201,
@@ -708,29 +626,7 @@ async fn connect(app: &TestApp, fake: &FakeGoogle, slug: &str, scope: Value) {
 
 /// Starts a run and waits for its end; the run as the admin API shows it.
 async fn sync(app: &TestApp, slug: &str) -> Value {
-    let res = app
-        .admin_post(&format!("/admin/v1/tenants/{slug}/sync"), &json!(null))
-        .await;
-    assert_eq!(res.status(), 202);
-    let started: Value = res.json().await.unwrap();
-    let id = started["run_id"].as_str().unwrap().to_owned();
-    for _ in 0..600 {
-        let run: Value = app
-            .admin_get(&format!("/admin/v1/tenants/{slug}/sync-runs/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if !matches!(run["status"].as_str(), Some("queued" | "running")) {
-            return run;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("run {id} did not end");
-}
-
-fn events(app: &TestApp) -> i64 {
-    count(app, "SELECT count(*) AS n FROM events")
+    app.sync_and_wait(slug, "").await
 }
 
 fn versions(app: &TestApp) -> i64 {

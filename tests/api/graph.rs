@@ -12,20 +12,10 @@ use scimd::sync::http::{RetryBudget, RetryPolicy};
 use scimd::sync::{DirGroup, DirUser, MemberChange, Page, Removal, SyncError};
 
 use crate::fake_graph::{FakeGraph, FakeOptions, Fault};
+use crate::helpers::fast_retries;
 
 const USERS: &str = "/v1.0/users/delta";
 const GROUPS: &str = "/v1.0/groups/delta";
-
-/// Retries fast enough for tests: backoff from 10 ms, four attempts a request.
-fn policy() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 4,
-        max_wait: Duration::from_secs(5),
-        base_delay: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        ..RetryPolicy::default()
-    }
-}
 
 fn config(fake: &FakeGraph, scope: GraphScope) -> GraphConfig {
     let o = fake.options();
@@ -59,7 +49,7 @@ fn connector_with(config: GraphConfig, base: &str, policy: RetryPolicy) -> Graph
 }
 
 fn connector(fake: &FakeGraph, scope: GraphScope) -> Graph {
-    connector_with(config(fake, scope), fake.url(), policy())
+    connector_with(config(fake, scope), fake.url(), fast_retries())
 }
 
 /// A fake with `n` users (`u01`…) and the given page size.
@@ -449,7 +439,7 @@ async fn graph_a_persistent_500_fails_after_the_capped_attempts() {
 
     assert_eq!(err.code, "source_error");
     assert!(err.message.contains("HTTP 500"), "{}", err.message);
-    assert_eq!(fake.requests(USERS), u64::from(policy().max_attempts));
+    assert_eq!(fake.requests(USERS), u64::from(fast_retries().max_attempts));
 }
 
 #[tokio::test]
@@ -465,7 +455,7 @@ async fn graph_the_run_retry_allowance_caps_retries() {
         fake.url(),
         RetryPolicy {
             run_retries: 2,
-            ..policy()
+            ..fast_retries()
         },
     );
     let err = first_error(&graph, &json!({})).await;
@@ -497,7 +487,7 @@ async fn graph_an_unreachable_host_is_unreachable() {
     let base = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let fake = FakeGraph::start(FakeOptions::default()).await;
-    let graph = connector_with(config(&fake, GraphScope::All), &base, policy());
+    let graph = connector_with(config(&fake, GraphScope::All), &base, fast_retries());
 
     let err = graph
         .round(&json!({}))
@@ -583,7 +573,7 @@ async fn sign_in_refusal(spoil: impl FnOnce(&mut GraphConfig)) -> SyncError {
     let fake = FakeGraph::start(FakeOptions::default()).await;
     let mut c = config(&fake, GraphScope::All);
     spoil(&mut c);
-    let graph = connector_with(c, fake.url(), policy());
+    let graph = connector_with(c, fake.url(), fast_retries());
     let err = first_error(&graph, &json!({})).await;
     assert_eq!(fake.total_requests(), 1, "a refused sign-in is not retried");
     err
@@ -718,7 +708,7 @@ async fn graph_test_names_a_wrong_secret_and_a_missing_permission() {
     let fake = fake_with_users(1, 999).await;
     let mut c = config(&fake, GraphScope::All);
     c.client_secret = Secret::new("wrong".into());
-    let report = connector_with(c, fake.url(), policy()).test().await;
+    let report = connector_with(c, fake.url(), fast_retries()).test().await;
     assert!(!report.ok);
     assert!(
         report

@@ -278,6 +278,15 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// A `GET` of `path` without credentials.
+    pub async fn anonymous_get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -285,6 +294,11 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// The JSON body of an admin `GET` of `path`.
+    pub async fn admin_json(&self, path: &str) -> Value {
+        self.json(self.admin_get(path).await).await
     }
 
     pub async fn admin_post(&self, path: &str, body: &Value) -> reqwest::Response {
@@ -353,12 +367,60 @@ impl TestApp {
             .unwrap_or(0)
     }
 
-    /// Creates a tenant with the default settings and issues it a token.
-    pub async fn tenant_with_default_limit(&self, slug: &str) -> String {
+    /// Creates the tenant `slug` with the default settings (`POST /admin/v1/tenants`).
+    pub async fn create_tenant(&self, slug: &str) {
         let res = self
             .admin_post("/admin/v1/tenants", &serde_json::json!({"slug": slug}))
             .await;
         assert_eq!(res.status(), 201, "create tenant {slug}");
+    }
+
+    /// Saves `body` as the tenant `slug`'s connection (`PUT …/connection`).
+    pub async fn put_connection(&self, slug: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url(&format!("/admin/v1/tenants/{slug}/connection")))
+            .header(AUTHORIZATION, format!("Bearer {}", self.admin_key))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Starts a sync run of the tenant `slug` (`POST …/sync`, then `query`, such as
+    /// `?dry_run=true`) and waits for its end: the run as the admin API shows it.
+    pub async fn sync_and_wait(&self, slug: &str, query: &str) -> Value {
+        let res = self
+            .admin_post(
+                &format!("/admin/v1/tenants/{slug}/sync{query}"),
+                &serde_json::json!(null),
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+        let started: Value = res.json().await.expect("json");
+        let id = started["run_id"].as_str().expect("run id").to_owned();
+        self.wait_for_run(slug, &id).await
+    }
+
+    /// Polls the run `id` of the tenant `slug` until it is neither queued nor running.
+    pub async fn wait_for_run(&self, slug: &str, id: &str) -> Value {
+        for _ in 0..600 {
+            let run: Value = self
+                .admin_get(&format!("/admin/v1/tenants/{slug}/sync-runs/{id}"))
+                .await
+                .json()
+                .await
+                .expect("json");
+            if !matches!(run["status"].as_str(), Some("queued" | "running")) {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("run {id} did not end");
+    }
+
+    /// Creates a tenant with the default settings and issues it a token.
+    pub async fn tenant_with_default_limit(&self, slug: &str) -> String {
+        self.create_tenant(slug).await;
         self.issue_token(slug, &serde_json::json!({})).await["token"]
             .as_str()
             .expect("token")
@@ -387,8 +449,8 @@ impl TestApp {
 
     /// The text of `/metrics`.
     pub async fn metrics(&self) -> String {
-        let res = self.client.get(self.url("/metrics")).send().await;
-        res.expect("request").text().await.expect("metrics text")
+        let res = self.anonymous_get("/metrics").await;
+        res.text().await.expect("metrics text")
     }
 
     pub async fn scim_get(&self, token: &str, path: &str) -> reqwest::Response {
@@ -398,6 +460,18 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+}
+
+/// Retries fast enough for tests of the directory connectors: backoff from 10 ms, four
+/// attempts a request.
+pub fn fast_retries() -> scimd::sync::http::RetryPolicy {
+    scimd::sync::http::RetryPolicy {
+        max_attempts: 4,
+        max_wait: Duration::from_secs(5),
+        base_delay: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+        ..scimd::sync::http::RetryPolicy::default()
     }
 }
 
@@ -523,6 +597,19 @@ pub fn user_body(user_name: &str) -> Value {
     })
 }
 
+/// A SCIM group named `display_name` with the users `members`.
+pub fn group_body(display_name: &str, members: &[&str]) -> Value {
+    let members: Vec<Value> = members
+        .iter()
+        .map(|id| serde_json::json!({"value": id}))
+        .collect();
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": display_name,
+        "members": members,
+    })
+}
+
 /// `s` percent-encoded for a query string (every byte but the unreserved ones).
 pub fn urlencode(s: &str) -> String {
     s.bytes()
@@ -547,6 +634,11 @@ pub fn count(app: &TestApp, sql: &str) -> i64 {
         .get_result::<N>(&mut app.db.conn())
         .expect("count")
         .n
+}
+
+/// How many events the app's database holds, of every tenant.
+pub fn events_total(app: &TestApp) -> i64 {
+    count(app, "SELECT count(*) AS n FROM events")
 }
 
 /// A tenant's kept counts of visible users and groups (`store::counts`) beside a count of

@@ -38,16 +38,12 @@ async fn csv(app: &TestApp, dry_run: bool, file: &str) -> (u16, Value) {
 }
 
 async fn counts(app: &TestApp) -> Value {
-    app.json(app.admin_get(&format!("{T}/people/counts")).await)
-        .await
+    app.admin_json(&format!("{T}/people/counts")).await
 }
 
 async fn everyone(app: &TestApp) -> Vec<Value> {
     let page = app
-        .json(
-            app.admin_get(&format!("{T}/people?limit=500&state=all"))
-                .await,
-        )
+        .admin_json(&format!("{T}/people?limit=500&state=all"))
         .await;
     page["items"].as_array().expect("items").clone()
 }
@@ -112,9 +108,7 @@ async fn a_dry_run_plans_a_real_import_applies_and_a_reimport_changes_nothing() 
     assert_eq!(status, 200, "{again}");
     assert_eq!(summary(&again), (0, 0, 3, 0));
     // Events: one user.created each, none for the re-import.
-    let feed = app
-        .json(app.admin_get(&format!("{T}/events?limit=1000")).await)
-        .await;
+    let feed = app.admin_json(&format!("{T}/events?limit=1000")).await;
     let created = feed["items"]
         .as_array()
         .unwrap()
@@ -189,10 +183,7 @@ async fn people_another_source_manages_are_skipped_and_deprovisioned_ones_restor
         .await;
     assert_eq!(ann["name"]["familyName"], "Smith");
     let old = app
-        .json(
-            app.admin_get(&format!("{T}/people/{}", gone["id"].as_str().unwrap()))
-                .await,
-        )
+        .admin_json(&format!("{T}/people/{}", gone["id"].as_str().unwrap()))
         .await;
     assert!(old["deprovisioned_at"].is_null(), "{old}");
     assert_eq!(old["source"], "manual");
@@ -309,10 +300,7 @@ async fn two_rows_matching_one_person_are_a_row_error() {
         assert_eq!(s["errors"][0]["row"], 3, "{s}");
     }
     let after = app
-        .json(
-            app.admin_get(&format!("{T}/people/{}", person["id"].as_str().unwrap()))
-                .await,
-        )
+        .admin_json(&format!("{T}/people/{}", person["id"].as_str().unwrap()))
         .await;
     assert_eq!(
         after["userName"], "lee@acme.test",

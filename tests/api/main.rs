@@ -21,6 +21,8 @@ mod entra;
 mod fake_google;
 #[path = "../fakes/graph.rs"]
 mod fake_graph;
+#[path = "../fakes/fake_http.rs"]
+mod fake_http;
 mod fast_path;
 mod feed;
 mod filters;

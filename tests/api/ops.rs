@@ -11,9 +11,9 @@ use crate::proxy::DbProxy;
 #[tokio::test]
 async fn healthz_and_readyz_answer_200() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let res = app.anonymous_get("/healthz").await;
     assert_eq!(res.status(), 200);
-    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let res = app.anonymous_get("/readyz").await;
     assert_eq!(res.status(), 200);
 }
 
@@ -37,18 +37,10 @@ async fn database_outage_gives_503_then_service_recovers_by_itself() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.anonymous_get("/readyz").await.status(), 200);
 
     proxy.cut();
-    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let res = app.anonymous_get("/readyz").await;
     assert_eq!(res.status(), 503);
     // A SCIM request that needs the database (an uncached token) gets a SCIM 503.
     let res = app.scim_get(&second, "/ServiceProviderConfig").await;
@@ -67,25 +59,11 @@ async fn database_outage_gives_503_then_service_recovers_by_itself() {
     );
     assert_eq!(body["status"], "503");
     // The process is alive throughout.
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.anonymous_get("/healthz").await.status(), 200);
 
     proxy.restore();
     let recovered = eventually(Duration::from_secs(10), || async {
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            == 200
+        app.anonymous_get("/readyz").await.status() == 200
     })
     .await;
     assert!(recovered, "readyz did not recover");
@@ -115,7 +93,7 @@ async fn request_id_is_echoed_or_generated() {
         .unwrap();
     assert_eq!(res.headers().get("x-request-id").unwrap(), "abc-123");
 
-    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let res = app.anonymous_get("/healthz").await;
     let generated = res
         .headers()
         .get("x-request-id")
@@ -232,15 +210,7 @@ async fn oversized_headers_are_refused_cleanly() {
         Err(e) => assert!(e.is_request() || e.is_connect(), "{e}"),
     }
     // And the server is fine afterwards.
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.anonymous_get("/healthz").await.status(), 200);
 }
 
 #[tokio::test]

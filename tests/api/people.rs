@@ -45,6 +45,20 @@ async fn counts(app: &TestApp) -> Value {
     c
 }
 
+/// Disconnects the tenant's source, keeping its people or not: the answer, a 200.
+async fn disconnect(app: &TestApp, keep_people: bool) -> Value {
+    let (status, r) = body(
+        app.admin_post(
+            &format!("{T}/disconnect"),
+            &json!({"keep_people": keep_people}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    r
+}
+
 fn ids(items: &[Value]) -> Vec<String> {
     let mut out: Vec<String> = items
         .iter()
@@ -582,12 +596,7 @@ async fn manual_people_are_created_checked_and_adopted_by_scim() {
 async fn disconnect_keeps_people_as_manual_or_deprovisions_them() {
     let (app, token) = setup().await;
     let ann = app.create_user(&token, &user_body("ann@acme.test")).await;
-    let (status, r) = body(
-        app.admin_post(&format!("{T}/disconnect"), &json!({"keep_people": true}))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{r}");
+    let r = disconnect(&app, true).await;
     assert_eq!(r["people_kept"], 1);
     assert_eq!(r["tenant"]["source"], "manual");
     let p = person(&app, ann["id"].as_str().unwrap()).await;
@@ -604,12 +613,7 @@ async fn disconnect_keeps_people_as_manual_or_deprovisions_them() {
             &json!({"displayName": "All", "members": [{"value": bob["id"]}]}),
         )
         .await;
-    let (status, r) = body(
-        app.admin_post(&format!("{T}/disconnect"), &json!({"keep_people": false}))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{r}");
+    let r = disconnect(&app, false).await;
     assert_eq!(r["people_deprovisioned"], 2);
     let c = counts(&app).await;
     assert_eq!(c["total"], 0);
@@ -718,12 +722,7 @@ async fn disconnect_writes_an_event_per_person_and_per_group_left() {
 
     // Kept: each person becomes manual, with an update naming the previous source.
     let after = last_seq(&mut conn);
-    let (status, r) = body(
-        app.admin_post(&format!("{T}/disconnect"), &json!({"keep_people": true}))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{r}");
+    disconnect(&app, true).await;
     assert_eq!(
         events_after(&mut conn, after),
         vec![(
@@ -746,12 +745,7 @@ async fn disconnect_writes_an_event_per_person_and_per_group_left() {
         )
         .await;
     let after = last_seq(&mut conn);
-    let (status, r) = body(
-        app.admin_post(&format!("{T}/disconnect"), &json!({"keep_people": false}))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{r}");
+    disconnect(&app, false).await;
     let mut written = events_after(&mut conn, after);
     assert_eq!(written.len(), 3, "{written:?}");
     let (kind, rt, id, data) = written.remove(0);
@@ -811,12 +805,7 @@ async fn disconnect_writes_an_event_per_person_and_per_group_left() {
     .await;
     let dan = app.create_user(&token, &user_body("dan@acme.test")).await;
     let after = last_seq(&mut conn);
-    let (status, r) = body(
-        app.admin_post(&format!("{T}/disconnect"), &json!({"keep_people": false}))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{r}");
+    let r = disconnect(&app, false).await;
     assert_eq!(r["people_removed"], 1, "{r}");
     assert_eq!(
         events_after(&mut conn, after),

@@ -22,9 +22,7 @@ async fn set_limit(app: &TestApp, slug: &str, per_second: u32, burst: u32) {
 async fn the_default_limit_is_100_per_second_with_a_burst_of_200() {
     let app = spawn_app().await;
     let token = app.tenant_with_default_limit("contoso").await;
-    let t: Value = app
-        .json(app.admin_get("/admin/v1/tenants/contoso").await)
-        .await;
+    let t: Value = app.admin_json("/admin/v1/tenants/contoso").await;
     assert_eq!(t["rate_limit"], json!({"per_second": 100, "burst": 200}));
     // The test clock stands still: exactly the burst gets through.
     let mut statuses = Vec::new();
@@ -91,7 +89,7 @@ async fn over_the_limit_is_429_with_retry_after_and_a_scim_error() {
     for _ in 0..50 {
         assert_eq!(app.scim_get(&token, "/Users").await.status(), 200);
     }
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let metrics = app.anonymous_get("/metrics").await;
     let text = metrics.text().await.unwrap();
     assert!(text.contains("scimd_rate_limited_total 2"), "{text}");
 }

@@ -268,7 +268,7 @@ async fn deprovisioned_people_are_erased_after_the_tenant_setting_with_user_remo
     let app = spawn_app().await;
     let token = app.tenant_with_token("acme").await;
     // The default keeps them.
-    let tenant: Value = app.admin_get(T).await.json().await.unwrap();
+    let tenant: Value = app.admin_json(T).await;
     assert_eq!(tenant["erase_deprovisioned_after"], Value::Null);
     for bad in [json!("1h"), json!("soon"), json!(30), json!("101y")] {
         let res = app

@@ -36,54 +36,45 @@ fn kept(conn: &mut diesel::PgConnection, fragment: &str) -> i64 {
     .n
 }
 
-#[test]
-fn placeholders_bind_in_any_order_and_more_than_once() {
-    let db = TestDb::new();
-    let mut conn = db.conn();
+/// Runs the statement `make` builds, uncached and then cached: both answer (`a`, `b`).
+fn assert_answers(conn: &mut diesel::PgConnection, make: impl Fn() -> Sql, a: &str, b: &str) {
     for cached in [false, true] {
-        let sql = reordered("x", "y");
+        let sql = make();
         let q = if cached {
             sql.into_cached_query()
         } else {
             sql.into_query()
         };
-        let got: Pair = q.get_result(&mut conn).expect("query");
+        let got: Pair = q.get_result(conn).expect("query");
         assert_eq!(
             got,
             Pair {
-                a: "yx".into(),
-                b: "y$ref".into()
+                a: a.into(),
+                b: b.into()
             },
             "cached: {cached}"
         );
     }
 }
 
+#[test]
+fn placeholders_bind_in_any_order_and_more_than_once() {
+    let db = TestDb::new();
+    assert_answers(&mut db.conn(), || reordered("x", "y"), "yx", "y$ref");
+}
+
 /// `$n` inside a string literal or a quoted identifier is text, as PostgreSQL reads it.
 #[test]
 fn a_dollar_number_in_a_literal_or_quoted_identifier_is_no_placeholder() {
     let db = TestDb::new();
-    let mut conn = db.conn();
-    for cached in [false, true] {
+    let make = || {
         let mut sql = Sql::new();
         sql.push(r#"SELECT '$1 and ''$2'''::text AS a, "$2"::text AS b FROM (SELECT "#);
         sql.bind(Bind::Text("bound".into()))
             .push(r#"::text AS "$2") t"#);
-        let q = if cached {
-            sql.into_cached_query()
-        } else {
-            sql.into_query()
-        };
-        let got: Pair = q.get_result(&mut conn).expect("query");
-        assert_eq!(
-            got,
-            Pair {
-                a: "$1 and '$2'".into(),
-                b: "bound".into()
-            },
-            "cached: {cached}"
-        );
-    }
+        sql
+    };
+    assert_answers(&mut db.conn(), make, "$1 and '$2'", "bound");
 }
 
 /// A fragment appended after binds of the receiver runs with its own values: its
@@ -91,8 +82,7 @@ fn a_dollar_number_in_a_literal_or_quoted_identifier_is_no_placeholder() {
 #[test]
 fn an_appended_fragment_runs_with_its_own_values() {
     let db = TestDb::new();
-    let mut conn = db.conn();
-    for cached in [false, true] {
+    let make = || {
         let mut sql = Sql::new();
         sql.push("SELECT ")
             .bind(Bind::Text("head".into()))
@@ -101,21 +91,9 @@ fn an_appended_fragment_runs_with_its_own_values() {
             "$2::text || $1::text || $2::text || '$1' AS b",
             vec![Bind::Text("1".into()), Bind::Text("2".into())],
         ));
-        let q = if cached {
-            sql.into_cached_query()
-        } else {
-            sql.into_query()
-        };
-        let got: Pair = q.get_result(&mut conn).expect("query");
-        assert_eq!(
-            got,
-            Pair {
-                a: "head".into(),
-                b: "212$1".into()
-            },
-            "cached: {cached}"
-        );
-    }
+        sql
+    };
+    assert_answers(&mut db.conn(), make, "head", "212$1");
 }
 
 #[test]

@@ -9,7 +9,9 @@ use diesel::sql_types::Text;
 use serde_json::{json, Value};
 
 use crate::fake_graph::{FakeGraph, FakeOptions, Fault};
-use crate::helpers::{count, spawn_app_on, spawn_app_with, TestApp, TestDb};
+use crate::helpers::{
+    count, events_total as events, spawn_app_on, spawn_app_with, TestApp, TestDb,
+};
 
 /// A 32-byte key, base64: the connection's secret is sealed under it.
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -36,32 +38,23 @@ async fn app(fake: &FakeGraph) -> TestApp {
 
 /// A tenant `slug` connected to the fake, reading `scope`.
 pub(crate) async fn connect(app: &TestApp, fake: &FakeGraph, slug: &str, scope: Value) {
-    let res = app
-        .admin_post("/admin/v1/tenants", &json!({"slug": slug}))
-        .await;
-    assert_eq!(res.status(), 201);
+    app.create_tenant(slug).await;
     put_connection(app, fake, slug, scope).await;
 }
 
 /// The tenant `slug`'s connection to the fake.
 async fn put_connection(app: &TestApp, fake: &FakeGraph, slug: &str, scope: Value) {
     let o = fake.options();
-    let res = app
-        .client
-        .put(app.url(&format!("/admin/v1/tenants/{slug}/connection")))
-        .bearer_auth(&app.admin_key)
-        .json(&json!({
-            "provider": "graph",
-            "directory_tenant_id": o.tenant,
-            "cloud": "global",
-            "client_id": o.client_id,
-            "client_secret": o.client_secret,
-            "scope": scope,
-            "include_guests": false,
-        }))
-        .send()
-        .await
-        .expect("request");
+    let body = json!({
+        "provider": "graph",
+        "directory_tenant_id": o.tenant,
+        "cloud": "global",
+        "client_id": o.client_id,
+        "client_secret": o.client_secret,
+        "scope": scope,
+        "include_guests": false,
+    });
+    let res = app.put_connection(slug, &body).await;
     assert_eq!(
         res.status(),
         201,
@@ -72,27 +65,17 @@ async fn put_connection(app: &TestApp, fake: &FakeGraph, slug: &str, scope: Valu
 
 /// Starts a run and waits for its end; the run as the admin API shows it.
 pub(crate) async fn sync(app: &TestApp, slug: &str, dry_run: bool) -> Value {
-    let res = app
-        .admin_post(
-            &format!("/admin/v1/tenants/{slug}/sync?dry_run={dry_run}"),
-            &json!(null),
-        )
-        .await;
-    assert_eq!(res.status(), 202);
-    let started: Value = res.json().await.expect("json");
-    let id = started["run_id"].as_str().expect("run id").to_owned();
-    wait(app, slug, &id).await
+    app.sync_and_wait(slug, &format!("?dry_run={dry_run}"))
+        .await
 }
 
-async fn wait(app: &TestApp, slug: &str, id: &str) -> Value {
-    for _ in 0..600 {
-        let run = get(app, &format!("/admin/v1/tenants/{slug}/sync-runs/{id}")).await;
-        if !matches!(run["status"].as_str(), Some("queued" | "running")) {
-            return run;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("run {id} did not end");
+/// Approves the held run `id` of the tenant `acme`.
+async fn approve(app: &TestApp, id: &str) -> reqwest::Response {
+    app.admin_post(
+        &format!("/admin/v1/tenants/acme/sync-runs/{id}/approve"),
+        &json!(null),
+    )
+    .await
 }
 
 /// A page of the run's plan: the items of `action`.
@@ -107,7 +90,7 @@ async fn plan_of(app: &TestApp, run: &Value, action: &str) -> Value {
 
 /// An admin GET's JSON body.
 async fn get(app: &TestApp, path: &str) -> Value {
-    app.admin_get(path).await.json().await.expect("json")
+    app.admin_json(path).await
 }
 
 pub(crate) fn user(i: usize) -> (String, Value) {
@@ -141,8 +124,24 @@ fn live_people(app: &TestApp) -> i64 {
     )
 }
 
-fn events(app: &TestApp) -> i64 {
-    count(app, "SELECT count(*) AS n FROM events")
+/// An app on a fake of `n` users, its tenant `acme` connected to all of them and synced
+/// once.
+async fn synced(n: usize) -> (FakeGraph, TestApp) {
+    let fake = fake_with(n).await;
+    let app = app(&fake).await;
+    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
+    (fake, app)
+}
+
+/// [`synced`] with 40 users, then 12 of them deleted in the directory: more than the
+/// deprovision brake lets through (max(10, 20 % of 40)).
+async fn twelve_of_forty_deleted() -> (FakeGraph, TestApp) {
+    let (fake, app) = synced(40).await;
+    for i in 0..12 {
+        fake.remove_user(&user(i).0, "deleted");
+    }
+    (fake, app)
 }
 
 #[tokio::test]
@@ -243,16 +242,15 @@ async fn starting_a_sync_while_one_is_queued_answers_that_run() {
         .await
         .expect("json");
     assert_eq!(first["run_id"], second["run_id"]);
-    let run = wait(&app, "acme", first["run_id"].as_str().unwrap_or_default()).await;
+    let run = app
+        .wait_for_run("acme", first["run_id"].as_str().unwrap_or_default())
+        .await;
     assert_eq!(run["status"], "succeeded", "{run}");
 }
 
 #[tokio::test]
 async fn removals_of_both_reasons_deprovision_and_a_restored_user_comes_back_with_the_same_id() {
-    let fake = fake_with(12).await;
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
-    assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
+    let (fake, app) = synced(12).await;
     let (soft, _) = user(1);
     let (hard, _) = user(2);
     let id_of = |r: &str| -> String {
@@ -328,10 +326,7 @@ async fn guests_are_skipped_a_mailboxless_user_does_not_participate_and_a_disabl
 
 #[tokio::test]
 async fn an_expired_delta_link_is_a_full_resync_that_removes_those_deleted_in_the_gap() {
-    let fake = fake_with(10).await;
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
-    assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
+    let (fake, app) = synced(10).await;
     // Deleted for good while the link expired: the next delta would never say so.
     fake.remove_user(&user(3).0, "deleted");
     fake.expire_delta_links();
@@ -345,10 +340,7 @@ async fn an_expired_delta_link_is_a_full_resync_that_removes_those_deleted_in_th
 
 #[tokio::test]
 async fn an_empty_listing_of_a_directory_that_had_people_fails_and_changes_nothing() {
-    let fake = fake_with(10).await;
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
-    assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
+    let (fake, app) = synced(10).await;
     fake.expire_delta_links();
     // The first request (the stored link) answers 410 whatever; the full listing after it
     // comes back empty.
@@ -398,13 +390,7 @@ async fn a_listing_cut_short_fails_the_run_writes_nothing_and_keeps_the_delta_li
 
 #[tokio::test]
 async fn a_run_that_would_deprovision_many_is_held_until_approved_and_approval_applies_its_plan() {
-    let fake = fake_with(40).await;
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
-    assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
-    for i in 0..12 {
-        fake.remove_user(&user(i).0, "deleted");
-    }
+    let (_fake, app) = twelve_of_forty_deleted().await;
     let before = events(&app);
     let run = sync(&app, "acme", false).await;
     // 12 > max(10, 20 % of 40).
@@ -415,34 +401,18 @@ async fn a_run_that_would_deprovision_many_is_held_until_approved_and_approval_a
     assert_eq!(events(&app), before);
 
     let id = run["id"].as_str().unwrap_or_default().to_owned();
-    let res = app
-        .admin_post(
-            &format!("/admin/v1/tenants/acme/sync-runs/{id}/approve"),
-            &json!(null),
-        )
-        .await;
+    let res = approve(&app, &id).await;
     assert_eq!(res.status(), 200);
     let approved: Value = res.json().await.expect("json");
     assert_eq!(approved["status"], "succeeded");
     assert_eq!(live_people(&app), 28);
-    let again = app
-        .admin_post(
-            &format!("/admin/v1/tenants/acme/sync-runs/{id}/approve"),
-            &json!(null),
-        )
-        .await;
+    let again = approve(&app, &id).await;
     assert_eq!(again.status(), 409, "a run applies once");
 }
 
 #[tokio::test]
 async fn a_held_run_whose_staging_the_database_lost_cannot_be_approved_and_changes_nothing() {
-    let fake = fake_with(40).await;
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
-    assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
-    for i in 0..12 {
-        fake.remove_user(&user(i).0, "deleted");
-    }
+    let (_fake, app) = twelve_of_forty_deleted().await;
     let held = sync(&app, "acme", false).await;
     assert_eq!(held["status"], "held", "{held}");
     let id = held["id"].as_str().unwrap_or_default().to_owned();
@@ -458,12 +428,7 @@ async fn a_held_run_whose_staging_the_database_lost_cannot_be_approved_and_chang
             .expect("delete");
     }
     let before = events(&app);
-    let res = app
-        .admin_post(
-            &format!("/admin/v1/tenants/acme/sync-runs/{id}/approve"),
-            &json!(null),
-        )
-        .await;
+    let res = approve(&app, &id).await;
     assert_eq!(res.status(), 409);
     let body: Value = res.json().await.expect("json");
     assert!(
@@ -478,13 +443,7 @@ async fn a_held_run_whose_staging_the_database_lost_cannot_be_approved_and_chang
 
 #[tokio::test]
 async fn a_held_plan_is_stale_once_another_run_applied() {
-    let fake = fake_with(40).await;
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
-    assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
-    for i in 0..12 {
-        fake.remove_user(&user(i).0, "deleted");
-    }
+    let (_fake, app) = twelve_of_forty_deleted().await;
     let held = sync(&app, "acme", false).await;
     assert_eq!(held["status"], "held");
     // The tenant raises its brake, and a new run applies the same removals.
@@ -497,12 +456,7 @@ async fn a_held_plan_is_stale_once_another_run_applied() {
     assert_eq!(res.status(), 200);
     assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
     let id = held["id"].as_str().unwrap_or_default();
-    let res = app
-        .admin_post(
-            &format!("/admin/v1/tenants/acme/sync-runs/{id}/approve"),
-            &json!(null),
-        )
-        .await;
+    let res = approve(&app, id).await;
     assert_eq!(res.status(), 409);
 }
 
@@ -536,10 +490,7 @@ async fn two_directory_users_with_one_email_are_each_skipped_and_the_rest_goes_o
 async fn a_manual_person_is_adopted_and_an_admin_deactivation_survives_every_sync() {
     let fake = fake_with(3).await;
     let app = app(&fake).await;
-    let res = app
-        .admin_post("/admin/v1/tenants", &json!({"slug": "acme"}))
-        .await;
-    assert_eq!(res.status(), 201);
+    app.create_tenant("acme").await;
     let res = app
         .admin_post(
             "/admin/v1/tenants/acme/people",
@@ -664,7 +615,7 @@ async fn a_run_whose_node_died_is_recorded_interrupted_and_nothing_of_it_is_appl
         .admin_post("/admin/v1/tenants/acme/sync", &json!(null))
         .await;
     assert_eq!(res.status(), 202);
-    let dead = wait(&app, "acme", &run.id.to_string()).await;
+    let dead = app.wait_for_run("acme", &run.id.to_string()).await;
     assert_eq!(dead["status"], "failed", "{dead}");
     assert_eq!(dead["error"]["code"], "interrupted");
     assert_eq!(live_people(&app), 0, "nothing of the dead run was applied");

@@ -344,8 +344,7 @@ async fn workload(app: &TestApp, fake: &crate::fake_graph::FakeGraph) {
     assert_eq!(res.status(), 200);
 
     // The console's import: a dry run, followed, then confirmed.
-    let mut browser = crate::console::Browser::new(app);
-    browser.sign_in(&app.admin_key).await;
+    let browser = crate::console::Browser::signed_in(app).await;
     let csrf = browser.token().await;
     let file = "email\nc2@push.example\n";
     let checked = browser

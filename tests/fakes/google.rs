@@ -28,11 +28,13 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
+
+use crate::fake_http::{self, Faults};
 
 pub const USER_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user.readonly";
 pub const GROUP_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.group.readonly";
@@ -166,12 +168,6 @@ pub struct GroupRec {
     pub members: Vec<String>,
 }
 
-struct Armed {
-    path: String,
-    remaining: Option<u32>,
-    fault: Fault,
-}
-
 /// What a token was issued for.
 #[derive(Debug, Clone)]
 pub struct Grant {
@@ -189,7 +185,7 @@ struct State {
     groups: Vec<GroupRec>,
     tokens: HashMap<String, Grant>,
     issued: u64,
-    faults: Vec<Armed>,
+    faults: Faults<Fault>,
     counts: HashMap<String, u64>,
     queries: HashMap<String, String>,
     /// The claims of every assertion that verified.
@@ -202,9 +198,8 @@ struct State {
 /// The running fake. Dropping it does not stop the server; [`FakeGoogle::stop`] does.
 #[derive(Clone)]
 pub struct FakeGoogle {
-    base: String,
+    served: fake_http::Served,
     shared: Arc<Mutex<State>>,
-    handle: ServerHandle,
 }
 
 fn keypair() -> (String, Vec<u8>) {
@@ -230,9 +225,8 @@ impl FakeGoogle {
 
     /// Binds `addr`; the caller runs the returned server.
     pub fn bind(options: FakeOptions, addr: SocketAddr) -> std::io::Result<(Self, Server)> {
-        let listener = std::net::TcpListener::bind(addr)?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let workers = options.workers.max(1);
+        let (listener, base) = fake_http::listen(addr)?;
+        let workers = options.workers;
         let (private_pem, public_pem) = keypair();
         let mut state = State {
             options,
@@ -244,7 +238,7 @@ impl FakeGoogle {
             groups: Vec::new(),
             tokens: HashMap::new(),
             issued: 0,
-            faults: Vec::new(),
+            faults: Faults::default(),
             counts: HashMap::new(),
             queries: HashMap::new(),
             claims: Vec::new(),
@@ -254,37 +248,23 @@ impl FakeGoogle {
         state.generate();
         let shared = Arc::new(Mutex::new(state));
         let data = web::Data::new(Arc::clone(&shared));
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(handle))
-        })
-        .workers(workers)
-        .listen(listener)?
-        .run();
-        let handle = server.handle();
-        Ok((
-            Self {
-                base,
-                shared,
-                handle,
-            },
-            server,
-        ))
+        // Bodies of up to actix's default limit.
+        let (served, server) = fake_http::serve(listener, base, workers, data, 256 * 1024, handle)?;
+        Ok((Self { served, shared }, server))
     }
 
     pub async fn stop(&self) {
-        self.handle.stop(false).await;
+        self.served.stop().await;
     }
 
     /// `http://127.0.0.1:PORT`: the Directory root.
     pub fn url(&self) -> &str {
-        &self.base
+        self.served.url()
     }
 
     /// The token URI.
     pub fn token_url(&self) -> String {
-        format!("{}{TOKEN}", self.base)
+        format!("{}{TOKEN}", self.served.url())
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -429,11 +409,7 @@ impl FakeGoogle {
 
     /// The next `times` requests to `path` (all of them when `None`) misbehave so.
     pub fn fail(&self, path: &str, times: Option<u32>, fault: Fault) {
-        self.state().faults.push(Armed {
-            path: path.to_owned(),
-            remaining: times,
-            fault,
-        });
+        self.state().faults.arm(path, times, fault);
     }
 
     pub fn clear_faults(&self) {
@@ -671,40 +647,17 @@ async fn handle(
         .insert(path.clone(), req.query_string().to_owned());
 
     let mut post_fault = None;
-    if let Some(at) = s.faults.iter().position(|f| f.path == path) {
-        let armed = &mut s.faults[at];
-        let fault = armed.fault.clone();
-        if let Some(n) = armed.remaining.as_mut() {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                s.faults.remove(at);
-            }
-        }
+    if let Some(fault) = s.faults.take(&path) {
         match fault {
             Fault::Status {
                 status,
                 headers,
                 body,
             } => {
-                let mut r = HttpResponse::build(
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                );
-                r.content_type("application/json; charset=UTF-8");
-                for (k, v) in headers {
-                    r.insert_header((k, v));
-                }
-                return r.body(body);
+                return fake_http::answer(status, headers, body, "application/json; charset=UTF-8")
             }
             Fault::Drop => {
-                let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                    Ok(Bytes::from_static(
-                        b"{\"kind\": \"admin#directory#users\", \"users\": [",
-                    )),
-                    Err(std::io::Error::other("dropped")),
-                ];
-                return HttpResponse::Ok()
-                    .content_type("application/json")
-                    .streaming(futures_util::stream::iter(chunks));
+                return fake_http::dropped(b"{\"kind\": \"admin#directory#users\", \"users\": [")
             }
             other => post_fault = Some(other),
         }

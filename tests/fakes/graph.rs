@@ -27,11 +27,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
+
+use crate::fake_http::{self, Faults};
 
 /// What the fake starts with.
 #[derive(Debug, Clone)]
@@ -124,9 +126,8 @@ impl Fault {
 /// The running fake. Dropping it does not stop the server; [`FakeGraph::stop`] does.
 #[derive(Clone)]
 pub struct FakeGraph {
-    base: String,
+    served: fake_http::Served,
     shared: Arc<Shared>,
-    handle: ServerHandle,
 }
 
 struct Shared {
@@ -144,40 +145,23 @@ impl FakeGraph {
 
     /// Binds `addr`; the caller runs the returned server.
     pub fn bind(options: FakeOptions, addr: SocketAddr) -> std::io::Result<(Self, Server)> {
-        let listener = std::net::TcpListener::bind(addr)?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let workers = options.workers.max(1);
+        let (listener, base) = fake_http::listen(addr)?;
+        let workers = options.workers;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(options, base.clone())),
         });
         let data = web::Data::from(shared.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .app_data(web::PayloadConfig::new(1 << 20))
-                .default_service(web::to(handle))
-        })
-        .workers(workers)
-        .listen(listener)?
-        .run();
-        let handle = server.handle();
-        Ok((
-            Self {
-                base,
-                shared,
-                handle,
-            },
-            server,
-        ))
+        let (served, server) = fake_http::serve(listener, base, workers, data, 1 << 20, handle)?;
+        Ok((Self { served, shared }, server))
     }
 
     pub async fn stop(&self) {
-        self.handle.stop(false).await;
+        self.served.stop().await;
     }
 
     /// `http://127.0.0.1:PORT`
     pub fn url(&self) -> &str {
-        &self.base
+        self.served.url()
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -345,11 +329,7 @@ impl FakeGraph {
 
     /// The next `times` requests to `path` (all of them when `None`) misbehave so.
     pub fn fail(&self, path: &str, times: Option<u32>, fault: Fault) {
-        self.state().faults.push(Armed {
-            path: path.to_owned(),
-            remaining: times,
-            fault,
-        });
+        self.state().faults.arm(path, times, fault);
     }
 
     pub fn clear_faults(&self) {
@@ -415,12 +395,6 @@ struct GroupRec {
     changes: Vec<(u64, String, bool)>,
 }
 
-struct Armed {
-    path: String,
-    remaining: Option<u32>,
-    fault: Fault,
-}
-
 struct State {
     options: FakeOptions,
     base: String,
@@ -433,7 +407,7 @@ struct State {
     group_index: HashMap<String, usize>,
     tokens: HashMap<String, Instant>,
     issued: u64,
-    faults: Vec<Armed>,
+    faults: Faults<Fault>,
     counts: HashMap<String, u64>,
     department_round: u64,
 }
@@ -501,7 +475,7 @@ impl State {
             group_index,
             tokens: HashMap::new(),
             issued: 0,
-            faults: Vec::new(),
+            faults: Faults::default(),
             counts: HashMap::new(),
             department_round: 0,
         }
@@ -763,39 +737,14 @@ async fn handle(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> Htt
     *s.counts.entry(path.clone()).or_default() += 1;
 
     let mut post_fault = None;
-    if let Some(at) = s.faults.iter().position(|f| f.path == path) {
-        let armed = &mut s.faults[at];
-        let fault = armed.fault.clone();
-        if let Some(n) = armed.remaining.as_mut() {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                s.faults.remove(at);
-            }
-        }
+    if let Some(fault) = s.faults.take(&path) {
         match fault {
             Fault::Status {
                 status,
                 headers,
                 body,
-            } => {
-                let mut r = HttpResponse::build(
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                );
-                r.content_type("application/json");
-                for (k, v) in headers {
-                    r.insert_header((k, v));
-                }
-                return r.body(body);
-            }
-            Fault::Drop => {
-                let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                    Ok(Bytes::from_static(b"{\"value\": [")),
-                    Err(std::io::Error::other("dropped")),
-                ];
-                return HttpResponse::Ok()
-                    .content_type("application/json")
-                    .streaming(futures_util::stream::iter(chunks));
-            }
+            } => return fake_http::answer(status, headers, body, "application/json"),
+            Fault::Drop => return fake_http::dropped(b"{\"value\": ["),
             other => post_fault = Some(other),
         }
     }
