@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::directory::{provider_name, scope_fields, scope_of, scope_words};
 use super::layout::{csrf, head, notice, shown_once, tenant_page, when, Section};
-use super::{html, parse_id, see_other, Operator, Posted, Reply, SlugPath};
+use super::{html, html_status, parse_id, see_other, Operator, Posted, Reply, SlugPath};
 use crate::domain::{PlanAction, Provider, RunStatus, RunTrigger, Source};
 use crate::error::Error;
 use crate::http::AppState;
@@ -392,9 +392,7 @@ pub async fn create_link(
         )),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let page = render(&op, &state, slug, Shown::Failed(e.to_string())).await?;
-            Ok(HttpResponse::build(e.status())
-                .content_type("text/html; charset=utf-8")
-                .body(page.into_string()))
+            Ok(html_status(e.status(), page))
         }
         Err(e) => Err(e.into()),
     }

@@ -9,13 +9,13 @@
 //! into it is never shown again, not even when the form comes back with an error.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::layout::{csrf, tenant_page, Section};
-use super::{html, see_other, Fields, Operator, Posted, Reply, SlugPath};
+use super::{html, html_status, see_other, Fields, Operator, Posted, Reply, SlugPath};
 use crate::config::Secret;
 use crate::domain::{Cloud, ConnectionScope, DirectoryTenantId, GoogleScope, Provider};
 use crate::error::Error;
@@ -428,9 +428,7 @@ pub async fn save(posted: Posted, state: web::Data<AppState>, path: web::Path<Sl
                 people,
                 failed: Some(e.to_string()),
             };
-            Ok(HttpResponse::build(e.status())
-                .content_type("text/html; charset=utf-8")
-                .body(form(&op, &state, page).into_string()))
+            Ok(html_status(e.status(), form(&op, &state, page)))
         }
         Err(e) => Err(e.into()),
     }

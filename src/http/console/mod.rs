@@ -23,6 +23,7 @@ use std::pin::Pin;
 
 use actix_web::dev::{HttpServiceFactory, Payload};
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{guard, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
@@ -330,7 +331,12 @@ fn see_other(to: &str) -> HttpResponse {
 
 /// An HTML page answer.
 fn html(markup: maud::Markup) -> HttpResponse {
-    HttpResponse::Ok()
+    html_status(StatusCode::OK, markup)
+}
+
+/// An HTML page answer with `status`: a form shown again with why it was refused.
+fn html_status(status: StatusCode, markup: maud::Markup) -> HttpResponse {
+    HttpResponse::build(status)
         .insert_header((
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),

@@ -2,12 +2,12 @@
 //! activity feed and its settings.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{csrf, head, notice, page, tenant_page, when, Section};
-use super::{html, see_other, Operator, Posted, Reply, SlugPath};
+use super::{html, html_status, see_other, Operator, Posted, Reply, SlugPath};
 use crate::domain::{DeletePolicy, RunStatus};
 use crate::error::Error;
 use crate::http::AppState;
@@ -193,9 +193,7 @@ pub async fn create(posted: Posted, state: web::Data<AppState>) -> Reply {
                 None,
                 Some(&e.to_string()),
             );
-            Ok(HttpResponse::build(e.status())
-                .content_type("text/html; charset=utf-8")
-                .body(body.into_string()))
+            Ok(html_status(e.status(), body))
         }
         Err(e) => Err(e.into()),
     }
@@ -426,9 +424,7 @@ pub async fn save_settings(
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let tenant = admin::tenant(&state.db, slug).await?;
             let body = settings_form(&op, &tenant, None, Some(&e.to_string()));
-            Ok(HttpResponse::build(e.status())
-                .content_type("text/html; charset=utf-8")
-                .body(body.into_string()))
+            Ok(html_status(e.status(), body))
         }
         Err(e) => Err(e.into()),
     }
