@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::directory::{provider_name, scope_fields, scope_of, scope_words};
 use super::layout::{csrf, head, notice, shown_once, tenant_page, when, Section};
-use super::{html, html_status, parse_id, see_other, Operator, Posted, Reply, SlugPath};
+use super::{html, html_status, see_other, ItemPath, Operator, Posted, Reply, SlugPath};
 use crate::domain::{PlanAction, Provider, RunStatus, RunTrigger, Source};
 use crate::error::Error;
 use crate::http::AppState;
@@ -398,20 +398,13 @@ pub async fn create_link(
     }
 }
 
-#[derive(Deserialize)]
-pub struct IdPath {
-    slug: String,
-    id: String,
-}
-
 pub async fn revoke_link(
     posted: Posted,
     state: web::Data<AppState>,
-    path: web::Path<IdPath>,
+    path: web::Path<ItemPath>,
 ) -> Reply {
     let _ = posted;
-    let IdPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "connect link")?;
+    let (slug, id) = path.into_inner().parse("connect link")?;
     links::revoke(&state.db, slug.clone(), id, state.clock.now()).await?;
     Ok(see_other(&format!(
         "/console/t/{slug}/connection?notice=link-revoked"
@@ -527,15 +520,8 @@ async fn panel(op: &Operator, state: &AppState, slug: &str, run: &RunRow) -> Res
     })
 }
 
-#[derive(Deserialize)]
-pub struct RunPath {
-    slug: String,
-    id: String,
-}
-
-pub async fn run(op: Operator, state: web::Data<AppState>, path: web::Path<RunPath>) -> Reply {
-    let RunPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "sync run")?;
+pub async fn run(op: Operator, state: web::Data<AppState>, path: web::Path<ItemPath>) -> Reply {
+    let (slug, id) = path.into_inner().parse("sync run")?;
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let run = syncs::run(&state.db, slug.clone(), id).await?;
     let body = html! {
@@ -550,10 +536,9 @@ pub async fn run(op: Operator, state: web::Data<AppState>, path: web::Path<RunPa
 pub async fn run_panel(
     op: Operator,
     state: web::Data<AppState>,
-    path: web::Path<RunPath>,
+    path: web::Path<ItemPath>,
 ) -> Reply {
-    let RunPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "sync run")?;
+    let (slug, id) = path.into_inner().parse("sync run")?;
     let run = syncs::run(&state.db, slug.clone(), id).await?;
     Ok(html(panel(&op, &state, &slug, &run).await?))
 }
@@ -561,11 +546,10 @@ pub async fn run_panel(
 pub async fn approve(
     posted: Posted,
     state: web::Data<AppState>,
-    path: web::Path<RunPath>,
+    path: web::Path<ItemPath>,
 ) -> Reply {
     let _ = posted;
-    let RunPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "sync run")?;
+    let (slug, id) = path.into_inner().parse("sync run")?;
     syncs::approve(&state.db, slug.clone(), id, state.clock.now()).await?;
     Ok(see_other(&format!("/console/t/{slug}/runs/{id}")))
 }

@@ -211,8 +211,7 @@ pub async fn run(posted: Posted, state: web::Data<AppState>, path: web::Path<Slu
 
 /// A job's page: the form (with a dry run's file again) and the job's panel.
 pub async fn job(op: Operator, state: web::Data<AppState>, path: web::Path<ItemPath>) -> Reply {
-    let ItemPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "import")?;
+    let (slug, id) = path.into_inner().parse("import")?;
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let job = jobs::job(&state.db, slug.clone(), id, true, state.clock.now()).await?;
     let csv = job.csv.clone().unwrap_or_default();
@@ -230,8 +229,7 @@ pub async fn job_panel(
     state: web::Data<AppState>,
     path: web::Path<ItemPath>,
 ) -> Reply {
-    let ItemPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "import")?;
+    let (slug, id) = path.into_inner().parse("import")?;
     let job = jobs::job(&state.db, slug.clone(), id, false, state.clock.now()).await?;
     Ok(html(panel(&op, &slug, &job)))
 }

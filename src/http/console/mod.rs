@@ -246,12 +246,20 @@ pub struct SlugPath {
     pub slug: String,
 }
 
-/// The path of a page about one of a tenant's things (an import): its id as given, for
-/// [`parse_id`] to read.
+/// The path of a page about one of a tenant's things (a person, a group, a sync run, a
+/// connect link, an import): its id as given, for [`ItemPath::parse`] to read.
 #[derive(serde::Deserialize)]
 pub struct ItemPath {
     pub slug: String,
     pub id: String,
+}
+
+impl ItemPath {
+    /// The tenant's slug and the item's id; an id that is not a UUID is unknown (404),
+    /// `what` naming the item.
+    pub fn parse(self, what: &str) -> Result<(String, uuid::Uuid), Error> {
+        Ok((self.slug, parse_id(&self.id, what)?))
+    }
 }
 
 /// A form's fields, in order; a name may repeat (the people list's `id` checkboxes).

@@ -10,7 +10,7 @@ use super::layout::{csrf, head, notice, page, tenant_page, when, Section};
 use super::{html, html_status, see_other, Operator, Posted, Reply, SlugPath};
 use crate::domain::{DeletePolicy, RunStatus};
 use crate::error::Error;
-use crate::http::AppState;
+use crate::http::{cut_page, AppState};
 use crate::provisioning::admin;
 use crate::provisioning::console::{self as reads, TenantLine};
 use crate::provisioning::events::EventKind;
@@ -142,12 +142,7 @@ async fn tenants_after(
     after: Option<String>,
 ) -> Result<(Vec<TenantLine>, Option<String>), Error> {
     let mut lines = reads::tenants(&state.db, q, after, PAGE + 1).await?;
-    let next = if lines.len() > PAGE as usize {
-        lines.truncate(PAGE as usize);
-        lines.last().map(|l| l.tenant.slug.clone())
-    } else {
-        None
-    };
+    let next = cut_page(&mut lines, PAGE, |l| l.tenant.slug.clone());
     Ok((lines, next))
 }
 
@@ -235,9 +230,7 @@ pub async fn activity(
         EVENTS_PAGE + 1,
     )
     .await?;
-    let more = rows.len() > EVENTS_PAGE as usize;
-    rows.truncate(EVENTS_PAGE as usize);
-    let next = more.then(|| rows.last().and_then(|e| e.id)).flatten();
+    let next = cut_page(&mut rows, EVENTS_PAGE, |e| e.id).flatten();
     let body = html! {
         form method="get" class="row" {
             div {
