@@ -98,6 +98,34 @@ impl Cache {
             *slot = None;
         }
     }
+
+    /// Sends a request with the cached token (or a new one from `issue`). A 401 means the
+    /// token went stale (expired or revoked early): one new token, one more try, and a
+    /// second 401 fails the run with `rejected`.
+    pub async fn send<I, S>(
+        &self,
+        issue: impl Fn() -> I,
+        send: impl Fn(Secret<String>) -> S,
+        rejected: impl FnOnce(&Fetched) -> SyncError,
+    ) -> Result<Fetched, SyncError>
+    where
+        I: Future<Output = Result<(Secret<String>, Duration), SyncError>>,
+        S: Future<Output = Result<Fetched, SyncError>>,
+    {
+        let mut refreshed = false;
+        loop {
+            let token = self.get(issue()).await?;
+            let answer = send(token.clone()).await?;
+            if answer.status != reqwest::StatusCode::UNAUTHORIZED {
+                return Ok(answer);
+            }
+            if refreshed {
+                return Err(rejected(&answer));
+            }
+            self.forget(&token).await;
+            refreshed = true;
+        }
+    }
 }
 
 #[cfg(test)]
