@@ -128,3 +128,10 @@ pub struct TestReport {
     pub ok: bool,
     pub detail: String,
 }
+
+/// A directory's text property as a person keeps it: trimmed, `None` when blank.
+pub fn trimmed(text: Option<&str>) -> Option<String> {
+    text.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}

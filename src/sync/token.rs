@@ -54,6 +54,25 @@ pub fn issued(answer: &Fetched, service: &str) -> Result<(Secret<String>, Durati
     ))
 }
 
+/// A token endpoint's refusal whose cause the connector does not name ("OAuth 2.0 error
+/// responses", RFC 6749 §5.2): the status, the `error` code and the first line of the
+/// `error_description`. `service` names the endpoint ("The Microsoft sign-in service").
+pub fn refused(service: &str, answer: &Fetched, error: &str, description: &str) -> SyncError {
+    SyncError::new(
+        "token_error",
+        format!(
+            "{service} refused a token (HTTP {}, {}): {}",
+            answer.status.as_u16(),
+            if error.is_empty() {
+                "no error code"
+            } else {
+                error
+            },
+            description.lines().next().unwrap_or_default()
+        ),
+    )
+}
+
 /// How long before its expiry a token is replaced: a tenth of its life, at most five
 /// minutes, so a request never leaves with a token about to lapse.
 pub fn margin(lifetime: Duration) -> Duration {
