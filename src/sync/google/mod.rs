@@ -153,13 +153,7 @@ impl Google {
     /// Signs in and reads one user (and one group, or the first chosen group), and says in
     /// plain words whether that worked.
     pub async fn test(&self) -> TestReport {
-        match self.try_test().await {
-            Ok(detail) => TestReport { ok: true, detail },
-            Err(e) => TestReport {
-                ok: false,
-                detail: e.message,
-            },
-        }
+        TestReport::of(self.try_test().await)
     }
 
     async fn try_test(&self) -> Result<String, SyncError> {
