@@ -3,7 +3,7 @@
 //! its runs and their plans (approve a held one); connect links; switching source or
 //! disconnecting, after a confirmation that says what happens to the people.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use super::directory::{provider_name, scope_fields, scope_of, scope_words};
 use super::layout::{csrf, head, notice, shown_once, tenant_page, when, Section};
-use super::{html, html_status, see_other, ItemPath, Operator, Posted, Reply, SlugPath};
+use super::{
+    html, html_status, refused_on_form, see_other, ItemPath, Operator, Posted, Reply, SlugPath,
+};
 use crate::domain::{PlanAction, Provider, RunStatus, RunTrigger, Source};
 use crate::error::Error;
 use crate::http::AppState;
@@ -390,7 +392,7 @@ pub async fn create_link(
         Ok(made) => Ok(no_store(
             render(&op, &state, slug, Shown::Link(made.url)).await?,
         )),
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if refused_on_form(&e) => {
             let page = render(&op, &state, slug, Shown::Failed(e.to_string())).await?;
             Ok(html_status(e.status(), page))
         }

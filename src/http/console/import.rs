@@ -10,12 +10,13 @@
 //! job's page, which shows the form again (with the dry run's file) and the job as it was
 //! when the page was read; a reload follows it.
 
-use actix_web::http::StatusCode;
 use actix_web::web;
 use maud::{html, Markup};
 
 use super::layout::{csrf, tenant_page, Section};
-use super::{html, parse_id, see_other, ItemPath, Operator, Posted, Reply, SlugPath};
+use super::{
+    html, parse_id, refused_on_form, see_other, ItemPath, Operator, Posted, Reply, SlugPath,
+};
 use crate::error::Error;
 use crate::http::AppState;
 use crate::provisioning::admin;
@@ -200,7 +201,7 @@ pub async fn run(posted: Posted, state: web::Data<AppState>, path: web::Path<Slu
         Ok(id) => Ok(see_other(&format!("/console/t/{slug}/imports/{id}"))),
         // A file the import cannot read at all (no email column, say) is the operator's to
         // fix: said on the page, beside the form, as a 200 (htmx swaps only 2xx answers).
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if refused_on_form(&e) => {
             let tenant = admin::tenant(&state.db, slug).await?;
             let said = result(html! { p class="error" role="alert" { (e.to_string()) } });
             Ok(html(page_of(&op, &tenant, &csv, said)))

@@ -342,6 +342,12 @@ fn html(markup: maud::Markup) -> HttpResponse {
     html_status(StatusCode::OK, markup)
 }
 
+/// Whether a form's page is shown again saying why `e` refused what was posted: a client
+/// error, but not a 404 (the tenant or the thing is gone), which answers as one.
+fn refused_on_form(e: &Error) -> bool {
+    e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND
+}
+
 /// An HTML page answer with `status`: a form shown again with why it was refused.
 fn html_status(status: StatusCode, markup: maud::Markup) -> HttpResponse {
     HttpResponse::build(status)

@@ -1,13 +1,12 @@
 //! The tenants list (with counts and connection health), creating a tenant, a tenant's
 //! activity feed and its settings.
 
-use actix_web::http::StatusCode;
 use actix_web::web;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{csrf, head, notice, page, tenant_page, when, Section};
-use super::{html, html_status, see_other, Operator, Posted, Reply, SlugPath};
+use super::{html, html_status, refused_on_form, see_other, Operator, Posted, Reply, SlugPath};
 use crate::domain::{DeletePolicy, RunStatus};
 use crate::error::Error;
 use crate::http::{cut_page, AppState};
@@ -414,7 +413,7 @@ pub async fn save_settings(
                 tenant.slug
             )))
         }
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if refused_on_form(&e) => {
             let tenant = admin::tenant(&state.db, slug).await?;
             let body = settings_form(&op, &tenant, None, Some(&e.to_string()));
             Ok(html_status(e.status(), body))
