@@ -415,10 +415,7 @@ async fn consent(
     let candidate = links::graph_connection(&open, directory, app)?;
     let report = match state.directories.graph(candidate.clone()) {
         Ok(connector) => connector.0.test().await,
-        Err(e) => crate::sync::TestReport {
-            ok: false,
-            detail: e.message,
-        },
+        Err(e) => crate::sync::TestReport::failed(e),
     };
     if !report.ok {
         tracing::info!(link = %open.link.id, detail = %report.detail, "a consented connection failed its test");

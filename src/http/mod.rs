@@ -77,6 +77,22 @@ pub(crate) fn parse_id(raw: &str, what: &str) -> Result<Uuid, Error> {
     })
 }
 
+/// Keeps the first `limit` of `rows`, fetched with one more to learn whether another page
+/// follows, and gives what `next_of` takes from the last kept row when one does.
+pub(crate) fn cut_page<T, C>(
+    rows: &mut Vec<T>,
+    limit: i64,
+    next_of: impl FnOnce(&T) -> C,
+) -> Option<C> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(next_of)
+    } else {
+        None
+    }
+}
+
 /// Outside `/scim/v2`, errors are the admin API's problems (RFC 9457).
 async fn not_found() -> HttpResponse {
     use actix_web::ResponseError;

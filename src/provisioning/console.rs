@@ -138,10 +138,7 @@ pub async fn tenants(
     limit: i64,
 ) -> Result<Vec<TenantLine>, Error> {
     db.run(move |conn| {
-        let rows = match q.as_deref() {
-            Some(q) => store_tenants::search(conn, q, after.as_deref(), limit)?,
-            None => store_tenants::list(conn, after.as_deref(), limit)?,
-        };
+        let rows = store_tenants::search(conn, q.as_deref(), after.as_deref(), limit)?;
         let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
         let mut health = crate::store::sync::health(conn, &ids)?;
         rows.into_iter()

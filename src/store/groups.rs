@@ -350,8 +350,7 @@ pub fn add_user_members(
     tenant_id: Uuid,
     pairs: &[Pair],
 ) -> QueryResult<Vec<Pair>> {
-    let mut added = Vec::with_capacity(pairs.len());
-    for chunk in pairs.chunks(10_000) {
+    per_chunk(conn, pairs, |chunk| {
         let mut sql = Sql::new();
         sql.push(
             "INSERT INTO group_members (group_id, member_id, member_type, tenant_id) \
@@ -360,18 +359,13 @@ pub fn add_user_members(
         .bind(Bind::Text(MemberKind::User.as_str().to_owned()))
         .push(", ")
         .bind(Bind::Uuid(tenant_id))
-        .push(" FROM unnest(")
-        .bind(Bind::UuidArray(chunk.iter().map(|p| p.0).collect()))
-        .push(", ")
-        .bind(Bind::UuidArray(chunk.iter().map(|p| p.1).collect()))
-        .push(
-            ") AS x(g, m) ON CONFLICT ON CONSTRAINT group_members_pkey DO NOTHING \
+        .push(" FROM ");
+        unnest(&mut sql, chunk).push(
+            " ON CONFLICT ON CONSTRAINT group_members_pkey DO NOTHING \
              RETURNING group_id, member_id",
         );
-        let rows: Vec<PairRow> = sql.into_cached_query().load(conn)?;
-        added.extend(rows.into_iter().map(|r| (r.group_id, r.member_id)));
-    }
-    Ok(added)
+        sql
+    })
 }
 
 /// Removes memberships, a statement per ten thousand; returns the ones that were there.
@@ -380,23 +374,42 @@ pub fn remove_pairs(
     tenant_id: Uuid,
     pairs: &[Pair],
 ) -> QueryResult<Vec<Pair>> {
-    let mut removed = Vec::with_capacity(pairs.len());
-    for chunk in pairs.chunks(10_000) {
+    per_chunk(conn, pairs, |chunk| {
         let mut sql = Sql::new();
-        sql.push("DELETE FROM group_members gm USING unnest(")
-            .bind(Bind::UuidArray(chunk.iter().map(|p| p.0).collect()))
-            .push(", ")
-            .bind(Bind::UuidArray(chunk.iter().map(|p| p.1).collect()))
-            .push(") AS x(g, m) WHERE gm.tenant_id = ")
+        sql.push("DELETE FROM group_members gm USING ");
+        unnest(&mut sql, chunk)
+            .push(" WHERE gm.tenant_id = ")
             .bind(Bind::Uuid(tenant_id))
             .push(
                 " AND gm.group_id = x.g AND gm.member_id = x.m \
                  RETURNING gm.group_id, gm.member_id",
             );
-        let rows: Vec<PairRow> = sql.into_cached_query().load(conn)?;
-        removed.extend(rows.into_iter().map(|r| (r.group_id, r.member_id)));
+        sql
+    })
+}
+
+/// Runs the statement `sql` makes of each ten thousand of `pairs`; the memberships the
+/// statements return.
+fn per_chunk(
+    conn: &mut PgConnection,
+    pairs: &[Pair],
+    sql: impl Fn(&[Pair]) -> Sql,
+) -> QueryResult<Vec<Pair>> {
+    let mut returned = Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(10_000) {
+        let rows: Vec<PairRow> = sql(chunk).into_cached_query().load(conn)?;
+        returned.extend(rows.into_iter().map(|r| (r.group_id, r.member_id)));
     }
-    Ok(removed)
+    Ok(returned)
+}
+
+/// `unnest(…) AS x(g, m)`: `pairs` as rows of a group `g` and a member `m`.
+fn unnest<'a>(sql: &'a mut Sql, pairs: &[Pair]) -> &'a mut Sql {
+    sql.push("unnest(")
+        .bind(Bind::UuidArray(pairs.iter().map(|p| p.0).collect()))
+        .push(", ")
+        .bind(Bind::UuidArray(pairs.iter().map(|p| p.1).collect()))
+        .push(") AS x(g, m)")
 }
 
 /// A new version of each group, changed at `now`.

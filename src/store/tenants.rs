@@ -117,35 +117,30 @@ pub fn find_by_slug(conn: &mut PgConnection, slug: &str) -> QueryResult<Option<T
 
 /// One page in slug order, starting after `after`.
 pub fn list(conn: &mut PgConnection, after: Option<&str>, limit: i64) -> QueryResult<Vec<Tenant>> {
-    let mut query = tenants::table
-        .select(Tenant::as_select())
-        .order(tenants::slug.asc())
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(tenants::slug.gt(after.to_owned()));
-    }
-    query.load(conn)
+    search(conn, None, after, limit)
 }
 
-/// [`list`], only the tenants whose slug or name contains `q` (case-insensitive).
+/// [`list`], only the tenants whose slug or name contains `q` (case-insensitive) when
+/// there is a `q`.
 pub fn search(
     conn: &mut PgConnection,
-    q: &str,
+    q: Option<&str>,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<Tenant>> {
-    let pattern = super::people::contains_pattern(q);
     let mut query = tenants::table
         .select(Tenant::as_select())
-        .filter(
-            tenants::slug
-                .ilike(pattern.clone())
-                .or(tenants::name.ilike(pattern)),
-        )
         .order(tenants::slug.asc())
         .limit(limit)
         .into_boxed();
+    if let Some(q) = q {
+        let pattern = super::people::contains_pattern(q);
+        query = query.filter(
+            tenants::slug
+                .ilike(pattern.clone())
+                .or(tenants::name.ilike(pattern)),
+        );
+    }
     if let Some(after) = after {
         query = query.filter(tenants::slug.gt(after.to_owned()));
     }

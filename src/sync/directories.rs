@@ -126,10 +126,7 @@ impl Directories {
         Ok(
             match Google::new(config, &self.google_roots, self.http.clone(), budget) {
                 Ok(google) => google.test().await,
-                Err(e) => TestReport {
-                    ok: false,
-                    detail: e.message,
-                },
+                Err(e) => TestReport::failed(e),
             },
         )
     }
@@ -139,10 +136,7 @@ impl Directories {
         match self.connector(loaded) {
             Ok((DirectoryConnector::Graph(g), _)) => g.0.test().await,
             Ok((DirectoryConnector::Google(g), _)) => g.0.test().await,
-            Err(e) => TestReport {
-                ok: false,
-                detail: e.message,
-            },
+            Err(e) => TestReport::failed(e),
         }
     }
 

@@ -128,3 +128,28 @@ pub struct TestReport {
     pub ok: bool,
     pub detail: String,
 }
+
+impl TestReport {
+    /// The report of a test that said `detail` when it passed.
+    pub fn of(tried: Result<String, SyncError>) -> Self {
+        match tried {
+            Ok(detail) => Self { ok: true, detail },
+            Err(e) => Self::failed(e),
+        }
+    }
+
+    /// The report of a test that failed with `e`.
+    pub fn failed(e: SyncError) -> Self {
+        Self {
+            ok: false,
+            detail: e.message,
+        }
+    }
+}
+
+/// A directory's text property as a person keeps it: trimmed, `None` when blank.
+pub fn trimmed(text: Option<&str>) -> Option<String> {
+    text.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}

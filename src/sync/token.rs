@@ -54,6 +54,25 @@ pub fn issued(answer: &Fetched, service: &str) -> Result<(Secret<String>, Durati
     ))
 }
 
+/// A token endpoint's refusal whose cause the connector does not name ("OAuth 2.0 error
+/// responses", RFC 6749 §5.2): the status, the `error` code and the first line of the
+/// `error_description`. `service` names the endpoint ("The Microsoft sign-in service").
+pub fn refused(service: &str, answer: &Fetched, error: &str, description: &str) -> SyncError {
+    SyncError::new(
+        "token_error",
+        format!(
+            "{service} refused a token (HTTP {}, {}): {}",
+            answer.status.as_u16(),
+            if error.is_empty() {
+                "no error code"
+            } else {
+                error
+            },
+            description.lines().next().unwrap_or_default()
+        ),
+    )
+}
+
 /// How long before its expiry a token is replaced: a tenth of its life, at most five
 /// minutes, so a request never leaves with a token about to lapse.
 pub fn margin(lifetime: Duration) -> Duration {
@@ -96,6 +115,34 @@ impl Cache {
         let mut slot = self.0.lock().await;
         if slot.as_ref().is_some_and(|c| c.token == *stale) {
             *slot = None;
+        }
+    }
+
+    /// Sends a request with the cached token (or a new one from `issue`). A 401 means the
+    /// token went stale (expired or revoked early): one new token, one more try, and a
+    /// second 401 fails the run with `rejected`.
+    pub async fn send<I, S>(
+        &self,
+        issue: impl Fn() -> I,
+        send: impl Fn(Secret<String>) -> S,
+        rejected: impl FnOnce(&Fetched) -> SyncError,
+    ) -> Result<Fetched, SyncError>
+    where
+        I: Future<Output = Result<(Secret<String>, Duration), SyncError>>,
+        S: Future<Output = Result<Fetched, SyncError>>,
+    {
+        let mut refreshed = false;
+        loop {
+            let token = self.get(issue()).await?;
+            let answer = send(token.clone()).await?;
+            if answer.status != reqwest::StatusCode::UNAUTHORIZED {
+                return Ok(answer);
+            }
+            if refreshed {
+                return Err(rejected(&answer));
+            }
+            self.forget(&token).await;
+            refreshed = true;
         }
     }
 }

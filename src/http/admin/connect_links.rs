@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{next_cursor, parse_json, PageQuery, Reply, TenantPath};
+use super::{page_of, parse_json, PageQuery, Reply, TenantPath};
 use crate::domain::{ConnectionScope, Provider};
 use crate::error::Error;
 use crate::http::body::AdminBody;
@@ -172,15 +172,15 @@ async fn list_links(
     let limit = query.limit()?;
     let after = query.time_id_cursor()?;
     let slug = path.into_inner().slug;
-    let mut rows = links::list(&state.db, slug, after, limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, limit, |l| {
-        super::time_cursor(l.created_at, &l.id.to_string())
-    });
+    let rows = links::list(&state.db, slug, after, limit + 1).await?;
     let now = state.clock.now();
-    Ok(HttpResponse::Ok().json(LinkPage {
-        items: rows.into_iter().map(|r| LinkView::of(r, now)).collect(),
-        next_cursor,
-    }))
+    let (items, next_cursor) = page_of(
+        rows,
+        limit,
+        |l| super::time_cursor(l.created_at, &l.id.to_string()),
+        |l| LinkView::of(l, now),
+    );
+    Ok(HttpResponse::Ok().json(LinkPage { items, next_cursor }))
 }
 
 #[derive(Deserialize, IntoParams)]

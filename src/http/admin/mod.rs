@@ -133,17 +133,32 @@ impl PageQuery {
             .transpose()
     }
 
-    /// The cursor of a list ordered by creation time and then by a UUID
-    /// ([`time_cursor`] of the last item's time and id).
+    /// The cursor of a list ordered by creation time and then by a key ([`time_cursor`]
+    /// of the last item's time and key).
+    pub(super) fn time_key_cursor(&self) -> Result<Option<(DateTime<Utc>, String)>, Error> {
+        self.cursor()?.as_deref().map(parse_time_cursor).transpose()
+    }
+
+    /// [`Self::time_key_cursor`] of a list whose key is a UUID.
     pub(super) fn time_id_cursor(&self) -> Result<Option<(DateTime<Utc>, uuid::Uuid)>, Error> {
-        self.cursor()?
-            .map(|c| {
-                let (at, id) = parse_time_cursor(&c)?;
+        self.time_key_cursor()?
+            .map(|(at, id)| {
                 let id = uuid::Uuid::parse_str(&id)
                     .map_err(|_| Error::InvalidValue("cursor is not one this API gave".into()))?;
                 Ok((at, id))
             })
             .transpose()
+    }
+
+    /// The number in the cursor of a list ordered by a number ([`number_cursor`] of the
+    /// last item's); 0 for the first page.
+    pub(super) fn number(&self) -> Result<i64, Error> {
+        match self.cursor()? {
+            None => Ok(0),
+            Some(c) => c
+                .parse()
+                .map_err(|_| Error::InvalidValue("cursor is not one this API gave".into())),
+        }
     }
 }
 
@@ -294,27 +309,21 @@ async fn list_tenants(
 ) -> Reply {
     let limit = query.limit()?;
     let after = query.cursor()?;
-    let mut rows = admin::tenants(&state.db, after, limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, limit, |t| encode_cursor(&t.slug));
-    Ok(HttpResponse::Ok().json(TenantPage {
-        items: rows.into_iter().map(TenantView::from).collect(),
-        next_cursor,
-    }))
+    let rows = admin::tenants(&state.db, after, limit + 1).await?;
+    let (items, next_cursor) = page_of(rows, limit, |t| encode_cursor(&t.slug), TenantView::from);
+    Ok(HttpResponse::Ok().json(TenantPage { items, next_cursor }))
 }
 
-/// Keeps `limit` rows and gives the cursor after the last when one more row was fetched.
-pub(super) fn next_cursor<T>(
-    rows: &mut Vec<T>,
+/// A page of a list from the rows fetched for it (`limit + 1` at most): the first `limit`,
+/// each as `view` shows it, and the cursor after the last when there were more.
+pub(super) fn page_of<T, V>(
+    mut rows: Vec<T>,
     limit: i64,
-    cursor_of: impl Fn(&T) -> String,
-) -> Option<String> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(cursor_of)
-    } else {
-        None
-    }
+    cursor_of: impl FnOnce(&T) -> String,
+    view: impl FnMut(T) -> V,
+) -> (Vec<V>, Option<String>) {
+    let next_cursor = super::cut_page(&mut rows, limit, cursor_of);
+    (rows.into_iter().map(view).collect(), next_cursor)
 }
 
 /// One tenant
@@ -665,22 +674,26 @@ async fn list_tokens(
     query: web::Query<PageQuery>,
 ) -> Reply {
     let limit = query.limit()?;
-    let after = match query.cursor()? {
-        None => None,
-        Some(c) => Some(parse_time_cursor(&c)?),
-    };
+    let after = query.time_key_cursor()?;
     let slug = path.into_inner().slug;
-    let mut rows = admin::tokens(&state.db, slug, after, limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, limit, |t| time_cursor(t.created_at, &t.key_id));
-    Ok(HttpResponse::Ok().json(TokenPage {
-        items: rows.into_iter().map(TokenView::from).collect(),
-        next_cursor,
-    }))
+    let rows = admin::tokens(&state.db, slug, after, limit + 1).await?;
+    let (items, next_cursor) = page_of(
+        rows,
+        limit,
+        |t| time_cursor(t.created_at, &t.key_id),
+        TokenView::from,
+    );
+    Ok(HttpResponse::Ok().json(TokenPage { items, next_cursor }))
 }
 
 /// A cursor of a list ordered by creation: the last item's creation time and key.
 pub(super) fn time_cursor(at: DateTime<Utc>, key: &str) -> String {
     encode_cursor(&format!("{}|{key}", at.timestamp_micros()))
+}
+
+/// A cursor of a list ordered by a number: the last item's.
+pub(super) fn number_cursor(n: i64) -> String {
+    encode_cursor(&n.to_string())
 }
 
 /// The time and key of a [`time_cursor`].
@@ -722,4 +735,24 @@ async fn revoke_token(
     let revoked = admin::revoke_token(&state.db, slug, key_id, now).await?;
     state.scim_tokens.forget_key(&revoked.key_id);
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_id_cursors_round_trip_and_refuse_garbage() {
+        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap_or_default();
+        let id = uuid::Uuid::now_v7();
+        let page = |cursor: &str| PageQuery {
+            cursor: Some(cursor.to_owned()),
+            limit: None,
+        };
+        let c = time_cursor(at, &id.to_string());
+        assert_eq!(page(&c).time_id_cursor().ok(), Some(Some((at, id))));
+        for bad in ["", "x|y", "1|not-a-uuid", "nopipe"] {
+            assert!(page(&encode_cursor(bad)).time_id_cursor().is_err(), "{bad}");
+        }
+    }
 }

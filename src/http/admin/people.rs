@@ -15,7 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{by, encode_cursor, next_cursor, parse_json, PageQuery, Reply, TenantPath};
+use super::{by, number_cursor, page_of, parse_json, time_cursor, PageQuery, Reply, TenantPath};
 use crate::domain::{AdminState, Source};
 use crate::error::Error;
 use crate::http::body::AdminBody;
@@ -189,6 +189,12 @@ struct GroupPath {
     id: String,
 }
 
+impl PersonPath {
+    fn parse(self) -> Result<(String, Uuid), Error> {
+        Ok((self.slug, parse_id(&self.id, "person")?))
+    }
+}
+
 /// Which people to list. The page (`cursor`, `limit`) is a [`PageQuery`] read from the same
 /// query string: not `#[serde(flatten)]` into this, as a flattened query string gives every
 /// value as a string, and `limit` would no longer parse as a number.
@@ -218,15 +224,6 @@ enum StateFilter {
     All,
 }
 
-fn parse_person_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), Error> {
-    c.split_once('|')
-        .and_then(|(micros, id)| {
-            let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-            Some((at, Uuid::parse_str(id).ok()?))
-        })
-        .ok_or_else(|| Error::InvalidValue("cursor is not one this API gave".into()))
-}
-
 const STATES: &str = "participating, inactive, deactivated, excluded, deprovisioned, no_email, all";
 
 /// List the tenant's people
@@ -247,11 +244,7 @@ async fn list_people(
 ) -> Reply {
     let query = query.into_inner();
     let limit = page.limit()?;
-    let after = page
-        .cursor()?
-        .as_deref()
-        .map(parse_person_cursor)
-        .transpose()?;
+    let after = page.time_id_cursor()?;
     let filter = match query.state.as_deref() {
         None | Some("") => State::Live,
         Some(s) => State::parse(s)
@@ -274,18 +267,14 @@ async fn list_people(
         }
     }
     let slug = path.into_inner().slug;
-    let (mut rows, excluded) = admin::people(&state.db, slug, filter, q, after, limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, limit, |r| {
-        encode_cursor(&format!(
-            "{}|{}",
-            r.user.created_at.timestamp_micros(),
-            r.user.id
-        ))
-    });
-    Ok(HttpResponse::Ok().json(PersonPage {
-        items: rows.iter().map(|r| one_person(r, &excluded)).collect(),
-        next_cursor,
-    }))
+    let (rows, excluded) = admin::people(&state.db, slug, filter, q, after, limit + 1).await?;
+    let (items, next_cursor) = page_of(
+        rows,
+        limit,
+        |r| time_cursor(r.user.created_at, &r.user.id.to_string()),
+        |r| one_person(&r, &excluded),
+    );
+    Ok(HttpResponse::Ok().json(PersonPage { items, next_cursor }))
 }
 
 /// How many people are in each state. `total` counts live people; the others count the
@@ -374,8 +363,7 @@ async fn get_person(
     state: web::Data<AppState>,
     path: web::Path<PersonPath>,
 ) -> Reply {
-    let PersonPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "person")?;
+    let (slug, id) = path.into_inner().parse()?;
     let (row, excluded) = admin::person(&state.db, slug, id).await?;
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
 }
@@ -561,8 +549,7 @@ async fn delete_person(
     path: web::Path<PersonPath>,
     query: web::Query<DeleteQuery>,
 ) -> Reply {
-    let PersonPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "person")?;
+    let (slug, id) = path.into_inner().parse()?;
     let erase = query.erase;
     let now = state.clock.now();
     admin::delete_person(&state.db, slug, by(&admin), id, erase, now).await?;
@@ -586,8 +573,7 @@ async fn restore_person(
     state: web::Data<AppState>,
     path: web::Path<PersonPath>,
 ) -> Reply {
-    let PersonPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "person")?;
+    let (slug, id) = path.into_inner().parse()?;
     let now = state.clock.now();
     let (row, excluded) = admin::restore_person(&state.db, slug, by(&admin), id, now).await?;
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
@@ -710,21 +696,12 @@ async fn person_history(
     path: web::Path<PersonPath>,
     query: web::Query<PageQuery>,
 ) -> Reply {
-    let PersonPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "person")?;
+    let (slug, id) = path.into_inner().parse()?;
     let limit = query.limit()?;
-    let after: i64 = match query.cursor()? {
-        None => 0,
-        Some(c) => c
-            .parse()
-            .map_err(|_| Error::InvalidValue("cursor is not one this API gave".into()))?,
-    };
-    let mut rows = admin::history(&state.db, slug, id, after, limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, limit, |e| encode_cursor(&e.seq.to_string()));
-    Ok(HttpResponse::Ok().json(EventHistoryPage {
-        items: rows.iter().map(event_view).collect(),
-        next_cursor,
-    }))
+    let after = query.number()?;
+    let rows = admin::history(&state.db, slug, id, after, limit + 1).await?;
+    let (items, next_cursor) = page_of(rows, limit, |e| number_cursor(e.seq), |e| event_view(&e));
+    Ok(HttpResponse::Ok().json(EventHistoryPage { items, next_cursor }))
 }
 
 /// A group and whether its members are excluded
@@ -798,20 +775,4 @@ async fn include_group(
     path: web::Path<GroupPath>,
 ) -> Reply {
     set_group(admin, state, path, false).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_refuse_garbage() {
-        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap_or_default();
-        let id = Uuid::now_v7();
-        let c = format!("{}|{}", at.timestamp_micros(), id);
-        assert_eq!(parse_person_cursor(&c).ok(), Some((at, id)));
-        for bad in ["", "x|y", "1|not-a-uuid", "nopipe"] {
-            assert!(parse_person_cursor(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -2,8 +2,6 @@
 //! runs and their plans, approve a run the deprovision brake held.
 
 use actix_web::{get, post, web, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -194,14 +192,14 @@ async fn list_runs(
     let limit = query.limit()?;
     let after = query.time_id_cursor()?;
     let slug = path.into_inner().slug;
-    let mut rows = sync_writes::runs(&state.db, slug, after, limit + 1).await?;
-    let next_cursor = super::next_cursor(&mut rows, limit, |r| {
-        super::time_cursor(r.created_at, &r.id.to_string())
-    });
-    Ok(HttpResponse::Ok().json(RunPage {
-        items: rows.into_iter().map(RunView::from).collect(),
-        next_cursor,
-    }))
+    let rows = sync_writes::runs(&state.db, slug, after, limit + 1).await?;
+    let (items, next_cursor) = super::page_of(
+        rows,
+        limit,
+        |r| super::time_cursor(r.created_at, &r.id.to_string()),
+        RunView::from,
+    );
+    Ok(HttpResponse::Ok().json(RunPage { items, next_cursor }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -319,12 +317,7 @@ async fn run_plan(
         limit: q.limit,
     };
     let limit = page.limit()?;
-    let after = match page.cursor()? {
-        Some(c) => c
-            .parse::<i64>()
-            .map_err(|_| Error::InvalidValue("cursor is not one this API gave".into()))?,
-        None => 0,
-    };
+    let after = page.number()?;
     let action = q
         .action
         .map(|a| {
@@ -333,14 +326,14 @@ async fn run_plan(
             })
         })
         .transpose()?;
-    let mut rows = sync_writes::plan(&state.db, slug, id, action, after, limit + 1).await?;
-    let next_cursor = super::next_cursor(&mut rows, limit, |p| {
-        URL_SAFE_NO_PAD.encode(p.ord.to_string())
-    });
-    Ok(HttpResponse::Ok().json(PlanPage {
-        items: rows.into_iter().map(PlanItemView::from).collect(),
-        next_cursor,
-    }))
+    let rows = sync_writes::plan(&state.db, slug, id, action, after, limit + 1).await?;
+    let (items, next_cursor) = super::page_of(
+        rows,
+        limit,
+        |p| super::number_cursor(p.ord),
+        PlanItemView::from,
+    );
+    Ok(HttpResponse::Ok().json(PlanPage { items, next_cursor }))
 }
 
 /// Apply a held run's plan

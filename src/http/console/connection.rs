@@ -3,7 +3,7 @@
 //! its runs and their plans (approve a held one); connect links; switching source or
 //! disconnecting, after a confirmation that says what happens to the people.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use super::directory::{provider_name, scope_fields, scope_of, scope_words};
 use super::layout::{csrf, head, notice, shown_once, tenant_page, when, Section};
-use super::{html, parse_id, see_other, Operator, Posted, Reply, SlugPath};
+use super::{
+    html, html_status, refused_on_form, see_other, ItemPath, Operator, Posted, Reply, SlugPath,
+};
 use crate::domain::{PlanAction, Provider, RunStatus, RunTrigger, Source};
 use crate::error::Error;
 use crate::http::AppState;
@@ -390,30 +392,21 @@ pub async fn create_link(
         Ok(made) => Ok(no_store(
             render(&op, &state, slug, Shown::Link(made.url)).await?,
         )),
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if refused_on_form(&e) => {
             let page = render(&op, &state, slug, Shown::Failed(e.to_string())).await?;
-            Ok(HttpResponse::build(e.status())
-                .content_type("text/html; charset=utf-8")
-                .body(page.into_string()))
+            Ok(html_status(e.status(), page))
         }
         Err(e) => Err(e.into()),
     }
 }
 
-#[derive(Deserialize)]
-pub struct IdPath {
-    slug: String,
-    id: String,
-}
-
 pub async fn revoke_link(
     posted: Posted,
     state: web::Data<AppState>,
-    path: web::Path<IdPath>,
+    path: web::Path<ItemPath>,
 ) -> Reply {
     let _ = posted;
-    let IdPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "connect link")?;
+    let (slug, id) = path.into_inner().parse("connect link")?;
     links::revoke(&state.db, slug.clone(), id, state.clock.now()).await?;
     Ok(see_other(&format!(
         "/console/t/{slug}/connection?notice=link-revoked"
@@ -529,15 +522,8 @@ async fn panel(op: &Operator, state: &AppState, slug: &str, run: &RunRow) -> Res
     })
 }
 
-#[derive(Deserialize)]
-pub struct RunPath {
-    slug: String,
-    id: String,
-}
-
-pub async fn run(op: Operator, state: web::Data<AppState>, path: web::Path<RunPath>) -> Reply {
-    let RunPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "sync run")?;
+pub async fn run(op: Operator, state: web::Data<AppState>, path: web::Path<ItemPath>) -> Reply {
+    let (slug, id) = path.into_inner().parse("sync run")?;
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let run = syncs::run(&state.db, slug.clone(), id).await?;
     let body = html! {
@@ -552,10 +538,9 @@ pub async fn run(op: Operator, state: web::Data<AppState>, path: web::Path<RunPa
 pub async fn run_panel(
     op: Operator,
     state: web::Data<AppState>,
-    path: web::Path<RunPath>,
+    path: web::Path<ItemPath>,
 ) -> Reply {
-    let RunPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "sync run")?;
+    let (slug, id) = path.into_inner().parse("sync run")?;
     let run = syncs::run(&state.db, slug.clone(), id).await?;
     Ok(html(panel(&op, &state, &slug, &run).await?))
 }
@@ -563,11 +548,10 @@ pub async fn run_panel(
 pub async fn approve(
     posted: Posted,
     state: web::Data<AppState>,
-    path: web::Path<RunPath>,
+    path: web::Path<ItemPath>,
 ) -> Reply {
     let _ = posted;
-    let RunPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "sync run")?;
+    let (slug, id) = path.into_inner().parse("sync run")?;
     syncs::approve(&state.db, slug.clone(), id, state.clock.now()).await?;
     Ok(see_other(&format!("/console/t/{slug}/runs/{id}")))
 }

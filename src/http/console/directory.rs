@@ -8,14 +8,15 @@
 //! others as they are; a new directory or scope reads everything again). A secret typed
 //! into it is never shown again, not even when the form comes back with an error.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::layout::{csrf, tenant_page, Section};
-use super::{html, see_other, Fields, Operator, Posted, Reply, SlugPath};
+use super::{
+    html, html_status, refused_on_form, see_other, Fields, Operator, Posted, Reply, SlugPath,
+};
 use crate::config::Secret;
 use crate::domain::{Cloud, ConnectionScope, DirectoryTenantId, GoogleScope, Provider};
 use crate::error::Error;
@@ -414,7 +415,7 @@ pub async fn save(posted: Posted, state: web::Data<AppState>, path: web::Path<Sl
                 "/console/t/{slug}/connection?notice=connected"
             )))
         }
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if refused_on_form(&e) => {
             let tenant = admin::tenant(&state.db, slug.clone()).await?;
             let replacing = stored(&state, &slug)
                 .await?
@@ -428,9 +429,7 @@ pub async fn save(posted: Posted, state: web::Data<AppState>, path: web::Path<Sl
                 people,
                 failed: Some(e.to_string()),
             };
-            Ok(HttpResponse::build(e.status())
-                .content_type("text/html; charset=utf-8")
-                .body(form(&op, &state, page).into_string()))
+            Ok(html_status(e.status(), form(&op, &state, page)))
         }
         Err(e) => Err(e.into()),
     }

@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use super::layout::{csrf, head, notice, tenant_page, when, Section};
 use super::tenants::{query_url, search_text};
-use super::{html, parse_id, see_other, Operator, Posted, Reply, SlugPath};
+use super::{html, see_other, ItemPath, Operator, Posted, Reply, SlugPath};
 use crate::error::Error;
-use crate::http::AppState;
+use crate::http::{cut_page, AppState};
 use crate::provisioning::{admin, console as reads};
 
 const PAGE: i64 = 50;
@@ -42,13 +42,9 @@ pub async fn list(
     };
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let mut rows = reads::groups(&state.db, slug.clone(), q.clone(), after, PAGE + 1).await?;
-    let next = if rows.len() > PAGE as usize {
-        rows.truncate(PAGE as usize);
-        rows.last()
-            .map(|g| (g.display_name.clone(), g.id.to_string()))
-    } else {
-        None
-    };
+    let next = cut_page(&mut rows, PAGE, |g| {
+        (g.display_name.clone(), g.id.to_string())
+    });
     let here = format!("/console/t/{slug}/groups");
     let message = match query.notice.as_deref() {
         Some("excluded") => Some("Group excluded: its members no longer participate."),
@@ -93,20 +89,9 @@ pub async fn list(
     Ok(html(tenant_page(&op, &tenant, Section::Groups, body)))
 }
 
-#[derive(Deserialize)]
-pub struct GroupPath {
-    slug: String,
-    id: String,
-}
-
 /// The confirmation: what excluding (or including) the group does, in numbers.
-pub async fn confirm(
-    op: Operator,
-    state: web::Data<AppState>,
-    path: web::Path<GroupPath>,
-) -> Reply {
-    let GroupPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "group")?;
+pub async fn confirm(op: Operator, state: web::Data<AppState>, path: web::Path<ItemPath>) -> Reply {
+    let (slug, id) = path.into_inner().parse("group")?;
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let (group, at_stake) = reads::group(&state.db, slug.clone(), id).await?;
     let excluded = group.excluded_at.is_some();
@@ -141,9 +126,8 @@ pub async fn confirm(
     Ok(html(tenant_page(&op, &tenant, Section::Groups, body)))
 }
 
-pub async fn set(posted: Posted, state: web::Data<AppState>, path: web::Path<GroupPath>) -> Reply {
-    let GroupPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "group")?;
+pub async fn set(posted: Posted, state: web::Data<AppState>, path: web::Path<ItemPath>) -> Reply {
+    let (slug, id) = path.into_inner().parse("group")?;
     let exclude = match posted.fields.get("exclude") {
         Some("true") => true,
         Some("false") => false,

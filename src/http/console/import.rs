@@ -10,12 +10,13 @@
 //! job's page, which shows the form again (with the dry run's file) and the job as it was
 //! when the page was read; a reload follows it.
 
-use actix_web::http::StatusCode;
 use actix_web::web;
 use maud::{html, Markup};
 
 use super::layout::{csrf, tenant_page, Section};
-use super::{html, parse_id, see_other, ItemPath, Operator, Posted, Reply, SlugPath};
+use super::{
+    html, parse_id, refused_on_form, see_other, ItemPath, Operator, Posted, Reply, SlugPath,
+};
 use crate::error::Error;
 use crate::http::AppState;
 use crate::provisioning::admin;
@@ -200,7 +201,7 @@ pub async fn run(posted: Posted, state: web::Data<AppState>, path: web::Path<Slu
         Ok(id) => Ok(see_other(&format!("/console/t/{slug}/imports/{id}"))),
         // A file the import cannot read at all (no email column, say) is the operator's to
         // fix: said on the page, beside the form, as a 200 (htmx swaps only 2xx answers).
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if refused_on_form(&e) => {
             let tenant = admin::tenant(&state.db, slug).await?;
             let said = result(html! { p class="error" role="alert" { (e.to_string()) } });
             Ok(html(page_of(&op, &tenant, &csv, said)))
@@ -211,8 +212,7 @@ pub async fn run(posted: Posted, state: web::Data<AppState>, path: web::Path<Slu
 
 /// A job's page: the form (with a dry run's file again) and the job's panel.
 pub async fn job(op: Operator, state: web::Data<AppState>, path: web::Path<ItemPath>) -> Reply {
-    let ItemPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "import")?;
+    let (slug, id) = path.into_inner().parse("import")?;
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let job = jobs::job(&state.db, slug.clone(), id, true, state.clock.now()).await?;
     let csv = job.csv.clone().unwrap_or_default();
@@ -230,8 +230,7 @@ pub async fn job_panel(
     state: web::Data<AppState>,
     path: web::Path<ItemPath>,
 ) -> Reply {
-    let ItemPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "import")?;
+    let (slug, id) = path.into_inner().parse("import")?;
     let job = jobs::job(&state.db, slug.clone(), id, false, state.clock.now()).await?;
     Ok(html(panel(&op, &slug, &job)))
 }

@@ -23,6 +23,7 @@ use std::pin::Pin;
 
 use actix_web::dev::{HttpServiceFactory, Payload};
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{guard, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
@@ -245,12 +246,20 @@ pub struct SlugPath {
     pub slug: String,
 }
 
-/// The path of a page about one of a tenant's things (an import): its id as given, for
-/// [`parse_id`] to read.
+/// The path of a page about one of a tenant's things (a person, a group, a sync run, a
+/// connect link, an import): its id as given, for [`ItemPath::parse`] to read.
 #[derive(serde::Deserialize)]
 pub struct ItemPath {
     pub slug: String,
     pub id: String,
+}
+
+impl ItemPath {
+    /// The tenant's slug and the item's id; an id that is not a UUID is unknown (404),
+    /// `what` naming the item.
+    pub fn parse(self, what: &str) -> Result<(String, uuid::Uuid), Error> {
+        Ok((self.slug, parse_id(&self.id, what)?))
+    }
 }
 
 /// A form's fields, in order; a name may repeat (the people list's `id` checkboxes).
@@ -330,7 +339,18 @@ fn see_other(to: &str) -> HttpResponse {
 
 /// An HTML page answer.
 fn html(markup: maud::Markup) -> HttpResponse {
-    HttpResponse::Ok()
+    html_status(StatusCode::OK, markup)
+}
+
+/// Whether a form's page is shown again saying why `e` refused what was posted: a client
+/// error, but not a 404 (the tenant or the thing is gone), which answers as one.
+fn refused_on_form(e: &Error) -> bool {
+    e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND
+}
+
+/// An HTML page answer with `status`: a form shown again with why it was refused.
+fn html_status(status: StatusCode, markup: maud::Markup) -> HttpResponse {
+    HttpResponse::build(status)
         .insert_header((
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),

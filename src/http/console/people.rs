@@ -9,10 +9,10 @@ use uuid::Uuid;
 
 use super::layout::{csrf, head, notice, tenant_page, when, Section};
 use super::tenants::{query_url, search_text};
-use super::{html, parse_id, see_other, Operator, Posted, Reply, SlugPath};
+use super::{html, see_other, ItemPath, Operator, Posted, Reply, SlugPath};
 use crate::domain::AdminState;
 use crate::error::Error;
-use crate::http::AppState;
+use crate::http::{cut_page, AppState};
 use crate::provisioning::admin;
 use crate::store::people::{Counts, ExcludedBy, Person, State};
 use actix_web::web;
@@ -118,12 +118,7 @@ pub async fn list(
         admin::people(&state.db, slug.clone(), filter, q.clone(), after, PAGE + 1),
     )
     .await?;
-    let next = if rows.len() > PAGE as usize {
-        rows.truncate(PAGE as usize);
-        rows.last().map(cursor_of)
-    } else {
-        None
-    };
+    let next = cut_page(&mut rows, PAGE, cursor_of);
     let here = format!("/console/t/{slug}");
     let message = notice_text(query.notice.as_deref()).or_else(|| {
         (query.notice.as_deref() == Some("created")).then(|| "Tenant created.".to_owned())
@@ -236,12 +231,6 @@ pub async fn bulk(posted: Posted, state: web::Data<AppState>, path: web::Path<Sl
 }
 
 #[derive(Deserialize)]
-pub struct PersonPath {
-    slug: String,
-    id: String,
-}
-
-#[derive(Deserialize)]
 pub struct PersonQuery {
     notice: Option<String>,
 }
@@ -249,11 +238,10 @@ pub struct PersonQuery {
 pub async fn one(
     op: Operator,
     state: web::Data<AppState>,
-    path: web::Path<PersonPath>,
+    path: web::Path<ItemPath>,
     query: web::Query<PersonQuery>,
 ) -> Reply {
-    let PersonPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "person")?;
+    let (slug, id) = path.into_inner().parse("person")?;
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let (person, excluded) = admin::person(&state.db, slug.clone(), id).await?;
     let history = admin::history(&state.db, slug.clone(), id, 0, 200).await?;
@@ -343,10 +331,9 @@ pub async fn one(
 pub async fn restore(
     posted: Posted,
     state: web::Data<AppState>,
-    path: web::Path<PersonPath>,
+    path: web::Path<ItemPath>,
 ) -> Reply {
-    let PersonPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "person")?;
+    let (slug, id) = path.into_inner().parse("person")?;
     let now = state.clock.now();
     admin::restore_person(&state.db, slug.clone(), posted.op.by(), id, now).await?;
     Ok(see_other(&format!(
@@ -357,10 +344,9 @@ pub async fn restore(
 pub async fn delete(
     posted: Posted,
     state: web::Data<AppState>,
-    path: web::Path<PersonPath>,
+    path: web::Path<ItemPath>,
 ) -> Reply {
-    let PersonPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "person")?;
+    let (slug, id) = path.into_inner().parse("person")?;
     let now = state.clock.now();
     admin::delete_person(&state.db, slug.clone(), posted.op.by(), id, false, now).await?;
     // Retained people can still be shown; removed ones are gone.

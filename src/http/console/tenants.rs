@@ -1,16 +1,15 @@
 //! The tenants list (with counts and connection health), creating a tenant, a tenant's
 //! activity feed and its settings.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{csrf, head, notice, page, tenant_page, when, Section};
-use super::{html, see_other, Operator, Posted, Reply, SlugPath};
+use super::{html, html_status, refused_on_form, see_other, Operator, Posted, Reply, SlugPath};
 use crate::domain::{DeletePolicy, RunStatus};
 use crate::error::Error;
-use crate::http::AppState;
+use crate::http::{cut_page, AppState};
 use crate::provisioning::admin;
 use crate::provisioning::console::{self as reads, TenantLine};
 use crate::provisioning::events::EventKind;
@@ -142,12 +141,7 @@ async fn tenants_after(
     after: Option<String>,
 ) -> Result<(Vec<TenantLine>, Option<String>), Error> {
     let mut lines = reads::tenants(&state.db, q, after, PAGE + 1).await?;
-    let next = if lines.len() > PAGE as usize {
-        lines.truncate(PAGE as usize);
-        lines.last().map(|l| l.tenant.slug.clone())
-    } else {
-        None
-    };
+    let next = cut_page(&mut lines, PAGE, |l| l.tenant.slug.clone());
     Ok((lines, next))
 }
 
@@ -193,9 +187,7 @@ pub async fn create(posted: Posted, state: web::Data<AppState>) -> Reply {
                 None,
                 Some(&e.to_string()),
             );
-            Ok(HttpResponse::build(e.status())
-                .content_type("text/html; charset=utf-8")
-                .body(body.into_string()))
+            Ok(html_status(e.status(), body))
         }
         Err(e) => Err(e.into()),
     }
@@ -237,9 +229,7 @@ pub async fn activity(
         EVENTS_PAGE + 1,
     )
     .await?;
-    let more = rows.len() > EVENTS_PAGE as usize;
-    rows.truncate(EVENTS_PAGE as usize);
-    let next = more.then(|| rows.last().and_then(|e| e.id)).flatten();
+    let next = cut_page(&mut rows, EVENTS_PAGE, |e| e.id).flatten();
     let body = html! {
         form method="get" class="row" {
             div {
@@ -423,12 +413,10 @@ pub async fn save_settings(
                 tenant.slug
             )))
         }
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if refused_on_form(&e) => {
             let tenant = admin::tenant(&state.db, slug).await?;
             let body = settings_form(&op, &tenant, None, Some(&e.to_string()));
-            Ok(HttpResponse::build(e.status())
-                .content_type("text/html; charset=utf-8")
-                .body(body.into_string()))
+            Ok(html_status(e.status(), body))
         }
         Err(e) => Err(e.into()),
     }

@@ -153,13 +153,7 @@ impl Google {
     /// Signs in and reads one user (and one group, or the first chosen group), and says in
     /// plain words whether that worked.
     pub async fn test(&self) -> TestReport {
-        match self.try_test().await {
-            Ok(detail) => TestReport { ok: true, detail },
-            Err(e) => TestReport {
-                ok: false,
-                detail: e.message,
-            },
-        }
+        TestReport::of(self.try_test().await)
     }
 
     async fn try_test(&self) -> Result<String, SyncError> {
@@ -237,35 +231,28 @@ impl Google {
     /// GET with the service account's token; rate-limit answers are retried. A 401 means
     /// the token went stale: one new token, one more try, and a second 401 fails the run.
     async fn get(&self, url: &Url) -> Result<Fetched, SyncError> {
-        let mut refreshed = false;
-        loop {
-            let token = self
-                .token
-                .get(token::request(self, &SCOPES.join(" ")))
-                .await?;
-            let host = url.host_str().unwrap_or_default();
-            let answer = fetch_classified(
-                &self.budget,
-                "the Google Directory API",
-                host,
-                errors::rate_limited,
-                || {
-                    self.http
-                        .get(url.clone())
-                        .bearer_auth(token.expose())
-                        .header(reqwest::header::ACCEPT, "application/json")
+        let scopes = SCOPES.join(" ");
+        let host = url.host_str().unwrap_or_default();
+        self.token
+            .send(
+                || token::request(self, &scopes),
+                |token| {
+                    fetch_classified(
+                        &self.budget,
+                        "the Google Directory API",
+                        host,
+                        errors::rate_limited,
+                        move || {
+                            self.http
+                                .get(url.clone())
+                                .bearer_auth(token.expose())
+                                .header(reqwest::header::ACCEPT, "application/json")
+                        },
+                    )
                 },
+                errors::token_rejected,
             )
-            .await?;
-            if answer.status != reqwest::StatusCode::UNAUTHORIZED {
-                return Ok(answer);
-            }
-            if refreshed {
-                return Err(errors::token_rejected(&answer));
-            }
-            self.token.forget(&token).await;
-            refreshed = true;
-        }
+            .await
     }
 }
 

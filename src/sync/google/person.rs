@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::sync::Person;
+use crate::sync::{trimmed, Person};
 
 /// The user properties a listing asks for (`fields=users(…)`): what is mapped, no more.
 pub const USER_FIELDS: &str =
@@ -15,12 +15,7 @@ pub const USER_FIELDS: &str =
 /// - `suspended` or `archived` make the person inactive.
 /// - The `relations` entry of type `manager` names the manager by address.
 pub fn person(fields: &Map<String, Value>) -> Person {
-    let text = |v: Option<&Value>| {
-        v.and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
+    let text = |v: Option<&Value>| trimmed(v.and_then(Value::as_str));
     let name = fields.get("name");
     let flag = |key: &str| fields.get(key).and_then(Value::as_bool);
     let primary = text(fields.get("primaryEmail"));

@@ -166,18 +166,11 @@ fn refused(google: &Google, answer: &Fetched, missing: Option<&[&str]>) -> SyncE
                 ),
             )
         }
-        _ => SyncError::new(
-            "token_error",
-            format!(
-                "The Google token endpoint refused a token (HTTP {}, {}): {}",
-                answer.status.as_u16(),
-                if body.error.is_empty() {
-                    "no error code"
-                } else {
-                    body.error.as_str()
-                },
-                body.error_description.lines().next().unwrap_or_default()
-            ),
+        _ => crate::sync::token::refused(
+            "The Google token endpoint",
+            answer,
+            &body.error,
+            &body.error_description,
         ),
     }
 }

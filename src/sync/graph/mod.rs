@@ -231,13 +231,7 @@ impl Graph {
 
     /// Signs in and reads one small page, and says in plain words whether that worked.
     pub async fn test(&self) -> TestReport {
-        match self.try_test().await {
-            Ok(detail) => TestReport { ok: true, detail },
-            Err(e) => TestReport {
-                ok: false,
-                detail: e.message,
-            },
-        }
+        TestReport::of(self.try_test().await)
     }
 
     async fn try_test(&self) -> Result<String, SyncError> {
@@ -301,31 +295,26 @@ impl Graph {
     /// GET with the app's token. A 401 means the token went stale (expired or revoked
     /// early): one new token, one more try, and a second 401 fails the run.
     async fn get(&self, url: &Url, prefer: Option<&str>) -> Result<Fetched, SyncError> {
-        let mut refreshed = false;
-        loop {
-            let token = self.token.get(token::request(self)).await?;
-            let host = url.host_str().unwrap_or_default();
-            let answer = fetch(&self.budget, "Microsoft Graph", host, || {
-                let request = self
-                    .http
-                    .get(url.clone())
-                    .bearer_auth(token.expose())
-                    .header(reqwest::header::ACCEPT, "application/json");
-                match prefer {
-                    Some(p) => request.header("Prefer", p),
-                    None => request,
-                }
-            })
-            .await?;
-            if answer.status != reqwest::StatusCode::UNAUTHORIZED {
-                return Ok(answer);
-            }
-            if refreshed {
-                return Err(errors::token_rejected(&answer));
-            }
-            self.token.forget(&token).await;
-            refreshed = true;
-        }
+        let host = url.host_str().unwrap_or_default();
+        self.token
+            .send(
+                || token::request(self),
+                |token| {
+                    fetch(&self.budget, "Microsoft Graph", host, move || {
+                        let request = self
+                            .http
+                            .get(url.clone())
+                            .bearer_auth(token.expose())
+                            .header(reqwest::header::ACCEPT, "application/json");
+                        match prefer {
+                            Some(p) => request.header("Prefer", p),
+                            None => request,
+                        }
+                    })
+                },
+                errors::token_rejected,
+            )
+            .await
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::sync::Person;
+use crate::sync::{trimmed, Person};
 
 /// The user properties a round asks for (`$select`), `id` first. Asking for these and no
 /// more keeps pages small, and a delta round then reports only changes to them ("user:
@@ -42,25 +42,17 @@ pub fn user_select() -> String {
 /// `accountEnabled` absent counts as enabled (a partial entry or a property never set);
 /// only an explicit `false` deactivates.
 pub fn person(fields: &Map<String, Value>) -> Person {
-    let text = |key: &str| {
-        fields
-            .get(key)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
+    let text = |key: &str| trimmed(fields.get(key).and_then(Value::as_str));
     let primary_smtp = || {
-        fields
-            .get("proxyAddresses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .find_map(|a| a.strip_prefix("SMTP:"))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
+        trimmed(
+            fields
+                .get("proxyAddresses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .find_map(|a| a.strip_prefix("SMTP:")),
+        )
     };
     Person {
         user_name: text("userPrincipalName"),

@@ -104,18 +104,11 @@ fn refused(graph: &Graph, answer: &Fetched) -> SyncError {
              administrator of the directory must grant consent again",
         );
     }
-    let first_line = body.error_description.lines().next().unwrap_or_default();
-    SyncError::new(
-        "token_error",
-        format!(
-            "The Microsoft sign-in service refused a token (HTTP {}, {}): {first_line}",
-            answer.status.as_u16(),
-            if body.error.is_empty() {
-                "no error code"
-            } else {
-                body.error.as_str()
-            }
-        ),
+    crate::sync::token::refused(
+        "The Microsoft sign-in service",
+        answer,
+        &body.error,
+        &body.error_description,
     )
 }
 
