@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use diesel::sql_types::{Bytea, Jsonb, Nullable, Text, Timestamptz};
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use reqwest::header::{CONTENT_TYPE, LOCATION};
 use serde_json::{json, Value};
 
 use scimd::clock::Clock;
@@ -53,16 +53,6 @@ fn with(mut body: Value, changes: Value) -> Value {
         }
     }
     body
-}
-
-async fn put(app: &TestApp, slug: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .put(app.url(&format!("/admin/v1/tenants/{slug}/connection")))
-        .header(AUTHORIZATION, format!("Bearer {}", app.admin_key))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn get(app: &TestApp, slug: &str) -> reqwest::Response {
@@ -141,7 +131,7 @@ async fn put_creates_then_replaces_and_no_answer_carries_the_secret() {
     let app = spawn_app_with(with_key).await;
     tenant(&app, "acme").await;
 
-    let res = put(&app, "acme", &graph()).await;
+    let res = app.put_connection("acme", &graph()).await;
     assert_eq!(
         res.headers().get(LOCATION).and_then(|v| v.to_str().ok()),
         Some("/admin/v1/tenants/acme/connection")
@@ -171,7 +161,7 @@ async fn put_creates_then_replaces_and_no_answer_carries_the_secret() {
     let got: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(got, created);
 
-    let (status, text) = answer(put(&app, "acme", &graph()).await).await;
+    let (status, text) = answer(app.put_connection("acme", &graph()).await).await;
     assert_eq!(status, 200, "{text}");
     assert!(!text.contains(SECRET), "{text}");
     let replaced: Value = serde_json::from_str(&text).unwrap();
@@ -182,7 +172,7 @@ async fn put_creates_then_replaces_and_no_answer_carries_the_secret() {
 async fn the_stored_secret_is_sealed_and_opens_for_its_tenant_only() {
     let app = spawn_app_with(with_key).await;
     tenant(&app, "acme").await;
-    assert_eq!(put(&app, "acme", &graph()).await.status(), 201);
+    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
 
     let row = stored(&mut app.db.conn(), "acme").unwrap();
     let sealed = row.secret.unwrap();
@@ -204,7 +194,7 @@ async fn the_stored_secret_is_sealed_and_opens_for_its_tenant_only() {
     tenant(&app, "other").await;
     let mut other = graph();
     other["client_secret"] = json!("another tenant's secret");
-    assert_eq!(put(&app, "other", &other).await.status(), 201);
+    assert_eq!(app.put_connection("other", &other).await.status(), 201);
     let copied = sql(
         &mut app.db.conn(),
         "UPDATE connections SET secret = (SELECT c.secret FROM connections c JOIN tenants t \
@@ -223,7 +213,7 @@ async fn the_stored_secret_is_sealed_and_opens_for_its_tenant_only() {
 async fn a_server_without_a_secret_key_refuses_a_secret_and_saves_nothing() {
     let app = spawn_app().await;
     tenant(&app, "acme").await;
-    let problem = assert_problem(put(&app, "acme", &graph()).await, 409).await;
+    let problem = assert_problem(app.put_connection("acme", &graph()).await, 409).await;
     assert!(
         problem["detail"]
             .as_str()
@@ -242,7 +232,7 @@ async fn the_platform_app_stands_in_for_left_out_client_credentials() {
     let app = spawn_app_with(|s| s.graph_app = Some(platform())).await;
     tenant(&app, "acme").await;
     let body = with(graph(), json!({"client_id": null, "client_secret": null}));
-    let (status, text) = answer(put(&app, "acme", &body).await).await;
+    let (status, text) = answer(app.put_connection("acme", &body).await).await;
     assert_eq!(status, 201, "{text}");
     let view: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
@@ -267,7 +257,7 @@ async fn left_out_client_credentials_without_a_platform_app_are_400() {
         json!({"client_secret": null}),
     ] {
         let body = with(graph(), changes.clone());
-        let problem = assert_problem(put(&app, "acme", &body).await, 400).await;
+        let problem = assert_problem(app.put_connection("acme", &body).await, 400).await;
         assert_eq!(problem["error"], "invalid_value", "{changes}: {problem}");
     }
     assert!(stored(&mut app.db.conn(), "acme").is_none());
@@ -277,7 +267,7 @@ async fn left_out_client_credentials_without_a_platform_app_are_400() {
 async fn invalid_connections_are_problems_and_change_nothing() {
     let app = spawn_app_with(with_key).await;
     tenant(&app, "acme").await;
-    assert_eq!(put(&app, "acme", &graph()).await.status(), 201);
+    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
     let before = answer(get(&app, "acme").await).await;
     for changes in [
         json!({"cloud": "mars"}),
@@ -294,7 +284,7 @@ async fn invalid_connections_are_problems_and_change_nothing() {
         json!({"client_secret": ""}),
     ] {
         let body = with(graph(), changes.clone());
-        let problem = assert_problem(put(&app, "acme", &body).await, 400).await;
+        let problem = assert_problem(app.put_connection("acme", &body).await, 400).await;
         assert!(problem["detail"].is_string(), "{changes}: {problem}");
         if changes["provider"] == "google" {
             // A Graph body named Google: the Google fields are asked for instead.
@@ -315,7 +305,7 @@ async fn group_scopes_are_deduplicated_and_bounded() {
         graph(),
         json!({"scope": {"type": "groups", "group_ids": [GROUP, GROUP.to_uppercase()]}}),
     );
-    let view: Value = app.json(put(&app, "acme", &body).await).await;
+    let view: Value = app.json(app.put_connection("acme", &body).await).await;
     assert_eq!(
         view["scope"],
         json!({"type": "groups", "group_ids": [GROUP]})
@@ -327,14 +317,14 @@ async fn group_scopes_are_deduplicated_and_bounded() {
         graph(),
         json!({"scope": {"type": "groups", "group_ids": many}}),
     );
-    assert_problem(put(&app, "acme", &body).await, 400).await;
+    assert_problem(app.put_connection("acme", &body).await, 400).await;
 }
 
 #[tokio::test]
 async fn saving_a_connection_makes_graph_the_tenant_source() {
     let app = spawn_app_with(with_key).await;
     let token = app.tenant_with_token("acme").await;
-    assert_eq!(put(&app, "acme", &graph()).await.status(), 201);
+    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
     let t: Value = app.admin_json("/admin/v1/tenants/acme").await;
     assert_eq!(t["source"], "graph");
     // The source took effect: SCIM writes are refused while the tenant pulls.
@@ -352,7 +342,7 @@ async fn saving_a_connection_makes_graph_the_tenant_source() {
 async fn disconnect_removes_the_connection_and_its_mirrored_objects() {
     let app = spawn_app_with(with_key).await;
     tenant(&app, "acme").await;
-    assert_eq!(put(&app, "acme", &graph()).await.status(), 201);
+    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
     let mut conn = app.db.conn();
     let mirrored = sql(
         &mut conn,
@@ -381,7 +371,7 @@ async fn disconnect_removes_the_connection_and_its_mirrored_objects() {
 #[tokio::test]
 async fn an_unknown_tenant_or_no_connection_is_404() {
     let app = spawn_app_with(with_key).await;
-    let problem = assert_problem(put(&app, "nope", &graph()).await, 404).await;
+    let problem = assert_problem(app.put_connection("nope", &graph()).await, 404).await;
     assert!(problem["detail"].as_str().unwrap().contains("nope"));
     assert_problem(get(&app, "nope").await, 404).await;
     tenant(&app, "acme").await;
@@ -399,7 +389,7 @@ async fn an_unknown_tenant_or_no_connection_is_404() {
 async fn a_replacement_keeps_the_secret_and_state_unless_it_reads_another_directory() {
     let app = spawn_app_with(with_key).await;
     tenant(&app, "acme").await;
-    assert_eq!(put(&app, "acme", &graph()).await.status(), 201);
+    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
     let mut conn = app.db.conn();
     let sealed = stored(&mut conn, "acme").unwrap().secret;
     // As if a run had applied.
@@ -416,7 +406,7 @@ async fn a_replacement_keeps_the_secret_and_state_unless_it_reads_another_direct
         graph(),
         json!({"client_secret": null, "include_guests": true}),
     );
-    let view: Value = app.json(put(&app, "acme", &body).await).await;
+    let view: Value = app.json(app.put_connection("acme", &body).await).await;
     assert_eq!(
         (&view["has_secret"], &view["include_guests"]),
         (&json!(true), &json!(true))
@@ -432,14 +422,14 @@ async fn a_replacement_keeps_the_secret_and_state_unless_it_reads_another_direct
         graph(),
         json!({"client_id": "0f2a1c9e-5b7d-4e8f-a6c1-0d9b8e7f6a5c", "client_secret": null}),
     );
-    assert_problem(put(&app, "acme", &body).await, 400).await;
+    assert_problem(app.put_connection("acme", &body).await, 400).await;
 
     // Another directory: the delta state is forgotten and the schedule waits for a run.
     let body = with(
         graph(),
         json!({"directory_tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47", "client_secret": null}),
     );
-    let view: Value = app.json(put(&app, "acme", &body).await).await;
+    let view: Value = app.json(app.put_connection("acme", &body).await).await;
     assert_eq!(view["status"]["next_run_at"], json!(null));
     let row = stored(&mut conn, "acme").unwrap();
     assert_eq!(row.state, json!({}));
@@ -505,7 +495,7 @@ async fn sync_interval_and_deprovision_brake_round_trip_and_are_bounded() {
 async fn a_shorter_sync_interval_brings_a_scheduled_run_forward() {
     let app = spawn_app_with(with_key).await;
     tenant(&app, "acme").await;
-    assert_eq!(put(&app, "acme", &graph()).await.status(), 201);
+    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
     let mut conn = app.db.conn();
     sql(
         &mut conn,
@@ -579,7 +569,7 @@ async fn secret_key_rotate_seals_every_secret_again_under_the_new_key() {
     let app = spawn_app_with(with_key).await;
     for slug in ["acme", "beta"] {
         tenant(&app, slug).await;
-        assert_eq!(put(&app, slug, &graph()).await.status(), 201);
+        assert_eq!(app.put_connection(slug, &graph()).await.status(), 201);
     }
     let url = app.db.url.expose().to_owned();
     let before = stored(&mut app.db.conn(), "acme").unwrap().secret;
