@@ -262,8 +262,15 @@ impl From<Error> for CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(&cli.log, cli.log_format);
-    match run(cli) {
+    let sink = match cli.command {
+        Command::Serve(_) => telemetry::Sink::Background,
+        _ => telemetry::Sink::Direct,
+    };
+    let logs = telemetry::init(&cli.log, cli.log_format, sink);
+    let result = run(cli);
+    // The server's last lines are written before the error that ends it.
+    drop(logs);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("scimd: error: {e}");

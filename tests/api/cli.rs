@@ -144,12 +144,8 @@ async fn serve_bootstraps_an_empty_database_and_stops_cleanly_on_sigterm() {
         .spawn()
         .unwrap();
     let lines = bootstrap_lines(&mut child).await;
-    let find = |label: &str| {
-        lines
-            .iter()
-            .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_owned()))
-            .unwrap_or_else(|| panic!("no {label} in {lines:?}"))
-    };
+    let find =
+        |label: &str| printed(&lines, label).unwrap_or_else(|| panic!("no {label} in {lines:?}"));
     let base = find("SCIM base URL:");
     let token = find("SCIM token:");
     assert_eq!(base, format!("http://127.0.0.1:{port}/scim/v2"));
@@ -160,17 +156,7 @@ async fn serve_bootstraps_an_empty_database_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = stop(child).await;
     assert!(status.success(), "{status:?}");
 
     // A second start on the same (now non-empty) database prints nothing.
@@ -193,6 +179,104 @@ async fn serve_bootstraps_an_empty_database_and_stops_cleanly_on_sigterm() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// `serve` writes its log from a thread of its own: a line reaches stderr while the server
+/// runs, and every request's line is there, once, when it stops on SIGTERM.
+#[tokio::test]
+async fn serve_writes_every_request_line_by_the_time_it_stops() {
+    let db = TestDb::unborn();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let log = std::env::temp_dir().join(format!("scimd-log-{}.txt", uuid::Uuid::new_v4()));
+    let mut child = scimd(db.url.expose())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("SCIMD_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let lines = bootstrap_lines(&mut child).await;
+    let token = printed(&lines, "SCIM token:").unwrap_or_else(|| panic!("no token in {lines:?}"));
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/scim/v2/Users?count=1");
+    let get = |id: String| {
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        async move {
+            let res = client
+                .get(url)
+                .bearer_auth(token)
+                .header("X-Request-Id", &id)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            id
+        }
+    };
+    let logged = |text: &str, id: &str| {
+        text.lines()
+            .filter(|l| l.contains(&format!("request_id={id} ")) && l.contains("status=200"))
+            .count()
+    };
+
+    // One request on an idle server: its line is written without waiting for more.
+    let first = get("log-first".to_owned()).await;
+    let until = Instant::now() + Duration::from_secs(5);
+    while logged(&std::fs::read_to_string(&log).unwrap(), &first) == 0 {
+        assert!(Instant::now() < until, "the request's line was not written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Many at once (within the tenant's default rate limit), and SIGTERM right after the
+    // last answer.
+    let mut ids = Vec::new();
+    for batch in 0..5 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let calls = (0..20).map(|n| get(format!("log-{batch}-{n}")));
+        ids.extend(futures_util::future::join_all(calls).await);
+    }
+    let status = stop(child).await;
+    assert!(status.success(), "{status:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    let missing: Vec<_> = ids.iter().filter(|id| logged(&text, id) != 1).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} lines missing or repeated: {missing:?}",
+        missing.len(),
+        ids.len()
+    );
+    assert!(
+        text.lines()
+            .last()
+            .unwrap_or_default()
+            .contains("scimd stopped"),
+        "{text}"
+    );
+}
+
+/// The value `serve` printed after `label` (e.g. `SCIM token:`) in its bootstrap lines.
+pub fn printed(lines: &[String], label: &str) -> Option<String> {
+    lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_owned()))
+}
+
+/// SIGTERM to a `serve`, and how it exited.
+pub async fn stop(child: std::process::Child) -> std::process::ExitStatus {
+    let mut child = child;
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 /// What `serve` printed on stdout up to the bootstrap's "Try:" line (or its end, if it

@@ -215,7 +215,11 @@ pub fn init_logs() {
     let mut done = LOGS.lock().unwrap_or_else(|e| e.into_inner());
     if !*done {
         if let Ok(filter) = std::env::var("TEST_LOG") {
-            scimd::telemetry::init(&filter, scimd::config::LogFormat::Pretty);
+            scimd::telemetry::init(
+                &filter,
+                scimd::config::LogFormat::Pretty,
+                scimd::telemetry::Sink::Direct,
+            );
         }
         *done = true;
     }

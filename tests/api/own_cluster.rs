@@ -12,7 +12,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 
 use scimd::store::local::LocalCluster;
 
-use crate::cli::bootstrap_lines;
+use crate::cli::{bootstrap_lines, printed, stop};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -85,13 +85,7 @@ async fn serve_without_a_database_url_runs_its_own_postgres_and_stops_it_on_exit
         .unwrap();
     let lines = bootstrap_lines(&mut child).await;
     let stderr = std::fs::read_to_string(&stderr_file).unwrap();
-    let token = lines
-        .iter()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("SCIM token:")
-                .map(|v| v.trim().to_owned())
-        })
+    let token = printed(&lines, "SCIM token:")
         .unwrap_or_else(|| panic!("no token in {lines:?}; stderr: {stderr}"));
     let own = own_lines(&stderr);
     assert_eq!(own.len(), 1, "said once: {stderr}");
@@ -125,14 +119,7 @@ async fn serve_without_a_database_url_runs_its_own_postgres_and_stops_it_on_exit
     assert!(running(&dir.0), "a scimd that joined leaves it running");
 
     // SIGTERM: scimd stops, and its PostgreSQL with it.
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = stop(child).await;
     assert!(status.success(), "{status:?}");
     assert!(
         !running(&dir.0),
