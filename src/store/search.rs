@@ -21,7 +21,7 @@ use super::filter::{compile_into, sort_expr, Target};
 use super::groups::{groups_of_many, GroupRow};
 use super::rows::Count;
 use super::sql::{Bind, Sql, Statement};
-use super::users::{view_columns, view_join, UserView, USER_ROW_COLUMNS};
+use super::users::{view_columns, UserView, USER_ROW_COLUMNS};
 use crate::scim::filter::{AttrExp, CompareOp, Filter, FilterError};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{GROUP_RESOURCE, USER_RESOURCE};
@@ -117,11 +117,10 @@ pub fn page_sql(
     q: &ListQuery<'_>,
     base_url: &str,
 ) -> Result<Sql, FilterError> {
-    page_with(kind, tenant_id, q, base_url, "", "")
+    page_with(kind, tenant_id, q, base_url, "")
 }
 
-/// [`page_sql`] with more select-list `columns` after the row's own, from the FROM-clause
-/// `joins` they need. They are computed for the page's rows only: PostgreSQL evaluates a
+/// [`page_sql`] with more select-list `columns` after the row's own. They are computed for the page's rows only: PostgreSQL evaluates a
 /// select list for every row it reads, the ones an OFFSET skips included, so the page is
 /// chosen in a subquery first.
 ///
@@ -137,7 +136,6 @@ fn page_with(
     q: &ListQuery<'_>,
     base_url: &str,
     columns: &str,
-    joins: &str,
 ) -> Result<Sql, FilterError> {
     let a = match kind {
         Kind::Users => "u",
@@ -219,10 +217,9 @@ fn page_with(
             .push(".tenant_id = page.tenant_id AND ")
             .push(a)
             .push(".id = page.id")
-            .push(joins)
             .push(&order);
     } else if !columns.is_empty() {
-        sql.push(") ").push(a).push(joins).push(&order);
+        sql.push(") ").push(a).push(&order);
     }
     Ok(sql)
 }
@@ -364,14 +361,7 @@ pub async fn lookup_users(
     if let (true, Start::Offset(offset)) = (unique_user_key(q.filter), q.start) {
         return lookup_one(conn, tenant_id, q, base_url, groups, offset).await;
     }
-    let page = page_with(
-        Kind::Users,
-        tenant_id,
-        q,
-        base_url,
-        view_columns(groups),
-        view_join(groups),
-    )?;
+    let page = page_with(Kind::Users, tenant_id, q, base_url, view_columns(groups))?;
     if q.count <= 0 {
         return Ok(Vec::new());
     }
@@ -414,8 +404,7 @@ async fn lookup_one(
         .push(view_columns(groups))
         .push(" FROM (SELECT u.*")
         .append(body)
-        .push(") u")
-        .push(view_join(groups));
+        .push(") u");
     let mut rows =
         diesel_async::RunQueryDsl::load::<UserView>(sql.into_cached_query(), conn).await?;
     rows.sort_by_key(|r| (r.user.created_at, r.user.id));
@@ -441,7 +430,6 @@ pub fn list_users(
         q,
         base_url,
         view_columns(groups && lookup),
-        view_join(groups && lookup),
     )?;
     let rows = if q.count > 0 {
         statement(page, q.filter, q.sort_by).load::<UserView>(conn)?
