@@ -663,23 +663,50 @@ pub fn member_ids(
         .load(conn)
 }
 
-/// For each of `member_ids`, the groups it is a direct member of: (member, group, displayName).
+/// For each of `member_ids`, the groups it is a direct member of: (member, group,
+/// displayName), in no particular order.
+///
+/// Each member's memberships are found from the member (`group_members_member`), whatever
+/// the statistics say: a subquery for each id (`LATERAL`, kept apart by `OFFSET 0`, so it
+/// cannot become a hash join over the tenant's memberships), and each group's name is a
+/// subquery. Written as `member_id = ANY(…)`
+/// joined to `groups`, PostgreSQL planned it, on tables without statistics, from the
+/// groups, and read every member of a group of 100,000 for each page of users: 16–20 ms,
+/// and 56–96 ms once it kept a generic plan, against 4–6 ms for the page itself.
 pub fn groups_of_many(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     member_ids: &[Uuid],
 ) -> QueryResult<Vec<(Uuid, Uuid, String)>> {
-    group_members::table
-        .inner_join(
-            groups::table.on(groups::tenant_id
-                .eq(group_members::tenant_id)
-                .and(groups::id.eq(group_members::group_id))),
-        )
-        .filter(group_members::tenant_id.eq(tenant_id))
-        .filter(group_members::member_id.eq_any(member_ids))
-        .order((group_members::member_id, groups::display_name.asc()))
-        .select((group_members::member_id, groups::id, groups::display_name))
-        .load(conn)
+    groups_of_many_sql(tenant_id, member_ids)
+        .into_cached_query()
+        .load::<GroupOfMember>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|r| (r.member_id, r.group_id, r.display_name))
+                .collect()
+        })
+}
+
+/// The statement of [`groups_of_many`] (public for plan tests).
+pub fn groups_of_many_sql(tenant_id: Uuid, member_ids: &[Uuid]) -> Sql {
+    Sql::fragment(
+        "SELECT p.id AS member_id, m.group_id, (SELECT g.display_name FROM groups g \
+         WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id) AS display_name \
+         FROM unnest($2::uuid[]) AS p (id) CROSS JOIN LATERAL (SELECT m.tenant_id, m.group_id \
+         FROM group_members m WHERE m.tenant_id = $1 AND m.member_id = p.id OFFSET 0) m",
+        vec![Bind::Uuid(tenant_id), Bind::UuidArray(member_ids.to_vec())],
+    )
+}
+
+#[derive(QueryableByName)]
+struct GroupOfMember {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    member_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    group_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    display_name: String,
 }
 
 /// The groups `member_id` is a direct member of, locked (in id order, so two writers
