@@ -19,7 +19,9 @@
 #   request files); BENCH_USERS (100000), BENCH_SPARE (1000), BENCH_SMALL (10) and
 #   BENCH_DEPTH (9/10 of the users) size the seed and the deep page, smaller for a quick
 #   check of the script itself; SCIMD_* settings pass through to the servers (e.g.
-#   SCIMD_POOL_SIZE, default 10).
+#   SCIMD_POOL_SIZE, default 10); BENCH_STATS=none vacuums without ANALYZE, so that no
+#   table has statistics (issue 19's "whatever the statistics"; needs autovacuum off, and
+#   the run stops if any table has them), where the default, fresh, analyzes.
 #
 # One database for both binaries. OLD migrates it, makes tenant `bench` and its token,
 # and it is seeded (bench/seed.sql: 100,000 users in group "Bench Everyone", 1,000 spare
@@ -126,7 +128,7 @@ schema_note="one binary"
 if [ "${#bins[@]}" = 2 ]; then
   schema_of >"$work/schema-old.sql"
   if [ "$apart" = 1 ]; then
-    sql -c "VACUUM ANALYZE" >/dev/null
+    sql -c "VACUUM (ANALYZE $analyze)" >/dev/null
     say "a copy of the seeded database for OLD: ${db}_old"
     psql -X -q "$server/postgres" -c "CREATE DATABASE ${db}_old TEMPLATE $db" >/dev/null
     scratch_dbs+=("${db}_old")
@@ -151,8 +153,9 @@ if [ "${#bins[@]}" = 2 ]; then
   fi
   say "$schema_note"
 fi
-sql -c "VACUUM ANALYZE" >/dev/null
-[ "$apart" != 1 ] || url=${URL[old]} sql -c "VACUUM ANALYZE" >/dev/null
+sql -c "VACUUM (ANALYZE $analyze)" >/dev/null
+[ "$apart" != 1 ] || url=${URL[old]} sql -c "VACUUM (ANALYZE $analyze)" >/dev/null
+no_statistics
 seq 1 100 "$users" | sed 's|^|/scim/v2/Users?startIndex=|; s|$|\&count=100|' >"$work/pages.paths"
 
 # The ceilings' databases: pgbench's own (scale 10) with the INSERT table, and the seeded
@@ -290,6 +293,10 @@ for b in "${bins[@]}"; do
   echo "  $(two && echo "${b^^}" || echo binary): ${BIN[$b]} sha256 $(sha256sum "${BIN[$b]}" | cut -c1-12)"
 done
 echo "  schema: $schema_note"
+case $stats in
+  fresh) echo "  statistics: fresh (VACUUM ANALYZE after seeding and after each create run)" ;;
+  none) echo "  statistics: none (VACUUM without ANALYZE; checked: no table of the database has any)" ;;
+esac
 echo
 if two; then
   echo "medians over the rounds (req/s; p50 ms for \"first\"); spread = (max - min) / median of a binary's own"

@@ -39,8 +39,10 @@ abs_bin() { [ -f "$1" ] && [ -x "$1" ] && echo "$(cd "$(dirname "$1")" && pwd)/$
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$url" "$@"; }
 
 # seeded_settings: the seed's sizes (users, spare, small, depth), wrk's connections and
-# threads (16, 2) and the rounds, from BENCH_USERS, BENCH_SPARE, BENCH_SMALL, BENCH_DEPTH
-# and BENCH_ROUNDS.
+# threads (16, 2), the rounds, and whether the tables get statistics (analyze: true or
+# false), from BENCH_USERS, BENCH_SPARE, BENCH_SMALL, BENCH_DEPTH, BENCH_ROUNDS and
+# BENCH_STATS (fresh: VACUUM ANALYZE after seeding and after each create run; none: VACUUM
+# only, and no_statistics checks that no table has any).
 seeded_settings() {
   users="${BENCH_USERS:-100000}"
   spare="${BENCH_SPARE:-1000}"
@@ -50,6 +52,12 @@ seeded_settings() {
   threads=2
   rounds="${BENCH_ROUNDS:-3}"
   case $rounds in '' | *[!0-9]* | 0) die "BENCH_ROUNDS must be a whole number >= 1" ;; esac
+  stats="${BENCH_STATS:-fresh}"
+  case $stats in
+    fresh) analyze=true ;;
+    none) analyze=false ;;
+    *) die "BENCH_STATS must be fresh or none" ;;
+  esac
   [ "$depth" -lt "$users" ] || die "BENCH_DEPTH ($depth) must be below BENCH_USERS ($users)"
 }
 
@@ -139,6 +147,14 @@ stop_server() {
 }
 
 # ---- the seeded tenant --------------------------------------------------------------------
+# no_statistics: with BENCH_STATS=none, dies if any table of the measured database has
+# statistics (an ANALYZE, or an autovacuum that analyzed it, would make it another run).
+no_statistics() {
+  [ "$analyze" = false ] || return 0
+  local n
+  n=$(sql -c "SELECT count(DISTINCT tablename) FROM pg_stats WHERE schemaname = current_schema()")
+  [ "$n" = 0 ] || die "BENCH_STATS=none, but $n tables of $db have statistics (is autovacuum on?)"
+}
 # bench_tenant BINARY: tenant `bench` on the measured database, made by BINARY, its rate
 # limit raised out of the way (the default is 100/s: the servers are measured, not the
 # limit), and a token for it in $token and $auth.
@@ -158,7 +174,8 @@ seed_tenant() {
   say "seeding $users users in one group, $spare spare users, a group of $small"
   t0=$(date +%s)
   psql -X -q -v ON_ERROR_STOP=1 -v tenant=bench -v users="$users" -v spare="$spare" -v small="$small" \
-    -f "$BENCH_LUA_DIR/seed.sql" "$url" >/dev/null
+    -v analyze="$analyze" -f "$BENCH_LUA_DIR/seed.sql" "$url" >/dev/null
+  no_statistics
   say "seeded in $(( $(date +%s) - t0 ))s: $(sql -c "SELECT count(*) FROM users") users, \
 $(sql -c "SELECT string_agg(g.display_name || ' ' || (SELECT count(*) FROM group_members m WHERE m.group_id = g.id), ', ') FROM groups g") members"
   big_id=$(sql -c "SELECT id FROM groups WHERE display_name = 'Bench Everyone'")
@@ -253,7 +270,8 @@ after_create() {
   # (where the schema keeps them).
   sql -c "DO \$\$ BEGIN IF to_regproc('scimd_recount') IS NOT NULL THEN
             PERFORM scimd_recount(id) FROM tenants; END IF; END \$\$" >/dev/null
-  sql -c "VACUUM ANALYZE users, events, group_members" >/dev/null
+  sql -c "VACUUM (ANALYZE $analyze) users, events, group_members" >/dev/null
+  no_statistics
   say "  removed the $n users the create run made (warm-up included); vacuumed"
 }
 

@@ -87,5 +87,10 @@ SELECT scimd_recount(:'tenant_id');
 COMMIT;
 
 -- VACUUM too, as autovacuum would soon after such a load (and might otherwise do in the
--- middle of a measurement): the visibility map lets counts use index-only scans.
-VACUUM (ANALYZE);
+-- middle of a measurement): the visibility map lets counts use index-only scans. ANALYZE
+-- unless the caller sets `analyze` to false (bench-idp.sh's BENCH_STATS=none).
+\if :{?analyze}
+\else
+\set analyze true
+\endif
+VACUUM (ANALYZE :analyze);
