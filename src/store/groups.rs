@@ -669,10 +669,10 @@ pub fn member_ids(
 /// Each member's memberships are found from the member (`group_members_member`), whatever
 /// the statistics say: a subquery for each id (`LATERAL`, kept apart by `OFFSET 0`, so it
 /// cannot become a hash join over the tenant's memberships), and each group's name is a
-/// subquery. Written as `member_id = ANY(…)`
-/// joined to `groups`, PostgreSQL planned it, on tables without statistics, from the
-/// groups, and read every member of a group of 100,000 for each page of users: 16–20 ms,
-/// and 56–96 ms once it kept a generic plan, against 4–6 ms for the page itself.
+/// subquery. Written as `member_id = ANY(…)` joined to `groups`, PostgreSQL planned it, on
+/// tables without statistics, from the groups, and read every member of a group of
+/// 100,000 for each page of users: 16–20 ms, and 56–96 ms once it kept a generic plan,
+/// against 4–6 ms for the page itself.
 pub fn groups_of_many(
     conn: &mut PgConnection,
     tenant_id: Uuid,

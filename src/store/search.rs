@@ -120,9 +120,9 @@ pub fn page_sql(
     page_with(kind, tenant_id, q, base_url, "")
 }
 
-/// [`page_sql`] with more select-list `columns` after the row's own. They are computed for the page's rows only: PostgreSQL evaluates a
-/// select list for every row it reads, the ones an OFFSET skips included, so the page is
-/// chosen in a subquery first.
+/// [`page_sql`] with more select-list `columns` after the row's own. They are computed
+/// for the page's rows only: PostgreSQL evaluates a select list for every row it reads,
+/// the ones an OFFSET skips included, so the page is chosen in a subquery first.
 ///
 /// A page after an OFFSET is chosen by id alone and its rows read after (a deferred
 /// join): without a filter that needs the row, the skipped rows are then read from the
