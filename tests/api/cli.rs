@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestDb};
+use crate::helpers::{spawn_app, Served, TestDb};
 
 fn scimd(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimd"));
@@ -137,12 +137,12 @@ async fn serve_bootstraps_an_empty_database_and_stops_cleanly_on_sigterm() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut child = scimd(db.url.expose())
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Served::spawn(
+        scimd(db.url.expose())
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
     let lines = bootstrap_lines(&mut child).await;
     let find =
         |label: &str| printed(&lines, label).unwrap_or_else(|| panic!("no {label} in {lines:?}"));
@@ -160,15 +160,16 @@ async fn serve_bootstraps_an_empty_database_and_stops_cleanly_on_sigterm() {
     assert!(status.success(), "{status:?}");
 
     // A second start on the same (now non-empty) database prints nothing.
-    let again = scimd(db.url.expose())
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let again = Served::spawn(
+        scimd(db.url.expose())
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let pid = again.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let again = again.into_child();
     let out = tokio::task::spawn_blocking(move || again.wait_with_output())
         .await
         .unwrap()
@@ -191,13 +192,13 @@ async fn serve_writes_every_request_line_by_the_time_it_stops() {
         l.local_addr().unwrap().port()
     };
     let log = std::env::temp_dir().join(format!("scimd-log-{}.txt", uuid::Uuid::new_v4()));
-    let mut child = scimd(db.url.expose())
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("SCIMD_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = Served::spawn(
+        scimd(db.url.expose())
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("SCIMD_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap()),
+    );
     let lines = bootstrap_lines(&mut child).await;
     let token = printed(&lines, "SCIM token:").unwrap_or_else(|| panic!("no token in {lines:?}"));
     let client = reqwest::Client::new();
@@ -266,8 +267,8 @@ pub fn printed(lines: &[String], label: &str) -> Option<String> {
 }
 
 /// SIGTERM to a `serve`, and how it exited.
-pub async fn stop(child: std::process::Child) -> std::process::ExitStatus {
-    let mut child = child;
+pub async fn stop(child: Served) -> std::process::ExitStatus {
+    let mut child = child.into_child();
     assert!(Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -297,12 +298,12 @@ pub async fn bootstrap_lines(child: &mut std::process::Child) -> Vec<String> {
 #[test]
 fn no_bootstrap_leaves_an_empty_database_empty() {
     let db = TestDb::unborn();
-    let mut child = scimd(db.url.expose())
-        .args(["serve", "--bind", "127.0.0.1:0", "--no-bootstrap"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Served::spawn(
+        scimd(db.url.expose())
+            .args(["serve", "--bind", "127.0.0.1:0", "--no-bootstrap"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
     std::thread::sleep(Duration::from_secs(2));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

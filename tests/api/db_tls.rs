@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use scimd::config::DatabaseUrl;
 use scimd::store::{database, fast, Db};
 
-use crate::helpers::init_logs;
+use crate::helpers::{init_logs, Served};
 use crate::own_pg::{run, serve_on, OwnPostgres};
 
 /// A CA, a server certificate it signed for 127.0.0.1 and localhost, and another CA.
@@ -319,15 +319,15 @@ async fn log_lines_of_failed_connections_carry_no_password() {
         .unwrap()
         .port();
     let log = pg.dir.join("scimd.log");
-    let mut node = Command::new(env!("CARGO_BIN_EXE_scimd"))
-        .env("DATABASE_URL", &url)
-        .env("SCIMD_LOG", "debug")
-        .env("SCIMD_POOL_TIMEOUT", "1s")
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut node = Served::spawn(
+        Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .env("DATABASE_URL", &url)
+            .env("SCIMD_LOG", "debug")
+            .env("SCIMD_POOL_TIMEOUT", "1s")
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap()),
+    );
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let until = Instant::now() + Duration::from_secs(60);

@@ -198,6 +198,45 @@ impl Drop for TestDb {
     }
 }
 
+/// A `scimd` process a test started. If the test ends without stopping it (a failed
+/// assertion, say), dropping it kills the process (SIGKILL) and reaps it, so no server is
+/// left running after the test.
+pub struct Served(Option<std::process::Child>);
+
+impl Served {
+    pub fn spawn(cmd: &mut std::process::Command) -> Self {
+        Self(Some(cmd.spawn().expect("scimd starts")))
+    }
+
+    /// The process, from now on the caller's to stop and reap.
+    pub fn into_child(mut self) -> std::process::Child {
+        self.0.take().expect("a served process")
+    }
+}
+
+impl std::ops::Deref for Served {
+    type Target = std::process::Child;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("a served process")
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.as_mut().expect("a served process")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub db: TestDb,

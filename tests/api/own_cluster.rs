@@ -13,6 +13,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 use scimd::store::local::LocalCluster;
 
 use crate::cli::{bootstrap_lines, printed, stop};
+use crate::helpers::Served;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -77,12 +78,12 @@ async fn serve_without_a_database_url_runs_its_own_postgres_and_stops_it_on_exit
     )));
     let port = free_port();
     let stderr_file = std::env::temp_dir().join(format!("scimd-own-{port}.err"));
-    let mut child = scimd(&dir.0)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr_file).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = Served::spawn(
+        scimd(&dir.0)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_file).unwrap()),
+    );
     let lines = bootstrap_lines(&mut child).await;
     let stderr = std::fs::read_to_string(&stderr_file).unwrap();
     let token = printed(&lines, "SCIM token:")
@@ -136,12 +137,12 @@ async fn serve_without_a_database_url_runs_its_own_postgres_and_stops_it_on_exit
     assert!(!running(&dir.0));
 
     // A scimd killed with SIGKILL cannot stop it; the next one takes it over and does.
-    let mut child = scimd(&dir.0)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Served::spawn(
+        scimd(&dir.0)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     let until = Instant::now() + Duration::from_secs(60);
     while client
         .get(format!("http://127.0.0.1:{port}/readyz"))

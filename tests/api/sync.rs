@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::fake_graph::{FakeGraph, FakeOptions, Fault};
 use crate::helpers::{
-    count, events_total as events, spawn_app_on, spawn_app_with, TestApp, TestDb,
+    count, events_total as events, spawn_app_on, spawn_app_with, Served, TestApp, TestDb,
 };
 
 /// A 32-byte key, base64: the connection's secret is sealed under it.
@@ -759,22 +759,22 @@ async fn a_node_stopped_by_sigterm_hands_its_running_run_back_to_the_queue() {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let mut node = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
-        .args([
-            "serve",
-            "--no-bootstrap",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("DATABASE_URL", app.db.url.expose())
-        .env("SCIMD_SECRET_KEY", KEY)
-        .env("SCIMD_GRAPH_LOGIN_URL", fake.url())
-        .env("SCIMD_GRAPH_API_URL", fake.url())
-        .env("SCIMD_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("scimd serve");
+    let node = Served::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .args([
+                "serve",
+                "--no-bootstrap",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("DATABASE_URL", app.db.url.expose())
+            .env("SCIMD_SECRET_KEY", KEY)
+            .env("SCIMD_GRAPH_LOGIN_URL", fake.url())
+            .env("SCIMD_GRAPH_API_URL", fake.url())
+            .env("SCIMD_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
     let state = |app: &TestApp| {
         #[derive(QueryableByName)]
         struct Row {
@@ -806,6 +806,7 @@ async fn a_node_stopped_by_sigterm_hands_its_running_run_back_to_the_queue() {
         .args(["-TERM", &node.id().to_string()])
         .status()
         .expect("kill");
+    let mut node = node.into_child();
     let exited = tokio::task::spawn_blocking(move || node.wait())
         .await
         .expect("join")
