@@ -266,8 +266,13 @@ fn serve(
                 .map(|h| u.port().map_or(h.to_owned(), |p| format!("{h}:{p}")))
         })
         .unwrap_or_else(|| addr.to_string());
-    let builder = actix_server::Server::build();
+    let mut builder = actix_server::Server::build();
     let draining = builder.graceful_shutdown_signal();
+    match stop_signals() {
+        Ok(signal) => builder = builder.shutdown_signal(signal),
+        // actix-server's own handlers then, installed when the server first runs.
+        Err(e) => tracing::warn!(error = %e, "could not listen for stop signals yet"),
+    }
     let server = builder
         .workers(worker_count(settings))
         .max_concurrent_connections(settings.max_connections.max(1))
@@ -310,6 +315,27 @@ fn serve(
             .and_then(http)
         })?;
     Ok(server.run())
+}
+
+/// SIGTERM, SIGINT or SIGQUIT, listened for from now on; each starts a graceful stop.
+///
+/// actix-server installs its own handlers only when the server first runs, after
+/// [`Application::run_until_stopped`] has started the sync scheduler. A signal before
+/// that met the default action: the process ended at once, mid-run, without handing its
+/// runs back. Listening from the server's construction closes that window.
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut quit = signal(SignalKind::quit())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+            _ = quit.recv() => "SIGQUIT",
+        };
+        tracing::info!(signal = name, "stopping: in-flight requests may finish");
+    })
 }
 
 /// Why the async connections must not be used, if they must not (see [`store::fast`]).
