@@ -295,6 +295,62 @@ pub async fn bootstrap_lines(child: &mut std::process::Child) -> Vec<String> {
     .unwrap()
 }
 
+/// A SIGTERM that comes after the server is built but before it first runs (here, while
+/// the bootstrap waits for its lock) still stops it gracefully: the bootstrap finishes,
+/// the server stops, and the process exits 0. Under actix-server's own handlers, which are
+/// installed only when the server first runs, the signal's default action ended it.
+#[tokio::test]
+async fn a_sigterm_before_the_server_first_runs_still_stops_it_cleanly() {
+    use scimd::store::locks::BOOTSTRAP;
+    let db = TestDb::new();
+    let mut holder = db.conn();
+    BOOTSTRAP.lock_for_session(&mut holder).unwrap();
+    let mut child = Served::spawn(
+        scimd(db.url.expose())
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    // Wait until serve's bootstrap waits for the lock the test holds.
+    let waiting = || {
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+             AND objid = $1",
+        )
+        .bind::<diesel::sql_types::Oid, _>(u32::try_from(BOOTSTRAP.id()).unwrap())
+        .get_result::<Waiting>(&mut db.conn())
+        .unwrap()
+        .n
+    };
+    let until = Instant::now() + Duration::from_secs(30);
+    while waiting() == 0 {
+        assert!(Instant::now() < until, "serve never reached its bootstrap");
+        assert!(child.try_wait().unwrap().is_none(), "serve exited early");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    BOOTSTRAP.unlock_session(&mut holder).unwrap();
+    let lines = bootstrap_lines(&mut child).await;
+    assert!(printed(&lines, "SCIM token:").is_some(), "{lines:?}");
+    let mut child = child.into_child();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
 #[test]
 fn no_bootstrap_leaves_an_empty_database_empty() {
     let db = TestDb::unborn();
