@@ -325,6 +325,8 @@ fn serve(
 /// runs back. Listening from the server's construction closes that window.
 fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{signal, SignalKind};
+    // `signal` panics outside a runtime; `Application::build` is public.
+    tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut quit = signal(SignalKind::quit())?;

@@ -311,7 +311,8 @@ async fn a_sigterm_before_the_server_first_runs_still_stops_it_cleanly() {
             .stdout(Stdio::piped())
             .stderr(Stdio::null()),
     );
-    // Wait until serve's bootstrap waits for the lock the test holds.
+    // Wait until serve's bootstrap waits for the lock the test holds (in this database:
+    // advisory locks are per database, and other tests bootstrap too).
     let waiting = || {
         #[derive(diesel::QueryableByName)]
         struct Waiting {
@@ -321,7 +322,8 @@ async fn a_sigterm_before_the_server_first_runs_still_stops_it_cleanly() {
         use diesel::RunQueryDsl;
         diesel::sql_query(
             "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
-             AND objid = $1",
+             AND objid = $1 \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         )
         .bind::<diesel::sql_types::Oid, _>(u32::try_from(BOOTSTRAP.id()).unwrap())
         .get_result::<Waiting>(&mut db.conn())
