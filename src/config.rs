@@ -572,6 +572,19 @@ fn read_google_account(
 mod tests {
     use super::*;
 
+    /// Why `args` stop the server, if they do.
+    fn refusal(url: &DatabaseUrl, args: ServeArgs) -> Option<String> {
+        Settings::from_args(url.clone(), args)
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    /// Asserts that the server was stopped, with a message `says` accepts.
+    #[track_caller]
+    fn assert_refused(err: Option<String>, says: impl FnOnce(&str) -> bool) {
+        assert!(err.as_deref().is_some_and(says), "{err:?}");
+    }
+
     #[test]
     fn database_url_accepts_postgres_urls_and_names_the_database() {
         let url = DatabaseUrl::parse("postgres://u:pw@db.example:6543/sc%20imd").ok();
@@ -630,15 +643,10 @@ mod tests {
             google_service_account_file: Some(dir.join("missing.json")),
             ..ServeArgs::default()
         };
-        let err = Settings::from_args(url.clone(), missing)
-            .err()
-            .map(|e| e.to_string());
-        assert!(
-            err.as_deref()
-                .is_some_and(|e| e.contains("SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE")
-                    && e.contains("missing.json")),
-            "{err:?}"
-        );
+        let err = refusal(&url, missing);
+        assert_refused(err, |e| {
+            e.contains("SCIMD_GOOGLE_SERVICE_ACCOUNT_FILE") && e.contains("missing.json")
+        });
         let _ = std::fs::create_dir_all(&dir);
         let not_a_key = dir.join("not-a-key.json");
         let _ = std::fs::write(&not_a_key, r#"{"type": "authorized_user"}"#);
@@ -646,13 +654,9 @@ mod tests {
             google_service_account_file: Some(not_a_key),
             ..ServeArgs::default()
         };
-        let err = Settings::from_args(url, bad).err().map(|e| e.to_string());
+        let err = refusal(&url, bad);
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(
-            err.as_deref()
-                .is_some_and(|e| e.contains("service_account")),
-            "{err:?}"
-        );
+        assert_refused(err, |e| e.contains("service_account"));
     }
 
     #[test]
@@ -663,14 +667,8 @@ mod tests {
             graph_client_id: Some("app".into()),
             ..ServeArgs::default()
         };
-        let err = Settings::from_args(url.clone(), half)
-            .err()
-            .map(|e| e.to_string());
-        assert!(
-            err.as_deref()
-                .is_some_and(|e| e.contains("SCIMD_GRAPH_CLIENT_SECRET")),
-            "{err:?}"
-        );
+        let err = refusal(&url, half);
+        assert_refused(err, |e| e.contains("SCIMD_GRAPH_CLIENT_SECRET"));
         let bad_key = ServeArgs {
             keys: SecretKeyArgs {
                 secret_key: Some(Secret::new("c2hvcnQ=".into())),
@@ -678,14 +676,10 @@ mod tests {
             },
             ..ServeArgs::default()
         };
-        let err = Settings::from_args(url.clone(), bad_key)
-            .err()
-            .map(|e| e.to_string());
-        assert!(
-            err.as_deref()
-                .is_some_and(|e| e.starts_with("SCIMD_SECRET_KEY must decode to 32 bytes")),
-            "{err:?}"
-        );
+        let err = refusal(&url, bad_key);
+        assert_refused(err, |e| {
+            e.starts_with("SCIMD_SECRET_KEY must decode to 32 bytes")
+        });
         let good = ServeArgs {
             keys: SecretKeyArgs {
                 secret_key: Some(Secret::new(crate::secrets::generate_key())),
@@ -744,9 +738,7 @@ mod tests {
             event_retention: Duration::from_secs(3600).into(),
             ..ServeArgs::default()
         };
-        let err = Settings::from_args(url.clone(), short)
-            .err()
-            .map(|e| e.to_string());
+        let err = refusal(&url, short);
         assert_eq!(
             err.as_deref(),
             Some("SCIMD_EVENT_RETENTION must be at least 1d, not 1h")

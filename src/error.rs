@@ -161,71 +161,47 @@ impl Error {
     /// A short machine code for the admin API: the problem's `error` member, and the last
     /// segment of its `type`.
     pub fn code(&self) -> &'static str {
-        use Error::*;
-        match self {
-            InvalidFilter(_) => "invalid_filter",
-            TooMany(_) => "too_many",
-            Uniqueness(_) => "uniqueness",
-            Mutability(_) => "mutability",
-            InvalidSyntax(_) => "invalid_syntax",
-            InvalidPath(_) => "invalid_path",
-            NoTarget(_) => "no_target",
-            InvalidValue(_) => "invalid_value",
-            InvalidVersion(_) => "invalid_version",
-            Sensitive(_) => "sensitive",
-            BadRequest(_) => "bad_request",
-            Unauthorized(_) => "unauthorized",
-            Forbidden(_) => "forbidden",
-            NotFound(_) => "not_found",
-            MethodNotAllowed(_) => "method_not_allowed",
-            Conflict(_) => "conflict",
-            PreconditionFailed(_) => "precondition_failed",
-            PayloadTooLarge(_) => "payload_too_large",
-            UnsupportedMediaType(_) => "unsupported_media_type",
-            HeadersTooLarge(_) => "headers_too_large",
-            UriTooLong(_) => "uri_too_long",
-            RequestTimeout(_) => "request_timeout",
-            EventsPruned { .. } => "events_pruned",
-            TooManyRequests { .. } => "too_many_requests",
-            NotImplemented(_) => "not_implemented",
-            Unavailable(_) => "unavailable",
-            Contention(_) => "contention",
-            Internal(_) => "internal",
-        }
+        self.names().0
     }
 
     /// The problem's `title` (RFC 9457 §3.1.3): the same for every error of a kind.
     pub fn title(&self) -> &'static str {
+        self.names().1
+    }
+
+    /// The kind's code ([`Error::code`]) and title ([`Error::title`]), each kind's pair on
+    /// one line.
+    fn names(&self) -> (&'static str, &'static str) {
         use Error::*;
         match self {
-            InvalidFilter(_) => "Invalid filter",
-            TooMany(_) => "Too many results",
-            Uniqueness(_) => "Not unique",
-            Mutability(_) => "Attribute is read-only",
-            InvalidSyntax(_) => "Invalid syntax",
-            InvalidPath(_) => "Invalid path",
-            NoTarget(_) => "No target",
-            InvalidValue(_) => "Invalid value",
-            InvalidVersion(_) => "Invalid version",
-            Sensitive(_) => "Sensitive data in the request",
-            BadRequest(_) => "Bad request",
-            Unauthorized(_) => "Unauthorized",
-            Forbidden(_) => "Forbidden",
-            NotFound(_) => "Not found",
-            MethodNotAllowed(_) => "Method not allowed",
-            Conflict(_) => "Conflict",
-            PreconditionFailed(_) => "Precondition failed",
-            PayloadTooLarge(_) => "Payload too large",
-            UnsupportedMediaType(_) => "Unsupported media type",
-            HeadersTooLarge(_) => "Request headers too large",
-            UriTooLong(_) => "Request line too long",
-            RequestTimeout(_) => "Request timeout",
-            EventsPruned { .. } => "Events pruned",
-            TooManyRequests { .. } => "Too many requests",
-            NotImplemented(_) => "Not implemented",
-            Unavailable(_) => "Service unavailable",
-            Contention(_) => "Concurrent change",
-            Internal(_) => "Internal server error",
+            InvalidFilter(_) => ("invalid_filter", "Invalid filter"),
+            TooMany(_) => ("too_many", "Too many results"),
+            Uniqueness(_) => ("uniqueness", "Not unique"),
+            Mutability(_) => ("mutability", "Attribute is read-only"),
+            InvalidSyntax(_) => ("invalid_syntax", "Invalid syntax"),
+            InvalidPath(_) => ("invalid_path", "Invalid path"),
+            NoTarget(_) => ("no_target", "No target"),
+            InvalidValue(_) => ("invalid_value", "Invalid value"),
+            InvalidVersion(_) => ("invalid_version", "Invalid version"),
+            Sensitive(_) => ("sensitive", "Sensitive data in the request"),
+            BadRequest(_) => ("bad_request", "Bad request"),
+            Unauthorized(_) => ("unauthorized", "Unauthorized"),
+            Forbidden(_) => ("forbidden", "Forbidden"),
+            NotFound(_) => ("not_found", "Not found"),
+            MethodNotAllowed(_) => ("method_not_allowed", "Method not allowed"),
+            Conflict(_) => ("conflict", "Conflict"),
+            PreconditionFailed(_) => ("precondition_failed", "Precondition failed"),
+            PayloadTooLarge(_) => ("payload_too_large", "Payload too large"),
+            UnsupportedMediaType(_) => ("unsupported_media_type", "Unsupported media type"),
+            HeadersTooLarge(_) => ("headers_too_large", "Request headers too large"),
+            UriTooLong(_) => ("uri_too_long", "Request line too long"),
+            RequestTimeout(_) => ("request_timeout", "Request timeout"),
+            EventsPruned { .. } => ("events_pruned", "Events pruned"),
+            TooManyRequests { .. } => ("too_many_requests", "Too many requests"),
+            NotImplemented(_) => ("not_implemented", "Not implemented"),
+            Unavailable(_) => ("unavailable", "Service unavailable"),
+            Contention(_) => ("contention", "Concurrent change"),
+            Internal(_) => ("internal", "Internal server error"),
         }
     }
 
@@ -607,6 +583,12 @@ mod tests {
     use super::*;
     use actix_web::body::MessageBody;
 
+    fn content_type(resp: &HttpResponse) -> Option<&str> {
+        resp.headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+    }
+
     fn body(resp: HttpResponse) -> serde_json::Value {
         let bytes = resp.into_body().try_into_bytes().unwrap_or_default();
         serde_json::from_slice(&bytes).unwrap_or_default()
@@ -616,12 +598,7 @@ mod tests {
     fn scim_error_body_is_rfc_7644_shaped() {
         let resp = Error::InvalidFilter("unknown attribute `foo`".into()).error_response();
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(
-            resp.headers()
-                .get(header::CONTENT_TYPE)
-                .map(|v| v.as_bytes()),
-            Some(SCIM_CONTENT_TYPE.as_bytes())
-        );
+        assert_eq!(content_type(&resp), Some(SCIM_CONTENT_TYPE));
         assert_eq!(
             body(resp),
             json!({
@@ -688,12 +665,7 @@ mod tests {
     fn admin_errors_are_rfc_9457_problems() {
         let resp = AdminError(Error::NotFound("no tenant `x`".into())).error_response();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-        assert_eq!(
-            resp.headers()
-                .get(header::CONTENT_TYPE)
-                .map(|v| v.as_bytes()),
-            Some(PROBLEM_CONTENT_TYPE.as_bytes())
-        );
+        assert_eq!(content_type(&resp), Some(PROBLEM_CONTENT_TYPE));
         assert_eq!(
             body(resp),
             json!({

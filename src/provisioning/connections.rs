@@ -292,6 +292,34 @@ pub async fn save(
     input: ConnectionInput,
     now: DateTime<Utc>,
 ) -> Result<Saved, Error> {
+    save_with(db, keyring, platform, slug, input, now, save_in).await
+}
+
+/// What [`save_in`] and [`save_google_in`] take: the keyring, the platform's app or
+/// service account (`P`), the tenant, the input (`I`) and the time.
+type SaveIn<P, I> = fn(
+    &mut PgConnection,
+    Option<&Keyring>,
+    Option<&P>,
+    Uuid,
+    I,
+    DateTime<Utc>,
+) -> Result<Saved, Error>;
+
+/// Runs `save_in` for the tenant `slug` names, in one call to the database.
+async fn save_with<P, I>(
+    db: &Db,
+    keyring: Option<Arc<Keyring>>,
+    platform: Option<P>,
+    slug: String,
+    input: I,
+    now: DateTime<Utc>,
+    save_in: SaveIn<P, I>,
+) -> Result<Saved, Error>
+where
+    P: Send + 'static,
+    I: Send + 'static,
+{
     in_tenant(db, slug, move |conn, tenant| {
         save_in(
             conn,
@@ -458,17 +486,7 @@ pub async fn save_google(
     input: GoogleInput,
     now: DateTime<Utc>,
 ) -> Result<Saved, Error> {
-    in_tenant(db, slug, move |conn, tenant| {
-        save_google_in(
-            conn,
-            keyring.as_deref(),
-            platform.as_ref(),
-            tenant.id,
-            input,
-            now,
-        )
-    })
-    .await
+    save_with(db, keyring, platform, slug, input, now, save_google_in).await
 }
 
 /// [`save_google`] for the tenant `tenant_id`, on a connection.

@@ -17,6 +17,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use diesel::PgConnection;
 
 use super::events::Actor;
 use crate::clock::SharedClock;
@@ -100,6 +101,19 @@ impl Budget {
     }
 }
 
+/// Why a tenant's share of a pass ended before its work did.
+enum Stop {
+    /// The pass's budget ran out: the rest waits for the next pass.
+    Spent,
+    Failed(Error),
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Self::Failed(e)
+    }
+}
+
 impl Housekeeper {
     pub fn new(db: Db, clock: SharedClock, policy: Policy, every: Duration) -> Self {
         Self {
@@ -153,8 +167,10 @@ impl Housekeeper {
         // Tenant by tenant, so that every statement stays within one tenant's rows.
         let tenants = self.db.run(|conn| Ok(store::tenants(conn)?)).await?;
         for (i, tenant) in tenants.iter().enumerate() {
-            if !self.tenant_pass(tenant, now, &mut budget, &mut out).await? {
-                return Ok(out);
+            match self.tenant_pass(tenant, now, &mut budget, &mut out).await {
+                Ok(()) => {}
+                Err(Stop::Spent) => return Ok(out),
+                Err(Stop::Failed(e)) => return Err(e),
             }
             if i % 100 == 99 {
                 self.renew().await?;
@@ -165,35 +181,31 @@ impl Housekeeper {
     }
 
     /// One tenant's share of a pass: its old events, its old sync runs, its people due
-    /// to be erased. False when the pass's budget ran out.
+    /// to be erased. [`Stop::Spent`] when the pass's budget ran out.
     async fn tenant_pass(
         &self,
         tenant: &store::Kept,
         now: DateTime<Utc>,
         budget: &mut Budget,
         out: &mut Outcome,
-    ) -> Result<bool, Error> {
+    ) -> Result<(), Stop> {
         let tenant_id = tenant.tenant_id;
         let batch = self.policy.batch.max(1);
 
         // Only events with a feed position are pruned, and positions are given when the
         // tenant's feed is read: a tenant nobody reads the feed of would keep every event.
         // So its events are numbered here first (a probe of an index when none waits).
-        if !budget.take() {
-            return Ok(false);
-        }
-        self.db
-            .run(move |conn| Ok(crate::store::events::sequence(conn, tenant_id)?))
-            .await?;
+        self.metered(budget, move |conn| {
+            Ok(crate::store::events::sequence(conn, tenant_id)?)
+        })
+        .await?;
 
         let cutoff = now - self.policy.event_retention;
         loop {
-            if !budget.take() {
-                return Ok(false);
-            }
             let n = self
-                .db
-                .run(move |conn| Ok(store::prune_events(conn, tenant_id, cutoff, batch)?))
+                .metered(budget, move |conn| {
+                    Ok(store::prune_events(conn, tenant_id, cutoff, batch)?)
+                })
                 .await?;
             out.events_pruned += n;
             if n < batch {
@@ -204,21 +216,17 @@ impl Housekeeper {
 
         let cutoff = now - self.policy.run_retention;
         loop {
-            if !budget.take() {
-                return Ok(false);
-            }
             let runs = self
-                .db
-                .run(move |conn| Ok(store::old_runs(conn, tenant_id, cutoff, 100)?))
+                .metered(budget, move |conn| {
+                    Ok(store::old_runs(conn, tenant_id, cutoff, 100)?)
+                })
                 .await?;
             for &run in &runs {
                 loop {
-                    if !budget.take() {
-                        return Ok(false);
-                    }
                     let n = self
-                        .db
-                        .run(move |conn| Ok(store::prune_run_rows(conn, tenant_id, run, batch)?))
+                        .metered(budget, move |conn| {
+                            Ok(store::prune_run_rows(conn, tenant_id, run, batch)?)
+                        })
                         .await?;
                     out.run_rows_pruned += n;
                     if n == 0 {
@@ -240,18 +248,14 @@ impl Housekeeper {
         }
 
         let Some(secs) = tenant.erase_after_secs else {
-            return Ok(true);
+            return Ok(());
         };
         let cutoff = now - chrono::Duration::seconds(secs);
         const PEOPLE_PER_BATCH: i64 = 500;
         let mut erased_here = 0;
         loop {
-            if !budget.take() {
-                return Ok(false);
-            }
             let due = self
-                .db
-                .run(move |conn| {
+                .metered(budget, move |conn| {
                     Ok(store::due_for_erasure(
                         conn,
                         tenant_id,
@@ -291,7 +295,20 @@ impl Housekeeper {
                 .run(move |conn| Ok(crate::store::events::sequence(conn, tenant_id)?))
                 .await?;
         }
-        Ok(true)
+        Ok(())
+    }
+
+    /// Runs `f` as one statement of the pass's `budget`; [`Stop::Spent`], without running
+    /// it, when the budget is spent.
+    async fn metered<T, F>(&self, budget: &mut Budget, f: F) -> Result<T, Stop>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        if !budget.take() {
+            return Err(Stop::Spent);
+        }
+        Ok(self.db.run(f).await?)
     }
 
     /// Keeps the lease while a pass goes on; losing it (a pass longer than the lease with

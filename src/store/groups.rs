@@ -2,6 +2,7 @@
 //! removing k members touches k rows whatever the group's size.
 
 use chrono::{DateTime, Utc};
+use diesel::dsl;
 use diesel::prelude::*;
 use diesel::upsert::on_constraint;
 use serde_json::Value;
@@ -445,8 +446,7 @@ pub fn remove_members(
     for chunk in ids.chunks(10_000) {
         let mut gone: Vec<Uuid> = diesel::delete(
             group_members::table
-                .filter(group_members::tenant_id.eq(tenant_id))
-                .filter(group_members::group_id.eq(group_id))
+                .filter(memberships(tenant_id, group_members::group_id, group_id))
                 .filter(group_members::member_id.eq_any(chunk)),
         )
         .returning(group_members::member_id)
@@ -581,17 +581,27 @@ bumped AS (UPDATE groups SET version = version + 1, updated_at = $4 \
 SELECT (SELECT version FROM bumped) AS version, (SELECT updated_at FROM bumped) AS updated_at, \
        (SELECT id FROM unknown) AS unknown";
 
+/// The tenant's memberships whose `column` (`group_id` or `member_id`) is `id`.
+fn memberships<C>(tenant_id: Uuid, column: C, id: Uuid) -> Memberships<C>
+where
+    C: Expression<SqlType = diesel::sql_types::Uuid>,
+{
+    group_members::tenant_id.eq(tenant_id).and(column.eq(id))
+}
+
+type Memberships<C> = dsl::And<dsl::Eq<group_members::tenant_id, Uuid>, dsl::Eq<C, Uuid>>;
+
 /// Removes every member; returns them.
 pub fn clear_members(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     group_id: Uuid,
 ) -> QueryResult<Vec<Uuid>> {
-    diesel::delete(
-        group_members::table
-            .filter(group_members::tenant_id.eq(tenant_id))
-            .filter(group_members::group_id.eq(group_id)),
-    )
+    diesel::delete(group_members::table.filter(memberships(
+        tenant_id,
+        group_members::group_id,
+        group_id,
+    )))
     .returning(group_members::member_id)
     .get_results(conn)
 }
@@ -632,11 +642,11 @@ pub fn remove_from_all(
     tenant_id: Uuid,
     member_id: Uuid,
 ) -> QueryResult<Vec<Uuid>> {
-    diesel::delete(
-        group_members::table
-            .filter(group_members::tenant_id.eq(tenant_id))
-            .filter(group_members::member_id.eq(member_id)),
-    )
+    diesel::delete(group_members::table.filter(memberships(
+        tenant_id,
+        group_members::member_id,
+        member_id,
+    )))
     .returning(group_members::group_id)
     .get_results(conn)
 }
@@ -644,8 +654,7 @@ pub fn remove_from_all(
 /// How many members a group has.
 pub fn member_count(conn: &mut PgConnection, tenant_id: Uuid, group_id: Uuid) -> QueryResult<i64> {
     group_members::table
-        .filter(group_members::tenant_id.eq(tenant_id))
-        .filter(group_members::group_id.eq(group_id))
+        .filter(memberships(tenant_id, group_members::group_id, group_id))
         .count()
         .get_result(conn)
 }
@@ -657,8 +666,7 @@ pub fn member_ids(
     group_id: Uuid,
 ) -> QueryResult<Vec<Uuid>> {
     group_members::table
-        .filter(group_members::tenant_id.eq(tenant_id))
-        .filter(group_members::group_id.eq(group_id))
+        .filter(memberships(tenant_id, group_members::group_id, group_id))
         .select(group_members::member_id)
         .load(conn)
 }
@@ -718,8 +726,7 @@ pub fn lock_groups_of(
     member_id: Uuid,
 ) -> QueryResult<Vec<Uuid>> {
     let ids: Vec<Uuid> = group_members::table
-        .filter(group_members::tenant_id.eq(tenant_id))
-        .filter(group_members::member_id.eq(member_id))
+        .filter(memberships(tenant_id, group_members::member_id, member_id))
         .select(group_members::group_id)
         .load(conn)?;
     groups::table
@@ -792,8 +799,7 @@ pub fn groups_of_member(
                 .eq(group_members::tenant_id)
                 .and(groups::id.eq(group_members::group_id))),
         )
-        .filter(group_members::tenant_id.eq(tenant_id))
-        .filter(group_members::member_id.eq(member_id))
+        .filter(memberships(tenant_id, group_members::member_id, member_id))
         .order((groups::display_name.asc(), groups::id.asc()))
         .select((groups::id, groups::display_name, groups::excluded_at))
         .load(conn)

@@ -5,7 +5,9 @@
 //! writers never wait on it for long.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
@@ -80,7 +82,7 @@ pub fn oldest_event(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Opt
 }
 
 #[derive(QueryableByName)]
-struct RunId {
+struct Id {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
 }
@@ -93,14 +95,26 @@ pub fn old_runs(
     cutoff: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Vec<Uuid>> {
-    let rows: Vec<RunId> = diesel::sql_query(
-        "SELECT id FROM sync_runs WHERE tenant_id = $3 AND created_at < $1 \
-         AND status NOT IN ('queued', 'running') ORDER BY created_at LIMIT $2",
-    )
-    .bind::<Timestamptz, _>(cutoff)
-    .bind::<BigInt, _>(limit)
-    .bind::<SqlUuid, _>(tenant_id)
-    .load(conn)?;
+    const FINISHED_BEFORE: &str = "SELECT id FROM sync_runs WHERE tenant_id = $1 \
+        AND created_at < $2 AND status NOT IN ('queued', 'running') \
+        ORDER BY created_at LIMIT $3";
+    old_ids(conn, FINISHED_BEFORE, tenant_id, cutoff, limit)
+}
+
+/// The ids `select` finds, with `$1` the tenant, `$2` the cutoff and `$3` the limit: the
+/// parameters of every listing of what is old enough to prune.
+fn old_ids(
+    conn: &mut PgConnection,
+    select: &str,
+    tenant_id: Uuid,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<Id> = diesel::sql_query(select)
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Timestamptz, _>(cutoff)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
@@ -175,15 +189,24 @@ pub fn due_for_erasure(
     cutoff: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Vec<Uuid>> {
-    let rows: Vec<RunId> = diesel::sql_query(
-        "SELECT id FROM users WHERE tenant_id = $1 AND deprovisioned_at < $2 \
-         ORDER BY deprovisioned_at LIMIT $3",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Timestamptz, _>(cutoff)
-    .bind::<BigInt, _>(limit)
-    .load(conn)?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    const DEPROVISIONED_BEFORE: &str = "SELECT id FROM users WHERE tenant_id = $1 \
+        AND deprovisioned_at < $2 ORDER BY deprovisioned_at LIMIT $3";
+    old_ids(conn, DEPROVISIONED_BEFORE, tenant_id, cutoff, limit)
+}
+
+/// A statement on `owner`'s lease on `job`: `$1` is the job, `$2` the owner and `$3` `at`,
+/// the parameters every lease statement starts with; the caller binds any after them.
+fn on_lease<'a>(
+    text: &str,
+    job: &'a str,
+    owner: &'a str,
+    at: DateTime<Utc>,
+) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
+    diesel::sql_query(text)
+        .into_boxed()
+        .bind::<Text, _>(job)
+        .bind::<Text, _>(owner)
+        .bind::<Timestamptz, _>(at)
 }
 
 /// Takes the job `job` for `owner` until `until`, unless another owner's lease on it is
@@ -196,17 +219,17 @@ pub fn claim(
     until: DateTime<Utc>,
     every_secs: i64,
 ) -> QueryResult<bool> {
-    let n = diesel::sql_query(
+    let n = on_lease(
         "INSERT INTO job_leases (job, owner, lease_until) VALUES ($1, $2, $4) \
          ON CONFLICT (job) DO UPDATE SET owner = $2, lease_until = $4 \
          WHERE (job_leases.lease_until IS NULL OR job_leases.lease_until < $3 \
                 OR job_leases.owner = $2) \
            AND (job_leases.last_done_at IS NULL \
                 OR job_leases.last_done_at <= $3 - $5 * interval '1 second')",
+        job,
+        owner,
+        now,
     )
-    .bind::<Text, _>(job)
-    .bind::<Text, _>(owner)
-    .bind::<Timestamptz, _>(now)
     .bind::<Timestamptz, _>(until)
     .bind::<BigInt, _>(every_secs)
     .execute(conn)?;
@@ -220,12 +243,13 @@ pub fn renew(
     owner: &str,
     until: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    let n =
-        diesel::sql_query("UPDATE job_leases SET lease_until = $3 WHERE job = $1 AND owner = $2")
-            .bind::<Text, _>(job)
-            .bind::<Text, _>(owner)
-            .bind::<Timestamptz, _>(until)
-            .execute(conn)?;
+    let n = on_lease(
+        "UPDATE job_leases SET lease_until = $3 WHERE job = $1 AND owner = $2",
+        job,
+        owner,
+        until,
+    )
+    .execute(conn)?;
     Ok(n > 0)
 }
 
@@ -238,14 +262,14 @@ pub fn release(
     now: DateTime<Utc>,
     done: bool,
 ) -> QueryResult<()> {
-    diesel::sql_query(
+    on_lease(
         "UPDATE job_leases SET owner = NULL, lease_until = NULL, \
          last_done_at = CASE WHEN $4 THEN $3 ELSE last_done_at END \
          WHERE job = $1 AND owner = $2",
+        job,
+        owner,
+        now,
     )
-    .bind::<Text, _>(job)
-    .bind::<Text, _>(owner)
-    .bind::<Timestamptz, _>(now)
     .bind::<diesel::sql_types::Bool, _>(done)
     .execute(conn)
     .map(drop)

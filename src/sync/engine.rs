@@ -138,6 +138,25 @@ fn merged(base: Option<&Value>, fields: &Map<String, Value>) -> Map<String, Valu
     out
 }
 
+/// Adds `entry`, of id `id`, to `entries`; when an entry of that id is there already,
+/// `merge` makes the two one (the first and the new entry), in the first one's place. `at`
+/// is where each id stands in `entries`.
+fn add_or_merge<T>(
+    entries: &mut Vec<T>,
+    at: &mut HashMap<String, usize>,
+    id: String,
+    entry: T,
+    merge: impl FnOnce(&T, T) -> T,
+) {
+    match at.get(&id) {
+        Some(&i) => entries[i] = merge(&entries[i], entry),
+        None => {
+            at.insert(id, entries.len());
+            entries.push(entry);
+        }
+    }
+}
+
 /// What a run decided.
 #[derive(Debug, Clone)]
 pub struct Finished {
@@ -317,20 +336,10 @@ async fn stage<C: Connector>(
     let mut users: Vec<DirUser> = Vec::with_capacity(page.users.len());
     let mut at: HashMap<String, usize> = HashMap::new();
     for u in page.users {
-        match at.get(&u.id) {
-            Some(&i) => {
-                let merged_fields =
-                    merged(Some(&Value::Object(users[i].fields.clone())), &u.fields);
-                users[i] = DirUser {
-                    fields: merged_fields,
-                    ..u
-                };
-            }
-            None => {
-                at.insert(u.id.clone(), users.len());
-                users.push(u);
-            }
-        }
+        add_or_merge(&mut users, &mut at, u.id.clone(), u, |first, u| DirUser {
+            fields: merged(Some(&Value::Object(first.fields.clone())), &u.fields),
+            ..u
+        });
     }
     let groups: Vec<DirGroup> = page.groups;
     // A user of a full round is a whole object: one listed again on a later page (Graph
@@ -444,19 +453,16 @@ async fn stage<C: Connector>(
             display_name,
             members_full: g.members_full,
         };
-        match group_at.get(&g.id) {
-            Some(&i) => {
-                let full = staged_groups[i].members_full || entry.members_full;
-                staged_groups[i] = StagedGroup {
-                    members_full: full,
-                    ..entry
-                };
-            }
-            None => {
-                group_at.insert(g.id.clone(), staged_groups.len());
-                staged_groups.push(entry);
-            }
-        }
+        add_or_merge(
+            &mut staged_groups,
+            &mut group_at,
+            g.id.clone(),
+            entry,
+            |first, entry| StagedGroup {
+                members_full: first.members_full || entry.members_full,
+                ..entry
+            },
+        );
         for m in g.members {
             members.insert((g.id.clone(), m.id), m.removed);
         }

@@ -153,3 +153,10 @@ pub fn trimmed(text: Option<&str>) -> Option<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
 }
+
+/// `v`'s fields, as a connector's `person` takes a user object.
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests pass objects")]
+pub(crate) fn fields_of(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap()
+}

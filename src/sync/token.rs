@@ -54,10 +54,21 @@ pub fn issued(answer: &Fetched, service: &str) -> Result<(Secret<String>, Durati
     ))
 }
 
-/// A token endpoint's refusal whose cause the connector does not name ("OAuth 2.0 error
-/// responses", RFC 6749 §5.2): the status, the `error` code and the first line of the
-/// `error_description`. `service` names the endpoint ("The Microsoft sign-in service").
-pub fn refused(service: &str, answer: &Fetched, error: &str, description: &str) -> SyncError {
+/// A token endpoint's error response ("OAuth 2.0 error responses", RFC 6749 §5.2); what
+/// it leaves out is empty.
+#[derive(Deserialize, Default)]
+pub struct Refusal {
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub error_description: String,
+}
+
+/// A token endpoint's refusal whose cause the connector does not name (RFC 6749 §5.2):
+/// the status, the `error` code and the first line of the `error_description`. `service`
+/// names the endpoint ("The Microsoft sign-in service").
+pub fn refused(service: &str, answer: &Fetched, body: &Refusal) -> SyncError {
+    let (error, description) = (body.error.as_str(), body.error_description.as_str());
     SyncError::new(
         "token_error",
         format!(

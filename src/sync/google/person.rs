@@ -45,18 +45,14 @@ pub fn person(fields: &Map<String, Value>) -> Person {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::sync::fields_of;
     use serde_json::json;
-
-    fn map(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap()
-    }
 
     #[test]
     fn a_full_user_maps_every_field() {
-        let p = person(&map(json!({
+        let p = person(&fields_of(json!({
             "primaryEmail": "ada@example.com",
             "name": {"givenName": "Ada", "familyName": "Lovelace", "fullName": "Ada Lovelace"},
             "suspended": false,
@@ -84,19 +80,19 @@ mod tests {
 
     #[test]
     fn suspended_or_archived_is_inactive() {
-        assert!(!person(&map(json!({"suspended": true}))).active);
-        assert!(!person(&map(json!({"archived": true}))).active);
-        assert!(person(&map(json!({"suspended": false}))).active);
+        assert!(!person(&fields_of(json!({"suspended": true}))).active);
+        assert!(!person(&fields_of(json!({"archived": true}))).active);
+        assert!(person(&fields_of(json!({"suspended": false}))).active);
         assert!(person(&Map::new()).active);
     }
 
     #[test]
     fn no_mailbox_means_no_deliverable_email() {
-        let p = person(&map(
+        let p = person(&fields_of(
             json!({"primaryEmail": "new@example.com", "isMailboxSetup": false}),
         ));
         assert_eq!(p.user_name.as_deref(), Some("new@example.com"));
         assert_eq!(p.email, None);
-        assert_eq!(person(&map(json!({"relations": []}))).manager, None);
+        assert_eq!(person(&fields_of(json!({"relations": []}))).manager, None);
     }
 }

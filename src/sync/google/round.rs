@@ -1,6 +1,7 @@
 //! One round: a full listing of the connection's scope, page by page.
 
 use std::collections::{HashSet, VecDeque};
+use std::future::Future;
 
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Map, Value};
@@ -130,11 +131,11 @@ impl<'g> Round<'g> {
                         self.steps.pop_front();
                         continue;
                     }
-                    let n = self.groups.len().min(GROUPS_PER_PAGE);
-                    let batch: Vec<_> = self.groups.drain(..n).collect();
                     let google = self.google;
-                    let read: Vec<Result<Option<DirGroup>, SyncError>> = stream::iter(batch)
-                        .map(|(id, fields)| async move {
+                    let read = read_front(
+                        &mut self.groups,
+                        GROUPS_PER_PAGE,
+                        |(id, fields)| async move {
                             let members = members(google, &id, false).await?;
                             Ok(members.map(|members| DirGroup {
                                 id,
@@ -143,15 +144,13 @@ impl<'g> Round<'g> {
                                 members,
                                 members_full: true,
                             }))
-                        })
-                        .buffered(CONCURRENT_READS)
-                        .collect()
-                        .await;
-                    let mut page = Page::default();
-                    for g in read {
-                        page.groups.extend(g?);
-                    }
-                    return Ok(Some(page));
+                        },
+                    )
+                    .await?;
+                    return Ok(Some(Page {
+                        groups: read.into_iter().flatten().collect(),
+                        ..Page::default()
+                    }));
                 }
                 Step::Chosen(emails) => {
                     let Some(email) = emails.pop_front() else {
@@ -183,15 +182,10 @@ impl<'g> Round<'g> {
                         self.steps.pop_front();
                         continue;
                     }
-                    let n = self.pending.len().min(USERS_PER_PAGE);
-                    let batch: Vec<String> = self.pending.drain(..n).collect();
                     let google = self.google;
-                    let read: Vec<Result<DirUser, SyncError>> = stream::iter(batch)
-                        .map(|id| async move { user(google, id).await })
-                        .buffered(CONCURRENT_READS)
-                        .collect()
-                        .await;
-                    let users = read.into_iter().collect::<Result<Vec<_>, _>>()?;
+                    let users =
+                        read_front(&mut self.pending, USERS_PER_PAGE, |id| user(google, id))
+                            .await?;
                     return Ok(Some(Page {
                         users,
                         ..Page::default()
@@ -200,6 +194,27 @@ impl<'g> Round<'g> {
             }
         }
     }
+}
+
+/// Takes up to `most` entries off the front of `queue` and reads each with `read`,
+/// [`CONCURRENT_READS`] at a time: what was read, in queue order, or the first failure.
+async fn read_front<T, U, F, Fut>(
+    queue: &mut VecDeque<T>,
+    most: usize,
+    read: F,
+) -> Result<Vec<U>, SyncError>
+where
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = Result<U, SyncError>>,
+{
+    let n = queue.len().min(most);
+    let batch: Vec<T> = queue.drain(..n).collect();
+    let read: Vec<Result<U, SyncError>> = stream::iter(batch)
+        .map(read)
+        .buffered(CONCURRENT_READS)
+        .collect()
+        .await;
+    read.into_iter().collect()
 }
 
 /// Moves a paged step on to its next page; `true` after its last. A page token that comes

@@ -5,11 +5,12 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Google, SCOPES};
 use crate::config::Secret;
 use crate::sync::http::{fetch, Fetched};
+use crate::sync::token::Refusal;
 use crate::sync::SyncError;
 
 /// How long an assertion is valid: Google takes at most an hour.
@@ -23,14 +24,6 @@ struct Claims<'a> {
     aud: &'a str,
     iat: u64,
     exp: u64,
-}
-
-#[derive(Deserialize, Default)]
-struct Refused {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
 }
 
 /// The signed assertion for `scope` (space-separated scopes).
@@ -89,7 +82,7 @@ pub(super) async fn diagnose(google: &Google) -> Result<(), SyncError> {
     if answer.status.is_success() {
         return Ok(());
     }
-    let body: Refused = answer.json().unwrap_or_default();
+    let body: Refusal = answer.json().unwrap_or_default();
     if body.error != "unauthorized_client" {
         return Err(refused(google, &answer, None));
     }
@@ -106,7 +99,7 @@ pub(super) async fn diagnose(google: &Google) -> Result<(), SyncError> {
 /// `error_description`): the cause, named. `missing` are the scopes a test found refused
 /// one by one.
 fn refused(google: &Google, answer: &Fetched, missing: Option<&[&str]>) -> SyncError {
-    let body: Refused = answer.json().unwrap_or_default();
+    let body: Refusal = answer.json().unwrap_or_default();
     let account = &google.config.account;
     let admin = &google.config.admin_email;
     let description = body.error_description.to_ascii_lowercase();
@@ -166,11 +159,6 @@ fn refused(google: &Google, answer: &Fetched, missing: Option<&[&str]>) -> SyncE
                 ),
             )
         }
-        _ => crate::sync::token::refused(
-            "The Google token endpoint",
-            answer,
-            &body.error,
-            &body.error_description,
-        ),
+        _ => crate::sync::token::refused("The Google token endpoint", answer, &body),
     }
 }

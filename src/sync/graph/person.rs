@@ -70,18 +70,14 @@ pub fn person(fields: &Map<String, Value>) -> Person {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::sync::fields_of;
     use serde_json::json;
-
-    fn map(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap()
-    }
 
     #[test]
     fn a_full_user_maps_every_field() {
-        let p = person(&map(json!({
+        let p = person(&fields_of(json!({
             "userPrincipalName": "ada@contoso.com",
             "mail": "ada.lovelace@contoso.com",
             "displayName": "Ada Lovelace",
@@ -113,7 +109,7 @@ mod tests {
 
     #[test]
     fn mail_wins_over_proxy_addresses() {
-        let p = person(&map(json!({
+        let p = person(&fields_of(json!({
             "mail": "a@contoso.com",
             "proxyAddresses": ["SMTP:b@contoso.com"]
         })));
@@ -122,7 +118,7 @@ mod tests {
 
     #[test]
     fn without_mail_the_primary_smtp_proxy_address_is_the_email() {
-        let p = person(&map(json!({
+        let p = person(&fields_of(json!({
             "mail": null,
             "proxyAddresses": ["smtp:alias@contoso.com", "SMTP:primary@contoso.com", "x500:/o=x"]
         })));
@@ -131,7 +127,7 @@ mod tests {
 
     #[test]
     fn only_secondary_proxy_addresses_mean_no_mailbox() {
-        let p = person(&map(
+        let p = person(&fields_of(
             json!({ "proxyAddresses": ["smtp:alias@contoso.com"] }),
         ));
         assert_eq!(p.email, None);
@@ -140,25 +136,25 @@ mod tests {
 
     #[test]
     fn disabled_accounts_are_inactive_and_absent_means_enabled() {
-        assert!(!person(&map(json!({ "accountEnabled": false }))).active);
-        assert!(person(&map(json!({ "accountEnabled": null }))).active);
+        assert!(!person(&fields_of(json!({ "accountEnabled": false }))).active);
+        assert!(person(&fields_of(json!({ "accountEnabled": null }))).active);
         assert!(person(&Map::new()).active);
     }
 
     #[test]
     fn guests_are_marked() {
-        assert!(person(&map(json!({ "userType": "Guest" }))).guest);
-        assert!(!person(&map(json!({ "userType": "Member" }))).guest);
+        assert!(person(&fields_of(json!({ "userType": "Guest" }))).guest);
+        assert!(!person(&fields_of(json!({ "userType": "Member" }))).guest);
     }
 
     #[test]
     fn a_partial_entry_merged_over_stored_values_maps_the_merge() {
-        let mut stored = map(json!({
+        let mut stored = fields_of(json!({
             "userPrincipalName": "ada@contoso.com",
             "mail": "ada@contoso.com",
             "department": "Research"
         }));
-        let change = map(json!({ "department": "Sales", "accountEnabled": false }));
+        let change = fields_of(json!({ "department": "Sales", "accountEnabled": false }));
         stored.extend(change);
         let p = person(&stored);
         assert_eq!(p.department.as_deref(), Some("Sales"));

@@ -8,14 +8,14 @@ use serde::Deserialize;
 use super::Graph;
 use crate::config::Secret;
 use crate::sync::http::{fetch, Fetched};
+use crate::sync::token::Refusal;
 use crate::sync::SyncError;
 
+/// The sign-in service's error response: the OAuth fields and its AADSTS codes.
 #[derive(Deserialize, Default)]
 struct Refused {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
+    #[serde(flatten)]
+    oauth: Refusal,
     #[serde(default)]
     error_codes: Vec<u64>,
 }
@@ -57,7 +57,7 @@ fn refused(graph: &Graph, answer: &Fetched) -> SyncError {
     let body: Refused = answer.json().unwrap_or_default();
     let mut codes = body.error_codes.clone();
     if codes.is_empty() {
-        codes.extend(aadsts_in(&body.error_description));
+        codes.extend(aadsts_in(&body.oauth.error_description));
     }
     let has = |c: u64| codes.contains(&c);
     let tenant = &config.directory_tenant_id;
@@ -104,12 +104,7 @@ fn refused(graph: &Graph, answer: &Fetched) -> SyncError {
              administrator of the directory must grant consent again",
         );
     }
-    crate::sync::token::refused(
-        "The Microsoft sign-in service",
-        answer,
-        &body.error,
-        &body.error_description,
-    )
+    crate::sync::token::refused("The Microsoft sign-in service", answer, &body.oauth)
 }
 
 /// The AADSTS numbers a description mentions ("AADSTS7000215: Invalid client secret…").
