@@ -3,8 +3,11 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::try_join;
+use futures_util::TryFutureExt;
 use uuid::Uuid;
 
 use super::middleware::RequestId;
@@ -84,7 +87,7 @@ impl FromRequest for TenantCtx {
     type Error = Error;
     type Future = Pinned<Self, Error>;
 
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let auth = authenticate(req, |s| &s.scim_tokens);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
@@ -134,13 +137,54 @@ impl FromRequest for AdminCtx {
     type Error = AdminError;
     type Future = Pinned<Self, AdminError>;
 
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let auth = authenticate(req, |s| &s.admin_keys);
         Box::pin(async move {
             let (principal, request_id) = auth.await?;
             Ok(AdminCtx {
                 key_id: principal.key_id,
                 request_id,
+            })
+        })
+    }
+}
+
+/// A request about tenant `{slug}` by `who`: an admin ([`AdminCtx`]), or in the console an
+/// operator or the form they posted. The slug is as the path gave it: the provisioning
+/// functions parse it, so a bad one answers as they say.
+pub struct OnTenant<T> {
+    pub who: T,
+    pub slug: String,
+}
+
+/// The `{slug}` segment of a tenant's routes.
+#[derive(serde::Deserialize)]
+struct SlugSegment {
+    slug: String,
+}
+
+impl<T> FromRequest for OnTenant<T>
+where
+    T: FromRequest + 'static,
+    T::Future: 'static,
+    T::Error: Into<actix_web::Error>,
+{
+    type Error = actix_web::Error;
+    type Future = Pinned<Self, actix_web::Error>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // Joined as actix joins a handler's arguments (polled in this order, the first
+        // failure answers), so a request is refused for the same reason as when `T` and
+        // the path were arguments of their own.
+        let both = try_join(
+            T::from_request(req, payload).err_into(),
+            web::Path::<SlugSegment>::from_request(req, payload),
+        );
+        Box::pin(async move {
+            let (who, path) = both.await?;
+            Ok(OnTenant {
+                who,
+                slug: path.into_inner().slug,
             })
         })
     }

@@ -164,29 +164,15 @@ impl Metrics {
             ("scim_token", scraped.scim_token_checks),
             ("admin_key", scraped.admin_key_checks),
         ] {
-            let counter = self.hash_checks.with_label_values(&[kind]);
-            counter.inc_by(total.saturating_sub(counter.get()));
+            catch_up(&self.hash_checks.with_label_values(&[kind]), total);
         }
-        self.replans
-            .inc_by(scraped.replans.saturating_sub(self.replans.get()));
-        for (counter, total) in [
-            (&self.together_transactions, scraped.together.transactions),
-            (&self.together_writes, scraped.together.writes),
-        ] {
-            counter.inc_by(total.saturating_sub(counter.get()));
-        }
+        catch_up(&self.replans, scraped.replans);
+        catch_up(&self.together_transactions, scraped.together.transactions);
+        catch_up(&self.together_writes, scraped.together.writes);
         self.listener_connected
             .set(i64::from(scraped.listener_connected));
-        self.listener_reconnects.inc_by(
-            scraped
-                .listener_reconnects
-                .saturating_sub(self.listener_reconnects.get()),
-        );
-        self.notifications.inc_by(
-            scraped
-                .notifications
-                .saturating_sub(self.notifications.get()),
-        );
+        catch_up(&self.listener_reconnects, scraped.listener_reconnects);
+        catch_up(&self.notifications, scraped.notifications);
         for (name, pool) in [
             ("blocking", scraped.pools.blocking),
             ("async", scraped.pools.fast),
@@ -205,4 +191,10 @@ impl Metrics {
         TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
+}
+
+/// Brings `counter` up to `total`, a running total the rest of the app keeps: a counter
+/// only goes up, so it takes the difference since the last scrape.
+pub(crate) fn catch_up(counter: &IntCounter, total: u64) {
+    counter.inc_by(total.saturating_sub(counter.get()));
 }

@@ -46,18 +46,32 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, by its name in the people list's `state` parameter.
+    const NAMES: [(Self, &'static str); 8] = [
+        (Self::Live, "live"),
+        (Self::Participating, "participating"),
+        (Self::Inactive, "inactive"),
+        (Self::Deactivated, "deactivated"),
+        (Self::Excluded, "excluded"),
+        (Self::Deprovisioned, "deprovisioned"),
+        (Self::NoEmail, "no_email"),
+        (Self::All, "all"),
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "live" => Self::Live,
-            "participating" => Self::Participating,
-            "inactive" => Self::Inactive,
-            "deactivated" => Self::Deactivated,
-            "excluded" => Self::Excluded,
-            "deprovisioned" => Self::Deprovisioned,
-            "no_email" => Self::NoEmail,
-            "all" => Self::All,
-            _ => return None,
-        })
+        Self::NAMES
+            .iter()
+            .find(|(_, name)| *name == s)
+            .map(|(state, _)| *state)
+    }
+
+    /// The names a list is filtered by, in order: every state's but `live`, the default,
+    /// which a list asks for by naming none.
+    pub fn filter_names() -> impl Iterator<Item = &'static str> {
+        Self::NAMES
+            .iter()
+            .filter(|(state, _)| *state != Self::Live)
+            .map(|(_, name)| *name)
     }
 
     fn predicate(self) -> String {

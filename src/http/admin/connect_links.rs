@@ -12,11 +12,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{page_of, parse_json, PageQuery, Reply, TenantPath};
+use super::{parse_json, PageQuery, Reply, TenantList, TenantPath};
 use crate::domain::{ConnectionScope, Provider};
 use crate::error::Error;
 use crate::http::body::AdminBody;
-use crate::http::extract::AdminCtx;
+use crate::http::extract::{AdminCtx, OnTenant};
 use crate::http::AppState;
 use crate::provisioning::connect_links::{self as links, LinkInput, LinkSettings, LinkState};
 use crate::store::connect_links::LinkRow;
@@ -91,13 +91,7 @@ impl LinkView {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct LinkPage {
-    items: Vec<LinkView>,
-    #[schema(required = true)]
-    next_cursor: Option<String>,
-}
+list_page!(LinkPage of LinkView);
 
 /// Make a connect link
 ///
@@ -130,9 +124,8 @@ struct LinkPage {
 )]
 #[post("/tenants/{slug}/connect-links")]
 async fn create_link(
-    admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
     let req: CreateLink = parse_json(&body)?;
@@ -143,8 +136,8 @@ async fn create_link(
         expires_in: req.expires_in,
     };
     let now = state.clock.now();
-    let slug = path.into_inner().slug;
-    let made = links::create(&state.db, settings, slug, input, admin.actor(), now).await?;
+    let actor = on.who.actor();
+    let made = links::create(&state.db, settings, on.slug, input, actor, now).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(CreatedLink {
@@ -163,24 +156,17 @@ async fn create_link(
     )
 )]
 #[get("/tenants/{slug}/connect-links")]
-async fn list_links(
-    _admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
-    query: web::Query<PageQuery>,
-) -> Reply {
-    let limit = query.limit()?;
-    let after = query.time_id_cursor()?;
-    let slug = path.into_inner().slug;
-    let rows = links::list(&state.db, slug, after, limit + 1).await?;
+async fn list_links(list: TenantList, state: web::Data<AppState>) -> Reply {
+    let after = list.page.time_id_cursor()?;
+    let rows = links::list(&state.db, list.slug, after, list.limit + 1).await?;
     let now = state.clock.now();
-    let (items, next_cursor) = page_of(
+    let page = LinkPage::of(
         rows,
-        limit,
+        list.limit,
         |l| super::time_cursor(l.created_at, &l.id.to_string()),
         |l| LinkView::of(l, now),
     );
-    Ok(HttpResponse::Ok().json(LinkPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[derive(Deserialize, IntoParams)]

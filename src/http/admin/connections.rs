@@ -14,7 +14,7 @@ use super::{parse_json, Reply, TenantPath};
 use crate::config::Secret;
 use crate::domain::{Cloud, ConnectionScope, DirectoryTenantId, GoogleScope, Provider};
 use crate::http::body::AdminBody;
-use crate::http::extract::AdminCtx;
+use crate::http::extract::{AdminCtx, OnTenant};
 use crate::http::AppState;
 use crate::provisioning::connections::{
     self as connections, AccountInfo, Connection, ConnectionInput, DirectoryConfig, GoogleInput,
@@ -269,12 +269,11 @@ impl From<Connection> for ConnectionAnswer {
 )]
 #[put("/tenants/{slug}/connection")]
 async fn put_connection(
-    _admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
-    let slug = path.into_inner().slug;
+    let slug = on.slug;
     let settings = &state.settings;
     let keyring = settings.keyring.clone();
     let now = state.clock.now();
@@ -313,12 +312,8 @@ async fn put_connection(
     )
 )]
 #[get("/tenants/{slug}/connection")]
-async fn get_connection(
-    _admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
-) -> Reply {
-    let connection = connections::get(&state.db, path.into_inner().slug).await?;
+async fn get_connection(on: OnTenant<AdminCtx>, state: web::Data<AppState>) -> Reply {
+    let connection = connections::get(&state.db, on.slug).await?;
     Ok(HttpResponse::Ok().json(ConnectionAnswer::from(connection)))
 }
 
@@ -349,13 +344,8 @@ struct TestResult {
     )
 )]
 #[post("/tenants/{slug}/connection/test")]
-async fn test_connection(
-    _admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
-) -> Reply {
-    let slug = path.into_inner().slug;
-    let report = state.directories.test_tenant(&state.db, slug).await?;
+async fn test_connection(on: OnTenant<AdminCtx>, state: web::Data<AppState>) -> Reply {
+    let report = state.directories.test_tenant(&state.db, on.slug).await?;
     Ok(HttpResponse::Ok().json(TestResult {
         ok: report.ok,
         detail: report.detail,

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::people::{event_view, EventView};
 use super::{Reply, TenantPath};
 use crate::error::Error;
-use crate::http::extract::AdminCtx;
+use crate::http::extract::{AdminCtx, OnTenant};
 use crate::http::AppState;
 use crate::provisioning::admin;
 
@@ -73,9 +73,8 @@ struct EventPage {
 )]
 #[get("/tenants/{slug}/events")]
 pub(super) async fn feed(
-    _admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
     query: web::Query<FeedQuery>,
 ) -> Reply {
     let after = query.after.unwrap_or(0);
@@ -91,8 +90,7 @@ pub(super) async fn feed(
             )
         }
     };
-    let slug = path.into_inner().slug;
-    let rows = admin::feed(&state.db, slug, after, limit).await?;
+    let rows = admin::feed(&state.db, on.slug, after, limit).await?;
     let next_after = rows.last().and_then(|e| e.id).unwrap_or(after);
     Ok(HttpResponse::Ok().json(EventPage {
         items: rows.iter().map(event_view).collect(),

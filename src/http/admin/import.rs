@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::doc::{Conflict, UnsupportedMediaType};
 use super::{Reply, TenantPath};
 use crate::error::Error;
-use crate::http::extract::AdminCtx;
+use crate::http::extract::{AdminCtx, OnTenant};
 use crate::http::AppState;
 use crate::provisioning::admin;
 use crate::provisioning::import::{self, Outcome, RowNote, Summary};
@@ -216,10 +216,9 @@ fn check_content_type(req: &HttpRequest) -> Result<(), Error> {
 )]
 #[post("/tenants/{slug}/people/import")]
 pub(super) async fn import_people(
-    admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<TenantPath>,
     query: web::Query<ImportQuery>,
     mut payload: web::Payload,
 ) -> Reply {
@@ -233,7 +232,6 @@ pub(super) async fn import_people(
         return Err(too_large().into());
     }
     let dry_run = query.dry_run;
-    let slug = path.into_inner().slug;
     let now = state.clock.now();
     let (tx, rx) = mpsc::channel::<Result<Bytes, BodyFailure>>(16);
     let pump = async move {
@@ -261,9 +259,9 @@ pub(super) async fn import_people(
         rx,
         buf: Bytes::new(),
     };
-    let request_id = Some(admin.request_id.clone()).filter(|r| !r.is_empty());
+    let request_id = Some(on.who.request_id).filter(|r| !r.is_empty());
     let run = admin::import_csv(
-        &state.db, slug, request_id, reader, dry_run, now, failure_of,
+        &state.db, on.slug, request_id, reader, dry_run, now, failure_of,
     );
     let ((), outcome) = futures_util::future::join(pump, run).await;
     match outcome? {

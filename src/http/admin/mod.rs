@@ -8,15 +8,47 @@
 //! in requests and, on responses, only closes the documented schema
 //! (`additionalProperties: false`).
 
-use actix_web::dev::HttpServiceFactory;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::{HttpServiceFactory, Payload};
 use actix_web::http::header;
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, FromRequest, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Declares `$page`, the page of a list of `$item`s. Every list answers the same envelope,
+/// `{"items": [...], "next_cursor": "…" | null}`, under a schema named for the list. Defined
+/// before the submodules, so that theirs can use it too.
+macro_rules! list_page {
+    ($page:ident of $item:ident) => {
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        struct $page {
+            items: Vec<$item>,
+            #[schema(required = true)]
+            next_cursor: Option<String>,
+        }
+
+        impl $page {
+            /// The page of the rows read for it, as `page_of` cuts them.
+            fn of<T>(
+                rows: Vec<T>,
+                limit: i64,
+                cursor_of: impl FnOnce(&T) -> String,
+                view: impl FnMut(T) -> $item,
+            ) -> Self {
+                let (items, next_cursor) =
+                    $crate::http::admin::page_of(rows, limit, cursor_of, view);
+                Self { items, next_cursor }
+            }
+        }
+    };
+}
 
 mod connect_links;
 mod connections;
@@ -30,7 +62,7 @@ pub use doc::PREFIX;
 use doc::{Conflict, Document};
 
 use super::body::AdminBody;
-use super::extract::AdminCtx;
+use super::extract::{AdminCtx, OnTenant};
 use super::AppState;
 use crate::domain::{DeletePolicy, Source};
 use crate::error::{AdminError, Error};
@@ -89,9 +121,14 @@ async fn openapi(document: web::Data<Document>) -> HttpResponse {
         .body(document.json().to_owned())
 }
 
-/// A tenant's routes. The slug's pattern is `TenantSlug`'s.
-#[derive(Deserialize, IntoParams)]
+/// A tenant's routes, as the document describes them; [`OnTenant`] reads the slug. Its
+/// pattern is `TenantSlug`'s.
+#[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
+#[expect(
+    dead_code,
+    reason = "only describes the parameter that `OnTenant` reads"
+)]
 pub(super) struct TenantPath {
     /// The tenant's slug
     #[param(pattern = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
@@ -159,6 +196,37 @@ impl PageQuery {
                 .parse()
                 .map_err(|_| Error::InvalidValue("cursor is not one this API gave".into())),
         }
+    }
+}
+
+/// A page of one of a tenant's lists, asked for by an admin: the tenant's slug, the page's
+/// checked `limit`, and its query, for the cursor of the list's kind.
+pub(super) struct TenantList {
+    slug: String,
+    limit: i64,
+    page: PageQuery,
+}
+
+impl FromRequest for TenantList {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let both = futures_util::future::try_join(
+            OnTenant::<AdminCtx>::from_request(req, payload),
+            web::Query::<PageQuery>::from_request(req, payload),
+        );
+        Box::pin(async move {
+            // Joined as a handler's arguments are (see `OnTenant`); the limit is checked
+            // only once both are in, so never before the admin key.
+            let (on, page) = both.await?;
+            let limit = page.limit().map_err(AdminError::from)?;
+            Ok(TenantList {
+                slug: on.slug,
+                limit,
+                page: page.into_inner(),
+            })
+        })
     }
 }
 
@@ -238,13 +306,7 @@ impl From<Tenant> for TenantView {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct TenantPage {
-    items: Vec<TenantView>,
-    #[schema(required = true)]
-    next_cursor: Option<String>,
-}
+list_page!(TenantPage of TenantView);
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -310,13 +372,13 @@ async fn list_tenants(
     let limit = query.limit()?;
     let after = query.cursor()?;
     let rows = admin::tenants(&state.db, after, limit + 1).await?;
-    let (items, next_cursor) = page_of(rows, limit, |t| encode_cursor(&t.slug), TenantView::from);
-    Ok(HttpResponse::Ok().json(TenantPage { items, next_cursor }))
+    let page = TenantPage::of(rows, limit, |t| encode_cursor(&t.slug), TenantView::from);
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// A page of a list from the rows fetched for it (`limit + 1` at most): the first `limit`,
 /// each as `view` shows it, and the cursor after the last when there were more.
-pub(super) fn page_of<T, V>(
+fn page_of<T, V>(
     mut rows: Vec<T>,
     limit: i64,
     cursor_of: impl FnOnce(&T) -> String,
@@ -335,13 +397,8 @@ pub(super) fn page_of<T, V>(
     )
 )]
 #[get("/tenants/{slug}")]
-async fn get_tenant(
-    _admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
-) -> Reply {
-    let slug = path.into_inner().slug;
-    let tenant = admin::tenant(&state.db, slug).await?;
+async fn get_tenant(on: OnTenant<AdminCtx>, state: web::Data<AppState>) -> Reply {
+    let tenant = admin::tenant(&state.db, on.slug).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
@@ -427,15 +484,13 @@ impl From<TenantPatch> for tenants::SettingsPatch {
 )]
 #[patch("/tenants/{slug}")]
 async fn update_tenant(
-    _admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
     let patch: tenants::SettingsPatch = parse_json::<TenantPatch>(&body)?.into();
-    let slug = path.into_inner().slug;
     let now = state.clock.now();
-    let tenant = admin::update_tenant(&state.db, slug, patch, now).await?;
+    let tenant = admin::update_tenant(&state.db, on.slug, patch, now).await?;
     state.rate_limits.forget(tenant.id);
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
@@ -476,15 +531,13 @@ struct DisconnectResult {
 )]
 #[post("/tenants/{slug}/disconnect")]
 async fn disconnect_tenant(
-    admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
     let req: Disconnect = parse_json(&body)?;
-    let slug = path.into_inner().slug;
     let now = state.clock.now();
-    let done = admin::disconnect(&state.db, slug, by(&admin), req.keep_people, now).await?;
+    let done = admin::disconnect(&state.db, on.slug, by(&on.who), req.keep_people, now).await?;
     let people_writes::Disconnected {
         tenant,
         people_kept,
@@ -519,13 +572,8 @@ pub(super) fn by(admin: &AdminCtx) -> By {
     )
 )]
 #[delete("/tenants/{slug}")]
-async fn delete_tenant(
-    _admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
-) -> Reply {
-    let slug = path.into_inner().slug;
-    let tenant = admin::delete_tenant(&state.db, slug).await?;
+async fn delete_tenant(on: OnTenant<AdminCtx>, state: web::Data<AppState>) -> Reply {
+    let tenant = admin::delete_tenant(&state.db, on.slug).await?;
     state.scim_tokens.forget_tenant(tenant.id);
     state.rate_limits.forget(tenant.id);
     Ok(HttpResponse::NoContent().finish())
@@ -593,9 +641,8 @@ impl From<creds::Issued> for IssuedToken {
 )]
 #[post("/tenants/{slug}/tokens")]
 async fn issue_token(
-    _admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
     let req: IssueToken = if body.iter().all(u8::is_ascii_whitespace) {
@@ -613,8 +660,7 @@ async fn issue_token(
         (Some(d), None) => Some(now + creds::parse_expires_in(d)?),
         (None, at) => at,
     };
-    let slug = path.into_inner().slug;
-    let issued = admin::issue_token(&state.db, slug, req.label, expires_at, now).await?;
+    let issued = admin::issue_token(&state.db, on.slug, req.label, expires_at, now).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(IssuedToken::from(issued)))
@@ -637,13 +683,7 @@ struct TokenView {
     last_used_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct TokenPage {
-    items: Vec<TokenView>,
-    #[schema(required = true)]
-    next_cursor: Option<String>,
-}
+list_page!(TokenPage of TokenView);
 
 impl From<ScimToken> for TokenView {
     fn from(t: ScimToken) -> Self {
@@ -667,23 +707,16 @@ impl From<ScimToken> for TokenView {
     )
 )]
 #[get("/tenants/{slug}/tokens")]
-async fn list_tokens(
-    _admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
-    query: web::Query<PageQuery>,
-) -> Reply {
-    let limit = query.limit()?;
-    let after = query.time_key_cursor()?;
-    let slug = path.into_inner().slug;
-    let rows = admin::tokens(&state.db, slug, after, limit + 1).await?;
-    let (items, next_cursor) = page_of(
+async fn list_tokens(list: TenantList, state: web::Data<AppState>) -> Reply {
+    let after = list.page.time_key_cursor()?;
+    let rows = admin::tokens(&state.db, list.slug, after, list.limit + 1).await?;
+    let page = TokenPage::of(
         rows,
-        limit,
+        list.limit,
         |t| time_cursor(t.created_at, &t.key_id),
         TokenView::from,
     );
-    Ok(HttpResponse::Ok().json(TokenPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// A cursor of a list ordered by creation: the last item's creation time and key.

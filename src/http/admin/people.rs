@@ -15,11 +15,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{by, number_cursor, page_of, parse_json, time_cursor, PageQuery, Reply, TenantPath};
+use super::{by, number_cursor, parse_json, time_cursor, PageQuery, Reply, TenantPath};
 use crate::domain::{AdminState, Source};
 use crate::error::Error;
 use crate::http::body::AdminBody;
-use crate::http::extract::AdminCtx;
+use crate::http::extract::{AdminCtx, OnTenant};
 use crate::http::parse_id;
 use crate::http::AppState;
 use crate::provisioning::admin;
@@ -157,13 +157,7 @@ fn one_person(person: &Person, excluded: &[ExcludedBy]) -> PersonView {
     person_view(person, &mine)
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct PersonPage {
-    items: Vec<PersonView>,
-    #[schema(required = true)]
-    next_cursor: Option<String>,
-}
+list_page!(PersonPage of PersonView);
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -211,20 +205,19 @@ struct ListQuery {
     q: Option<String>,
 }
 
-#[derive(ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[expect(dead_code, reason = "documents the values of a string parameter")]
-enum StateFilter {
-    Participating,
-    Inactive,
-    Deactivated,
-    Excluded,
-    Deprovisioned,
-    NoEmail,
-    All,
+/// The values of the list's `state` parameter: the store's filters by name.
+struct StateFilter;
+
+impl utoipa::PartialSchema for StateFilter {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(State::filter_names()))
+            .into()
+    }
 }
 
-const STATES: &str = "participating, inactive, deactivated, excluded, deprovisioned, no_email, all";
+impl ToSchema for StateFilter {}
 
 /// List the tenant's people
 #[utoipa::path(
@@ -236,9 +229,8 @@ const STATES: &str = "participating, inactive, deactivated, excluded, deprovisio
 )]
 #[get("/tenants/{slug}/people")]
 async fn list_people(
-    _admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
     query: web::Query<ListQuery>,
     page: web::Query<PageQuery>,
 ) -> Reply {
@@ -251,8 +243,9 @@ async fn list_people(
             .filter(|s| *s != State::Live)
             .ok_or_else(|| {
                 Error::InvalidValue(format!(
-                    "state `{}` is not one of {STATES}",
-                    s.chars().take(40).collect::<String>()
+                    "state `{}` is not one of {}",
+                    s.chars().take(40).collect::<String>(),
+                    State::filter_names().collect::<Vec<_>>().join(", ")
                 ))
             })?,
     };
@@ -266,15 +259,14 @@ async fn list_people(
             return Err(Error::InvalidValue("q is longer than 200 characters".into()).into());
         }
     }
-    let slug = path.into_inner().slug;
-    let (rows, excluded) = admin::people(&state.db, slug, filter, q, after, limit + 1).await?;
-    let (items, next_cursor) = page_of(
+    let (rows, excluded) = admin::people(&state.db, on.slug, filter, q, after, limit + 1).await?;
+    let page = PersonPage::of(
         rows,
         limit,
         |r| time_cursor(r.user.created_at, &r.user.id.to_string()),
         |r| one_person(&r, &excluded),
     );
-    Ok(HttpResponse::Ok().json(PersonPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// How many people are in each state. `total` counts live people; the others count the
@@ -339,13 +331,8 @@ impl From<people::Counts> for PeopleCounts {
     )
 )]
 #[get("/tenants/{slug}/people/counts")]
-async fn count_people(
-    _admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
-) -> Reply {
-    let slug = path.into_inner().slug;
-    let counts = admin::counts(&state.db, slug).await?;
+async fn count_people(on: OnTenant<AdminCtx>, state: web::Data<AppState>) -> Reply {
+    let counts = admin::counts(&state.db, on.slug).await?;
     Ok(HttpResponse::Ok().json(PeopleCounts::from(counts)))
 }
 
@@ -419,23 +406,27 @@ impl From<PersonCreate> for RawPerson {
 )]
 #[post("/tenants/{slug}/people")]
 async fn create_person(
-    admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
     let raw: RawPerson = parse_json::<PersonCreate>(&body)?.into();
     let person = ManualPerson::check(&raw).map_err(Error::InvalidValue)?;
-    let slug = path.into_inner().slug;
-    let row = admin::create_person(&state.db, slug, by(&admin), person).await?;
+    let row = admin::create_person(&state.db, on.slug, by(&on.who), person).await?;
     let location = format!("people/{}", row.user.id);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location))
         .json(person_view(&row, &[])))
 }
 
+// The example is the schema's, so that the two operations taking it (deactivate and
+// reactivate) show the same one; likewise `BulkStateResult`'s.
+/// The people a bulk state change is for
 #[derive(Deserialize, ToSchema)]
-#[schema(as = IdList)]
+#[schema(
+    as = IdList,
+    example = json!({"ids": ["7d4c2e9a-1b3f-4a6e-8c5d-9e0f1a2b3c4d", "5a1e3f7b-2c4d-4e6f-8a9b-0c1d2e3f4a5b"]})
+)]
 #[serde(deny_unknown_fields)]
 struct Ids {
     #[schema(min_items = 1, max_items = 1000)]
@@ -444,6 +435,7 @@ struct Ids {
 
 /// What a bulk state change did
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"changed": 1, "unchanged": 1}))]
 #[serde(deny_unknown_fields)]
 struct BulkStateResult {
     changed: usize,
@@ -459,14 +451,13 @@ impl From<writes::StateChange> for BulkStateResult {
 }
 
 async fn set_state(
-    admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    slug: String,
     body: &[u8],
     deactivate: bool,
 ) -> Reply {
     let req: Ids = parse_json(body)?;
-    let done = admin::set_admin_state(&state.db, slug, by(&admin), req.ids, deactivate).await?;
+    let done = admin::set_admin_state(&state.db, on.slug, by(&on.who), req.ids, deactivate).await?;
     Ok(HttpResponse::Ok().json(BulkStateResult::from(done)))
 }
 
@@ -477,22 +468,16 @@ async fn set_state(
 #[utoipa::path(
     operation_id = "deactivatePeople",
     params(TenantPath),
-    request_body(
-        content = Ids,
-        example = json!({"ids": ["7d4c2e9a-1b3f-4a6e-8c5d-9e0f1a2b3c4d", "5a1e3f7b-2c4d-4e6f-8a9b-0c1d2e3f4a5b"]})
-    ),
-    responses(
-        (status = 200, description = "Done", body = BulkStateResult, example = json!({"changed": 1, "unchanged": 1})),
-    )
+    request_body = Ids,
+    responses((status = 200, description = "Done", body = BulkStateResult))
 )]
 #[post("/tenants/{slug}/people/deactivate")]
 async fn deactivate_people(
-    admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
-    set_state(admin, state, path.into_inner().slug, &body, true).await
+    set_state(on, state, &body, true).await
 }
 
 /// Reactivate people
@@ -502,22 +487,16 @@ async fn deactivate_people(
 #[utoipa::path(
     operation_id = "reactivatePeople",
     params(TenantPath),
-    request_body(
-        content = Ids,
-        example = json!({"ids": ["7d4c2e9a-1b3f-4a6e-8c5d-9e0f1a2b3c4d", "5a1e3f7b-2c4d-4e6f-8a9b-0c1d2e3f4a5b"]})
-    ),
-    responses(
-        (status = 200, description = "Done", body = BulkStateResult, example = json!({"changed": 1, "unchanged": 1})),
-    )
+    request_body = Ids,
+    responses((status = 200, description = "Done", body = BulkStateResult))
 )]
 #[post("/tenants/{slug}/people/reactivate")]
 async fn reactivate_people(
-    admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
     AdminBody(body): AdminBody,
 ) -> Reply {
-    set_state(admin, state, path.into_inner().slug, &body, false).await
+    set_state(on, state, &body, false).await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -673,13 +652,7 @@ pub(super) fn event_view(e: &EventRow) -> EventView {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct EventHistoryPage {
-    items: Vec<EventView>,
-    #[schema(required = true)]
-    next_cursor: Option<String>,
-}
+list_page!(EventHistoryPage of EventView);
 
 /// The events about one person
 #[utoipa::path(
@@ -700,8 +673,8 @@ async fn person_history(
     let limit = query.limit()?;
     let after = query.number()?;
     let rows = admin::history(&state.db, slug, id, after, limit + 1).await?;
-    let (items, next_cursor) = page_of(rows, limit, |e| number_cursor(e.seq), |e| event_view(&e));
-    Ok(HttpResponse::Ok().json(EventHistoryPage { items, next_cursor }))
+    let page = EventHistoryPage::of(rows, limit, |e| number_cursor(e.seq), |e| event_view(&e));
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// A group and whether its members are excluded

@@ -10,10 +10,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{PageQuery, Reply, TenantPath};
+use super::{PageQuery, Reply, TenantList, TenantPath};
 use crate::domain::{PlanAction, RunStatus, RunTrigger};
 use crate::error::Error;
-use crate::http::extract::AdminCtx;
+use crate::http::extract::{AdminCtx, OnTenant};
 use crate::http::AppState;
 use crate::provisioning::sync as sync_writes;
 use crate::store::sync::{PlanItem, RunRow};
@@ -57,15 +57,13 @@ struct Started {
 )]
 #[post("/tenants/{slug}/sync")]
 async fn start_sync(
-    _admin: AdminCtx,
+    on: OnTenant<AdminCtx>,
     state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
     query: web::Query<SyncQuery>,
 ) -> Reply {
-    let slug = path.into_inner().slug;
     let dry_run = query.dry_run.unwrap_or(false);
     let now = state.clock.now();
-    let run = sync_writes::queue(&state.db, slug, RunTrigger::Manual, dry_run, now).await?;
+    let run = sync_writes::queue(&state.db, on.slug, RunTrigger::Manual, dry_run, now).await?;
     state.sync_wake.notify_one();
     Ok(HttpResponse::Accepted().json(Started {
         run_id: run.id,
@@ -168,13 +166,7 @@ impl From<RunRow> for RunView {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct RunPage {
-    items: Vec<RunView>,
-    #[schema(required = true)]
-    next_cursor: Option<String>,
-}
+list_page!(RunPage of RunView);
 
 /// A tenant's sync runs, newest first
 #[utoipa::path(
@@ -183,23 +175,16 @@ struct RunPage {
     responses((status = 200, description = "A page of runs", body = RunPage))
 )]
 #[get("/tenants/{slug}/sync-runs")]
-async fn list_runs(
-    _admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<TenantPath>,
-    query: web::Query<PageQuery>,
-) -> Reply {
-    let limit = query.limit()?;
-    let after = query.time_id_cursor()?;
-    let slug = path.into_inner().slug;
-    let rows = sync_writes::runs(&state.db, slug, after, limit + 1).await?;
-    let (items, next_cursor) = super::page_of(
+async fn list_runs(list: TenantList, state: web::Data<AppState>) -> Reply {
+    let after = list.page.time_id_cursor()?;
+    let rows = sync_writes::runs(&state.db, list.slug, after, list.limit + 1).await?;
+    let page = RunPage::of(
         rows,
-        limit,
+        list.limit,
         |r| super::time_cursor(r.created_at, &r.id.to_string()),
         RunView::from,
     );
-    Ok(HttpResponse::Ok().json(RunPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -289,13 +274,7 @@ impl From<PlanItem> for PlanItemView {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct PlanPage {
-    items: Vec<PlanItemView>,
-    #[schema(required = true)]
-    next_cursor: Option<String>,
-}
+list_page!(PlanPage of PlanItemView);
 
 /// A run's plan, item by item
 #[utoipa::path(
@@ -327,13 +306,13 @@ async fn run_plan(
         })
         .transpose()?;
     let rows = sync_writes::plan(&state.db, slug, id, action, after, limit + 1).await?;
-    let (items, next_cursor) = super::page_of(
+    let page = PlanPage::of(
         rows,
         limit,
         |p| super::number_cursor(p.ord),
         PlanItemView::from,
     );
-    Ok(HttpResponse::Ok().json(PlanPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Apply a held run's plan

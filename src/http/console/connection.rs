@@ -11,11 +11,10 @@ use serde_json::Value;
 
 use super::directory::{provider_name, scope_fields, scope_of, scope_words};
 use super::layout::{csrf, head, notice, shown_once, tenant_page, when, Section};
-use super::{
-    html, html_status, refused_on_form, see_other, ItemPath, Operator, Posted, Reply, SlugPath,
-};
+use super::{html, refused, see_other, ItemPath, NoticeQuery, Operator, Posted, Reply};
 use crate::domain::{PlanAction, Provider, RunStatus, RunTrigger, Source};
 use crate::error::Error;
+use crate::http::extract::OnTenant;
 use crate::http::AppState;
 use crate::provisioning::connect_links::{self as links, LinkInput, LinkSettings, LinkState};
 use crate::provisioning::connections::{self, DirectoryConfig};
@@ -24,11 +23,6 @@ use crate::provisioning::tenants::SettingsPatch;
 use crate::provisioning::{admin, sync as syncs};
 use crate::store::sync::RunRow;
 use crate::store::tenants::Tenant;
-
-#[derive(Deserialize)]
-pub struct PageQuery {
-    notice: Option<String>,
-}
 
 /// What the page shows above its sections after an action: a plain notice, a value shown
 /// once, or a test's outcome.
@@ -312,25 +306,20 @@ fn no_store(markup: Markup) -> HttpResponse {
 }
 
 pub async fn page(
-    op: Operator,
+    OnTenant { who: op, slug }: OnTenant<Operator>,
     state: web::Data<AppState>,
-    path: web::Path<SlugPath>,
-    query: web::Query<PageQuery>,
+    query: web::Query<NoticeQuery>,
 ) -> Reply {
     let shown = notice_of(query.notice.as_deref());
-    Ok(html(
-        render(&op, &state, path.into_inner().slug, shown).await?,
-    ))
+    Ok(html(render(&op, &state, slug, shown).await?))
 }
 
 /// Issues a token and shows it in this answer only: it is never in a URL or stored.
 pub async fn issue_token(
-    posted: Posted,
+    OnTenant { who: posted, slug }: OnTenant<Posted>,
     state: web::Data<AppState>,
-    path: web::Path<SlugPath>,
 ) -> Reply {
     let Posted { op, fields } = posted;
-    let slug = path.into_inner().slug;
     let now = state.clock.now();
     let expires_at = fields
         .get("expires_in")
@@ -365,12 +354,10 @@ pub async fn revoke_token(
 }
 
 pub async fn create_link(
-    posted: Posted,
+    OnTenant { who: posted, slug }: OnTenant<Posted>,
     state: web::Data<AppState>,
-    path: web::Path<SlugPath>,
 ) -> Reply {
     let Posted { op, fields } = posted;
-    let slug = path.into_inner().slug;
     let made = async {
         let provider = fields
             .get("provider")
@@ -392,11 +379,7 @@ pub async fn create_link(
         Ok(made) => Ok(no_store(
             render(&op, &state, slug, Shown::Link(made.url)).await?,
         )),
-        Err(e) if refused_on_form(&e) => {
-            let page = render(&op, &state, slug, Shown::Failed(e.to_string())).await?;
-            Ok(html_status(e.status(), page))
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e, |why| render(&op, &state, slug, Shown::Failed(why))).await,
     }
 }
 
@@ -414,8 +397,10 @@ pub async fn revoke_link(
 }
 
 /// Signs in to the directory and reads one page, writing nothing.
-pub async fn test(posted: Posted, state: web::Data<AppState>, path: web::Path<SlugPath>) -> Reply {
-    let slug = path.into_inner().slug;
+pub async fn test(
+    OnTenant { who: posted, slug }: OnTenant<Posted>,
+    state: web::Data<AppState>,
+) -> Reply {
     let report = state
         .directories
         .test_tenant(&state.db, slug.clone())
@@ -428,8 +413,10 @@ pub async fn test(posted: Posted, state: web::Data<AppState>, path: web::Path<Sl
 }
 
 /// Queues a run (or finds the one queued or running) and shows it.
-pub async fn sync(posted: Posted, state: web::Data<AppState>, path: web::Path<SlugPath>) -> Reply {
-    let slug = path.into_inner().slug;
+pub async fn sync(
+    OnTenant { who: posted, slug }: OnTenant<Posted>,
+    state: web::Data<AppState>,
+) -> Reply {
     let dry_run = posted.fields.get("dry_run") == Some("true");
     let now = state.clock.now();
     let run = syncs::queue(&state.db, slug.clone(), RunTrigger::Manual, dry_run, now).await?;
@@ -606,12 +593,10 @@ fn consequences(tenant: &Tenant, to: &str, live: i64) -> Result<(String, Markup)
 }
 
 pub async fn source_confirm(
-    op: Operator,
+    OnTenant { who: op, slug }: OnTenant<Operator>,
     state: web::Data<AppState>,
-    path: web::Path<SlugPath>,
     query: web::Query<SourceQuery>,
 ) -> Reply {
-    let slug = path.into_inner().slug;
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let counts = admin::counts(&state.db, slug.clone()).await?;
     let (title, what) = consequences(&tenant, &query.to, counts.total)?;
@@ -636,12 +621,10 @@ pub async fn source_confirm(
 }
 
 pub async fn source(
-    posted: Posted,
+    OnTenant { who: posted, slug }: OnTenant<Posted>,
     state: web::Data<AppState>,
-    path: web::Path<SlugPath>,
 ) -> Reply {
     let Posted { op, fields } = posted;
-    let slug = path.into_inner().slug;
     let now = state.clock.now();
     match fields.get("to") {
         Some("disconnect") => {

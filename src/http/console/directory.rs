@@ -14,12 +14,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::layout::{csrf, tenant_page, Section};
-use super::{
-    html, html_status, refused_on_form, see_other, Fields, Operator, Posted, Reply, SlugPath,
-};
+use super::{html, refused, see_other, Fields, Operator, Posted, Reply};
 use crate::config::Secret;
 use crate::domain::{Cloud, ConnectionScope, DirectoryTenantId, GoogleScope, Provider};
 use crate::error::Error;
+use crate::http::extract::OnTenant;
 use crate::http::AppState;
 use crate::provisioning::admin;
 use crate::provisioning::connections::{
@@ -378,12 +377,10 @@ fn provider_of(
 
 /// The form, filled with the stored connection when it is this provider's.
 pub async fn page(
-    op: Operator,
+    OnTenant { who: op, slug }: OnTenant<Operator>,
     state: web::Data<AppState>,
-    path: web::Path<SlugPath>,
     query: web::Query<FormQuery>,
 ) -> Reply {
-    let slug = path.into_inner().slug;
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let stored = stored(&state, &slug).await?;
     let provider = provider_of(query.provider.as_deref(), stored.as_ref())?;
@@ -404,9 +401,11 @@ pub async fn page(
 }
 
 /// Saves the connection; a mistake comes back as the form with the reason, nothing saved.
-pub async fn save(posted: Posted, state: web::Data<AppState>, path: web::Path<SlugPath>) -> Reply {
+pub async fn save(
+    OnTenant { who: posted, slug }: OnTenant<Posted>,
+    state: web::Data<AppState>,
+) -> Reply {
     let Posted { op, fields } = posted;
-    let slug = path.into_inner().slug;
     let provider = provider_of(Some(fields.get("provider").unwrap_or_default()), None)?;
     match save_posted(&state, &slug, provider, &fields).await {
         Ok(saved) => {
@@ -415,23 +414,25 @@ pub async fn save(posted: Posted, state: web::Data<AppState>, path: web::Path<Sl
                 "/console/t/{slug}/connection?notice=connected"
             )))
         }
-        Err(e) if refused_on_form(&e) => {
-            let tenant = admin::tenant(&state.db, slug.clone()).await?;
-            let replacing = stored(&state, &slug)
-                .await?
-                .is_some_and(|c| c.provider == provider);
-            let people = admin::counts(&state.db, slug).await?.total;
-            let page = FormPage {
-                tenant: &tenant,
-                provider,
-                values: Values::posted(&fields),
-                replacing,
-                people,
-                failed: Some(e.to_string()),
-            };
-            Ok(html_status(e.status(), form(&op, &state, page)))
+        Err(e) => {
+            refused(e, |why| async move {
+                let tenant = admin::tenant(&state.db, slug.clone()).await?;
+                let replacing = stored(&state, &slug)
+                    .await?
+                    .is_some_and(|c| c.provider == provider);
+                let people = admin::counts(&state.db, slug).await?.total;
+                let page = FormPage {
+                    tenant: &tenant,
+                    provider,
+                    values: Values::posted(&fields),
+                    replacing,
+                    people,
+                    failed: Some(why),
+                };
+                Ok(form(&op, &state, page))
+            })
+            .await
         }
-        Err(e) => Err(e.into()),
     }
 }
 

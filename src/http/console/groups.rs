@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::layout::{csrf, head, notice, tenant_page, when, Section};
 use super::tenants::{query_url, search_text};
-use super::{html, see_other, ItemPath, Operator, Posted, Reply, SlugPath};
+use super::{html, see_other, ItemPath, Operator, Posted, Reply};
 use crate::error::Error;
+use crate::http::extract::OnTenant;
 use crate::http::{cut_page, AppState};
 use crate::provisioning::{admin, console as reads};
 
@@ -25,13 +26,10 @@ pub struct ListQuery {
 }
 
 pub async fn list(
-    op: Operator,
+    OnTenant { who: op, slug }: OnTenant<Operator>,
     state: web::Data<AppState>,
-    path: web::Path<SlugPath>,
-    query: web::Query<ListQuery>,
+    web::Query(query): web::Query<ListQuery>,
 ) -> Reply {
-    let slug = path.into_inner().slug;
-    let query = query.into_inner();
     let q = search_text(query.q.as_deref())?;
     let after = match (query.after_name, query.after.as_deref()) {
         (Some(name), Some(id)) => Some((

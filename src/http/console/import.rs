@@ -14,10 +14,9 @@ use actix_web::web;
 use maud::{html, Markup};
 
 use super::layout::{csrf, tenant_page, Section};
-use super::{
-    html, parse_id, refused_on_form, see_other, ItemPath, Operator, Posted, Reply, SlugPath,
-};
+use super::{html, parse_id, refused_on_form, see_other, ItemPath, Operator, Posted, Reply};
 use crate::error::Error;
+use crate::http::extract::OnTenant;
 use crate::http::AppState;
 use crate::provisioning::admin;
 use crate::provisioning::import::Summary;
@@ -168,16 +167,21 @@ fn page_of(op: &Operator, tenant: &Tenant, csv: &str, result: Markup) -> Markup 
     )
 }
 
-pub async fn page(op: Operator, state: web::Data<AppState>, path: web::Path<SlugPath>) -> Reply {
-    let tenant = admin::tenant(&state.db, path.into_inner().slug).await?;
+pub async fn page(
+    OnTenant { who: op, slug }: OnTenant<Operator>,
+    state: web::Data<AppState>,
+) -> Reply {
+    let tenant = admin::tenant(&state.db, slug).await?;
     Ok(html(page_of(&op, &tenant, "", result(html! {}))))
 }
 
 /// Starts a dry run of the posted file, or the import of the dry run `job` checked, and
 /// sends the browser to it.
-pub async fn run(posted: Posted, state: web::Data<AppState>, path: web::Path<SlugPath>) -> Reply {
+pub async fn run(
+    OnTenant { who: posted, slug }: OnTenant<Posted>,
+    state: web::Data<AppState>,
+) -> Reply {
     let Posted { op, fields } = posted;
-    let slug = path.into_inner().slug;
     let (input, csv) = match fields.get("job") {
         Some(id) => (Input::Checked(parse_id(id, "import")?), String::new()),
         None => {

@@ -240,10 +240,11 @@ impl FromRequest for Operator {
     }
 }
 
-/// A tenant's pages' path.
+/// The query of a page that a form's answer redirects to: the notice it shows, saying what
+/// the form did.
 #[derive(serde::Deserialize)]
-pub struct SlugPath {
-    pub slug: String,
+pub struct NoticeQuery {
+    pub notice: Option<String>,
 }
 
 /// The path of a page about one of a tenant's things (a person, a group, a sync run, a
@@ -346,6 +347,20 @@ fn html(markup: maud::Markup) -> HttpResponse {
 /// error, but not a 404 (the tenant or the thing is gone), which answers as one.
 fn refused_on_form(e: &Error) -> bool {
     e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND
+}
+
+/// The answer to a form whose action failed with `e`: when it was refused
+/// ([`refused_on_form`]), the form's page again, as `again` draws it with why, under the
+/// refusal's status; any other error answers as itself.
+async fn refused<F>(e: Error, again: impl FnOnce(String) -> F) -> Reply
+where
+    F: Future<Output = Result<maud::Markup, Error>>,
+{
+    if !refused_on_form(&e) {
+        return Err(e.into());
+    }
+    let page = again(e.to_string()).await?;
+    Ok(html_status(e.status(), page))
 }
 
 /// An HTML page answer with `status`: a form shown again with why it was refused.

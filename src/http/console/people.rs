@@ -9,9 +9,10 @@ use uuid::Uuid;
 
 use super::layout::{csrf, head, notice, tenant_page, when, Section};
 use super::tenants::{query_url, search_text};
-use super::{html, see_other, ItemPath, Operator, Posted, Reply, SlugPath};
+use super::{html, see_other, ItemPath, NoticeQuery, Operator, Posted, Reply};
 use crate::domain::AdminState;
 use crate::error::Error;
+use crate::http::extract::OnTenant;
 use crate::http::{cut_page, AppState};
 use crate::provisioning::admin;
 use crate::store::people::{Counts, ExcludedBy, Person, State};
@@ -97,13 +98,10 @@ fn notice_text(n: Option<&str>) -> Option<String> {
 }
 
 pub async fn list(
-    op: Operator,
+    OnTenant { who: op, slug }: OnTenant<Operator>,
     state: web::Data<AppState>,
-    path: web::Path<SlugPath>,
-    query: web::Query<ListQuery>,
+    web::Query(query): web::Query<ListQuery>,
 ) -> Reply {
-    let slug = path.into_inner().slug;
-    let query = query.into_inner();
     let tab = query.state.as_deref().unwrap_or("participating");
     let filter = State::parse(tab)
         .filter(|s| *s != State::Live)
@@ -198,9 +196,11 @@ pub async fn list(
 }
 
 /// Deactivates or reactivates the selected people, through the admin API's function.
-pub async fn bulk(posted: Posted, state: web::Data<AppState>, path: web::Path<SlugPath>) -> Reply {
+pub async fn bulk(
+    OnTenant { who: posted, slug }: OnTenant<Posted>,
+    state: web::Data<AppState>,
+) -> Reply {
     let Posted { op, fields } = posted;
-    let slug = path.into_inner().slug;
     let deactivate = match fields.get("action") {
         Some("deactivate") => true,
         Some("reactivate") => false,
@@ -230,16 +230,11 @@ pub async fn bulk(posted: Posted, state: web::Data<AppState>, path: web::Path<Sl
     )))
 }
 
-#[derive(Deserialize)]
-pub struct PersonQuery {
-    notice: Option<String>,
-}
-
 pub async fn one(
     op: Operator,
     state: web::Data<AppState>,
     path: web::Path<ItemPath>,
-    query: web::Query<PersonQuery>,
+    query: web::Query<NoticeQuery>,
 ) -> Reply {
     let (slug, id) = path.into_inner().parse("person")?;
     let tenant = admin::tenant(&state.db, slug.clone()).await?;

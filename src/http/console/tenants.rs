@@ -6,9 +6,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{csrf, head, notice, page, tenant_page, when, Section};
-use super::{html, html_status, refused_on_form, see_other, Operator, Posted, Reply, SlugPath};
+use super::{html, html_status, refused, see_other, Operator, Posted, Reply};
 use crate::domain::{DeletePolicy, RunStatus};
 use crate::error::Error;
+use crate::http::extract::OnTenant;
 use crate::http::{cut_page, AppState};
 use crate::provisioning::admin;
 use crate::provisioning::console::{self as reads, TenantLine};
@@ -204,13 +205,10 @@ const EVENTS_PAGE: i64 = 50;
 
 /// The tenant's events, newest first, filterable by type.
 pub async fn activity(
-    op: Operator,
+    OnTenant { who: op, slug }: OnTenant<Operator>,
     state: web::Data<AppState>,
-    path: web::Path<SlugPath>,
-    query: web::Query<ActivityQuery>,
+    web::Query(query): web::Query<ActivityQuery>,
 ) -> Reply {
-    let slug = path.into_inner().slug;
-    let query = query.into_inner();
     let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {
         None => None,
         Some(k) => Some(
@@ -352,12 +350,11 @@ fn settings_form(
 }
 
 pub async fn settings(
-    op: Operator,
+    OnTenant { who: op, slug }: OnTenant<Operator>,
     state: web::Data<AppState>,
-    path: web::Path<SlugPath>,
     query: web::Query<ListQuery>,
 ) -> Reply {
-    let tenant = admin::tenant(&state.db, path.into_inner().slug).await?;
+    let tenant = admin::tenant(&state.db, slug).await?;
     let message = query
         .notice
         .as_deref()
@@ -377,12 +374,10 @@ fn number(fields: &super::Fields, name: &str, what: &str) -> Result<Option<i64>,
 }
 
 pub async fn save_settings(
-    posted: Posted,
+    OnTenant { who: posted, slug }: OnTenant<Posted>,
     state: web::Data<AppState>,
-    path: web::Path<SlugPath>,
 ) -> Reply {
     let Posted { op, fields } = posted;
-    let slug = path.into_inner().slug;
     let saved = async {
         let patch = SettingsPatch {
             name: fields.get("name").map(str::to_owned),
@@ -413,11 +408,12 @@ pub async fn save_settings(
                 tenant.slug
             )))
         }
-        Err(e) if refused_on_form(&e) => {
-            let tenant = admin::tenant(&state.db, slug).await?;
-            let body = settings_form(&op, &tenant, None, Some(&e.to_string()));
-            Ok(html_status(e.status(), body))
+        Err(e) => {
+            refused(e, |why| async move {
+                let tenant = admin::tenant(&state.db, slug).await?;
+                Ok(settings_form(&op, &tenant, None, Some(&why)))
+            })
+            .await
         }
-        Err(e) => Err(e.into()),
     }
 }
