@@ -26,13 +26,8 @@
 #   Then scimd's peak resident memory (VmHWM). The server's log (kept with BENCH_KEEP=1)
 #   has each run's time to read and stage, to plan and to apply.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-example=fake_google
-provider=Google
-port=${BENCH_PORT:-18437}
-db=scimd_bench_google_$$
 # shellcheck source=bench/sync-lib.sh
-. "$here/bench/sync-lib.sh"
+. "$(dirname "$0")/bench/sync-lib.sh" Google 18437 "scimd_bench_google_$$" "$@"
 
 say "fake Google: $users users, $groups groups, $members members each"
 start_fake 2

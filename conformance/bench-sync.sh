@@ -26,13 +26,8 @@
 #   Then scimd's peak resident memory (VmHWM). The server's log (kept with BENCH_KEEP=1)
 #   has each run's time to read and stage, to plan and to apply.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-example=fake_graph
-provider=Graph
-port=${BENCH_PORT:-18436}
-db=scimd_bench_sync_$$
 # shellcheck source=bench/sync-lib.sh
-. "$here/bench/sync-lib.sh"
+. "$(dirname "$0")/bench/sync-lib.sh" Graph 18436 "scimd_bench_sync_$$" "$@"
 
 say "fake Graph: $users users, $groups groups, $members members on average"
 start_fake 1

@@ -1,18 +1,25 @@
 # Shell helpers of the pull sync benchmarks (bench-sync.sh, bench-sync-google.sh), sourced
 # by them; not a script of its own.
 #
-# The caller sets, before sourcing:
-#   here             the folder of the caller (conformance/)
-#   provider         the directory's name in messages (Graph, Google)
-#   example          the fake directory's server (examples/fake_*.rs): its example name
-#   db, port         the scratch database's name and scimd's port
-# and gets bin and fake (the caller's first two arguments, by default the release builds
-# of scimd and of the example), the settings users, groups and members
+# Sourced with its settings as arguments:
+#   . sync-lib.sh PROVIDER PORT DB [SCIMD_BINARY [FAKE_BINARY]]
+#   PROVIDER         the directory's name in messages (Graph, Google); its fake server is
+#                    the example fake_<provider in lower case> (examples/fake_*.rs)
+#   PORT             scimd's port unless BENCH_PORT is set
+#   DB               the scratch database's name
+#   SCIMD_BINARY, FAKE_BINARY  the caller's own arguments, by default the release builds
+#                    of scimd and of the example
+# and gives provider, port, db, bin and fake, the settings users, groups and members
 # (BENCH_SYNC_USERS, BENCH_SYNC_GROUPS, BENCH_SYNC_MEMBERS), the work folder, the helpers
 # below, and an EXIT trap that stops both servers and drops the database and the folder
 # unless BENCH_KEEP=1 keeps them.
 
-root=$(cd "$here/.." && pwd)
+provider=$1
+port=${BENCH_PORT:-$2}
+db=$3
+shift 3
+example=fake_${provider,,}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=${1:-$root/target/release/scimd}
 fake=${2:-$root/target/release/examples/$example}
 users=${BENCH_SYNC_USERS:-100000}

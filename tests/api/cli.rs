@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, Served, TestDb};
+use crate::helpers::{free_port, spawn_app, ScimClient, Served, TestDb};
 
 fn scimd(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimd"));
@@ -133,10 +133,7 @@ async fn tenant_and_token_commands_print_what_scripts_need() {
 #[tokio::test]
 async fn serve_bootstraps_an_empty_database_and_stops_cleanly_on_sigterm() {
     let db = TestDb::unborn();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let mut child = Served::spawn(
         scimd(db.url.expose())
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
@@ -149,12 +146,9 @@ async fn serve_bootstraps_an_empty_database_and_stops_cleanly_on_sigterm() {
     let base = find("SCIM base URL:");
     let token = find("SCIM token:");
     assert_eq!(base, format!("http://127.0.0.1:{port}/scim/v2"));
-    let res = reqwest::Client::new()
-        .get(format!("{base}/ServiceProviderConfig"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = ScimClient::new(&base, &token)
+        .get("/ServiceProviderConfig")
+        .await;
     assert_eq!(res.status(), 200);
     let status = stop(child).await;
     assert!(status.success(), "{status:?}");
@@ -187,10 +181,7 @@ async fn serve_bootstraps_an_empty_database_and_stops_cleanly_on_sigterm() {
 #[tokio::test]
 async fn serve_writes_every_request_line_by_the_time_it_stops() {
     let db = TestDb::unborn();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let log = std::env::temp_dir().join(format!("scimd-log-{}.txt", uuid::Uuid::new_v4()));
     let mut child = Served::spawn(
         scimd(db.url.expose())
@@ -550,13 +541,8 @@ async fn command_line_writes_leave_what_the_same_admin_api_writes_leave() {
 
     let (ok, _, err) = run(scimd(&url).args(["tenant", "create", "by-cli", "--name", " Acme "]));
     assert!(ok, "{err}");
-    let res = app
-        .admin_post(
-            "/admin/v1/tenants",
-            &json!({"slug": "by-api", "name": " Acme "}),
-        )
+    app.create_tenant_from(&json!({"slug": "by-api", "name": " Acme "}))
         .await;
-    assert_eq!(res.status(), 201);
     assert_eq!(same("tenant create")["tenant"]["name"], "Acme");
 
     let (ok, _, err) = run(scimd(&url).args([
@@ -577,15 +563,13 @@ async fn command_line_writes_leave_what_the_same_admin_api_writes_leave() {
         "90d",
     ]));
     assert!(ok, "{err}");
-    let res = app
-        .admin_patch(
-            "/admin/v1/tenants/by-api",
-            &json!({"name": "Acme Ltd", "source": "manual", "on_source_delete": "remove",
-                    "rate_limit": {"per_second": 25, "burst": 50},
-                    "erase_deprovisioned_after": "90d"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    app.patch_tenant(
+        "by-api",
+        &json!({"name": "Acme Ltd", "source": "manual", "on_source_delete": "remove",
+                "rate_limit": {"per_second": 25, "burst": 50},
+                "erase_deprovisioned_after": "90d"}),
+    )
+    .await;
     assert_eq!(
         same("tenant set")["tenant"],
         json!({"name": "Acme Ltd", "source": "manual", "on_source_delete": "remove",
@@ -603,13 +587,8 @@ async fn command_line_writes_leave_what_the_same_admin_api_writes_leave() {
     ]));
     assert!(ok, "{err}");
     assert!(out.contains("erase_deprovisioned_after=never"), "{out}");
-    let res = app
-        .admin_patch(
-            "/admin/v1/tenants/by-api",
-            &json!({"erase_deprovisioned_after": null}),
-        )
+    app.patch_tenant("by-api", &json!({"erase_deprovisioned_after": null}))
         .await;
-    assert_eq!(res.status(), 200);
     assert_eq!(
         same("tenant set never")["tenant"]["erase_deprovisioned_after_secs"],
         Value::Null
@@ -618,13 +597,8 @@ async fn command_line_writes_leave_what_the_same_admin_api_writes_leave() {
     // A partial change leaves the other settings as they are.
     let (ok, _, err) = run(scimd(&url).args(["tenant", "set", "by-cli", "--rate-burst", "75"]));
     assert!(ok, "{err}");
-    let res = app
-        .admin_patch(
-            "/admin/v1/tenants/by-api",
-            &json!({"rate_limit": {"burst": 75}}),
-        )
+    app.patch_tenant("by-api", &json!({"rate_limit": {"burst": 75}}))
         .await;
-    assert_eq!(res.status(), 200);
     let after = same("tenant set, one setting");
     assert_eq!(
         (&after["tenant"]["rate_burst"], &after["tenant"]["source"]),

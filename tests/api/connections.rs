@@ -14,7 +14,7 @@ use scimd::config::{PlatformApp, Secret, Settings};
 use scimd::provisioning::connections;
 use scimd::secrets::Keyring;
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, stdout_of, user_body, TestApp};
 
 const KEY: [u8; 32] = [0x11; 32];
 const NEW_KEY: [u8; 32] = [0x22; 32];
@@ -44,6 +44,14 @@ fn graph() -> Value {
     })
 }
 
+/// A server with a secret key, and its tenant `acme` connected to Graph ([`graph`]).
+async fn acme_on_graph() -> TestApp {
+    let app = spawn_app_with(with_key).await;
+    app.create_tenant("acme").await;
+    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
+    app
+}
+
 fn with(mut body: Value, changes: Value) -> Value {
     for (k, v) in changes.as_object().into_iter().flatten() {
         if v.is_null() {
@@ -58,13 +66,6 @@ fn with(mut body: Value, changes: Value) -> Value {
 async fn get(app: &TestApp, slug: &str) -> reqwest::Response {
     app.admin_get(&format!("/admin/v1/tenants/{slug}/connection"))
         .await
-}
-
-async fn tenant(app: &TestApp, slug: &str) {
-    let res = app
-        .admin_post("/admin/v1/tenants", &json!({"slug": slug}))
-        .await;
-    assert_eq!(res.status(), 201);
 }
 
 /// Status and raw text of an answer.
@@ -129,7 +130,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[tokio::test]
 async fn put_creates_then_replaces_and_no_answer_carries_the_secret() {
     let app = spawn_app_with(with_key).await;
-    tenant(&app, "acme").await;
+    app.create_tenant("acme").await;
 
     let res = app.put_connection("acme", &graph()).await;
     assert_eq!(
@@ -170,9 +171,7 @@ async fn put_creates_then_replaces_and_no_answer_carries_the_secret() {
 
 #[tokio::test]
 async fn the_stored_secret_is_sealed_and_opens_for_its_tenant_only() {
-    let app = spawn_app_with(with_key).await;
-    tenant(&app, "acme").await;
-    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
+    let app = acme_on_graph().await;
 
     let row = stored(&mut app.db.conn(), "acme").unwrap();
     let sealed = row.secret.unwrap();
@@ -191,7 +190,7 @@ async fn the_stored_secret_is_sealed_and_opens_for_its_tenant_only() {
         "contoso.onmicrosoft.com"
     );
     // Copied into another tenant's row, it does not open.
-    tenant(&app, "other").await;
+    app.create_tenant("other").await;
     let mut other = graph();
     other["client_secret"] = json!("another tenant's secret");
     assert_eq!(app.put_connection("other", &other).await.status(), 201);
@@ -212,7 +211,7 @@ async fn the_stored_secret_is_sealed_and_opens_for_its_tenant_only() {
 #[tokio::test]
 async fn a_server_without_a_secret_key_refuses_a_secret_and_saves_nothing() {
     let app = spawn_app().await;
-    tenant(&app, "acme").await;
+    app.create_tenant("acme").await;
     let problem = assert_problem(app.put_connection("acme", &graph()).await, 409).await;
     assert!(
         problem["detail"]
@@ -230,7 +229,7 @@ async fn a_server_without_a_secret_key_refuses_a_secret_and_saves_nothing() {
 #[tokio::test]
 async fn the_platform_app_stands_in_for_left_out_client_credentials() {
     let app = spawn_app_with(|s| s.graph_app = Some(platform())).await;
-    tenant(&app, "acme").await;
+    app.create_tenant("acme").await;
     let body = with(graph(), json!({"client_id": null, "client_secret": null}));
     let (status, text) = answer(app.put_connection("acme", &body).await).await;
     assert_eq!(status, 201, "{text}");
@@ -250,7 +249,7 @@ async fn the_platform_app_stands_in_for_left_out_client_credentials() {
 #[tokio::test]
 async fn left_out_client_credentials_without_a_platform_app_are_400() {
     let app = spawn_app_with(with_key).await;
-    tenant(&app, "acme").await;
+    app.create_tenant("acme").await;
     for changes in [
         json!({"client_id": null, "client_secret": null}),
         json!({"client_id": null}),
@@ -265,9 +264,7 @@ async fn left_out_client_credentials_without_a_platform_app_are_400() {
 
 #[tokio::test]
 async fn invalid_connections_are_problems_and_change_nothing() {
-    let app = spawn_app_with(with_key).await;
-    tenant(&app, "acme").await;
-    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
+    let app = acme_on_graph().await;
     let before = answer(get(&app, "acme").await).await;
     for changes in [
         json!({"cloud": "mars"}),
@@ -300,7 +297,7 @@ async fn invalid_connections_are_problems_and_change_nothing() {
 #[tokio::test]
 async fn group_scopes_are_deduplicated_and_bounded() {
     let app = spawn_app_with(with_key).await;
-    tenant(&app, "acme").await;
+    app.create_tenant("acme").await;
     let body = with(
         graph(),
         json!({"scope": {"type": "groups", "group_ids": [GROUP, GROUP.to_uppercase()]}}),
@@ -329,20 +326,14 @@ async fn saving_a_connection_makes_graph_the_tenant_source() {
     assert_eq!(t["source"], "graph");
     // The source took effect: SCIM writes are refused while the tenant pulls.
     let res = app
-        .scim_post(
-            &token,
-            "/Users",
-            &crate::helpers::user_body("ada@acme.example"),
-        )
+        .scim_post(&token, "/Users", &user_body("ada@acme.example"))
         .await;
     assert_eq!(res.status(), 409);
 }
 
 #[tokio::test]
 async fn disconnect_removes_the_connection_and_its_mirrored_objects() {
-    let app = spawn_app_with(with_key).await;
-    tenant(&app, "acme").await;
-    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
+    let app = acme_on_graph().await;
     let mut conn = app.db.conn();
     let mirrored = sql(
         &mut conn,
@@ -374,7 +365,7 @@ async fn an_unknown_tenant_or_no_connection_is_404() {
     let problem = assert_problem(app.put_connection("nope", &graph()).await, 404).await;
     assert!(problem["detail"].as_str().unwrap().contains("nope"));
     assert_problem(get(&app, "nope").await, 404).await;
-    tenant(&app, "acme").await;
+    app.create_tenant("acme").await;
     let problem = assert_problem(get(&app, "acme").await, 404).await;
     assert!(
         problem["detail"]
@@ -387,9 +378,7 @@ async fn an_unknown_tenant_or_no_connection_is_404() {
 
 #[tokio::test]
 async fn a_replacement_keeps_the_secret_and_state_unless_it_reads_another_directory() {
-    let app = spawn_app_with(with_key).await;
-    tenant(&app, "acme").await;
-    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
+    let app = acme_on_graph().await;
     let mut conn = app.db.conn();
     let sealed = stored(&mut conn, "acme").unwrap().secret;
     // As if a run had applied.
@@ -438,42 +427,34 @@ async fn a_replacement_keeps_the_secret_and_state_unless_it_reads_another_direct
     assert_eq!(row.secret, sealed);
 }
 
+/// The tenant `t` shows this sync interval and deprovision brake.
+fn assert_schedule(t: &Value, sync_interval: &str, deprovision_brake: Value) {
+    assert_eq!(t["sync_interval"], sync_interval);
+    assert_eq!(t["deprovision_brake"], deprovision_brake);
+}
+
 #[tokio::test]
 async fn sync_interval_and_deprovision_brake_round_trip_and_are_bounded() {
     let app = spawn_app().await;
-    tenant(&app, "acme").await;
-    let t: Value = app.admin_json("/admin/v1/tenants/acme").await;
-    assert_eq!(t["sync_interval"], "6h");
-    assert_eq!(
-        t["deprovision_brake"],
-        json!({"max_percent": 20, "min_count": 10})
-    );
+    app.create_tenant("acme").await;
+    let mut t: Value = app.admin_json("/admin/v1/tenants/acme").await;
+    assert_schedule(&t, "6h", json!({"max_percent": 20, "min_count": 10}));
 
-    let res = app
-        .admin_patch(
-            "/admin/v1/tenants/acme",
-            &json!({"sync_interval": "90m", "deprovision_brake": {"max_percent": 5}}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let t: Value = app.json(res).await;
-    assert_eq!(t["sync_interval"], "1h 30m");
-    assert_eq!(
-        t["deprovision_brake"],
-        json!({"max_percent": 5, "min_count": 10})
-    );
-    let res = app
-        .admin_patch(
-            "/admin/v1/tenants/acme",
-            &json!({"sync_interval": "15m", "deprovision_brake": {"min_count": 0}}),
-        )
-        .await;
-    let t: Value = app.json(res).await;
-    assert_eq!(t["sync_interval"], "15m");
-    assert_eq!(
-        t["deprovision_brake"],
-        json!({"max_percent": 5, "min_count": 0})
-    );
+    for (change, sync_interval, deprovision_brake) in [
+        (
+            json!({"sync_interval": "90m", "deprovision_brake": {"max_percent": 5}}),
+            "1h 30m",
+            json!({"max_percent": 5, "min_count": 10}),
+        ),
+        (
+            json!({"sync_interval": "15m", "deprovision_brake": {"min_count": 0}}),
+            "15m",
+            json!({"max_percent": 5, "min_count": 0}),
+        ),
+    ] {
+        t = app.patch_tenant("acme", &change).await;
+        assert_schedule(&t, sync_interval, deprovision_brake);
+    }
 
     for bad in [
         json!({"sync_interval": "14m"}),
@@ -493,9 +474,7 @@ async fn sync_interval_and_deprovision_brake_round_trip_and_are_bounded() {
 
 #[tokio::test]
 async fn a_shorter_sync_interval_brings_a_scheduled_run_forward() {
-    let app = spawn_app_with(with_key).await;
-    tenant(&app, "acme").await;
-    assert_eq!(app.put_connection("acme", &graph()).await.status(), 201);
+    let app = acme_on_graph().await;
     let mut conn = app.db.conn();
     sql(
         &mut conn,
@@ -503,10 +482,8 @@ async fn a_shorter_sync_interval_brings_a_scheduled_run_forward() {
          WHERE tenant_id = (SELECT id FROM tenants WHERE slug = $1)",
         "acme",
     );
-    let res = app
-        .admin_patch("/admin/v1/tenants/acme", &json!({"sync_interval": "1h"}))
+    app.patch_tenant("acme", &json!({"sync_interval": "1h"}))
         .await;
-    assert_eq!(res.status(), 200);
     let next = stored(&mut conn, "acme").unwrap().next_run_at.unwrap();
     let now = app.clock.now();
     assert!(next <= now + chrono::Duration::hours(1), "{next} vs {now}");
@@ -568,7 +545,7 @@ fn serve_with_a_malformed_secret_key_stops_naming_the_variable() {
 async fn secret_key_rotate_seals_every_secret_again_under_the_new_key() {
     let app = spawn_app_with(with_key).await;
     for slug in ["acme", "beta"] {
-        tenant(&app, slug).await;
+        app.create_tenant(slug).await;
         assert_eq!(app.put_connection(slug, &graph()).await.status(), 201);
     }
     let url = app.db.url.expose().to_owned();
@@ -584,18 +561,13 @@ async fn secret_key_rotate_seals_every_secret_again_under_the_new_key() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was sealed again"));
     assert_eq!(stored(&mut app.db.conn(), "acme").unwrap().secret, before);
 
-    let out = scimd(&url)
-        .args(["secret-key", "rotate"])
-        .env("SCIMD_SECRET_KEY", b64(&NEW_KEY))
-        .env("SCIMD_SECRET_KEY_PREVIOUS", b64(&KEY))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        scimd(&url)
+            .args(["secret-key", "rotate"])
+            .env("SCIMD_SECRET_KEY", b64(&NEW_KEY))
+            .env("SCIMD_SECRET_KEY_PREVIOUS", b64(&KEY)),
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    assert_eq!(out.trim(), "2");
     let after = stored(&mut app.db.conn(), "acme").unwrap().secret;
     assert_ne!(after, before);
 

@@ -327,12 +327,12 @@ async fn pages_without_a_session_send_the_browser_to_sign_in() {
     // A request htmx makes (a run's panel polling itself) is told to load the sign-in page
     // whole, not given it to swap into the panel.
     let polled = app
-        .client
-        .get(app.url("/console/t/default/runs/00000000-0000-0000-0000-000000000000/panel"))
-        .header("HX-Request", "true")
-        .send()
-        .await
-        .unwrap();
+        .anonymous_get_with(
+            "/console/t/default/runs/00000000-0000-0000-0000-000000000000/panel",
+            "HX-Request",
+            "true",
+        )
+        .await;
     assert_eq!(polled.status(), 401);
     assert_eq!(polled.headers()["hx-redirect"], "/console/sign-in");
 }
@@ -372,38 +372,38 @@ async fn every_console_answer_carries_a_strict_csp_and_refuses_frames() {
     assert!(htmx.text().await.unwrap().starts_with("var htmx="));
 }
 
+/// The status of the console's new-tenant form for the tenant `forged`, sent with this
+/// anti-forgery token (or none).
+async fn post_forged_tenant(browser: &Browser<'_>, csrf: Option<&str>) -> u16 {
+    let mut form = vec![("slug", "forged")];
+    form.extend(csrf.map(|token| ("csrf", token)));
+    browser
+        .post("/console/tenants", &form)
+        .await
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
 async fn forged_forms_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let browser = Browser::signed_in(&app).await;
-    let missing = browser
-        .post("/console/tenants", &[("slug", "forged")])
-        .await;
-    assert_eq!(missing.status(), 403);
-    let wrong = browser
-        .post(
-            "/console/tenants",
-            &[("slug", "forged"), ("csrf", "not-the-token")],
-        )
-        .await;
-    assert_eq!(wrong.status(), 403);
+    assert_eq!(post_forged_tenant(&browser, None).await, 403);
+    assert_eq!(
+        post_forged_tenant(&browser, Some("not-the-token")).await,
+        403
+    );
     // Another session's token is wrong too.
     let other = Browser::signed_in(&app).await;
     let theirs = other.token().await;
-    let foreign = browser
-        .post("/console/tenants", &[("slug", "forged"), ("csrf", &theirs)])
-        .await;
-    assert_eq!(foreign.status(), 403);
+    assert_eq!(post_forged_tenant(&browser, Some(&theirs)).await, 403);
     assert_eq!(
         app.admin_get("/admin/v1/tenants/forged").await.status(),
         404
     );
 
     let token = browser.token().await;
-    let made = browser
-        .post("/console/tenants", &[("slug", "forged"), ("csrf", &token)])
-        .await;
-    assert_eq!(made.status(), 303);
+    assert_eq!(post_forged_tenant(&browser, Some(&token)).await, 303);
     assert_eq!(
         app.admin_get("/admin/v1/tenants/forged").await.status(),
         200
@@ -571,32 +571,22 @@ async fn a_person_is_deleted_by_policy_and_restored_from_their_page() {
     let ann = app.create_user(&token, &user_body("ann@acme.test")).await;
     let id = ann["id"].as_str().unwrap().to_owned();
     let browser = Browser::signed_in(&app).await;
-    let page = browser.page(&format!("/console/t/acme/people/{id}")).await;
+    let page_at = format!("/console/t/acme/people/{id}");
+    let person_at = format!("/admin/v1/tenants/acme/people/{id}");
+    let page = browser.page(&page_at).await;
     assert!(page.contains("Delete (retain)"), "{page}");
     let csrf = csrf_of(&page);
     browser
-        .submit(
-            &format!("/console/t/acme/people/{id}/delete"),
-            &[("csrf", &csrf)],
-        )
+        .submit(&format!("{page_at}/delete"), &[("csrf", &csrf)])
         .await;
-    let person = app
-        .admin_json(&format!("/admin/v1/tenants/acme/people/{id}"))
-        .await;
+    let person = app.admin_json(&person_at).await;
     assert!(person["deprovisioned_at"].is_string(), "{person}");
-    let page = browser
-        .page(&format!("/console/t/acme/people/{id}?notice=deleted"))
-        .await;
+    let page = browser.page(&format!("{page_at}?notice=deleted")).await;
     assert!(page.contains(">Restore<"), "{page}");
     browser
-        .submit(
-            &format!("/console/t/acme/people/{id}/restore"),
-            &[("csrf", &csrf)],
-        )
+        .submit(&format!("{page_at}/restore"), &[("csrf", &csrf)])
         .await;
-    let person = app
-        .admin_json(&format!("/admin/v1/tenants/acme/people/{id}"))
-        .await;
+    let person = app.admin_json(&person_at).await;
     assert!(person["deprovisioned_at"].is_null(), "{person}");
     assert_eq!(
         app.scim_get(&token, &format!("/Users/{id}")).await.status(),
@@ -861,11 +851,7 @@ async fn a_dry_run_with_a_bad_row_then_a_clean_import_are_followed_from_any_node
     let counts = people_counts(&first, "csvco").await;
     assert_eq!(counts["participating"], 3);
     let people = first
-        .json(
-            first
-                .admin_get("/admin/v1/tenants/csvco/people?limit=10")
-                .await,
-        )
+        .admin_json("/admin/v1/tenants/csvco/people?limit=10")
         .await;
     let emails: Vec<&str> = people["items"]
         .as_array()

@@ -247,6 +247,16 @@ impl Api<'_> {
     async fn get(&self, template: &str, path: &str, want: u16) -> Value {
         self.call("GET", template, path, None, want).await
     }
+
+    /// [`Api::call`] of a `POST` without a body.
+    async fn post(&self, template: &str, path: &str, want: u16) -> Value {
+        self.call("POST", template, path, None, want).await
+    }
+
+    /// [`Api::call`] of a `DELETE`.
+    async fn delete(&self, template: &str, path: &str, want: u16) -> Value {
+        self.call("DELETE", template, path, None, want).await
+    }
 }
 
 /// The server answers exactly the documented operations: each documented one reaches its
@@ -400,11 +410,9 @@ async fn every_admin_answer_fits_the_documented_schema() {
     let token = issued["token"].as_str().unwrap().to_owned();
     // An empty body is a token without label or expiry.
     let plain = api
-        .call(
-            "POST",
+        .post(
             "/tenants/{slug}/tokens",
             "/admin/v1/tenants/acme/tokens",
-            None,
             201,
         )
         .await;
@@ -436,13 +444,11 @@ async fn every_admin_answer_fits_the_documented_schema() {
         "/admin/v1/tenants/acme/tokens/{}",
         plain["key_id"].as_str().unwrap()
     );
-    api.call("DELETE", "/tenants/{slug}/tokens/{key_id}", &key, None, 204)
+    api.delete("/tenants/{slug}/tokens/{key_id}", &key, 204)
         .await;
-    api.call(
-        "DELETE",
+    api.delete(
         "/tenants/{slug}/tokens/{key_id}",
         "/admin/v1/tenants/acme/tokens/nope",
-        None,
         404,
     )
     .await;
@@ -507,6 +513,8 @@ async fn every_admin_answer_fits_the_documented_schema() {
     )
     .await;
 
+    // An id of nothing, for the 404s.
+    let unknown = uuid::Uuid::new_v4();
     let person = format!("{t}/people/{{id}}");
     let got = api.get(&person, &format!("{people}/{ada_id}"), 200).await;
     assert_eq!(got["userName"], "ada@acme.example");
@@ -529,7 +537,7 @@ async fn every_admin_answer_fits_the_documented_schema() {
             "POST",
             &template,
             &path,
-            Some(json!({"ids": [uuid::Uuid::new_v4()]})),
+            Some(json!({"ids": [unknown]})),
             404,
         )
         .await;
@@ -539,23 +547,11 @@ async fn every_admin_answer_fits_the_documented_schema() {
     for op in ["exclude", "include"] {
         let template = format!("{t}/groups/{{id}}/{op}");
         let g = api
-            .call(
-                "POST",
-                &template,
-                &format!("{groups}/{gid}/{op}"),
-                None,
-                200,
-            )
+            .post(&template, &format!("{groups}/{gid}/{op}"), 200)
             .await;
         assert_eq!(g["excluded"], op == "exclude");
-        api.call(
-            "POST",
-            &template,
-            &format!("{groups}/{}/{op}", uuid::Uuid::new_v4()),
-            None,
-            404,
-        )
-        .await;
+        api.post(&template, &format!("{groups}/{unknown}/{op}"), 404)
+            .await;
     }
 
     let counts = format!("{t}/people/counts");
@@ -574,12 +570,8 @@ async fn every_admin_answer_fits_the_documented_schema() {
         400,
     )
     .await;
-    api.get(
-        &history,
-        &format!("{people}/{}/history", uuid::Uuid::new_v4()),
-        404,
-    )
-    .await;
+    api.get(&history, &format!("{people}/{unknown}/history"), 404)
+        .await;
 
     // Import: a dry run, a refused file, a file of another type.
     let import = format!("{t}/people/import");
@@ -624,35 +616,17 @@ async fn every_admin_answer_fits_the_documented_schema() {
     );
 
     // Delete and restore.
-    api.call("DELETE", &person, &format!("{people}/{ada_id}"), None, 204)
+    api.delete(&person, &format!("{people}/{ada_id}"), 204)
         .await;
-    api.call(
-        "DELETE",
-        &person,
-        &format!("{people}/{}", uuid::Uuid::new_v4()),
-        None,
-        404,
-    )
-    .await;
+    api.delete(&person, &format!("{people}/{unknown}"), 404)
+        .await;
     let restore = format!("{t}/people/{{id}}/restore");
     let back = api
-        .call(
-            "POST",
-            &restore,
-            &format!("{people}/{ada_id}/restore"),
-            None,
-            200,
-        )
+        .post(&restore, &format!("{people}/{ada_id}/restore"), 200)
         .await;
     assert!(back["deprovisioned_at"].is_null(), "{back}");
-    api.call(
-        "POST",
-        &restore,
-        &format!("{people}/{}/restore", uuid::Uuid::new_v4()),
-        None,
-        404,
-    )
-    .await;
+    api.post(&restore, &format!("{people}/{unknown}/restore"), 404)
+        .await;
 
     // The feed.
     let feed = format!("{t}/events");
@@ -712,23 +686,15 @@ async fn every_admin_answer_fits_the_documented_schema() {
     // Pull sync, against a Graph fake: a connection test, runs, a plan, a held run and
     // its approval.
     let tested = api
-        .call(
-            "POST",
-            &format!("{connection}/test"),
-            &format!("{at}/test"),
-            None,
-            200,
-        )
+        .post(&format!("{connection}/test"), &format!("{at}/test"), 200)
         .await;
     assert_eq!(
         tested["ok"], false,
         "the fake knows no contoso.onmicrosoft.com"
     );
-    api.call(
-        "POST",
+    api.post(
         &format!("{connection}/test"),
         "/admin/v1/tenants/nobody/connection/test",
-        None,
         404,
     )
     .await;
@@ -747,12 +713,11 @@ async fn every_admin_answer_fits_the_documented_schema() {
     let start = format!("{t}/sync");
     let run_at = format!("{t}/sync-runs/{{id}}");
     let sync = |dry: bool| format!("/admin/v1/tenants/pull/sync?dry_run={dry}");
-    let started = api.call("POST", &start, &sync(true), None, 202).await;
+    let started = api.post(&start, &sync(true), 202).await;
     let id = started["run_id"].as_str().unwrap().to_owned();
     assert_eq!(app.wait_for_run("pull", &id).await["status"], "planned");
-    api.call("POST", &start, "/admin/v1/tenants/nobody/sync", None, 404)
-        .await;
-    api.call("POST", &start, &sync(false), None, 202).await;
+    api.post(&start, "/admin/v1/tenants/nobody/sync", 404).await;
+    api.post(&start, &sync(false), 202).await;
     let runs = format!("{t}/sync-runs");
     let page = api
         .get(&runs, "/admin/v1/tenants/pull/sync-runs?limit=1", 200)
@@ -770,8 +735,8 @@ async fn every_admin_answer_fits_the_documented_schema() {
         200,
     )
     .await;
-    let unknown = "/admin/v1/tenants/pull/sync-runs/0190f0f0-0000-7000-8000-000000000000";
-    api.get(&run_at, unknown, 404).await;
+    let unknown_run = "/admin/v1/tenants/pull/sync-runs/0190f0f0-0000-7000-8000-000000000000";
+    api.get(&run_at, unknown_run, 404).await;
     let plan = format!("{run_at}/plan");
     let items = api
         .get(
@@ -806,9 +771,9 @@ async fn every_admin_answer_fits_the_documented_schema() {
         "/admin/v1/tenants/pull/sync-runs/{}/approve",
         held["id"].as_str().unwrap()
     );
-    let approved = api.call("POST", &approve, &held_at, None, 200).await;
+    let approved = api.post(&approve, &held_at, 200).await;
     assert_eq!(approved["status"], "succeeded");
-    api.call("POST", &approve, &held_at, None, 409).await;
+    api.post(&approve, &held_at, 409).await;
 
     // Connect links: made, refused, listed, revoked.
     let links = format!("{t}/connect-links");
@@ -830,16 +795,9 @@ async fn every_admin_answer_fits_the_documented_schema() {
     assert_eq!(page["items"][0]["state"], "pending", "{page}");
     api.get(&links, &format!("{links_at}?cursor=x"), 400).await;
     let id = made["id"].as_str().unwrap();
-    api.call("DELETE", &link, &format!("{links_at}/{id}"), None, 204)
+    api.delete(&link, &format!("{links_at}/{id}"), 204).await;
+    api.delete(&link, &format!("{links_at}/{unknown}"), 404)
         .await;
-    api.call(
-        "DELETE",
-        &link,
-        &format!("{links_at}/{}", uuid::Uuid::new_v4()),
-        None,
-        404,
-    )
-    .await;
 
     // Disconnect, then delete the tenant.
     api.call(
@@ -860,10 +818,8 @@ async fn every_admin_answer_fits_the_documented_schema() {
         )
         .await;
     assert_eq!(done["tenant"]["source"], "manual");
-    api.call("DELETE", t, "/admin/v1/tenants/acme", None, 204)
-        .await;
-    api.call("DELETE", t, "/admin/v1/tenants/acme", None, 404)
-        .await;
+    api.delete(t, "/admin/v1/tenants/acme", 204).await;
+    api.delete(t, "/admin/v1/tenants/acme", 404).await;
 
     // Errors outside the handlers are problems too: headers too large (the `default`
     // response).

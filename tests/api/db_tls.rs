@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use scimd::config::DatabaseUrl;
 use scimd::store::{database, fast, Db};
 
-use crate::helpers::{init_logs, Served};
+use crate::helpers::{free_port, init_logs, ScimClient, Served};
 use crate::own_pg::{run, serve_on, OwnPostgres};
 
 /// A CA, a server certificate it signed for 127.0.0.1 and localhost, and another CA.
@@ -114,18 +114,18 @@ async fn verify_full_with_the_right_ca_serves_on_every_pool() {
     let (base, token) = serve_on(&url, |settings| settings.pool_size = 4);
     let mut conn = PgConnection::establish(url.expose()).unwrap();
     let client = reqwest::Client::new();
+    let scim = ScimClient::new(&format!("{base}/scim/v2"), &token);
 
     // Creates and reads by id run on the workers' async connections, the group's writes
     // on the blocking pool.
     let mut ids = Vec::new();
     for i in 0..8 {
-        let res = client
-            .post(format!("{base}/scim/v2/Users"))
-            .bearer_auth(&token)
-            .json(&json!({"userName": format!("tls{i}@example.com")}))
-            .send()
-            .await
-            .unwrap();
+        let res = scim
+            .post(
+                "/Users",
+                &json!({"userName": format!("tls{i}@example.com")}),
+            )
+            .await;
         assert_eq!(res.status(), 201);
         ids.push(
             res.json::<Value>().await.unwrap()["id"]
@@ -135,21 +135,15 @@ async fn verify_full_with_the_right_ca_serves_on_every_pool() {
         );
     }
     for id in &ids {
-        let res = client
-            .get(format!("{base}/scim/v2/Users/{id}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let res = scim.get(&format!("/Users/{id}")).await;
         assert_eq!(res.status(), 200);
     }
-    let res = client
-        .post(format!("{base}/scim/v2/Groups"))
-        .bearer_auth(&token)
-        .json(&json!({"displayName": "TLS", "members": [{"value": ids[0]}]}))
-        .send()
-        .await
-        .unwrap();
+    let res = scim
+        .post(
+            "/Groups",
+            &json!({"displayName": "TLS", "members": [{"value": ids[0]}]}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     // Each worker's pools answer (/readyz asks the worker it lands on).
     for _ in 0..6 {
@@ -314,10 +308,7 @@ async fn log_lines_of_failed_connections_carry_no_password() {
         "postgres://postgres:{secret}@127.0.0.1:{}/scimd?sslmode=disable",
         pg.port
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
+    let port = free_port();
     let log = pg.dir.join("scimd.log");
     let mut node = Served::spawn(
         Command::new(env!("CARGO_BIN_EXE_scimd"))
@@ -330,6 +321,7 @@ async fn log_lines_of_failed_connections_carry_no_password() {
     );
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
+    let unknown_token = ScimClient::new(&format!("{base}/scim/v2"), "scimd_nokey_nosecret");
     let until = Instant::now() + Duration::from_secs(60);
     loop {
         let res = client.get(format!("{base}/readyz")).send().await;
@@ -344,14 +336,9 @@ async fn log_lines_of_failed_connections_carry_no_password() {
     for _ in 0..3 {
         let res = client.get(format!("{base}/readyz")).send().await.unwrap();
         assert_eq!(res.status(), 503);
-        let res = client
-            .get(format!(
-                "{base}/scim/v2/Users/00000000-0000-0000-0000-000000000000"
-            ))
-            .bearer_auth("scimd_nokey_nosecret")
-            .send()
-            .await
-            .unwrap();
+        let res = unknown_token
+            .get("/Users/00000000-0000-0000-0000-000000000000")
+            .await;
         assert_ne!(res.status(), 500);
     }
     pg.start_again();

@@ -12,6 +12,9 @@ use tokio::net::TcpStream;
 
 use crate::helpers::{spawn_app, spawn_app_with, TestApp};
 
+/// A request for `/healthz`, whole.
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n";
+
 async fn connect(app: &TestApp) -> TcpStream {
     let addr = app.address.trim_start_matches("http://");
     TcpStream::connect(addr).await.unwrap()
@@ -20,13 +23,15 @@ async fn connect(app: &TestApp) -> TcpStream {
 /// A connection that has had one request answered, kept alive.
 async fn answered_once(app: &TestApp) -> TcpStream {
     let mut stream = connect(app).await;
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n")
-        .await
-        .unwrap();
-    let answer = read_answer(&mut stream, Duration::from_secs(5)).await;
+    let answer = ask(&mut stream, HEALTHZ, Duration::from_secs(5)).await;
     assert_eq!(answer.status, 200, "{answer:?}");
     stream
+}
+
+/// Writes `request` on `stream`, then reads the answer, waiting at most `within`.
+async fn ask(stream: &mut TcpStream, request: &[u8], within: Duration) -> Answer {
+    stream.write_all(request).await.unwrap();
+    read_answer(stream, within).await
 }
 
 /// An answer read off a raw socket.
@@ -137,8 +142,7 @@ async fn a_100_kb_url_gets_414_with_a_scim_error_body_and_the_connection_closes(
         "GET {} HTTP/1.1\r\nhost: scim.test\r\nauthorization: Bearer x\r\n\r\n",
         long_filter(100 * 1024)
     );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let answer = read_answer(&mut stream, Duration::from_secs(10)).await;
+    let answer = ask(&mut stream, request.as_bytes(), Duration::from_secs(10)).await;
     assert_eq!(answer.status, 414, "{answer:?}");
     assert_eq!(
         answer.header("content-type").as_deref(),
@@ -163,8 +167,7 @@ async fn a_100_kb_url_gets_414_with_a_scim_error_body_and_the_connection_closes(
         "GET /admin/v1/tenants?x={} HTTP/1.1\r\n\r\n",
         "a".repeat(20_000)
     );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let answer = read_answer(&mut stream, Duration::from_secs(10)).await;
+    let answer = ask(&mut stream, request.as_bytes(), Duration::from_secs(10)).await;
     assert_eq!(answer.status, 414);
     assert_eq!(
         answer.header("content-type").as_deref(),
@@ -227,11 +230,12 @@ async fn a_client_that_never_finishes_its_head_is_cut_after_the_timeout() {
     // The first request of a connection.
     let mut stream = connect(&app).await;
     let started = Instant::now();
-    stream
-        .write_all(b"GET /scim/v2/Users HTTP/1.1\r\nhost: t\r\nx-slow: ")
-        .await
-        .unwrap();
-    let answer = read_answer(&mut stream, Duration::from_secs(10)).await;
+    let answer = ask(
+        &mut stream,
+        b"GET /scim/v2/Users HTTP/1.1\r\nhost: t\r\nx-slow: ",
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(answer.status, 408, "{answer:?}");
     assert_eq!(answer.json()["status"], "408");
     assert!(closed_within(&mut stream, Duration::from_secs(5)).await);
@@ -279,11 +283,7 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_keep_alive() {
     // Zero: one request per connection.
     let app = spawn_app_with(|s| s.keep_alive = Duration::ZERO).await;
     let mut stream = connect(&app).await;
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n")
-        .await
-        .unwrap();
-    let answer = read_answer(&mut stream, Duration::from_secs(5)).await;
+    let answer = ask(&mut stream, HEALTHZ, Duration::from_secs(5)).await;
     assert_eq!(answer.status, 200);
     assert!(closed_within(&mut stream, Duration::from_secs(1)).await);
 }
@@ -301,10 +301,7 @@ async fn connections_past_the_limit_per_worker_wait_until_one_closes() {
     }
     // The kernel completes the handshake, but the worker does not take the connection.
     let mut third = connect(&app).await;
-    third
-        .write_all(b"GET /healthz HTTP/1.1\r\nhost: t\r\n\r\n")
-        .await
-        .unwrap();
+    third.write_all(HEALTHZ).await.unwrap();
     let mut peek = [0u8; 1];
     let early = tokio::time::timeout(Duration::from_millis(700), third.peek(&mut peek)).await;
     assert!(early.is_err(), "answered past the connection limit");

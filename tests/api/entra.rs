@@ -4,15 +4,11 @@
 use reqwest::header::{CONTENT_TYPE, ETAG, LOCATION};
 use serde_json::{json, Value};
 
-use crate::helpers::{self, patch_op, spawn_app, urlencode, user_body, TestApp};
+use crate::helpers::{
+    self, patch_op, spawn_app, spawn_app_with_tenant, urlencode, user_body, TestApp,
+};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-async fn app_and_token() -> (TestApp, String) {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("contoso").await;
-    (app, token)
-}
 
 fn entra_user(user_name: &str, external_id: &str) -> Value {
     json!({
@@ -31,7 +27,7 @@ fn entra_user(user_name: &str, external_id: &str) -> Value {
 
 #[tokio::test]
 async fn test_connection_filter_on_random_guid_returns_empty_list_not_404() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let res = app
         .scim_get(
             &token,
@@ -55,7 +51,7 @@ async fn test_connection_filter_on_random_guid_returns_empty_list_not_404() {
 
 #[tokio::test]
 async fn create_answers_201_with_location_etag_and_meta() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let res = app
         .scim_post(&token, "/Users", &entra_user("ryan@contoso.com", "ryan"))
         .await;
@@ -88,7 +84,7 @@ async fn create_answers_201_with_location_etag_and_meta() {
 
 #[tokio::test]
 async fn matching_by_username_or_external_id_finds_the_user() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let user = app
         .create_user(&token, &entra_user("Ryan@Contoso.com", "ext-ryan"))
         .await;
@@ -118,7 +114,7 @@ async fn matching_by_username_or_external_id_finds_the_user() {
 
 #[tokio::test]
 async fn patch_ops_with_capitalised_names_are_accepted() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let id = app
         .create_user(&token, &entra_user("a@contoso.com", "a"))
         .await["id"]
@@ -145,7 +141,7 @@ async fn patch_ops_with_capitalised_names_are_accepted() {
 
 #[tokio::test]
 async fn booleans_as_strings_are_accepted_for_active() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let id = app
         .create_user(&token, &entra_user("b@contoso.com", "b"))
         .await["id"]
@@ -157,21 +153,20 @@ async fn booleans_as_strings_are_accepted_for_active() {
         (json!("True"), true),
         (json!(false), false),
     ] {
-        let res = app
-            .scim_patch(
+        let user = app
+            .patch_ok(
                 &token,
                 &format!("/Users/{id}"),
-                &patch_op(json!([{"op": "Replace", "path": "active", "value": sent}])),
+                json!([{"op": "Replace", "path": "active", "value": sent}]),
             )
             .await;
-        assert_eq!(res.status(), 200);
-        assert_eq!(app.json(res).await["active"], expected);
+        assert_eq!(user["active"], expected);
     }
 }
 
 #[tokio::test]
 async fn pathless_replace_accepts_dotted_and_urn_prefixed_keys() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let id = app
         .create_user(&token, &entra_user("c@contoso.com", "c"))
         .await["id"]
@@ -199,22 +194,20 @@ async fn pathless_replace_accepts_dotted_and_urn_prefixed_keys() {
 
 #[tokio::test]
 async fn value_filtered_path_creates_the_element_when_missing() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let mut body = user_body("d@contoso.com");
     body.as_object_mut().unwrap().remove("emails");
     let id = app.create_user(&token, &body).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let res = app
-        .scim_patch(
+    let user = app
+        .patch_ok(
             &token,
             &format!("/Users/{id}"),
-            &patch_op(json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "d.work@contoso.com"}])),
+            json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "d.work@contoso.com"}]),
         )
         .await;
-    assert_eq!(res.status(), 200);
-    let user = app.json(res).await;
     assert_eq!(
         user["emails"],
         json!([{"type": "work", "value": "d.work@contoso.com"}])
@@ -223,7 +216,7 @@ async fn value_filtered_path_creates_the_element_when_missing() {
 
 #[tokio::test]
 async fn manager_is_accepted_as_string_object_or_array_and_cleared_by_empty() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let id = app
         .create_user(&token, &entra_user("e@contoso.com", "e"))
         .await["id"]
@@ -271,25 +264,23 @@ async fn manager_is_accepted_as_string_object_or_array_and_cleared_by_empty() {
 
 #[tokio::test]
 async fn empty_operations_list_is_a_no_op() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let user = app
         .create_user(&token, &entra_user("f@contoso.com", "f"))
         .await;
-    let res = app
-        .scim_patch(
+    let after = app
+        .patch_ok(
             &token,
             &format!("/Users/{}", user["id"].as_str().unwrap()),
-            &patch_op(json!([])),
+            json!([]),
         )
         .await;
-    assert_eq!(res.status(), 200);
-    let after = app.json(res).await;
     assert_eq!(after["meta"]["version"], user["meta"]["version"]);
 }
 
 #[tokio::test]
 async fn patch_answers_204_when_the_client_asks_for_no_body() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let id = app
         .create_user(&token, &entra_user("g@contoso.com", "g"))
         .await["id"]
@@ -312,7 +303,7 @@ async fn patch_answers_204_when_the_client_asks_for_no_body() {
 
 #[tokio::test]
 async fn disabled_users_are_still_returned_by_get_and_filters() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let id = app
         .create_user(&token, &entra_user("h@contoso.com", "h"))
         .await["id"]
@@ -340,7 +331,7 @@ async fn disabled_users_are_still_returned_by_get_and_filters() {
 
 #[tokio::test]
 async fn delete_answers_204_then_get_is_404_and_re_create_restores_the_same_id() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let id = app
         .create_user(&token, &entra_user("i@contoso.com", "i"))
         .await["id"]
@@ -379,7 +370,7 @@ async fn delete_answers_204_then_get_is_404_and_re_create_restores_the_same_id()
 
 #[tokio::test]
 async fn group_lookup_by_display_name_excluding_members_and_creation_with_adscim_schema() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let res = app
         .scim_post(
             &token,
@@ -428,7 +419,7 @@ async fn member_ids(app: &TestApp, token: &str, group: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn group_membership_add_with_null_ref_and_remove_by_value_array_removes_only_listed() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let ids = users(&app, &token, 4).await;
     let group = app.create_group(&token, &json!({"displayName": "g"})).await["id"]
         .as_str()
@@ -485,8 +476,7 @@ async fn group_membership_add_with_null_ref_and_remove_by_value_array_removes_on
 
 #[tokio::test]
 async fn unknown_or_foreign_member_is_400_invalid_value_and_nothing_is_applied() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("contoso").await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let other = app.tenant_with_token("fabrikam").await;
     let mine = users(&app, &token, 1).await;
     let foreign = app.create_user(&other, &user_body("x@fabrikam.com")).await["id"]
@@ -521,7 +511,7 @@ async fn unknown_or_foreign_member_is_400_invalid_value_and_nothing_is_applied()
 
 #[tokio::test]
 async fn concurrent_member_patches_lose_no_member() {
-    let (app, token) = app_and_token().await;
+    let (app, token) = spawn_app_with_tenant("contoso").await;
     let ids = users(&app, &token, 24).await;
     let group = app
         .create_group(&token, &json!({"displayName": "busy"}))

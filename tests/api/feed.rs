@@ -8,7 +8,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use crate::helpers::{patch_op, spawn_app, user_body, TestApp};
+use crate::helpers::{patch_op, spawn_app, spawn_app_with_tenant, user_body, TestApp};
 
 const T: &str = "/admin/v1/tenants/acme";
 
@@ -42,8 +42,7 @@ async fn drain(app: &TestApp, mut after: i64, seen: &mut Vec<Value>) -> i64 {
 
 #[tokio::test]
 async fn the_feed_carries_every_write_with_its_fields_in_id_order() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let other = app.tenant_with_token("globex").await;
     let u = app.create_user(&token, &user_body("ann@acme.test")).await;
     app.create_user(&other, &user_body("bob@globex.test")).await;
@@ -116,8 +115,7 @@ async fn the_feed_carries_every_write_with_its_fields_in_id_order() {
 /// has already moved past the others' ids, and must still get it.
 #[tokio::test]
 async fn an_event_committed_late_is_not_skipped() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let tenant_id: uuid::Uuid = {
         use scimd::store::schema::tenants::dsl::*;
         tenants
@@ -179,14 +177,12 @@ async fn concurrent_writers_and_a_poller_see_every_event_exactly_once() {
                     .create_user(&token, &user_body(&format!("w{w}-{i}@acme.test")))
                     .await;
                 let id = u["id"].as_str().unwrap().to_owned();
-                let res = app
-                    .scim_patch(
-                        &token,
-                        &format!("/Users/{id}"),
-                        &patch_op(json!([{"op": "replace", "path": "displayName", "value": "x"}])),
-                    )
-                    .await;
-                assert_eq!(res.status(), 200);
+                app.patch_ok(
+                    &token,
+                    &format!("/Users/{id}"),
+                    json!([{"op": "replace", "path": "displayName", "value": "x"}]),
+                )
+                .await;
             }
         }));
     }
@@ -222,8 +218,7 @@ struct Count {
 #[tokio::test]
 async fn every_writer_gives_each_kind_of_event_its_one_shape() {
     use scimd::provisioning::events::EventKind;
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     // SCIM: create (one statement), create over a manual person (adoption), update,
     // deactivate, delete, re-create (restore), groups and members.
     let manual = app
@@ -292,26 +287,12 @@ async fn every_writer_gives_each_kind_of_event_its_one_shape() {
     });
     assert_eq!(app.scim_post(&token, "/Bulk", &bulk).await.status(), 200);
     // A CSV import: a new person and a change to a manual one.
-    let csv = "email,given_name,department\ncat@example.com,Cat,Sales\n";
-    let res = app
-        .client
-        .post(app.url(&format!("{T}/people/import")))
-        .bearer_auth(&app.admin_key)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let cat_in = |department: &str| {
+        format!("email,given_name,department\ncat@example.com,Cat,{department}\n")
+    };
+    let res = app.import_csv("acme", &cat_in("Sales")).await;
     assert_eq!(res.status(), 200);
-    let res = app
-        .client
-        .post(app.url(&format!("{T}/people/import")))
-        .bearer_auth(&app.admin_key)
-        .header("content-type", "text/csv")
-        .body("email,given_name,department\ncat@example.com,Cat,Legal\n")
-        .send()
-        .await
-        .unwrap();
+    let res = app.import_csv("acme", &cat_in("Legal")).await;
     assert_eq!(res.status(), 200);
     // A disconnect that keeps the people (they become manual), then an erasure.
     let res = app

@@ -19,8 +19,8 @@ use scimd::sync::http::RetryBudget;
 use scimd::sync::{Page, SyncError};
 
 use crate::fake_google::{
-    FakeGoogle, FakeOptions, Fault, GROUPS, GROUP_SCOPE, MEMBER_SCOPE, ORGUNIT_SCOPE, TOKEN, USERS,
-    USER_SCOPE,
+    FakeGoogle, FakeOptions, Faked, Fault, Spoil, GROUPS, GROUP_SCOPE, MEMBER_SCOPE, ORGUNIT_SCOPE,
+    TOKEN, USERS, USER_SCOPE,
 };
 use crate::helpers::{count, events_total as events, fast_retries, spawn_app_with, TestApp};
 
@@ -70,12 +70,22 @@ async fn pages(google: &Google) -> Result<Vec<Page>, SyncError> {
 }
 
 fn user_ids(pages: &[Page]) -> Vec<String> {
-    let mut ids: Vec<String> = pages
-        .iter()
-        .flat_map(|p| p.users.iter().map(|u| u.id.clone()))
-        .collect();
+    sorted(
+        pages
+            .iter()
+            .flat_map(|p| p.users.iter().map(|u| u.id.clone()))
+            .collect(),
+    )
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
+}
+
+/// Users of the root unit added to the fake, named `names`: their ids.
+fn root_users<const N: usize>(fake: &FakeGoogle, names: [&str; N]) -> [String; N] {
+    names.map(|name| fake.add_user(name, "/"))
 }
 
 /// The scope of the groups with these addresses.
@@ -174,9 +184,7 @@ async fn users_are_listed_in_pages_of_500_with_only_the_mapped_fields() {
 #[tokio::test]
 async fn groups_come_with_their_user_members_in_full_nested_ones_included() {
     let fake = fake(0, 0, 0).await;
-    let a = fake.add_user("ann", "/");
-    let b = fake.add_user("bob", "/");
-    let c = fake.add_user("cy", "/");
+    let [a, b, c] = root_users(&fake, ["ann", "bob", "cy"]);
     fake.add_group("inner", "Inner", &["cy@example.com"]);
     let outer = fake.add_group(
         "outer",
@@ -189,12 +197,9 @@ async fn groups_come_with_their_user_members_in_full_nested_ones_included() {
     let g = groups.iter().find(|g| g.id == outer).unwrap();
     assert!(g.members_full);
     assert_eq!(g.fields["displayName"], "Outer");
-    let mut members: Vec<_> = g.members.iter().map(|m| m.id.clone()).collect();
-    members.sort();
-    let mut want = vec![a, b, c];
-    want.sort();
+    let members = sorted(g.members.iter().map(|m| m.id.clone()).collect());
     // Users only: the nested group itself is not a member, its user is.
-    assert_eq!(members, want);
+    assert_eq!(members, sorted(vec![a, b, c]));
     // Members are read by the group's id.
     let q = fake.last_query(&format!("{GROUPS}/{outer}/members"));
     assert_eq!(q["includeDerivedMembership"], "true");
@@ -211,9 +216,7 @@ async fn an_org_unit_scope_lists_the_units_users_with_their_sub_units_once() {
         paths: vec!["/Sales".into(), "/Sales/East".into()],
     };
     let got = pages(&connector(&fake, scope)).await.unwrap();
-    let mut want = vec![s, e];
-    want.sort();
-    assert_eq!(user_ids(&got), want);
+    assert_eq!(user_ids(&got), sorted(vec![s, e]));
     assert_eq!(fake.last_query(USERS)["query"], "orgUnitPath='/Sales/East'");
     // An unknown unit is named.
     let scope = GoogleScope::OrgUnits {
@@ -227,43 +230,36 @@ async fn an_org_unit_scope_lists_the_units_users_with_their_sub_units_once() {
 #[tokio::test]
 async fn a_group_scope_reads_the_chosen_groups_nested_members_and_skips_one_deleted_mid_run() {
     let fake = fake(0, 0, 0).await;
-    let a = fake.add_user("ann", "/");
-    let b = fake.add_user("bob", "/");
-    let gone = fake.add_user("gus", "/");
+    let [a, b, gone] = root_users(&fake, ["ann", "bob", "gus"]);
     fake.add_user("outsider", "/");
     fake.add_group("team", "Team", &["bob@example.com", "gus@example.com"]);
     fake.add_group("all", "All", &["ann@example.com", "team@example.com"]);
     // Gus is listed as a member, then answers 404 when read: deleted meanwhile.
-    fake.fail(
-        &format!("{USERS}/{gone}"),
-        None,
-        Fault::google(404, "notFound", "Resource Not Found: userKey"),
-    );
-    let scope = groups_scope(&["all@example.com"]);
-    let got = pages(&connector(&fake, scope)).await.unwrap();
+    let reading_gone_fails = |fault| fake.fail(&format!("{USERS}/{gone}"), None, fault);
+    let all = || connector(&fake, groups_scope(&["all@example.com"]));
+    reading_gone_fails(Fault::google(
+        404,
+        "notFound",
+        "Resource Not Found: userKey",
+    ));
+    let got = pages(&all()).await.unwrap();
     let users: Vec<_> = got.iter().flat_map(|p| p.users.iter()).collect();
-    let mut live: Vec<_> = users
-        .iter()
-        .filter(|u| u.removed.is_none())
-        .map(|u| u.id.clone())
-        .collect();
-    live.sort();
-    let mut want = vec![a, b];
-    want.sort();
-    assert_eq!(live, want);
+    let live = sorted(
+        users
+            .iter()
+            .filter(|u| u.removed.is_none())
+            .map(|u| u.id.clone())
+            .collect(),
+    );
+    assert_eq!(live, sorted(vec![a, b]));
     let deleted: Vec<_> = users.iter().filter(|u| u.removed.is_some()).collect();
     assert_eq!(deleted.len(), 1);
     assert_eq!(deleted[0].id, gone);
     assert_eq!(fake.requests(USERS), 0, "no users.list in a group scope");
     // 412 is taken the same way.
     fake.clear_faults();
-    fake.fail(
-        &format!("{USERS}/{gone}"),
-        None,
-        Fault::google(412, "conditionNotMet", "Precondition Failed"),
-    );
-    let scope = groups_scope(&["all@example.com"]);
-    let got = pages(&connector(&fake, scope)).await.unwrap();
+    reading_gone_fails(Fault::google(412, "conditionNotMet", "Precondition Failed"));
+    let got = pages(&all()).await.unwrap();
     assert_eq!(
         got.iter()
             .flat_map(|p| p.users.iter())
@@ -319,7 +315,7 @@ async fn rate_limit_403s_and_429_are_retried_and_other_4xx_fail_the_run() {
 async fn a_listing_cut_short_fails_the_round() {
     let fake = fake(700, 0, 0).await;
     // A page that lost its kind is not a page of users.
-    fake.fail(USERS, Some(1), Fault::NoKind);
+    fake.fail(USERS, Some(1), Fault::Spoil(Spoil::NoKind));
     let err = whole_round_error(&fake).await;
     assert_eq!(err.code, "truncated");
     fake.clear_faults();
@@ -540,6 +536,13 @@ async fn test_before_saving(
         .unwrap()
 }
 
+/// The detail of a connection test of `admin` and `customer` that fails.
+async fn failed_test(fake: &FakeGoogle, admin: &str, customer: &str) -> String {
+    let r = test_before_saving(fake, admin, customer).await;
+    assert!(!r.ok, "{}", r.detail);
+    r.detail
+}
+
 #[tokio::test]
 async fn the_connection_test_names_each_cause_in_plain_words() {
     let fake = fake(2, 1, 2).await;
@@ -549,50 +552,37 @@ async fn the_connection_test_names_each_cause_in_plain_words() {
     assert!(ok.detail.contains(&fake.options().client_email));
 
     // A customer that is not this one.
-    let r = test_before_saving(&fake, "admin@example.com", "C0other99").await;
-    assert!(!r.ok);
+    let detail = failed_test(&fake, "admin@example.com", "C0other99").await;
     assert!(
-        r.detail.contains("customer C0other99 was not found"),
-        "{}",
-        r.detail
+        detail.contains("customer C0other99 was not found"),
+        "{detail}"
     );
 
     // A user who is not an administrator.
-    let r = test_before_saving(&fake, "user1@example.com", "my_customer").await;
-    assert!(!r.ok);
+    let detail = failed_test(&fake, "user1@example.com", "my_customer").await;
     assert!(
-        r.detail.contains("user1@example.com") && r.detail.contains("not an administrator"),
-        "{}",
-        r.detail
+        detail.contains("user1@example.com") && detail.contains("not an administrator"),
+        "{detail}"
     );
 
     // An administrator Google does not know.
-    let r = test_before_saving(&fake, "nobody@example.com", "my_customer").await;
-    assert!(!r.ok);
+    let detail = failed_test(&fake, "nobody@example.com", "my_customer").await;
     assert!(
-        r.detail
-            .contains("does not know the administrator nobody@example.com"),
-        "{}",
-        r.detail
+        detail.contains("does not know the administrator nobody@example.com"),
+        "{detail}"
     );
 
     // One scope missing from the delegation: named.
     fake.set_delegated(&[USER_SCOPE, GROUP_SCOPE, ORGUNIT_SCOPE]);
-    let r = test_before_saving(&fake, "admin@example.com", "my_customer").await;
-    assert!(!r.ok);
-    assert!(r.detail.contains(MEMBER_SCOPE), "{}", r.detail);
-    assert!(!r.detail.contains(USER_SCOPE), "{}", r.detail);
+    let detail = failed_test(&fake, "admin@example.com", "my_customer").await;
+    assert!(detail.contains(MEMBER_SCOPE), "{detail}");
+    assert!(!detail.contains(USER_SCOPE), "{detail}");
 
     // No delegation at all.
     fake.set_delegated(&[]);
-    let r = test_before_saving(&fake, "admin@example.com", "my_customer").await;
-    assert!(!r.ok);
-    assert!(
-        r.detail.contains("no domain-wide delegation"),
-        "{}",
-        r.detail
-    );
-    assert!(r.detail.contains(&fake.options().client_id), "{}", r.detail);
+    let detail = failed_test(&fake, "admin@example.com", "my_customer").await;
+    assert!(detail.contains("no domain-wide delegation"), "{detail}");
+    assert!(detail.contains(&fake.options().client_id), "{detail}");
 
     // Bad settings are refused before anything is asked.
     let directories = directories(&fake);
@@ -673,9 +663,7 @@ fn manager_of(p: &PersonRow) -> Option<String> {
 #[tokio::test]
 async fn a_first_sync_creates_people_groups_and_managers_and_a_second_writes_nothing() {
     let fake = fake(0, 0, 0).await;
-    let boss = fake.add_user("boss", "/");
-    let ann = fake.add_user("ann", "/");
-    let quiet = fake.add_user("quiet", "/");
+    let [boss, ann, quiet] = root_users(&fake, ["boss", "ann", "quiet"]);
     fake.update_user(&ann, |u| u.manager = Some("boss@example.com".into()));
     fake.update_user(&quiet, |u| {
         u.mailbox = false;
@@ -794,12 +782,12 @@ async fn an_empty_first_page_or_a_listing_cut_short_fails_the_run_and_changes_no
     );
     assert_eq!(live, 700);
 
-    fake.fail(USERS, Some(1), Fault::EmptyPage);
+    fake.fail(USERS, Some(1), Fault::Spoil(Spoil::EmptyPage));
     let run = sync(&app, "acme").await;
     assert_eq!(run["status"], "failed", "{run}");
     assert_eq!(run["error"]["code"], "empty_listing", "{run}");
 
-    fake.fail(USERS, Some(1), Fault::NoKind);
+    fake.fail(USERS, Some(1), Fault::Spoil(Spoil::NoKind));
     let run = sync(&app, "acme").await;
     assert_eq!(run["status"], "failed", "{run}");
     assert_eq!(run["error"]["code"], "truncated", "{run}");
@@ -825,9 +813,7 @@ async fn an_empty_first_page_or_a_listing_cut_short_fails_the_run_and_changes_no
 #[tokio::test]
 async fn a_group_scope_syncs_the_members_and_deprovisions_one_who_leaves_the_group() {
     let fake = fake(0, 0, 0).await;
-    let a = fake.add_user("ann", "/");
-    let b = fake.add_user("bob", "/");
-    let out = fake.add_user("out", "/");
+    let [a, b, out] = root_users(&fake, ["ann", "bob", "out"]);
     fake.add_group("team", "Team", &["bob@example.com"]);
     fake.add_group("all", "All", &["ann@example.com", "team@example.com"]);
     let app = spawn_app_with(tune(&fake)).await;

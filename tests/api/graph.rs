@@ -11,7 +11,7 @@ use scimd::sync::graph::{Cloud, Graph, GraphConfig, GraphScope, Roots};
 use scimd::sync::http::{RetryBudget, RetryPolicy};
 use scimd::sync::{DirGroup, DirUser, MemberChange, Page, Removal, SyncError};
 
-use crate::fake_graph::{FakeGraph, FakeOptions, Fault};
+use crate::fake_graph::{FakeGraph, FakeOptions, Faked, Fault, Spoil};
 use crate::helpers::fast_retries;
 
 const USERS: &str = "/v1.0/users/delta";
@@ -90,6 +90,28 @@ async fn read_all(graph: &Graph, state: &Value) -> Result<(Vec<Page>, Value, boo
     Ok((pages, state, round.full()))
 }
 
+/// A first read fails with `code`, its message naming `names`.
+async fn assert_first_read_fails(graph: &Graph, code: &str, names: &str) {
+    let err = first_error(graph, &json!({})).await;
+    assert_eq!(err.code, code);
+    assert!(err.message.contains(names), "{}", err.message);
+}
+
+/// A connector of the whole directory that has read it once, and the state to read the
+/// changes from.
+async fn read_once(fake: &FakeGraph) -> (Graph, Value) {
+    let graph = connector(fake, GraphScope::All);
+    let (_, state, _) = read_all(&graph, &json!({})).await.unwrap();
+    (graph, state)
+}
+
+/// The pages of a first read of the whole directory.
+async fn first_read(fake: &FakeGraph) -> Vec<Page> {
+    let graph = connector(fake, GraphScope::All);
+    let (pages, _, _) = read_all(&graph, &json!({})).await.unwrap();
+    pages
+}
+
 async fn first_error(graph: &Graph, state: &Value) -> SyncError {
     let mut round = graph.round(state).await.unwrap();
     loop {
@@ -152,8 +174,7 @@ async fn graph_first_round_follows_next_links_to_the_delta_link() {
 #[tokio::test]
 async fn graph_later_round_returns_only_changes_and_both_removal_reasons() {
     let fake = fake_with_users(6, 999).await;
-    let graph = connector(&fake, GraphScope::All);
-    let (_, state, _) = read_all(&graph, &json!({})).await.unwrap();
+    let (graph, state) = read_once(&fake).await;
 
     fake.update_user("u01", json!({"department": "Sales"}));
     fake.remove_user("u02", "changed");
@@ -193,8 +214,7 @@ async fn graph_later_round_returns_only_changes_and_both_removal_reasons() {
 async fn graph_minimal_delta_entries_are_passed_with_only_the_changed_properties() {
     let fake = fake_with_users(3, 999).await;
     fake.set_minimal_changes(true);
-    let graph = connector(&fake, GraphScope::All);
-    let (_, state, _) = read_all(&graph, &json!({})).await.unwrap();
+    let (graph, state) = read_once(&fake).await;
 
     fake.update_user("u02", json!({"jobTitle": "Lead"}));
     let (pages, _, _) = read_all(&graph, &state).await.unwrap();
@@ -226,9 +246,7 @@ async fn graph_an_entry_on_two_pages_is_passed_on_both_times() {
             body: first.to_string(),
         },
     );
-    let graph = connector(&fake, GraphScope::All);
-
-    let (pages, _, _) = read_all(&graph, &json!({})).await.unwrap();
+    let pages = first_read(&fake).await;
 
     let u01: Vec<_> = users(&pages)
         .into_iter()
@@ -245,9 +263,7 @@ async fn graph_a_group_whose_members_span_pages_comes_as_several_entries() {
     let all: Vec<String> = (1..=25).map(uid).collect();
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
     fake.add_group("big", json!({"displayName": "Everyone"}), &refs);
-    let graph = connector(&fake, GraphScope::All);
-
-    let (pages, _, _) = read_all(&graph, &json!({})).await.unwrap();
+    let pages = first_read(&fake).await;
 
     let entries: Vec<_> = groups(&pages)
         .into_iter()
@@ -296,8 +312,7 @@ async fn graph_later_member_changes_are_changes_and_only_users_count() {
 #[tokio::test]
 async fn graph_gone_delta_link_starts_over_with_a_full_listing_marked_reset() {
     let fake = fake_with_users(5, 2).await;
-    let graph = connector(&fake, GraphScope::All);
-    let (_, state, _) = read_all(&graph, &json!({})).await.unwrap();
+    let (graph, state) = read_once(&fake).await;
     fake.update_user("u01", json!({"department": "Sales"}));
     fake.expire_delta_links();
 
@@ -322,8 +337,7 @@ async fn graph_gone_delta_link_starts_over_with_a_full_listing_marked_reset() {
 #[tokio::test]
 async fn graph_sync_state_not_found_on_a_delta_link_also_starts_over() {
     let fake = fake_with_users(3, 999).await;
-    let graph = connector(&fake, GraphScope::All);
-    let (_, state, _) = read_all(&graph, &json!({})).await.unwrap();
+    let (graph, state) = read_once(&fake).await;
     fake.fail(
         USERS,
         Some(1),
@@ -350,9 +364,7 @@ async fn graph_asking_twice_to_start_over_fails_the_round() {
         Some(2),
         Fault::graph(410, "resyncRequired", "Resync required."),
     );
-    let err = first_error(&graph, &json!({})).await;
-    assert_eq!(err.code, "source_error");
-    assert!(err.message.contains("twice"), "{}", err.message);
+    assert_first_read_fails(&graph, "source_error", "twice").await;
 }
 
 #[tokio::test]
@@ -362,14 +374,11 @@ async fn graph_a_foreign_next_link_fails_the_round_and_is_never_followed() {
     fake.fail(
         USERS,
         Some(1),
-        Fault::ForeignLink(elsewhere.url().to_owned()),
+        Fault::Spoil(Spoil::ForeignLink(elsewhere.url().to_owned())),
     );
     let graph = connector(&fake, GraphScope::All);
 
-    let err = first_error(&graph, &json!({})).await;
-
-    assert_eq!(err.code, "foreign_link");
-    assert!(err.message.contains("127.0.0.1"), "{}", err.message);
+    assert_first_read_fails(&graph, "foreign_link", "127.0.0.1").await;
     assert_eq!(elsewhere.total_requests(), 0);
 }
 
@@ -391,10 +400,10 @@ async fn graph_a_page_without_value_or_links_is_a_truncated_listing() {
     let fake = fake_with_users(3, 999).await;
     let graph = connector(&fake, GraphScope::All);
 
-    fake.fail(USERS, Some(1), Fault::NoValue);
+    fake.fail(USERS, Some(1), Fault::Spoil(Spoil::NoValue));
     assert_eq!(first_error(&graph, &json!({})).await.code, "truncated");
 
-    fake.fail(GROUPS, Some(1), Fault::NoLink);
+    fake.fail(GROUPS, Some(1), Fault::Spoil(Spoil::NoLink));
     assert_eq!(first_error(&graph, &json!({})).await.code, "truncated");
 }
 
@@ -435,10 +444,7 @@ async fn graph_a_persistent_500_fails_after_the_capped_attempts() {
     fake.fail(USERS, None, Fault::graph(500, "generalException", "boom"));
     let graph = connector(&fake, GraphScope::All);
 
-    let err = first_error(&graph, &json!({})).await;
-
-    assert_eq!(err.code, "source_error");
-    assert!(err.message.contains("HTTP 500"), "{}", err.message);
+    assert_first_read_fails(&graph, "source_error", "HTTP 500").await;
     assert_eq!(fake.requests(USERS), u64::from(fast_retries().max_attempts));
 }
 
@@ -458,9 +464,7 @@ async fn graph_the_run_retry_allowance_caps_retries() {
             ..fast_retries()
         },
     );
-    let err = first_error(&graph, &json!({})).await;
-    assert_eq!(err.code, "throttled");
-    assert!(err.message.contains("allowance"), "{}", err.message);
+    assert_first_read_fails(&graph, "throttled", "allowance").await;
     assert_eq!(
         fake.requests(USERS),
         3,
@@ -675,9 +679,7 @@ async fn graph_a_chosen_group_that_does_not_exist_is_named() {
             group_ids: vec!["missing-group".into()],
         },
     );
-    let err = first_error(&graph, &json!({})).await;
-    assert_eq!(err.code, "group_not_found");
-    assert!(err.message.contains("missing-group"), "{}", err.message);
+    assert_first_read_fails(&graph, "group_not_found", "missing-group").await;
 }
 
 // --- test() ------------------------------------------------------------------------------------

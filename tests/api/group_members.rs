@@ -87,6 +87,12 @@ impl World {
             .await
     }
 
+    /// [`World::patch`], asserting it succeeded.
+    async fn patch_ok(&self, ops: Value) {
+        let res = self.patch(ops).await;
+        assert!(res.status().is_success(), "{}", res.status());
+    }
+
     fn gid(&self) -> Uuid {
         self.group.parse().unwrap()
     }
@@ -284,8 +290,7 @@ async fn a_group_of_the_tenant_can_be_added_as_a_member() {
         .as_str()
         .unwrap()
         .to_owned();
-    let res = w.patch(json!([add(&[&inner])])).await;
-    assert!(res.status().is_success());
+    w.patch_ok(json!([add(&[&inner])])).await;
     let read = w.app.json(w.app.scim_get(&w.token, &w.path()).await).await;
     let kinds: Vec<(&str, &str)> = read["members"]
         .as_array()
@@ -303,10 +308,8 @@ async fn a_group_of_the_tenant_can_be_added_as_a_member() {
 #[tokio::test]
 async fn removing_a_non_member_and_adding_a_member_is_a_no_op() {
     let w = world(2, 1).await;
-    let res = w
-        .patch(json!([remove(&[&w.others[0]]), add(&[&w.members[0]])]))
+    w.patch_ok(json!([remove(&[&w.others[0]]), add(&[&w.members[0]])]))
         .await;
-    assert!(res.status().is_success());
     assert_eq!(w.members_now(), sorted(&w.members));
     assert_eq!(w.new_versions(), 0, "nothing changed, so no new version");
     assert_eq!(w.new_events(), [], "no event");
@@ -316,16 +319,14 @@ async fn removing_a_non_member_and_adding_a_member_is_a_no_op() {
 async fn each_operation_gets_an_event_of_what_it_really_changed_in_operation_order() {
     let w = world(3, 3).await;
     let (m, o) = (&w.members, &w.others);
-    let res = w
-        .patch(json!([
-            add(&[&o[0], &m[0], &o[1]]),
-            remove(&[&m[1], &o[2]]),
-            add(&[&o[2]]),
-            remove(&[&"not-a-uuid".to_owned()]),
-            remove(&[&m[2]]),
-        ]))
-        .await;
-    assert!(res.status().is_success());
+    w.patch_ok(json!([
+        add(&[&o[0], &m[0], &o[1]]),
+        remove(&[&m[1], &o[2]]),
+        add(&[&o[2]]),
+        remove(&[&"not-a-uuid".to_owned()]),
+        remove(&[&m[2]]),
+    ]))
+    .await;
     assert_eq!(
         w.new_events(),
         [
@@ -344,21 +345,18 @@ async fn a_member_removed_and_added_back_in_one_patch_is_changed_in_order() {
     let w = world(2, 1).await;
     let (m, o) = (&w.members, &w.others);
     // Out and back in: still a member, with both events.
-    let res = w.patch(json!([remove(&[&m[0]]), add(&[&m[0]])])).await;
-    assert!(res.status().is_success());
+    w.patch_ok(json!([remove(&[&m[0]]), add(&[&m[0]])])).await;
     assert_eq!(w.members_now(), sorted(m));
     assert_eq!(w.new_events(), [removed(&[&m[0]]), added(&[&m[0]])]);
     // In and out again: not a member, with both events.
-    let res = w.patch(json!([add(&[&o[0]]), remove(&[&o[0]])])).await;
-    assert!(res.status().is_success());
+    w.patch_ok(json!([add(&[&o[0]]), remove(&[&o[0]])])).await;
     assert_eq!(w.members_now(), sorted(m));
     assert_eq!(
         w.events_after(w.events0 + 2),
         [added(&[&o[0]]), removed(&[&o[0]])]
     );
     // Named twice in one add: added once.
-    let res = w.patch(json!([add(&[&o[0], &o[0]])])).await;
-    assert!(res.status().is_success());
+    w.patch_ok(json!([add(&[&o[0], &o[0]])])).await;
     assert_eq!(w.events_after(w.events0 + 4), [added(&[&o[0]])]);
     assert_eq!(w.new_versions(), 3);
 }
@@ -367,24 +365,20 @@ async fn a_member_removed_and_added_back_in_one_patch_is_changed_in_order() {
 async fn a_value_filter_remove_a_replace_and_a_rename_with_members_still_work() {
     let w = world(3, 2).await;
     let (m, o) = (&w.members, &w.others);
-    let res = w
-        .patch(json!([
-            {"op": "remove", "path": format!("members[value eq \"{}\"]", m[0])},
-            {"op": "replace", "path": "displayName", "value": "Sales EMEA"},
-            add(&[&o[0]]),
-        ]))
-        .await;
-    assert!(res.status().is_success());
+    w.patch_ok(json!([
+        {"op": "remove", "path": format!("members[value eq \"{}\"]", m[0])},
+        {"op": "replace", "path": "displayName", "value": "Sales EMEA"},
+        add(&[&o[0]]),
+    ]))
+    .await;
     assert_eq!(w.members_now(), sorted([&m[1], &m[2], &o[0]]));
     let read = w.app.json(w.app.scim_get(&w.token, &w.path()).await).await;
     assert_eq!(read["displayName"], "Sales EMEA");
-    let res = w
-        .patch(json!([{"op": "replace", "path": "members", "value": [{"value": o[1]}]}]))
+    w.patch_ok(json!([{"op": "replace", "path": "members", "value": [{"value": o[1]}]}]))
         .await;
-    assert!(res.status().is_success());
     assert_eq!(w.members_now(), sorted([&o[1]]));
-    let res = w.patch(json!([{"op": "remove", "path": "members"}])).await;
-    assert!(res.status().is_success());
+    w.patch_ok(json!([{"op": "remove", "path": "members"}]))
+        .await;
     assert!(w.members_now().is_empty());
 }
 
@@ -425,10 +419,8 @@ async fn a_tenant_that_pulls_its_people_refuses_a_member_patch() {
     // Back on SCIM, a missing group is 404, and the PATCH goes through.
     w.set_source("scim");
     assert_eq!(w.patch_a_missing_group().await, 404);
-    let res = w
-        .patch(json!([remove(&[&w.members[0]]), add(&[&w.others[0]])]))
+    w.patch_ok(json!([remove(&[&w.members[0]]), add(&[&w.others[0]])]))
         .await;
-    assert!(res.status().is_success());
     assert_eq!(w.members_now(), sorted(&w.others));
 }
 
@@ -507,13 +499,9 @@ fn generic_plan(conn: &mut diesel::PgConnection, name: &str, id: &str) -> String
 async fn a_member_patch_is_two_kept_statements_that_only_probe_primary_keys() {
     let app = crate::helpers::spawn_app_with(|s| s.pool_size = 1).await;
     let token = app.tenant_with_token("contoso").await;
-    let mut ids = Vec::new();
-    for i in 0..2 {
-        let u = app
-            .create_user(&token, &user_body(&format!("m{i}@contoso.com")))
-            .await;
-        ids.push(u["id"].as_str().unwrap().to_owned());
-    }
+    let ids = app
+        .create_users(&token, (0..2).map(|i| format!("m{i}@contoso.com")))
+        .await;
     let group = app
         .create_group(
             &token,

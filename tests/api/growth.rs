@@ -101,14 +101,12 @@ async fn cycle(app: &TestApp, token: &str, group: &str, round: &str, rounds: usi
         )
         .await;
         assert!(together.iter().all(|res| res.status() == 201));
-        let res = app
-            .scim_patch(
-                token,
-                &format!("/Users/{id}"),
-                &patch_op(json!([{"op": "Replace", "path": "active", "value": r % 2 == 0}])),
-            )
-            .await;
-        assert_eq!(res.status(), 200);
+        app.patch_ok(
+            token,
+            &format!("/Users/{id}"),
+            json!([{"op": "Replace", "path": "active", "value": r % 2 == 0}]),
+        )
+        .await;
         let res = app
             .scim_patch(
                 token,

@@ -249,6 +249,64 @@ pub struct TestApp {
     pub listener: String,
 }
 
+/// A SCIM client of a server a test started itself rather than a [`TestApp`]: the
+/// server's SCIM base URL (`…/scim/v2`) and a tenant's token.
+pub struct ScimClient {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl ScimClient {
+    pub fn new(base: &str, token: &str) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            base: base.to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    /// `GET` of `path` under the SCIM base, with the token.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST` of `body` (as JSON) to `path` under the SCIM base, with the token.
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// Runs `cmd` to its end, asserting it succeeds (its stderr the message): its stdout.
+pub fn stdout_of(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A port free on 127.0.0.1 a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 pub fn init_logs() {
     static LOGS: Mutex<bool> = Mutex::new(false);
     let mut done = LOGS.lock().unwrap_or_else(|e| e.into_inner());
@@ -266,6 +324,13 @@ pub fn init_logs() {
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
+}
+
+/// An app with the tenant `slug` and a token of it ([`TestApp::tenant_with_token`]).
+pub async fn spawn_app_with_tenant(slug: &str) -> (TestApp, String) {
+    let app = spawn_app().await;
+    let token = app.tenant_with_token(slug).await;
+    (app, token)
 }
 
 pub async fn spawn_app_with(tune: impl FnOnce(&mut Settings)) -> TestApp {
@@ -325,6 +390,21 @@ impl TestApp {
     pub async fn anonymous_get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A `GET` of `path` without credentials, with the header `name: value`.
+    pub async fn anonymous_get_with(
+        &self,
+        path: &str,
+        name: &str,
+        value: &str,
+    ) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(name, value)
             .send()
             .await
             .expect("request")
@@ -412,10 +492,23 @@ impl TestApp {
 
     /// Creates the tenant `slug` with the default settings (`POST /admin/v1/tenants`).
     pub async fn create_tenant(&self, slug: &str) {
-        let res = self
-            .admin_post("/admin/v1/tenants", &serde_json::json!({"slug": slug}))
+        self.create_tenant_from(&serde_json::json!({"slug": slug}))
             .await;
-        assert_eq!(res.status(), 201, "create tenant {slug}");
+    }
+
+    /// Creates a tenant from `body` (`POST /admin/v1/tenants`), asserting 201.
+    pub async fn create_tenant_from(&self, body: &Value) {
+        let res = self.admin_post("/admin/v1/tenants", body).await;
+        assert_eq!(res.status(), 201, "create tenant {body}");
+    }
+
+    /// Changes the settings of the tenant `slug` (`PATCH /admin/v1/tenants/{slug}`) and
+    /// returns the tenant after, asserting 200.
+    pub async fn patch_tenant(&self, slug: &str, body: &Value) -> Value {
+        let res = self
+            .admin_patch(&format!("/admin/v1/tenants/{slug}"), body)
+            .await;
+        json_with_status(res, 200).await
     }
 
     /// Saves `body` as the tenant `slug`'s connection (`PUT …/connection`).
@@ -593,24 +686,44 @@ impl TestApp {
 
     /// POSTs a user and returns its JSON, asserting 201.
     pub async fn create_user(&self, token: &str, body: &Value) -> Value {
-        let res = self.scim_post(token, "/Users", body).await;
-        let status = res.status();
-        let text = res.text().await.expect("body");
-        assert_eq!(status, 201, "{text}");
-        serde_json::from_str(&text).expect("json")
+        json_with_status(self.scim_post(token, "/Users", body).await, 201).await
+    }
+
+    /// Creates a user ([`user_body`]) of each user name, in order: their ids.
+    pub async fn create_users(
+        &self,
+        token: &str,
+        user_names: impl IntoIterator<Item = String>,
+    ) -> Vec<String> {
+        let mut ids = Vec::new();
+        for name in user_names {
+            let user = self.create_user(token, &user_body(&name)).await;
+            ids.push(user["id"].as_str().expect("id").to_owned());
+        }
+        ids
     }
 
     pub async fn create_group(&self, token: &str, body: &Value) -> Value {
-        let res = self.scim_post(token, "/Groups", body).await;
-        let status = res.status();
-        let text = res.text().await.expect("body");
-        assert_eq!(status, 201, "{text}");
-        serde_json::from_str(&text).expect("json")
+        json_with_status(self.scim_post(token, "/Groups", body).await, 201).await
+    }
+
+    /// PATCHes `path` with the operations `ops` and returns the resource after, asserting
+    /// 200.
+    pub async fn patch_ok(&self, token: &str, path: &str, ops: Value) -> Value {
+        json_with_status(self.scim_patch(token, path, &patch_op(ops)).await, 200).await
     }
 
     pub async fn json(&self, res: reqwest::Response) -> Value {
         res.json().await.expect("json body")
     }
+}
+
+/// The JSON body of `res`, asserting its status is `want`.
+async fn json_with_status(res: reqwest::Response, want: u16) -> Value {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    assert_eq!(status, want, "{text}");
+    serde_json::from_str(&text).expect("json")
 }
 
 /// A group's member ids, sorted (none when it shows no `members`).

@@ -4,16 +4,10 @@
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, user_body, TestApp};
+use crate::helpers::{spawn_app_with_tenant, user_body, TestApp};
 
 const T: &str = "/admin/v1/tenants/acme";
 const HEADER: &str = "email,given_name,family_name,display_name,department,manager_email\n";
-
-async fn setup() -> (TestApp, String) {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
-    (app, token)
-}
 
 async fn import(app: &TestApp, dry_run: bool, content_type: &str, file: Vec<u8>) -> (u16, Value) {
     let res = app
@@ -59,7 +53,7 @@ fn summary(v: &Value) -> (u64, u64, u64, usize) {
 
 #[tokio::test]
 async fn a_dry_run_plans_a_real_import_applies_and_a_reimport_changes_nothing() {
-    let (app, _) = setup().await;
+    let (app, _) = spawn_app_with_tenant("acme").await;
     // A BOM, CRLF line ends, quoted fields with commas, a manager later in the file.
     let file = "\u{feff}email,given_name,family_name,display_name,department,manager_email\r\n\
                 ann@acme.test,Ann,Lee,\"Lee, Ann\",Sales,boss@acme.test\r\n\
@@ -127,7 +121,7 @@ async fn a_dry_run_plans_a_real_import_applies_and_a_reimport_changes_nothing() 
 
 #[tokio::test]
 async fn any_row_error_applies_nothing_and_names_every_bad_row() {
-    let (app, _) = setup().await;
+    let (app, _) = spawn_app_with_tenant("acme").await;
     let file = format!(
         "{HEADER}\
          good@acme.test,Good,One,,,\n\
@@ -160,7 +154,7 @@ async fn any_row_error_applies_nothing_and_names_every_bad_row() {
 
 #[tokio::test]
 async fn people_another_source_manages_are_skipped_and_deprovisioned_ones_restored() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let scim = app.create_user(&token, &user_body("ann@acme.test")).await;
     let gone = app.create_user(&token, &user_body("old@acme.test")).await;
     app.scim_delete(&token, &format!("/Users/{}", gone["id"].as_str().unwrap()))
@@ -191,7 +185,7 @@ async fn people_another_source_manages_are_skipped_and_deprovisioned_ones_restor
 
 #[tokio::test]
 async fn hostile_files_get_a_clear_4xx_and_change_nothing() {
-    let (app, _) = setup().await;
+    let (app, _) = spawn_app_with_tenant("acme").await;
     let cases: Vec<(&str, &str, Vec<u8>, u16)> = vec![
         ("not csv", "application/json", b"{}".to_vec(), 415),
         (
@@ -283,7 +277,7 @@ async fn hostile_files_get_a_clear_4xx_and_change_nothing() {
 /// never a server error, and nothing applied.
 #[tokio::test]
 async fn two_rows_matching_one_person_are_a_row_error() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let mut b = user_body("lee@acme.test");
     b["emails"] = json!([{"value": "kim@acme.test", "type": "work", "primary": true}]);
     let person = app.create_user(&token, &b).await;
@@ -317,7 +311,7 @@ async fn an_import_reports_its_rows_done_after_each_batch() {
     use scimd::provisioning::events::Actor;
     use scimd::provisioning::import::{self as csv_import, Outcome};
 
-    let (app, _) = setup().await;
+    let (app, _) = spawn_app_with_tenant("acme").await;
     let tenant_id = {
         #[derive(diesel::QueryableByName)]
         struct Id {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
-use crate::helpers::{spawn_app_on, user_body, TestApp, TestDb};
+use crate::helpers::{spawn_app_on, stdout_of, user_body, TestApp, TestDb};
 
 const WITHIN: Duration = Duration::from_secs(1);
 
@@ -83,18 +83,12 @@ async fn admin_status(node: &TestApp, key: &str) -> u16 {
 }
 
 fn scimd(node: &TestApp, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_scimd"))
-        .env("DATABASE_URL", node.db.url.expose())
-        .env("SCIMD_LOG", "warn")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scimd {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    stdout_of(
+        Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .env("DATABASE_URL", node.db.url.expose())
+            .env("SCIMD_LOG", "warn")
+            .args(args),
+    )
 }
 
 fn key_id(credential: &str) -> &str {

@@ -13,14 +13,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 use scimd::store::local::LocalCluster;
 
 use crate::cli::{bootstrap_lines, printed, stop};
-use crate::helpers::Served;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
+use crate::helpers::{free_port, Served};
 
 /// `scimd` with no `DATABASE_URL`, its data folder `dir`, and nothing at the default
 /// address.

@@ -10,6 +10,8 @@ use scimd::clock::SharedClock;
 use scimd::config::{DatabaseUrl, Settings};
 use scimd::Application;
 
+use crate::helpers::free_port;
+
 pub struct OwnPostgres {
     pub dir: PathBuf,
     bin: PathBuf,
@@ -137,13 +139,6 @@ pub fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
 }
 
 /// The app on a migrated `url` (port 0, two workers, `tune`d), serving in the background,

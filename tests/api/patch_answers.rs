@@ -7,7 +7,7 @@ use reqwest::header::ETAG;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{member_ids, patch_op, spawn_app, user_body, TestApp};
+use crate::helpers::{member_ids, patch_op, spawn_app, TestApp};
 
 /// A tenant with four users and a group "Staff" holding the first two.
 struct Staff {
@@ -21,13 +21,9 @@ impl Staff {
     async fn new() -> Self {
         let app = spawn_app().await;
         let token = app.tenant_with_token("contoso").await;
-        let mut users = Vec::new();
-        for i in 0..4 {
-            let user = app
-                .create_user(&token, &user_body(&format!("u{i}@contoso.com")))
-                .await;
-            users.push(user["id"].as_str().unwrap().to_owned());
-        }
+        let users = app
+            .create_users(&token, (0..4).map(|i| format!("u{i}@contoso.com")))
+            .await;
         let members = json!([{"value": users[0]}, {"value": users[1]}]);
         let group = app
             .create_group(&token, &json!({"displayName": "Staff", "members": members}))

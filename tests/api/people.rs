@@ -4,14 +4,15 @@
 use reqwest::header::AUTHORIZATION;
 use serde_json::{json, Value};
 
-use crate::helpers::{patch_op, spawn_app, user_body, TestApp};
+use crate::helpers::{patch_op, spawn_app_with_tenant, user_body, TestApp};
 
 const T: &str = "/admin/v1/tenants/acme";
 
-async fn setup() -> (TestApp, String) {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
-    (app, token)
+/// Creates the SCIM group `name` of these people (as SCIM created them).
+async fn group_of(app: &TestApp, token: &str, name: &str, people: &[&Value]) -> Value {
+    let members: Vec<Value> = people.iter().map(|p| json!({"value": p["id"]})).collect();
+    app.create_group(token, &json!({"displayName": name, "members": members}))
+        .await
 }
 
 async fn body(res: reqwest::Response) -> (u16, Value) {
@@ -70,7 +71,7 @@ fn ids(items: &[Value]) -> Vec<String> {
 
 #[tokio::test]
 async fn tenant_settings_are_read_patched_and_checked() {
-    let (app, _) = setup().await;
+    let (app, _) = spawn_app_with_tenant("acme").await;
     let (status, t) = body(app.admin_get(T).await).await;
     assert_eq!(status, 200);
     assert_eq!(t["source"], "scim");
@@ -114,7 +115,7 @@ async fn tenant_settings_are_read_patched_and_checked() {
 
 #[tokio::test]
 async fn a_pull_source_refuses_scim_writes_with_a_reason_and_switching_keeps_people() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let ann = app.create_user(&token, &user_body("ann@acme.test")).await;
     let (status, _) = body(app.admin_patch(T, &json!({"source": "graph"})).await).await;
     assert_eq!(status, 200);
@@ -190,7 +191,7 @@ async fn seed(app: &TestApp, token: &str) -> Value {
 
 #[tokio::test]
 async fn states_counts_and_items_agree() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let s = seed(&app, &token).await;
     let id = |n: &str| s[n].as_str().unwrap().to_owned();
     assert_eq!(
@@ -263,11 +264,9 @@ async fn states_counts_and_items_agree() {
 
 #[tokio::test]
 async fn the_people_list_pages_by_cursor_without_gaps_or_repeats() {
-    let (app, token) = setup().await;
-    for i in 0..23 {
-        app.create_user(&token, &user_body(&format!("p{i:02}@acme.test")))
-            .await;
-    }
+    let (app, token) = spawn_app_with_tenant("acme").await;
+    app.create_users(&token, (0..23).map(|i| format!("p{i:02}@acme.test")))
+        .await;
     let mut seen = Vec::new();
     let mut url = format!("{T}/people?limit=5");
     let mut pages = 0;
@@ -304,7 +303,7 @@ async fn the_people_list_pages_by_cursor_without_gaps_or_repeats() {
 
 #[tokio::test]
 async fn an_admin_deactivation_sticks_through_entra_and_okta_and_never_reaches_scim() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let u = app.create_user(&token, &user_body("ann@acme.test")).await;
     let id = u["id"].as_str().unwrap();
     let version = u["meta"]["version"].clone();
@@ -322,14 +321,12 @@ async fn an_admin_deactivation_sticks_through_entra_and_okta_and_never_reaches_s
     assert_eq!(scim["meta"]["version"], version);
     // Entra disables then re-enables ("True" as a string); Okta PUTs the whole user.
     for value in ["False", "True"] {
-        let res = app
-            .scim_patch(
-                &token,
-                &format!("/Users/{id}"),
-                &patch_op(json!([{"op": "Replace", "path": "active", "value": value}])),
-            )
-            .await;
-        assert_eq!(res.status(), 200);
+        app.patch_ok(
+            &token,
+            &format!("/Users/{id}"),
+            json!([{"op": "Replace", "path": "active", "value": value}]),
+        )
+        .await;
     }
     let res = app
         .scim_put(&token, &format!("/Users/{id}"), &user_body("ann@acme.test"))
@@ -394,7 +391,7 @@ async fn an_admin_deactivation_sticks_through_entra_and_okta_and_never_reaches_s
 
 #[tokio::test]
 async fn unknown_and_foreign_ids_are_404_and_change_nothing() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let other = app.tenant_with_token("globex").await;
     let mine = app.create_user(&token, &user_body("ann@acme.test")).await;
     let theirs = app.create_user(&other, &user_body("bob@globex.test")).await;
@@ -480,7 +477,7 @@ async fn unknown_and_foreign_ids_are_404_and_change_nothing() {
 
 #[tokio::test]
 async fn delete_and_restore_follow_the_policy_and_keep_the_id() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let u = app.create_user(&token, &user_body("ann@acme.test")).await;
     let id = u["id"].as_str().unwrap().to_owned();
     let (status, _) = body(app.admin_delete(&format!("{T}/people/{id}")).await).await;
@@ -535,7 +532,7 @@ async fn delete_and_restore_follow_the_policy_and_keep_the_id() {
 
 #[tokio::test]
 async fn manual_people_are_created_checked_and_adopted_by_scim() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let (status, p) = body(
         app.admin_post(
             &format!("{T}/people"),
@@ -594,7 +591,7 @@ async fn manual_people_are_created_checked_and_adopted_by_scim() {
 
 #[tokio::test]
 async fn disconnect_keeps_people_as_manual_or_deprovisions_them() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let ann = app.create_user(&token, &user_body("ann@acme.test")).await;
     let r = disconnect(&app, true).await;
     assert_eq!(r["people_kept"], 1);
@@ -607,12 +604,7 @@ async fn disconnect_keeps_people_as_manual_or_deprovisions_them() {
     let again = app.create_user(&token, &user_body("ann@acme.test")).await;
     assert_eq!(again["id"], ann["id"]);
     let bob = app.create_user(&token, &user_body("bob@acme.test")).await;
-    let group = app
-        .create_group(
-            &token,
-            &json!({"displayName": "All", "members": [{"value": bob["id"]}]}),
-        )
-        .await;
+    let group = group_of(&app, &token, "All", &[&bob]).await;
     let r = disconnect(&app, false).await;
     assert_eq!(r["people_deprovisioned"], 2);
     let c = counts(&app).await;
@@ -636,6 +628,16 @@ async fn disconnect_keeps_people_as_manual_or_deprovisions_them() {
 
 /// One event written by a disconnect: (type, resource type, resource id, data).
 type Written = (String, String, Option<uuid::Uuid>, Value);
+
+/// The event `kind` of the SCIM user `user` (as SCIM created them), with `data`.
+fn user_event(kind: &str, user: &Value, data: Value) -> Written {
+    (
+        kind.to_owned(),
+        "User".to_owned(),
+        Some(uuid_of(user)),
+        data,
+    )
+}
 
 /// The events of tenant `acme` after insertion position `after`, in insertion order, each
 /// checked to carry the admin as actor, a request id and the disconnect's time.
@@ -710,26 +712,20 @@ fn uuid_of(v: &Value) -> uuid::Uuid {
 /// Each way of disconnecting writes its event per person and per group that lost members.
 #[tokio::test]
 async fn disconnect_writes_an_event_per_person_and_per_group_left() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let mut conn = app.db.conn();
     let ann = app.create_user(&token, &user_body("ann@acme.test")).await;
-    let all = app
-        .create_group(
-            &token,
-            &json!({"displayName": "All", "members": [{"value": ann["id"]}]}),
-        )
-        .await;
+    let all = group_of(&app, &token, "All", &[&ann]).await;
 
     // Kept: each person becomes manual, with an update naming the previous source.
     let after = last_seq(&mut conn);
     disconnect(&app, true).await;
     assert_eq!(
         events_after(&mut conn, after),
-        vec![(
-            "user.updated".to_owned(),
-            "User".to_owned(),
-            Some(uuid_of(&ann)),
-            json!({"changed": {"source": "manual"}, "previous_source": "scim"}),
+        vec![user_event(
+            "user.updated",
+            &ann,
+            json!({"changed": {"source": "manual"}, "previous_source": "scim"})
         )]
     );
     assert_eq!(group_source(&mut conn, uuid_of(&all)), "manual");
@@ -738,12 +734,7 @@ async fn disconnect_writes_an_event_per_person_and_per_group_left() {
     body(app.admin_patch(T, &json!({"source": "scim"})).await).await;
     let bob = app.create_user(&token, &user_body("bob@acme.test")).await;
     let cat = app.create_user(&token, &user_body("cat@acme.test")).await;
-    let pair = app
-        .create_group(
-            &token,
-            &json!({"displayName": "Pair", "members": [{"value": bob["id"]}, {"value": cat["id"]}]}),
-        )
-        .await;
+    let pair = group_of(&app, &token, "Pair", &[&bob, &cat]).await;
     let after = last_seq(&mut conn);
     disconnect(&app, false).await;
     let mut written = events_after(&mut conn, after);
@@ -768,16 +759,14 @@ async fn disconnect_writes_an_event_per_person_and_per_group_left() {
     assert_eq!(left, expected);
     written.sort_by_key(|(_, _, id, _)| *id);
     let mut want = vec![
-        (
-            "user.deprovisioned".to_owned(),
-            "User".to_owned(),
-            Some(uuid_of(&bob)),
+        user_event(
+            "user.deprovisioned",
+            &bob,
             json!({"userName": "bob@acme.test"}),
         ),
-        (
-            "user.deprovisioned".to_owned(),
-            "User".to_owned(),
-            Some(uuid_of(&cat)),
+        user_event(
+            "user.deprovisioned",
+            &cat,
             json!({"userName": "cat@acme.test"}),
         ),
     ];
@@ -809,11 +798,10 @@ async fn disconnect_writes_an_event_per_person_and_per_group_left() {
     assert_eq!(r["people_removed"], 1, "{r}");
     assert_eq!(
         events_after(&mut conn, after),
-        vec![(
-            "user.removed".to_owned(),
-            "User".to_owned(),
-            Some(uuid_of(&dan)),
-            json!({"userName": "dan@acme.test"}),
+        vec![user_event(
+            "user.removed",
+            &dan,
+            json!({"userName": "dan@acme.test"})
         )]
     );
     let (status, _) = body(
@@ -826,7 +814,7 @@ async fn disconnect_writes_an_event_per_person_and_per_group_left() {
 
 #[tokio::test]
 async fn scim_adopts_a_manual_person_by_email_when_the_user_name_differs() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let (status, manual) = body(
         app.admin_post(
             &format!("{T}/people"),
@@ -866,15 +854,10 @@ async fn scim_adopts_a_manual_person_by_email_when_the_user_name_differs() {
 
 #[tokio::test]
 async fn an_exclusion_sticks_through_scim_group_updates_and_covers_new_members() {
-    let (app, token) = setup().await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let ann = app.create_user(&token, &user_body("ann@acme.test")).await;
     let bob = app.create_user(&token, &user_body("bob@acme.test")).await;
-    let g = app
-        .create_group(
-            &token,
-            &json!({"displayName": "Shared", "members": [{"value": ann["id"]}]}),
-        )
-        .await;
+    let g = group_of(&app, &token, "Shared", &[&ann]).await;
     let gid = g["id"].as_str().unwrap();
     let (status, _) = body(
         app.admin_post(&format!("{T}/groups/{gid}/exclude"), &json!({}))

@@ -187,6 +187,22 @@ struct Outcome {
     retry_after: bool,
 }
 
+/// POSTs `body` to `url` and returns the created resource's id, asserting 201.
+async fn created_id(client: &reqwest::Client, url: String, token: &str, body: Value) -> String {
+    let res = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_pool_recovers_within_5s_of_postgres_restarting_under_load() {
     init_logs();
@@ -204,30 +220,9 @@ async fn every_pool_recovers_within_5s_of_postgres_restarting_under_load() {
         .build()
         .unwrap();
     let scim = |path: &str| format!("{base}/scim/v2{path}");
-    let res = client
-        .post(scim("/Users"))
-        .bearer_auth(&token)
-        .json(&json!({"userName": "ann@example.com"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let user = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let res = client
-        .post(scim("/Groups"))
-        .bearer_auth(&token)
-        .json(&json!({"displayName": "Staff"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let group = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let create = |path: &str, body: Value| created_id(&client, scim(path), &token, body);
+    let user = create("/Users", json!({"userName": "ann@example.com"})).await;
+    let group = create("/Groups", json!({"displayName": "Staff"})).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let outcomes = Arc::new(Mutex::new(Vec::<Outcome>::new()));

@@ -6,16 +6,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, user_body, TestApp};
 
 async fn set_limit(app: &TestApp, slug: &str, per_second: u32, burst: u32) {
-    let res = app
-        .admin_patch(
-            &format!("/admin/v1/tenants/{slug}"),
-            &json!({"rate_limit": {"per_second": per_second, "burst": burst}}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    app.patch_tenant(
+        slug,
+        &json!({"rate_limit": {"per_second": per_second, "burst": burst}}),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -71,11 +69,7 @@ async fn over_the_limit_is_429_with_retry_after_and_a_scim_error() {
     assert_eq!(e["status"], "429");
     // Writes are limited the same way, and refused before they change anything.
     let res = app
-        .scim_post(
-            &token,
-            "/Users",
-            &crate::helpers::user_body("ann@acme.test"),
-        )
+        .scim_post(&token, "/Users", &user_body("ann@acme.test"))
         .await;
     assert_eq!(res.status(), 429);
     app.clock.advance(chrono::Duration::seconds(1));

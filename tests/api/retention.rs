@@ -13,7 +13,7 @@ use scimd::clock::Clock;
 use scimd::provisioning::retention::{Housekeeper, Outcome, Policy};
 use scimd::store::retention as store;
 
-use crate::helpers::{count, spawn_app, user_body, TestApp};
+use crate::helpers::{count, spawn_app, spawn_app_with_tenant, user_body, TestApp};
 
 const T: &str = "/admin/v1/tenants/acme";
 
@@ -56,23 +56,18 @@ fn age_events(app: &TestApp, through: i64, days: i64) {
 
 #[tokio::test]
 async fn events_past_the_retention_are_pruned_in_batches_and_a_read_from_before_them_is_410() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let other = app.tenant_with_token("globex").await;
-    for i in 0..7 {
-        app.create_user(&token, &user_body(&format!("old{i}@acme.test")))
-            .await;
-    }
+    app.create_users(&token, (0..7).map(|i| format!("old{i}@acme.test")))
+        .await;
     let (status, page) = feed(&app, T, 0).await;
     assert_eq!(status, 200);
     let old_through = page["next_after"].as_i64().unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 7);
     // Those seven are 401 days old; what follows is new.
     age_events(&app, old_through, 401);
-    for i in 0..3 {
-        app.create_user(&token, &user_body(&format!("new{i}@acme.test")))
-            .await;
-    }
+    app.create_users(&token, (0..3).map(|i| format!("new{i}@acme.test")))
+        .await;
     app.create_user(&other, &user_body("ann@globex.test")).await;
     let (_, page) = feed(&app, T, old_through).await;
     let kept: Vec<i64> = page["items"]
@@ -137,12 +132,9 @@ async fn events_past_the_retention_are_pruned_in_batches_and_a_read_from_before_
 
 #[tokio::test]
 async fn the_newest_event_is_kept_even_when_every_event_is_old_and_ids_go_on_from_it() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
-    for i in 0..3 {
-        app.create_user(&token, &user_body(&format!("u{i}@acme.test")))
-            .await;
-    }
+    let (app, token) = spawn_app_with_tenant("acme").await;
+    app.create_users(&token, (0..3).map(|i| format!("u{i}@acme.test")))
+        .await;
     let (_, page) = feed(&app, T, 0).await;
     let last = page["next_after"].as_i64().unwrap();
     age_events(&app, last, 500);
@@ -159,8 +151,7 @@ async fn the_newest_event_is_kept_even_when_every_event_is_old_and_ids_go_on_fro
 
 #[tokio::test]
 async fn pruning_many_events_never_holds_up_writers() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let tenant = tenant_id(&app, "acme");
     // 60,000 events a year and a half old, sequenced.
     diesel::sql_query(
@@ -265,8 +256,7 @@ async fn sync_runs_are_kept_90_days_with_their_plans() {
 
 #[tokio::test]
 async fn deprovisioned_people_are_erased_after_the_tenant_setting_with_user_removed_events() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     // The default keeps them.
     let tenant: Value = app.admin_json(T).await;
     assert_eq!(tenant["erase_deprovisioned_after"], Value::Null);
@@ -382,12 +372,9 @@ async fn one_node_at_a_time_does_the_housekeeping() {
 async fn old_events_of_a_tenant_whose_feed_nobody_reads_are_pruned_too() {
     // Feed positions are given when a feed is read; housekeeping gives them itself, or the
     // events of a tenant nobody polls would never be pruned.
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
-    for i in 0..5 {
-        app.create_user(&token, &user_body(&format!("quiet{i}@acme.test")))
-            .await;
-    }
+    let (app, token) = spawn_app_with_tenant("acme").await;
+    app.create_users(&token, (0..5).map(|i| format!("quiet{i}@acme.test")))
+        .await;
     diesel::sql_query(
         "UPDATE events SET occurred_at = now() - interval '500 days' \
          WHERE tenant_id = (SELECT id FROM tenants WHERE slug = 'acme')",

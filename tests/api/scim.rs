@@ -3,12 +3,11 @@
 use reqwest::header::ETAG;
 use serde_json::{json, Value};
 
-use crate::helpers::{patch_op, spawn_app, urlencode, user_body, TestApp};
+use crate::helpers::{patch_op, spawn_app_with_tenant, urlencode, user_body, TestApp};
 
 #[tokio::test]
 async fn errors_carry_the_right_status_and_scim_type_and_change_nothing() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let user = app.create_user(&token, &user_body("ann@acme.com")).await;
     let id = user["id"].as_str().unwrap();
     let path = format!("/Users/{id}");
@@ -94,8 +93,7 @@ async fn errors_carry_the_right_status_and_scim_type_and_change_nothing() {
 
 #[tokio::test]
 async fn if_match_mismatch_is_412_and_if_none_match_is_304() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let res = app
         .scim_post(&token, "/Users", &user_body("v@acme.com"))
         .await;
@@ -170,12 +168,9 @@ async fn if_match_mismatch_is_412_and_if_none_match_is_304() {
 
 #[tokio::test]
 async fn listing_pages_are_stable_with_exact_totals_and_cursors() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
-    for i in 0..7 {
-        app.create_user(&token, &user_body(&format!("p{i}@acme.com")))
-            .await;
-    }
+    let (app, token) = spawn_app_with_tenant("acme").await;
+    app.create_users(&token, (0..7).map(|i| format!("p{i}@acme.com")))
+        .await;
     let mut seen = Vec::new();
     for start in [1, 4, 7] {
         let page = app
@@ -275,8 +270,7 @@ async fn listing_pages_are_stable_with_exact_totals_and_cursors() {
 /// every sort, filter and projection, for users and for groups.
 #[tokio::test]
 async fn offset_pages_are_slices_of_the_whole_list_for_every_sort_filter_and_projection() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     // Display names that tie (in any case), one user without one, and group memberships
     // that differ from user to user.
     let names = ["b", "A", "a", "c", "B", "", "d", "a", "C", "b", "e"];
@@ -357,8 +351,7 @@ async fn offset_pages_are_slices_of_the_whole_list_for_every_sort_filter_and_pro
 
 #[tokio::test]
 async fn discovery_endpoints_describe_the_server_and_refuse_other_methods() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let spc = app
         .json(app.scim_get(&token, "/ServiceProviderConfig").await)
         .await;
@@ -390,8 +383,7 @@ async fn discovery_endpoints_describe_the_server_and_refuse_other_methods() {
 
 #[tokio::test]
 async fn collections_answer_with_and_without_a_trailing_slash() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let res = app
         .scim_post(&token, "/Users/", &user_body("slash@example.com"))
         .await;
@@ -421,8 +413,7 @@ async fn collections_answer_with_and_without_a_trailing_slash() {
 
 #[tokio::test]
 async fn okta_cycle_create_with_password_put_update_and_pathless_deactivation() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let res = app
         .scim_get(
             &token,
@@ -460,15 +451,14 @@ async fn okta_cycle_create_with_password_put_update_and_pathless_deactivation() 
     assert_eq!(app.json(res).await["name"]["familyName"], "Renamed");
     // Deactivation and reactivation as a path-less replace.
     for active in [false, true] {
-        let res = app
-            .scim_patch(
+        let user = app
+            .patch_ok(
                 &token,
                 &format!("/Users/{id}"),
-                &patch_op(json!([{"op": "replace", "value": {"active": active}}])),
+                json!([{"op": "replace", "value": {"active": active}}]),
             )
             .await;
-        assert_eq!(res.status(), 200);
-        assert_eq!(app.json(res).await["active"], active);
+        assert_eq!(user["active"], active);
     }
     // Group push and rename with id in the value.
     let group = app.create_group(&token, &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Okta Group", "members": []})).await;
@@ -515,8 +505,7 @@ fn bulk(ops: Value) -> Value {
 
 #[tokio::test]
 async fn bulk_resolves_bulk_ids_and_reports_each_operation() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     let res = app
         .scim_post(
             &token,
@@ -605,8 +594,7 @@ async fn bulk_stops_after_fail_on_errors_and_enforces_its_limits() {
 
 #[tokio::test]
 async fn hostile_strings_are_refused_with_400_and_change_nothing() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("acme").await;
+    let (app, token) = spawn_app_with_tenant("acme").await;
     for body in [
         json!({"userName": "nul\u{0}byte@acme.com"}),
         json!({"userName": format!("{}@acme.com", "a".repeat(5000))}),
@@ -657,8 +645,7 @@ async fn by_email(app: &TestApp, token: &str, email: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn emails_value_lookups_follow_every_write_of_a_user() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("mail").await;
+    let (app, token) = spawn_app_with_tenant("mail").await;
     let mut body = user_body("ann@mail.example");
     body["emails"] = json!([
         {"value": "Ann.Smith@Mail.Example", "type": "work", "primary": true},
@@ -729,14 +716,12 @@ async fn emails_value_lookups_follow_every_write_of_a_user() {
         by_email(&app, &token, "Only@Put.Example").await,
         [id.as_str()]
     );
-    let res = app
-        .scim_patch(
-            &token,
-            &format!("/Users/{id}"),
-            &patch_op(json!([{"op": "remove", "path": "emails"}])),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    app.patch_ok(
+        &token,
+        &format!("/Users/{id}"),
+        json!([{"op": "remove", "path": "emails"}]),
+    )
+    .await;
     assert!(by_email(&app, &token, "only@put.example").await.is_empty());
     assert_eq!(
         by_email(&app, &token, "bob@mail.example").await,
@@ -746,8 +731,7 @@ async fn emails_value_lookups_follow_every_write_of_a_user() {
 
 #[tokio::test]
 async fn a_users_groups_come_in_display_name_order_then_id_on_every_read() {
-    let app = spawn_app().await;
-    let token = app.tenant_with_token("order").await;
+    let (app, token) = spawn_app_with_tenant("order").await;
     let user = app
         .create_user(&token, &user_body("ord@order.example"))
         .await;
@@ -798,13 +782,12 @@ async fn a_users_groups_come_in_display_name_order_then_id_on_every_read() {
         .json(app.scim_get(&token, "/Users?startIndex=1&count=10").await)
         .await;
     assert_eq!(order(&page["Resources"][0]), want, "list page");
-    let res = app
-        .scim_patch(
+    let patched = app
+        .patch_ok(
             &token,
             &format!("/Users/{id}"),
-            &patch_op(json!([{"op": "replace", "path": "displayName", "value": "Ord"}])),
+            json!([{"op": "replace", "path": "displayName", "value": "Ord"}]),
         )
         .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(order(&app.json(res).await), want, "PATCH response");
+    assert_eq!(order(&patched), want, "PATCH response");
 }

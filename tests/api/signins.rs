@@ -50,6 +50,11 @@ async fn get(
     req.send().await.unwrap()
 }
 
+/// The status of a SCIM request from `client` with a token no tenant holds.
+async fn bad_token_status(client: &reqwest::Client, app: &TestApp) -> reqwest::StatusCode {
+    get(client, app, SPC, &bad_token(), None).await.status()
+}
+
 async fn assert_limited_scim(res: reqwest::Response) {
     assert_eq!(res.status(), 429);
     let retry: u64 = res.headers()[RETRY_AFTER]
@@ -99,14 +104,8 @@ async fn an_address_over_its_failures_gets_429_before_argon2_and_its_verified_to
     // success does not give the address its allowance back.
     app.clock.advance(chrono::Duration::seconds(12));
     assert_eq!(get(&client, &app, SPC, &fresh, None).await.status(), 200);
-    assert_eq!(
-        get(&client, &app, SPC, &bad_token(), None).await.status(),
-        401
-    );
-    assert_eq!(
-        get(&client, &app, SPC, &bad_token(), None).await.status(),
-        429
-    );
+    assert_eq!(bad_token_status(&client, &app).await, 401);
+    assert_eq!(bad_token_status(&client, &app).await, 429);
 }
 
 #[tokio::test]
@@ -116,18 +115,12 @@ async fn one_address_failing_leaves_another_addresses_good_and_bad_tokens_alone(
     let attacker = client_from("127.0.0.2");
     let tenant = client_from("127.0.0.1");
     for _ in 0..3 {
-        assert_eq!(
-            get(&attacker, &app, SPC, &bad_token(), None).await.status(),
-            401
-        );
+        assert_eq!(bad_token_status(&attacker, &app).await, 401);
     }
     assert_limited_scim(get(&attacker, &app, SPC, &bad_token(), None).await).await;
     // The tenant's first use of its token, from its own address, is checked as usual.
     assert_eq!(get(&tenant, &app, SPC, &token, None).await.status(), 200);
-    assert_eq!(
-        get(&tenant, &app, SPC, &bad_token(), None).await.status(),
-        401
-    );
+    assert_eq!(bad_token_status(&tenant, &app).await, 401);
 }
 
 #[tokio::test]
@@ -135,10 +128,7 @@ async fn admin_keys_and_scim_tokens_share_the_allowance_and_admin_gets_a_problem
     let app = spawn_app_with(|s| s.auth_failures_per_minute = 4).await;
     let client = client_from("127.0.0.1");
     for _ in 0..2 {
-        assert_eq!(
-            get(&client, &app, SPC, &bad_token(), None).await.status(),
-            401
-        );
+        assert_eq!(bad_token_status(&client, &app).await, 401);
         let res = get(&client, &app, "/admin/v1/tenants", &bad_token(), None).await;
         assert_eq!(res.status(), 401);
     }

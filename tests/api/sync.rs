@@ -8,9 +8,10 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use serde_json::{json, Value};
 
-use crate::fake_graph::{FakeGraph, FakeOptions, Fault};
+use crate::fake_graph::{FakeGraph, FakeOptions, Faked, Fault, Spoil};
 use crate::helpers::{
-    count, events_total as events, spawn_app_on, spawn_app_with, Served, TestApp, TestDb,
+    count, events_total as events, free_port, spawn_app_on, spawn_app_with, stdout_of, Served,
+    TestApp, TestDb,
 };
 
 /// A 32-byte key, base64: the connection's secret is sealed under it.
@@ -88,6 +89,16 @@ async fn plan_of(app: &TestApp, run: &Value, action: &str) -> Value {
     .await
 }
 
+/// Syncs `acme`, asserting the run succeeds creating `created` people and skipping
+/// `skipped`: the plan's skipped items.
+async fn skipped_by_sync(app: &TestApp, created: u64, skipped: u64) -> Value {
+    let run = sync(app, "acme", false).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counts"]["create"], created);
+    assert_eq!(run["counts"]["skip"], skipped);
+    plan_of(app, &run, "skip").await
+}
+
 /// An admin GET's JSON body.
 async fn get(app: &TestApp, path: &str) -> Value {
     app.admin_json(path).await
@@ -124,12 +135,18 @@ fn live_people(app: &TestApp) -> i64 {
     )
 }
 
+/// An app on `fake`, its tenant `acme` connected to all of the directory.
+async fn acme_on(fake: &FakeGraph) -> TestApp {
+    let app = app(fake).await;
+    connect(&app, fake, "acme", json!({"type": "all"})).await;
+    app
+}
+
 /// An app on a fake of `n` users, its tenant `acme` connected to all of them and synced
 /// once.
 async fn synced(n: usize) -> (FakeGraph, TestApp) {
     let fake = fake_with(n).await;
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    let app = acme_on(&fake).await;
     assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
     (fake, app)
 }
@@ -154,8 +171,7 @@ async fn first_sync_creates_everyone_with_events_by_the_run_and_a_second_changes
         json!({"displayName": "Sales"}),
         &ids.iter().map(String::as_str).collect::<Vec<_>>(),
     );
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    let app = acme_on(&fake).await;
 
     let run = sync(&app, "acme", false).await;
     assert_eq!(run["status"], "succeeded", "{run}");
@@ -192,8 +208,7 @@ async fn first_sync_creates_everyone_with_events_by_the_run_and_a_second_changes
 #[tokio::test]
 async fn a_dry_run_plans_and_writes_nothing_and_the_schedule_waits_for_the_first_applied_run() {
     let fake = fake_with(5).await;
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    let app = acme_on(&fake).await;
 
     let run = sync(&app, "acme", true).await;
     assert_eq!(run["status"], "planned", "{run}");
@@ -227,20 +242,16 @@ async fn starting_a_sync_while_one_is_queued_answers_that_run() {
     let fake = fake_with(1).await;
     // Slow the fake's token endpoint so the first run stays running.
     fake.fail(&fake.token_path(), Some(1), Fault::throttle(1));
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
-    let first: Value = app
-        .admin_post("/admin/v1/tenants/acme/sync", &json!(null))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let second: Value = app
-        .admin_post("/admin/v1/tenants/acme/sync", &json!(null))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let app = acme_on(&fake).await;
+    let start = || async {
+        app.admin_post("/admin/v1/tenants/acme/sync", &json!(null))
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")
+    };
+    let first = start().await;
+    let second = start().await;
     assert_eq!(first["run_id"], second["run_id"]);
     let run = app
         .wait_for_run("acme", first["run_id"].as_str().unwrap_or_default())
@@ -300,13 +311,8 @@ async fn guests_are_skipped_a_mailboxless_user_does_not_participate_and_a_disabl
         json!({"userPrincipalName": "gone@contoso.example", "mail": "gone@contoso.example",
                "accountEnabled": false}),
     );
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
-    let run = sync(&app, "acme", false).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    assert_eq!(run["counts"]["create"], 4);
-    assert_eq!(run["counts"]["skip"], 1);
-    let plan = plan_of(&app, &run, "skip").await;
+    let app = acme_on(&fake).await;
+    let plan = skipped_by_sync(&app, 4, 1).await;
     assert_eq!(plan["items"][0]["source_ref"], "guest-1");
     assert!(plan["items"][0]["reason"]
         .as_str()
@@ -344,7 +350,7 @@ async fn an_empty_listing_of_a_directory_that_had_people_fails_and_changes_nothi
     fake.expire_delta_links();
     // The first request (the stored link) answers 410 whatever; the full listing after it
     // comes back empty.
-    fake.fail("/v1.0/users/delta", Some(2), Fault::EmptyPage);
+    fake.fail("/v1.0/users/delta", Some(2), Fault::Spoil(Spoil::EmptyPage));
     let before = events(&app);
     let run = sync(&app, "acme", false).await;
     assert_eq!(run["status"], "failed", "{run}");
@@ -357,8 +363,7 @@ async fn an_empty_listing_of_a_directory_that_had_people_fails_and_changes_nothi
 async fn a_listing_cut_short_fails_the_run_writes_nothing_and_keeps_the_delta_link() {
     let fake = fake_with(30).await;
     fake.set_page_size(10);
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    let app = acme_on(&fake).await;
     assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
     let state = |app: &TestApp| -> String {
         #[derive(QueryableByName)]
@@ -373,7 +378,7 @@ async fn a_listing_cut_short_fails_the_run_writes_nothing_and_keeps_the_delta_li
     };
     let link = state(&app);
     fake.remove_user(&user(0).0, "deleted");
-    fake.fail("/v1.0/users/delta", None, Fault::NoValue);
+    fake.fail("/v1.0/users/delta", None, Fault::Spoil(Spoil::NoValue));
     let run = sync(&app, "acme", false).await;
     assert_eq!(run["status"], "failed", "{run}");
     assert_eq!(live_people(&app), 30, "nothing applied");
@@ -447,13 +452,8 @@ async fn a_held_plan_is_stale_once_another_run_applied() {
     let held = sync(&app, "acme", false).await;
     assert_eq!(held["status"], "held");
     // The tenant raises its brake, and a new run applies the same removals.
-    let res = app
-        .admin_patch(
-            "/admin/v1/tenants/acme",
-            &json!({"deprovision_brake": {"max_percent": 50}}),
-        )
+    app.patch_tenant("acme", &json!({"deprovision_brake": {"max_percent": 50}}))
         .await;
-    assert_eq!(res.status(), 200);
     assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
     let id = held["id"].as_str().unwrap_or_default();
     let res = approve(&app, id).await;
@@ -470,13 +470,8 @@ async fn two_directory_users_with_one_email_are_each_skipped_and_the_rest_goes_o
                    "mail": "shared@contoso.example", "accountEnabled": true}),
         );
     }
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
-    let run = sync(&app, "acme", false).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    assert_eq!(run["counts"]["create"], 3);
-    assert_eq!(run["counts"]["skip"], 2);
-    let plan = plan_of(&app, &run, "skip").await;
+    let app = acme_on(&fake).await;
+    let plan = skipped_by_sync(&app, 3, 2).await;
     for item in plan["items"].as_array().cloned().unwrap_or_default() {
         let reason = item["reason"].as_str().unwrap_or_default();
         assert!(
@@ -575,8 +570,7 @@ async fn two_nodes_on_one_database_run_a_due_tenant_exactly_once() {
 #[tokio::test]
 async fn a_run_whose_node_died_is_recorded_interrupted_and_nothing_of_it_is_applied() {
     let fake = fake_with(5).await;
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    let app = acme_on(&fake).await;
     // A node claims the run and dies: its lease is never renewed.
     let tenant_id = {
         #[derive(QueryableByName)]
@@ -674,20 +668,13 @@ async fn a_groups_scope_keeps_the_chosen_groups_members_and_deprovisions_one_who
 #[tokio::test]
 async fn the_command_line_lists_a_tenants_runs() {
     let fake = fake_with(2).await;
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    let app = acme_on(&fake).await;
     let run = sync(&app, "acme", true).await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
-        .args(["sync", "runs", "--tenant", "acme"])
-        .env("DATABASE_URL", app.db.url.expose())
-        .output()
-        .expect("scimd runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = stdout_of(
+        std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
+            .args(["sync", "runs", "--tenant", "acme"])
+            .env("DATABASE_URL", app.db.url.expose()),
     );
-    let text = String::from_utf8_lossy(&out.stdout);
     let id = run["id"].as_str().unwrap_or_default();
     assert!(
         text.lines().any(|l| l.starts_with(id)
@@ -701,8 +688,7 @@ async fn the_command_line_lists_a_tenants_runs() {
 async fn a_delta_entry_with_only_the_changed_property_keeps_the_rest_of_the_person() {
     let fake = fake_with(3).await;
     fake.set_minimal_changes(true);
-    let app = app(&fake).await;
-    connect(&app, &fake, "acme", json!({"type": "all"})).await;
+    let app = acme_on(&fake).await;
     assert_eq!(sync(&app, "acme", false).await["status"], "succeeded");
     fake.update_user(&user(1).0, json!({"department": "Finance"}));
     let run = sync(&app, "acme", false).await;
@@ -755,10 +741,7 @@ async fn a_node_stopped_by_sigterm_hands_its_running_run_back_to_the_queue() {
     let id = started["run_id"].as_str().expect("run id").to_owned();
 
     // A node of its own process takes it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     let node = Served::spawn(
         std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
             .args([

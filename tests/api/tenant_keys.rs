@@ -238,13 +238,9 @@ struct Statement {
 async fn workload(app: &TestApp, fake: &crate::fake_graph::FakeGraph) {
     // Push: SCIM as Entra and Okta send it.
     let token = app.tenant_with_token("push").await;
-    let mut ids = Vec::new();
-    for i in 0..4 {
-        let u = app
-            .create_user(&token, &user_body(&format!("p{i}@push.example")))
-            .await;
-        ids.push(u["id"].as_str().expect("id").to_owned());
-    }
+    let ids = app
+        .create_users(&token, (0..4).map(|i| format!("p{i}@push.example")))
+        .await;
     let (a, b) = (ids[0].clone(), ids[1].clone());
     for path in [
         format!("/Users/{a}"),
@@ -254,14 +250,12 @@ async fn workload(app: &TestApp, fake: &crate::fake_graph::FakeGraph) {
     ] {
         assert_eq!(app.scim_get(&token, &path).await.status(), 200, "{path}");
     }
-    let res = app
-        .scim_patch(
-            &token,
-            &format!("/Users/{a}"),
-            &patch_op(json!([{"op": "Replace", "path": "active", "value": "False"}])),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    app.patch_ok(
+        &token,
+        &format!("/Users/{a}"),
+        json!([{"op": "Replace", "path": "active", "value": "False"}]),
+    )
+    .await;
     let mut body = user_body("p1@push.example");
     body["displayName"] = json!("P One");
     let res = app.scim_put(&token, &format!("/Users/{b}"), &body).await;

@@ -34,7 +34,8 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use crate::fake_http::{self, Faults};
+pub use crate::fake_http::Faked;
+use crate::fake_http::{self, Traffic};
 
 pub const USER_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user.readonly";
 pub const GROUP_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.group.readonly";
@@ -94,31 +95,22 @@ impl Default for FakeOptions {
     }
 }
 
-/// A canned misbehaviour.
+/// How a fault spoils a page the fake serves.
 #[derive(Debug, Clone)]
-pub enum Fault {
-    /// Answer this instead.
-    Status {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: String,
-    },
-    /// Send the start of the body, then drop the connection.
-    Drop,
+pub enum Spoil {
     /// Serve the page without its `kind`: a body cut down to something else.
     NoKind,
     /// An empty page that claims to be the last (no list, no `nextPageToken`).
     EmptyPage,
 }
 
+/// A canned misbehaviour.
+pub type Fault = fake_http::Fault<Spoil>;
+
 impl Fault {
     /// The Directory API's error body with this status, reason and message.
     pub fn google(status: u16, reason: &str, message: &str) -> Self {
-        Self::Status {
-            status,
-            headers: Vec::new(),
-            body: google_error(status, reason, message).to_string(),
-        }
+        Self::error(status, &google_error(status, reason, message))
     }
 
     /// 403 with a rate-limit reason (`rateLimitExceeded`, `userRateLimitExceeded`,
@@ -129,11 +121,10 @@ impl Fault {
 
     /// 429 with `Retry-After: seconds`.
     pub fn throttle(seconds: u64) -> Self {
-        Self::Status {
-            status: 429,
-            headers: vec![("Retry-After".into(), seconds.to_string())],
-            body: google_error(429, "rateLimitExceeded", "Too Many Requests").to_string(),
-        }
+        Self::retry_after(
+            seconds,
+            &google_error(429, "rateLimitExceeded", "Too Many Requests"),
+        )
     }
 }
 
@@ -185,8 +176,7 @@ struct State {
     groups: Vec<GroupRec>,
     tokens: HashMap<String, Grant>,
     issued: u64,
-    faults: Faults<Fault>,
-    counts: HashMap<String, u64>,
+    traffic: Traffic<Spoil>,
     queries: HashMap<String, String>,
     /// The claims of every assertion that verified.
     claims: Vec<Value>,
@@ -238,8 +228,7 @@ impl FakeGoogle {
             groups: Vec::new(),
             tokens: HashMap::new(),
             issued: 0,
-            faults: Faults::default(),
-            counts: HashMap::new(),
+            traffic: Traffic::default(),
             queries: HashMap::new(),
             claims: Vec::new(),
             next_id: 1,
@@ -405,22 +394,6 @@ impl FakeGoogle {
         self.state().claims.clone()
     }
 
-    // --- faults and counts ----------------------------------------------------------
-
-    /// The next `times` requests to `path` (all of them when `None`) misbehave so.
-    pub fn fail(&self, path: &str, times: Option<u32>, fault: Fault) {
-        self.state().faults.arm(path, times, fault);
-    }
-
-    pub fn clear_faults(&self) {
-        self.state().faults.clear();
-    }
-
-    /// Requests received for `path`, faults included.
-    pub fn requests(&self, path: &str) -> u64 {
-        self.state().counts.get(path).copied().unwrap_or(0)
-    }
-
     /// The query string of the last request to `path`, decoded into pairs.
     pub fn last_query(&self, path: &str) -> HashMap<String, String> {
         let s = self.state();
@@ -428,6 +401,14 @@ impl FakeGoogle {
         url::form_urlencoded::parse(q.as_bytes())
             .into_owned()
             .collect()
+    }
+}
+
+impl Faked for FakeGoogle {
+    type Spoil = Spoil;
+
+    fn traffic<R>(&self, f: impl FnOnce(&mut Traffic<Spoil>) -> R) -> R {
+        f(&mut self.state().traffic)
     }
 }
 
@@ -642,26 +623,16 @@ async fn handle(
 ) -> HttpResponse {
     let path = req.path().to_owned();
     let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
-    *s.counts.entry(path.clone()).or_default() += 1;
     s.queries
         .insert(path.clone(), req.query_string().to_owned());
-
-    let mut post_fault = None;
-    if let Some(fault) = s.faults.take(&path) {
-        match fault {
-            Fault::Status {
-                status,
-                headers,
-                body,
-            } => {
-                return fake_http::answer(status, headers, body, "application/json; charset=UTF-8")
-            }
-            Fault::Drop => {
-                return fake_http::dropped(b"{\"kind\": \"admin#directory#users\", \"users\": [")
-            }
-            other => post_fault = Some(other),
-        }
-    }
+    let spoil = match s.traffic.arrive(
+        &path,
+        "application/json; charset=UTF-8",
+        b"{\"kind\": \"admin#directory#users\", \"users\": [",
+    ) {
+        Ok(spoil) => spoil,
+        Err(answer) => return answer,
+    };
 
     if path.starts_with("/_fake/") {
         return control(&mut s, &req, &path);
@@ -696,14 +667,14 @@ async fn handle(
         .into_owned()
         .collect();
     let answer = directory(&s, &grant, &path, &query);
-    match (post_fault, answer) {
-        (Some(Fault::NoKind), Ok(mut v)) => {
+    match (spoil, answer) {
+        (Some(Spoil::NoKind), Ok(mut v)) => {
             if let Some(o) = v.as_object_mut() {
                 o.remove("kind");
             }
             json_response(200, &v)
         }
-        (Some(Fault::EmptyPage), Ok(v)) => {
+        (Some(Spoil::EmptyPage), Ok(v)) => {
             json_response(200, &json!({"kind": v["kind"], "etag": "\"fake\""}))
         }
         (_, Ok(v)) => json_response(200, &v),
@@ -722,7 +693,7 @@ fn control(s: &mut State, req: &HttpRequest, path: &str) -> HttpResponse {
     match path {
         "/_fake/change" => json_response(200, &json!(s.change(percent))),
         "/_fake/remove" => json_response(200, &json!(s.remove(percent))),
-        "/_fake/stats" => json_response(200, &json!(s.counts)),
+        "/_fake/stats" => json_response(200, &json!(s.traffic.counts())),
         _ => api_error(404, "notFound", "no such control endpoint"),
     }
 }

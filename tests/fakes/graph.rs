@@ -33,7 +33,8 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use crate::fake_http::{self, Faults};
+pub use crate::fake_http::Faked;
+use crate::fake_http::{self, Traffic};
 
 /// What the fake starts with.
 #[derive(Debug, Clone)]
@@ -73,17 +74,9 @@ impl Default for FakeOptions {
     }
 }
 
-/// A canned misbehaviour.
+/// How a fault spoils a page the fake serves.
 #[derive(Debug, Clone)]
-pub enum Fault {
-    /// Answer this instead.
-    Status {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: String,
-    },
-    /// Send the headers, then drop the connection mid-body.
-    Drop,
+pub enum Spoil {
     /// Serve the page, but its next (or delta) link points at this base URL.
     ForeignLink(String),
     /// Serve the page without `value`.
@@ -94,14 +87,13 @@ pub enum Fault {
     EmptyPage,
 }
 
+/// A canned misbehaviour.
+pub type Fault = fake_http::Fault<Spoil>;
+
 impl Fault {
     /// A Graph error body with this status and code.
     pub fn graph(status: u16, code: &str, message: &str) -> Self {
-        Self::Status {
-            status,
-            headers: Vec::new(),
-            body: graph_error(code, message).to_string(),
-        }
+        Self::error(status, &graph_error(code, message))
     }
 
     /// 403 as Graph answers an app without the permission (or without consent).
@@ -115,11 +107,10 @@ impl Fault {
 
     /// 429 with `Retry-After: seconds`.
     pub fn throttle(seconds: u64) -> Self {
-        Self::Status {
-            status: 429,
-            headers: vec![("Retry-After".into(), seconds.to_string())],
-            body: graph_error("activityLimitReached", "The request has been throttled").to_string(),
-        }
+        Self::retry_after(
+            seconds,
+            &graph_error("activityLimitReached", "The request has been throttled"),
+        )
     }
 }
 
@@ -325,27 +316,6 @@ impl FakeGraph {
         self.state().groups.iter().map(|g| g.id.clone()).collect()
     }
 
-    // --- faults and counts ----------------------------------------------------------
-
-    /// The next `times` requests to `path` (all of them when `None`) misbehave so.
-    pub fn fail(&self, path: &str, times: Option<u32>, fault: Fault) {
-        self.state().faults.arm(path, times, fault);
-    }
-
-    pub fn clear_faults(&self) {
-        self.state().faults.clear();
-    }
-
-    /// Requests received for `path`, faults included.
-    pub fn requests(&self, path: &str) -> u64 {
-        self.state().counts.get(path).copied().unwrap_or(0)
-    }
-
-    /// Requests received in total.
-    pub fn total_requests(&self) -> u64 {
-        self.state().counts.values().sum()
-    }
-
     /// The token endpoint's path for the configured tenant.
     pub fn token_path(&self) -> String {
         format!("/{}/oauth2/v2.0/token", self.state().options.tenant)
@@ -354,6 +324,14 @@ impl FakeGraph {
     /// Tokens issued so far.
     pub fn tokens_issued(&self) -> u64 {
         self.state().issued
+    }
+}
+
+impl Faked for FakeGraph {
+    type Spoil = Spoil;
+
+    fn traffic<R>(&self, f: impl FnOnce(&mut Traffic<Spoil>) -> R) -> R {
+        f(&mut self.state().traffic)
     }
 }
 
@@ -407,8 +385,7 @@ struct State {
     group_index: HashMap<String, usize>,
     tokens: HashMap<String, Instant>,
     issued: u64,
-    faults: Faults<Fault>,
-    counts: HashMap<String, u64>,
+    traffic: Traffic<Spoil>,
     department_round: u64,
 }
 
@@ -475,8 +452,7 @@ impl State {
             group_index,
             tokens: HashMap::new(),
             issued: 0,
-            faults: Faults::default(),
-            counts: HashMap::new(),
+            traffic: Traffic::default(),
             department_round: 0,
         }
     }
@@ -734,20 +710,13 @@ fn decode(token: &str) -> Option<Vec<u64>> {
 async fn handle(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
     let path = req.path().to_owned();
     let mut s = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-    *s.counts.entry(path.clone()).or_default() += 1;
-
-    let mut post_fault = None;
-    if let Some(fault) = s.faults.take(&path) {
-        match fault {
-            Fault::Status {
-                status,
-                headers,
-                body,
-            } => return fake_http::answer(status, headers, body, "application/json"),
-            Fault::Drop => return fake_http::dropped(b"{\"value\": ["),
-            other => post_fault = Some(other),
-        }
-    }
+    let spoil = match s
+        .traffic
+        .arrive(&path, "application/json", b"{\"value\": [")
+    {
+        Ok(spoil) => spoil,
+        Err(answer) => return answer,
+    };
 
     if path.starts_with("/_fake/") {
         return control(&mut s, &req, &path);
@@ -803,20 +772,20 @@ async fn handle(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> Htt
     match answer {
         Err(response) => response,
         Ok(mut page) => {
-            if let Some(fault) = post_fault {
-                spoil(&mut page, fault);
+            if let Some(how) = spoil {
+                spoil_page(&mut page, how);
             }
             json_response(200, &page)
         }
     }
 }
 
-fn spoil(page: &mut Value, fault: Fault) {
+fn spoil_page(page: &mut Value, how: Spoil) {
     let Some(obj) = page.as_object_mut() else {
         return;
     };
-    match fault {
-        Fault::ForeignLink(other) => {
+    match how {
+        Spoil::ForeignLink(other) => {
             for key in ["@odata.nextLink", "@odata.deltaLink"] {
                 if let Some(Value::String(link)) = obj.get_mut(key) {
                     if let Ok(mut u) = url::Url::parse(link) {
@@ -830,20 +799,19 @@ fn spoil(page: &mut Value, fault: Fault) {
                 }
             }
         }
-        Fault::NoValue => {
+        Spoil::NoValue => {
             obj.remove("value");
         }
-        Fault::NoLink => {
+        Spoil::NoLink => {
             obj.remove("@odata.nextLink");
             obj.remove("@odata.deltaLink");
         }
-        Fault::EmptyPage => {
+        Spoil::EmptyPage => {
             obj.insert("value".into(), json!([]));
             if let Some(next) = obj.remove("@odata.nextLink") {
                 obj.insert("@odata.deltaLink".into(), next);
             }
         }
-        Fault::Status { .. } | Fault::Drop => {}
     }
 }
 
@@ -862,7 +830,7 @@ fn control(s: &mut State, req: &HttpRequest, path: &str) -> HttpResponse {
         }
         "/_fake/stats" => json_response(
             200,
-            &json!({ "requests": s.counts, "tokens_issued": s.issued }),
+            &json!({ "requests": s.traffic.counts(), "tokens_issued": s.issued }),
         ),
         _ => HttpResponse::NotFound().finish(),
     }
