@@ -895,3 +895,49 @@ async fn an_exclusion_sticks_through_scim_group_updates_and_covers_new_members()
         json!([{"id": gid, "displayName": "Shared mailboxes"}])
     );
 }
+
+#[tokio::test]
+async fn the_documented_states_are_the_ones_the_people_list_accepts() {
+    let (app, _token) = spawn_app_with_tenant("acme").await;
+    let (status, doc) = body(app.anonymous_get("/admin/v1/openapi.json").await).await;
+    assert_eq!(status, 200);
+    let state = doc["paths"]["/tenants/{slug}/people"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "state")
+        .expect("a `state` parameter")
+        .clone();
+    let documented: Vec<&str> = state["schema"]["enum"]
+        .as_array()
+        .expect("an enum")
+        .iter()
+        .map(|v| v.as_str().expect("a string"))
+        .collect();
+    assert_eq!(
+        documented,
+        [
+            "participating",
+            "inactive",
+            "deactivated",
+            "excluded",
+            "deprovisioned",
+            "no_email",
+            "all"
+        ]
+    );
+    for s in &documented {
+        let (status, e) = body(app.admin_get(&format!("{T}/people?state={s}")).await).await;
+        assert_eq!(status, 200, "{s}: {e}");
+    }
+    // `live` is the default, asked for by naming no state; the refusal lists the rest.
+    for s in ["live", "sleeping"] {
+        let (status, e) = body(app.admin_get(&format!("{T}/people?state={s}")).await).await;
+        assert_eq!(status, 400, "{s}: {e}");
+        assert_eq!(
+            e["detail"],
+            format!("state `{s}` is not one of {}", documented.join(", ")),
+            "{s}"
+        );
+    }
+}
