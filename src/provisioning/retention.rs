@@ -22,7 +22,7 @@ use diesel::PgConnection;
 use super::events::Actor;
 use crate::clock::SharedClock;
 use crate::error::Error;
-use crate::store::retention as store;
+use crate::store::retention::{self as store, Old};
 use crate::store::Db;
 
 /// The lease's name in `job_leases`.
@@ -218,7 +218,7 @@ impl Housekeeper {
         loop {
             let runs = self
                 .metered(budget, move |conn| {
-                    Ok(store::old_runs(conn, tenant_id, cutoff, 100)?)
+                    Ok(store::old_ids(conn, Old::Runs, tenant_id, cutoff, 100)?)
                 })
                 .await?;
             for &run in &runs {
@@ -256,8 +256,10 @@ impl Housekeeper {
         loop {
             let due = self
                 .metered(budget, move |conn| {
-                    Ok(store::due_for_erasure(
+                    let what = Old::Deprovisioned;
+                    Ok(store::old_ids(
                         conn,
+                        what,
                         tenant_id,
                         cutoff,
                         PEOPLE_PER_BATCH,

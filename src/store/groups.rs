@@ -591,21 +591,6 @@ where
 
 type Memberships<C> = dsl::And<dsl::Eq<group_members::tenant_id, Uuid>, dsl::Eq<C, Uuid>>;
 
-/// Removes every member; returns them.
-pub fn clear_members(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    group_id: Uuid,
-) -> QueryResult<Vec<Uuid>> {
-    diesel::delete(group_members::table.filter(memberships(
-        tenant_id,
-        group_members::group_id,
-        group_id,
-    )))
-    .returning(group_members::member_id)
-    .get_results(conn)
-}
-
 /// A group's members with the `display` the client sent, in insertion order.
 pub fn members_of(
     conn: &mut PgConnection,

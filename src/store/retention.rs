@@ -87,30 +87,42 @@ struct Id {
     id: Uuid,
 }
 
-/// Up to `limit` of the tenant's finished sync runs created before `cutoff`, oldest
-/// first. Queued and running runs are never pruned.
-pub fn old_runs(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    cutoff: DateTime<Utc>,
-    limit: i64,
-) -> QueryResult<Vec<Uuid>> {
-    const FINISHED_BEFORE: &str = "SELECT id FROM sync_runs WHERE tenant_id = $1 \
-        AND created_at < $2 AND status NOT IN ('queued', 'running') \
-        ORDER BY created_at LIMIT $3";
-    old_ids(conn, FINISHED_BEFORE, tenant_id, cutoff, limit)
+/// What a retention pass lists by age.
+#[derive(Debug, Clone, Copy)]
+pub enum Old {
+    /// The tenant's finished sync runs, by creation. Queued and running runs are never
+    /// pruned.
+    Runs,
+    /// The tenant's deprovisioned people, by when they were deprovisioned.
+    Deprovisioned,
 }
 
-/// The ids `select` finds, with `$1` the tenant, `$2` the cutoff and `$3` the limit: the
-/// parameters of every listing of what is old enough to prune.
-fn old_ids(
+impl Old {
+    /// With `$1` the tenant, `$2` the cutoff and `$3` the limit.
+    fn select(self) -> &'static str {
+        match self {
+            Self::Runs => {
+                "SELECT id FROM sync_runs WHERE tenant_id = $1 \
+                 AND created_at < $2 AND status NOT IN ('queued', 'running') \
+                 ORDER BY created_at LIMIT $3"
+            }
+            Self::Deprovisioned => {
+                "SELECT id FROM users WHERE tenant_id = $1 \
+                 AND deprovisioned_at < $2 ORDER BY deprovisioned_at LIMIT $3"
+            }
+        }
+    }
+}
+
+/// Up to `limit` ids of the tenant's `what` from before `cutoff`, oldest first.
+pub fn old_ids(
     conn: &mut PgConnection,
-    select: &str,
+    what: Old,
     tenant_id: Uuid,
     cutoff: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Vec<Uuid>> {
-    let rows: Vec<Id> = diesel::sql_query(select)
+    let rows: Vec<Id> = diesel::sql_query(what.select())
         .bind::<SqlUuid, _>(tenant_id)
         .bind::<Timestamptz, _>(cutoff)
         .bind::<BigInt, _>(limit)
@@ -180,18 +192,6 @@ pub fn tenants(conn: &mut PgConnection) -> QueryResult<Vec<Kept>> {
          FROM tenants ORDER BY id",
     )
     .load(conn)
-}
-
-/// Up to `limit` of the tenant's people deprovisioned before `cutoff`.
-pub fn due_for_erasure(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    cutoff: DateTime<Utc>,
-    limit: i64,
-) -> QueryResult<Vec<Uuid>> {
-    const DEPROVISIONED_BEFORE: &str = "SELECT id FROM users WHERE tenant_id = $1 \
-        AND deprovisioned_at < $2 ORDER BY deprovisioned_at LIMIT $3";
-    old_ids(conn, DEPROVISIONED_BEFORE, tenant_id, cutoff, limit)
 }
 
 /// A statement on `owner`'s lease on `job`: `$1` is the job, `$2` the owner and `$3` `at`,
