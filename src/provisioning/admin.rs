@@ -40,6 +40,31 @@ impl By {
     }
 }
 
+/// An operator's act on the tenant `slug`, by `by`, at `at` (the time the act is stamped
+/// with, from the caller's clock).
+#[derive(Debug, Clone)]
+pub struct Act {
+    pub slug: String,
+    pub by: By,
+    pub at: DateTime<Utc>,
+}
+
+/// Runs `f` with the tenant the act names (404 when none), the actor of its events and
+/// its time, in one call to the database.
+pub(super) async fn acting<T, F>(db: &Db, act: Act, f: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut PgConnection, &Tenant, &Actor, DateTime<Utc>) -> Result<T, Error>
+        + Send
+        + 'static,
+{
+    let Act { slug, by, at } = act;
+    in_tenant(db, slug, move |conn, tenant| {
+        f(conn, &tenant, &by.in_tenant(&tenant), at)
+    })
+    .await
+}
+
 /// Runs `f` with the tenant `slug` names (404 when none), in one call to the database.
 pub(super) async fn in_tenant<T, F>(db: &Db, slug: String, f: F) -> Result<T, Error>
 where
@@ -87,15 +112,9 @@ pub async fn delete_tenant(db: &Db, slug: String) -> Result<Tenant, Error> {
     db.run(move |conn| tenants::delete(conn, &slug)).await
 }
 
-pub async fn disconnect(
-    db: &Db,
-    slug: String,
-    by: By,
-    keep_people: bool,
-    now: DateTime<Utc>,
-) -> Result<Disconnected, Error> {
-    in_tenant(db, slug, move |conn, tenant| {
-        people::disconnect(conn, &by.in_tenant(&tenant), keep_people, now)
+pub async fn disconnect(db: &Db, act: Act, keep_people: bool) -> Result<Disconnected, Error> {
+    acting(db, act, move |conn, _, actor, now| {
+        people::disconnect(conn, actor, keep_people, now)
     })
     .await
 }
@@ -174,14 +193,9 @@ pub async fn person(db: &Db, slug: String, id: Uuid) -> Result<(Person, Vec<Excl
 }
 
 /// A person added by hand; the person as created.
-pub async fn create_person(
-    db: &Db,
-    slug: String,
-    by: By,
-    person: ManualPerson,
-) -> Result<Person, Error> {
-    in_tenant(db, slug, move |conn, tenant| {
-        let row = people::create_manual(conn, &by.in_tenant(&tenant), &person)?;
+pub async fn create_person(db: &Db, act: Act, person: ManualPerson) -> Result<Person, Error> {
+    acting(db, act, move |conn, tenant, actor, _| {
+        let row = people::create_manual(conn, actor, &person)?;
         Ok(people::person(conn, tenant.id, row.id)?.0)
     })
     .await
@@ -190,28 +204,20 @@ pub async fn create_person(
 /// An admin deactivates (`deactivate`) or reactivates the people `ids`.
 pub async fn set_admin_state(
     db: &Db,
-    slug: String,
-    by: By,
+    act: Act,
     ids: Vec<Uuid>,
     deactivate: bool,
 ) -> Result<StateChange, Error> {
-    in_tenant(db, slug, move |conn, tenant| {
-        people::set_admin_state(conn, &by.in_tenant(&tenant), &ids, deactivate)
+    acting(db, act, move |conn, _, actor, _| {
+        people::set_admin_state(conn, actor, &ids, deactivate)
     })
     .await
 }
 
 /// Deletes a person by the tenant's policy, or erases them when `erase`.
-pub async fn delete_person(
-    db: &Db,
-    slug: String,
-    by: By,
-    id: Uuid,
-    erase: bool,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
-    in_tenant(db, slug, move |conn, tenant| {
-        people::delete(conn, &by.in_tenant(&tenant), &tenant, id, erase, now)
+pub async fn delete_person(db: &Db, act: Act, id: Uuid, erase: bool) -> Result<(), Error> {
+    acting(db, act, move |conn, tenant, actor, now| {
+        people::delete(conn, actor, tenant, id, erase, now)
     })
     .await
 }
@@ -219,13 +225,11 @@ pub async fn delete_person(
 /// Brings a deprovisioned person back; the person as they are after.
 pub async fn restore_person(
     db: &Db,
-    slug: String,
-    by: By,
+    act: Act,
     id: Uuid,
-    now: DateTime<Utc>,
 ) -> Result<(Person, Vec<ExcludedBy>), Error> {
-    in_tenant(db, slug, move |conn, tenant| {
-        people::restore(conn, &by.in_tenant(&tenant), id, now)?;
+    acting(db, act, move |conn, tenant, actor, now| {
+        people::restore(conn, actor, id, now)?;
         people::person(conn, tenant.id, id)
     })
     .await
@@ -307,14 +311,12 @@ pub async fn recent_events(
 /// An admin excludes ("sleeps", `exclude`) or includes a group.
 pub async fn set_group_excluded(
     db: &Db,
-    slug: String,
-    by: By,
+    act: Act,
     id: Uuid,
     exclude: bool,
-    now: DateTime<Utc>,
 ) -> Result<AdminGroup, Error> {
-    in_tenant(db, slug, move |conn, tenant| {
-        people::set_group_excluded(conn, &by.in_tenant(&tenant), id, exclude, now)
+    acting(db, act, move |conn, _, actor, now| {
+        people::set_group_excluded(conn, actor, id, exclude, now)
     })
     .await
 }

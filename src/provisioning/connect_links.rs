@@ -25,7 +25,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::admin::in_tenant;
+use super::admin::{acting, in_tenant, Act};
 use super::connections::{
     self, ConnectionInput, Credentials, DirectoryConfig, GoogleInput, LoadedConnection,
 };
@@ -210,15 +210,13 @@ fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Makes a link for the tenant `slug`. 409 when the server lacks what the provider's
+/// Makes a link for the act's tenant, attributed to its actor. 409 when the server lacks what the provider's
 /// links need; 400 for a bad scope or lifetime.
 pub async fn create(
     db: &Db,
     settings: LinkSettings,
-    slug: String,
+    act: Act,
     input: LinkInput,
-    created_by: String,
-    now: DateTime<Utc>,
 ) -> Result<CreatedLink, Error> {
     let lifetime = parse_lifetime(input.expires_in.as_deref().unwrap_or(DEFAULT_LIFETIME))?;
     let scope = parse_scope(input.provider, &input.scope)?;
@@ -227,7 +225,7 @@ pub async fn create(
     }
     let base = settings.base().unwrap_or_default().to_owned();
     let provider = input.provider;
-    in_tenant(db, slug, move |conn, tenant| {
+    acting(db, act, move |conn, tenant, actor, now| {
         let token = new_token();
         let new = NewLink {
             id: Uuid::now_v7(),
@@ -235,7 +233,7 @@ pub async fn create(
             provider,
             scope: &scope,
             token_hash: &token_hash(&token),
-            created_by: &created_by,
+            created_by: &actor.actor,
             created_at: now,
             expires_at: now + lifetime,
         };

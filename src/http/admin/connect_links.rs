@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{parse_json, PageQuery, Reply, TenantList, TenantPath};
+use super::{act, parse_json, PageQuery, Reply, TenantList, TenantPath};
 use crate::domain::{ConnectionScope, Provider};
 use crate::error::Error;
 use crate::http::body::AdminBody;
@@ -135,9 +135,7 @@ async fn create_link(
         scope: req.scope,
         expires_in: req.expires_in,
     };
-    let now = state.clock.now();
-    let actor = on.who.actor();
-    let made = links::create(&state.db, settings, on.slug, input, actor, now).await?;
+    let made = links::create(&state.db, settings, act(on.slug, &on.who, &state), input).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(CreatedLink {

@@ -66,7 +66,7 @@ use super::extract::{AdminCtx, OnTenant};
 use super::AppState;
 use crate::domain::{DeletePolicy, Source};
 use crate::error::{AdminError, Error};
-use crate::provisioning::admin::{self, By};
+use crate::provisioning::admin::{self, Act, By};
 use crate::provisioning::credentials as creds;
 use crate::provisioning::people as people_writes;
 use crate::provisioning::tenants::{self, TenantSlug};
@@ -536,8 +536,8 @@ async fn disconnect_tenant(
     AdminBody(body): AdminBody,
 ) -> Reply {
     let req: Disconnect = parse_json(&body)?;
-    let now = state.clock.now();
-    let done = admin::disconnect(&state.db, on.slug, by(&on.who), req.keep_people, now).await?;
+    let act = act(on.slug, &on.who, &state);
+    let done = admin::disconnect(&state.db, act, req.keep_people).await?;
     let people_writes::Disconnected {
         tenant,
         people_kept,
@@ -555,11 +555,16 @@ async fn disconnect_tenant(
     }))
 }
 
-/// An admin's writes are attributed to their key (DESIGN.md, Events).
-pub(super) fn by(admin: &AdminCtx) -> By {
-    By {
-        actor: admin.actor(),
-        request_id: Some(admin.request_id.clone()).filter(|r| !r.is_empty()),
+/// An admin's act on tenant `slug`, now: their writes are attributed to their key
+/// (DESIGN.md, Events).
+pub(super) fn act(slug: String, admin: &AdminCtx, state: &AppState) -> Act {
+    Act {
+        slug,
+        by: By {
+            actor: admin.actor(),
+            request_id: Some(admin.request_id.clone()).filter(|r| !r.is_empty()),
+        },
+        at: state.clock.now(),
     }
 }
 

@@ -15,7 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{by, number_cursor, parse_json, time_cursor, PageQuery, Reply, TenantPath};
+use super::{act, number_cursor, parse_json, time_cursor, PageQuery, Reply, TenantPath};
 use crate::domain::{AdminState, Source};
 use crate::error::Error;
 use crate::http::body::AdminBody;
@@ -412,7 +412,7 @@ async fn create_person(
 ) -> Reply {
     let raw: RawPerson = parse_json::<PersonCreate>(&body)?.into();
     let person = ManualPerson::check(&raw).map_err(Error::InvalidValue)?;
-    let row = admin::create_person(&state.db, on.slug, by(&on.who), person).await?;
+    let row = admin::create_person(&state.db, act(on.slug, &on.who, &state), person).await?;
     let location = format!("people/{}", row.user.id);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location))
@@ -457,7 +457,8 @@ async fn set_state(
     deactivate: bool,
 ) -> Reply {
     let req: Ids = parse_json(body)?;
-    let done = admin::set_admin_state(&state.db, on.slug, by(&on.who), req.ids, deactivate).await?;
+    let act = act(on.slug, &on.who, &state);
+    let done = admin::set_admin_state(&state.db, act, req.ids, deactivate).await?;
     Ok(HttpResponse::Ok().json(BulkStateResult::from(done)))
 }
 
@@ -529,9 +530,7 @@ async fn delete_person(
     query: web::Query<DeleteQuery>,
 ) -> Reply {
     let (slug, id) = path.into_inner().parse()?;
-    let erase = query.erase;
-    let now = state.clock.now();
-    admin::delete_person(&state.db, slug, by(&admin), id, erase, now).await?;
+    admin::delete_person(&state.db, act(slug, &admin, &state), id, query.erase).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -553,8 +552,8 @@ async fn restore_person(
     path: web::Path<PersonPath>,
 ) -> Reply {
     let (slug, id) = path.into_inner().parse()?;
-    let now = state.clock.now();
-    let (row, excluded) = admin::restore_person(&state.db, slug, by(&admin), id, now).await?;
+    let act = act(slug, &admin, &state);
+    let (row, excluded) = admin::restore_person(&state.db, act, id).await?;
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
 }
 
@@ -711,8 +710,8 @@ async fn set_group(
 ) -> Reply {
     let GroupPath { slug, id } = path.into_inner();
     let id = parse_id(&id, "group")?;
-    let now = state.clock.now();
-    let group = admin::set_group_excluded(&state.db, slug, by(&admin), id, exclude, now).await?;
+    let act = act(slug, &admin, &state);
+    let group = admin::set_group_excluded(&state.db, act, id, exclude).await?;
     Ok(HttpResponse::Ok().json(group_view(&group)))
 }
 

@@ -371,8 +371,7 @@ pub async fn create_link(
             expires_in: fields.get("expires_in").map(str::to_owned),
         };
         let settings = LinkSettings::of(&state.settings);
-        let now = state.clock.now();
-        links::create(&state.db, settings, slug.clone(), input, op.by().actor, now).await
+        links::create(&state.db, settings, op.act(&slug, &state), input).await
     }
     .await;
     match made {
@@ -635,7 +634,7 @@ pub async fn source(
                     return Err(Error::InvalidValue("say whether to keep the people".into()).into())
                 }
             };
-            let done = admin::disconnect(&state.db, slug.clone(), op.by(), keep, now).await?;
+            let done = admin::disconnect(&state.db, op.act(&slug, &state), keep).await?;
             if let Some(t) = &done.tenant {
                 state.rate_limits.forget(t.id);
             }

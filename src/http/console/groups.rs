@@ -131,8 +131,8 @@ pub async fn set(posted: Posted, state: web::Data<AppState>, path: web::Path<Ite
         Some("false") => false,
         _ => return Err(Error::InvalidValue("say whether to exclude the group".into()).into()),
     };
-    let now = state.clock.now();
-    admin::set_group_excluded(&state.db, slug.clone(), posted.op.by(), id, exclude, now).await?;
+    let act = posted.op.act(&slug, &state);
+    admin::set_group_excluded(&state.db, act, id, exclude).await?;
     let what = if exclude { "excluded" } else { "included" };
     Ok(see_other(&format!(
         "/console/t/{slug}/groups?notice={what}"

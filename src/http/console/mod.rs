@@ -41,7 +41,7 @@ use super::middleware::RequestId;
 use super::parse_id;
 use super::AppState;
 use crate::error::{ConsoleError, Error};
-use crate::provisioning::admin::By;
+use crate::provisioning::admin::{Act, By};
 use crate::provisioning::console::{self as sessions, SessionId};
 
 /// The session cookie.
@@ -195,6 +195,15 @@ impl Operator {
         By {
             actor: format!("admin:{}", self.key_id),
             request_id: Some(self.request_id.clone()).filter(|r| !r.is_empty()),
+        }
+    }
+
+    /// The operator's act on tenant `slug`, now.
+    pub fn act(&self, slug: &str, state: &AppState) -> Act {
+        Act {
+            slug: slug.to_owned(),
+            by: self.by(),
+            at: state.clock.now(),
         }
     }
 

@@ -213,7 +213,7 @@ pub async fn bulk(
     if ids.is_empty() {
         return Err(Error::InvalidValue("select at least one person".into()).into());
     }
-    let done = admin::set_admin_state(&state.db, slug.clone(), op.by(), ids, deactivate).await?;
+    let done = admin::set_admin_state(&state.db, op.act(&slug, &state), ids, deactivate).await?;
     let back = fields
         .get("back")
         .filter(|b| b.starts_with(&format!("/console/t/{slug}")))
@@ -329,8 +329,7 @@ pub async fn restore(
     path: web::Path<ItemPath>,
 ) -> Reply {
     let (slug, id) = path.into_inner().parse("person")?;
-    let now = state.clock.now();
-    admin::restore_person(&state.db, slug.clone(), posted.op.by(), id, now).await?;
+    admin::restore_person(&state.db, posted.op.act(&slug, &state), id).await?;
     Ok(see_other(&format!(
         "/console/t/{slug}/people/{id}?notice=restored"
     )))
@@ -342,8 +341,7 @@ pub async fn delete(
     path: web::Path<ItemPath>,
 ) -> Reply {
     let (slug, id) = path.into_inner().parse("person")?;
-    let now = state.clock.now();
-    admin::delete_person(&state.db, slug.clone(), posted.op.by(), id, false, now).await?;
+    admin::delete_person(&state.db, posted.op.act(&slug, &state), id, false).await?;
     // Retained people can still be shown; removed ones are gone.
     match admin::person(&state.db, slug.clone(), id).await {
         Ok(_) => Ok(see_other(&format!(
