@@ -30,6 +30,10 @@ fn usable(value: &HeaderValue) -> Option<String> {
     ok.then(|| s.to_owned())
 }
 
+/// The route of a request that a scope's guard answered before routing reached it (the
+/// admin API's check of the key), for [`route_of`].
+pub struct GuardedRoute(pub String);
+
 /// The route pattern a routed request matched, e.g. `/scim/v2/Users/{id}`, or
 /// `unmatched`: a label of bounded cardinality for the metrics. Rebuilt from what routing
 /// left in the match info (each dynamic segment is a slice of the path), where
@@ -37,8 +41,12 @@ fn usable(value: &HeaderValue) -> Option<String> {
 pub fn route_of(req: &HttpRequest) -> String {
     let info = req.match_info();
     if !info.unprocessed().is_empty() {
-        // A default service answered: no route matched the whole path.
-        return "unmatched".to_owned();
+        // A guard in front of the routes answered for a route it had matched, or a default
+        // service answered: no route matched the whole path.
+        return req
+            .extensions()
+            .get::<GuardedRoute>()
+            .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
     }
     let path = info.as_str();
     let mut route = String::with_capacity(path.len());

@@ -260,6 +260,79 @@ async fn admin_api_needs_an_admin_key() {
     assert_eq!(app.admin_get("/admin/v1/tenants").await.status(), 200);
 }
 
+/// The admin key is checked before anything else of the request is read: with no key or a
+/// wrong one, a malformed query, body or id answers 401 (not 400), and a good write is not
+/// made.
+#[tokio::test]
+async fn a_bad_admin_key_answers_401_whatever_else_the_request_holds() {
+    // Wrong keys count against the address's failed sign-ins; this test makes many.
+    let app = crate::helpers::spawn_app_with(|s| s.auth_failures_per_minute = 0).await;
+    let person = "/admin/v1/tenants/acme/people";
+    let someone = format!("{person}/{}", uuid::Uuid::new_v4());
+    // Each request, and what it answers with the right key.
+    let requests = [
+        ("GET", "/admin/v1/tenants?limit=abc".to_owned(), None, 400),
+        (
+            "GET",
+            "/admin/v1/tenants/acme/tokens?limit=abc".into(),
+            None,
+            400,
+        ),
+        ("GET", format!("{person}?state=nope"), None, 400),
+        ("DELETE", format!("{someone}?erase=maybe"), None, 400),
+        ("POST", "/admin/v1/tenants".into(), Some("{not json"), 400),
+        (
+            "PATCH",
+            "/admin/v1/tenants/acme".into(),
+            Some(r#"{"nope": 1}"#),
+            400,
+        ),
+        ("POST", format!("{someone}/restore"), None, 404),
+        (
+            "POST",
+            person.into(),
+            Some(r#"{"email": "ada@acme.example"}"#),
+            201,
+        ),
+    ];
+    // The server's key with a wrong secret (checked before the key is ever used, so not
+    // from a cache), and a well-formed key the server does not have.
+    let wrong = format!("Bearer {}x", app.admin_key);
+    let secret = app.admin_key.rsplit('_').next().unwrap();
+    let unknown = format!("Bearer scimd_{}_{secret}", "0".repeat(16));
+    let good = format!("Bearer {}", app.admin_key);
+    let send = |method: &str, path: &str, body: Option<&str>, key: Option<&str>| {
+        let mut req = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .header(CONTENT_TYPE, "application/json");
+        if let Some(key) = key {
+            req = req.header(AUTHORIZATION, key);
+        }
+        if let Some(body) = body {
+            req = req.body(body.to_owned());
+        }
+        req.send()
+    };
+    for (method, path, body, _) in &requests {
+        for key in [None, Some(wrong.as_str()), Some(unknown.as_str())] {
+            let res = send(method, path, *body, key).await.unwrap();
+            assert_eq!(res.status(), 401, "{method} {path} with {key:?}");
+            let problem: Value = res.json().await.unwrap();
+            assert_eq!(problem["error"], "unauthorized", "{method} {path}");
+        }
+    }
+    app.tenant_with_token("acme").await;
+    let people = app.admin_json(person).await;
+    assert_eq!(people["items"], json!([]), "a refused create wrote nothing");
+    for (method, path, body, want) in &requests {
+        let res = send(method, path, *body, Some(good.as_str()))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), *want, "{method} {path} with the right key");
+    }
+}
+
 #[tokio::test]
 async fn a_revocation_made_elsewhere_takes_effect_when_the_cache_entry_goes_stale() {
     let app =

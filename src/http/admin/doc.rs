@@ -7,6 +7,10 @@
 //! a handler only when the document has an operation for its method and route; anything
 //! else (a route registered around `service`, say) answers 405 or 404. The tests check both
 //! directions against the router itself.
+//!
+//! The guard also checks the admin key of every operation that needs one, before the
+//! handler reads anything else: a request with no key or a bad one answers 401 whatever its
+//! query, path or body hold.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,7 +19,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{HttpServiceFactory, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, FromRequest, HttpMessage, HttpResponse, ResponseError};
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{ParameterIn, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
@@ -26,6 +30,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::OpenApiFactory;
 
 use crate::error::{AdminError, Error, Problem, PrunedProblem, PROBLEM_CONTENT_TYPE};
+use crate::http::extract::AdminCtx;
+use crate::http::middleware::GuardedRoute;
 
 /// Where the admin API is mounted; the document's paths are relative to it.
 pub const PREFIX: &str = "/admin/v1";
@@ -225,7 +231,8 @@ problem_responses! {
 /// The served document and, for the guard, the methods it has for each route.
 pub struct Document {
     json: String,
-    methods: HashMap<String, Vec<Method>>,
+    /// Each route's operations: the method, and whether it needs an admin key.
+    methods: HashMap<String, Vec<(Method, bool)>>,
 }
 
 impl Document {
@@ -253,7 +260,7 @@ impl Document {
     }
 }
 
-fn methods_of(item: &PathItem) -> Vec<Method> {
+fn methods_of(item: &PathItem) -> Vec<(Method, bool)> {
     [
         (&item.get, Method::GET),
         (&item.put, Method::PUT),
@@ -265,7 +272,9 @@ fn methods_of(item: &PathItem) -> Vec<Method> {
         (&item.trace, Method::TRACE),
     ]
     .into_iter()
-    .filter_map(|(op, method)| op.as_ref().map(|_| method))
+    // `security(())` marks the one operation open to all; the rest take the document's
+    // `adminKey`.
+    .filter_map(|(op, method)| op.as_ref().map(|op| (method, op.security.is_none())))
     .collect()
 }
 
@@ -324,9 +333,10 @@ async fn no_such_endpoint() -> Result<HttpResponse, AdminError> {
     Err(Error::NotFound("no such admin endpoint".into()).into())
 }
 
-/// Lets a request through when the document has an operation for its method and route.
-/// The route is the first registered pattern that matches the path, whatever its method,
-/// so a path answers 405 for the methods its route lacks, as an actix resource does.
+/// Lets a request through when the document has an operation for its method and route,
+/// with the admin key checked first when the operation needs one. The route is the first
+/// registered pattern that matches the path, whatever its method, so a path answers 405
+/// for the methods its route lacks, as an actix resource does.
 async fn documented_only(
     document: Arc<Document>,
     req: ServiceRequest,
@@ -334,17 +344,38 @@ async fn documented_only(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let route = req.match_pattern();
     let methods = route.as_ref().and_then(|r| document.methods.get(r));
-    let refusal = match methods {
-        Some(methods) if methods.contains(req.method()) => {
-            return next
-                .call(req)
-                .await
-                .map(ServiceResponse::map_into_left_body);
+    let operation = methods.and_then(|ms| ms.iter().find(|(m, _)| m == req.method()));
+    let refusal = match (operation, methods) {
+        (Some(&(_, keyed)), _) => {
+            // Checked here rather than beside the handler's other arguments, which actix
+            // extracts together: a malformed query would otherwise answer 400 while the key
+            // was still being checked.
+            let checked = match keyed {
+                true => AdminCtx::extract(req.request()).await.map(Some),
+                false => Ok(None),
+            };
+            match checked {
+                Err(e) => {
+                    if let Some(route) = route {
+                        req.extensions_mut().insert(GuardedRoute(route));
+                    }
+                    e.error_response()
+                }
+                Ok(admin) => {
+                    if let Some(admin) = admin {
+                        req.extensions_mut().insert(admin);
+                    }
+                    return next
+                        .call(req)
+                        .await
+                        .map(ServiceResponse::map_into_left_body);
+                }
+            }
         }
-        Some(methods) => {
+        (None, Some(methods)) => {
             let allow = methods
                 .iter()
-                .map(Method::as_str)
+                .map(|(m, _)| m.as_str())
                 .collect::<Vec<_>>()
                 .join(", ");
             let mut res = AdminError(Error::MethodNotAllowed(format!(
@@ -357,7 +388,7 @@ async fn documented_only(
             }
             res
         }
-        None => {
+        (None, None) => {
             if let Some(route) = &route {
                 tracing::error!(%route, "refused a request to an admin route the document lacks");
             }
@@ -407,7 +438,7 @@ mod tests {
             .flat_map(|(path, item)| {
                 methods_of(item)
                     .into_iter()
-                    .map(move |m| (m.to_string(), format!("{PREFIX}{path}")))
+                    .map(move |(m, _)| (m.to_string(), format!("{PREFIX}{path}")))
             })
             .collect()
     }
