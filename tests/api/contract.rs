@@ -355,20 +355,13 @@ async fn every_admin_answer_fits_the_documented_schema() {
     c.check("GET", "/openapi.json", res).await;
 
     // Tenants.
-    api.call(
-        "POST",
-        "/tenants",
-        "/admin/v1/tenants",
-        Some(json!({"slug": "acme", "name": "Acme"})),
-        201,
-    )
-    .await;
-    for (bad, want) in [
+    for (body, want) in [
+        (json!({"slug": "acme", "name": "Acme"}), 201),
         (json!({"slug": "acme"}), 409),
         (json!({"slug": "Not A Slug"}), 400),
         (json!({"slug": "x", "name": "n".repeat(5000)}), 413),
     ] {
-        api.call("POST", "/tenants", "/admin/v1/tenants", Some(bad), want)
+        api.call("POST", "/tenants", "/admin/v1/tenants", Some(body), want)
             .await;
     }
     api.get("/tenants", "/admin/v1/tenants", 200).await;
@@ -737,6 +730,13 @@ async fn every_admin_answer_fits_the_documented_schema() {
     .await;
     let unknown_run = "/admin/v1/tenants/pull/sync-runs/0190f0f0-0000-7000-8000-000000000000";
     api.get(&run_at, unknown_run, 404).await;
+    let not_an_id = api
+        .get(&run_at, "/admin/v1/tenants/pull/sync-runs/not-a-uuid", 404)
+        .await;
+    assert_eq!(
+        not_an_id["detail"], "no sync run `not-a-uuid` in this tenant",
+        "{not_an_id}"
+    );
     let plan = format!("{run_at}/plan");
     let items = api
         .get(

@@ -12,9 +12,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{act, parse_json, PageQuery, Reply, TenantList, TenantPath};
+use super::{act, parse_json, ItemPath, OnItem, PageQuery, Reply, TenantList, TenantPath};
 use crate::domain::{ConnectionScope, Provider};
-use crate::error::Error;
 use crate::http::body::AdminBody;
 use crate::http::extract::{AdminCtx, OnTenant};
 use crate::http::AppState;
@@ -177,6 +176,14 @@ struct LinkPath {
     id: String,
 }
 
+impl ItemPath for LinkPath {
+    const KIND: &'static str = "connect link";
+
+    fn into_parts(self) -> (String, String) {
+        (self.slug, self.id)
+    }
+}
+
 /// Revoke a connect link; its page says so from now on
 ///
 /// 409 when the link was used: disconnect the tenant instead.
@@ -189,18 +196,7 @@ struct LinkPath {
     )
 )]
 #[delete("/tenants/{slug}/connect-links/{id}")]
-async fn revoke_link(
-    _admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<LinkPath>,
-) -> Reply {
-    let LinkPath { slug, id } = path.into_inner();
-    let id = Uuid::parse_str(&id).map_err(|_| {
-        Error::NotFound(format!(
-            "no connect link `{}`",
-            id.chars().take(64).collect::<String>()
-        ))
-    })?;
-    links::revoke(&state.db, slug, id, state.clock.now()).await?;
+async fn revoke_link(on: OnItem<LinkPath>, state: web::Data<AppState>) -> Reply {
+    links::revoke(&state.db, on.slug, on.id, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -15,12 +15,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{act, number_cursor, parse_json, time_cursor, PageQuery, Reply, TenantPath};
+use super::{
+    act, number_cursor, parse_json, time_cursor, ItemPath, OnItem, PageQuery, Reply, TenantPath,
+};
 use crate::domain::{AdminState, Source};
 use crate::error::Error;
 use crate::http::body::AdminBody;
 use crate::http::extract::{AdminCtx, OnTenant};
-use crate::http::parse_id;
 use crate::http::AppState;
 use crate::provisioning::admin;
 use crate::provisioning::events::EventKind;
@@ -183,9 +184,19 @@ struct GroupPath {
     id: String,
 }
 
-impl PersonPath {
-    fn parse(self) -> Result<(String, Uuid), Error> {
-        Ok((self.slug, parse_id(&self.id, "person")?))
+impl ItemPath for PersonPath {
+    const KIND: &'static str = "person";
+
+    fn into_parts(self) -> (String, String) {
+        (self.slug, self.id)
+    }
+}
+
+impl ItemPath for GroupPath {
+    const KIND: &'static str = "group";
+
+    fn into_parts(self) -> (String, String) {
+        (self.slug, self.id)
     }
 }
 
@@ -345,13 +356,8 @@ async fn count_people(on: OnTenant<AdminCtx>, state: web::Data<AppState>) -> Rep
     )
 )]
 #[get("/tenants/{slug}/people/{id}")]
-async fn get_person(
-    _admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<PersonPath>,
-) -> Reply {
-    let (slug, id) = path.into_inner().parse()?;
-    let (row, excluded) = admin::person(&state.db, slug, id).await?;
+async fn get_person(on: OnItem<PersonPath>, state: web::Data<AppState>) -> Reply {
+    let (row, excluded) = admin::person(&state.db, on.slug, on.id).await?;
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
 }
 
@@ -524,13 +530,12 @@ struct DeleteQuery {
 )]
 #[delete("/tenants/{slug}/people/{id}")]
 async fn delete_person(
-    admin: AdminCtx,
+    on: OnItem<PersonPath>,
     state: web::Data<AppState>,
-    path: web::Path<PersonPath>,
     query: web::Query<DeleteQuery>,
 ) -> Reply {
-    let (slug, id) = path.into_inner().parse()?;
-    admin::delete_person(&state.db, act(slug, &admin, &state), id, query.erase).await?;
+    let act = act(on.slug, &on.who, &state);
+    admin::delete_person(&state.db, act, on.id, query.erase).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -546,14 +551,9 @@ async fn delete_person(
     )
 )]
 #[post("/tenants/{slug}/people/{id}/restore")]
-async fn restore_person(
-    admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<PersonPath>,
-) -> Reply {
-    let (slug, id) = path.into_inner().parse()?;
-    let act = act(slug, &admin, &state);
-    let (row, excluded) = admin::restore_person(&state.db, act, id).await?;
+async fn restore_person(on: OnItem<PersonPath>, state: web::Data<AppState>) -> Reply {
+    let act = act(on.slug, &on.who, &state);
+    let (row, excluded) = admin::restore_person(&state.db, act, on.id).await?;
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
 }
 
@@ -663,15 +663,13 @@ list_page!(EventHistoryPage of EventView);
 )]
 #[get("/tenants/{slug}/people/{id}/history")]
 async fn person_history(
-    _admin: AdminCtx,
+    on: OnItem<PersonPath>,
     state: web::Data<AppState>,
-    path: web::Path<PersonPath>,
     query: web::Query<PageQuery>,
 ) -> Reply {
-    let (slug, id) = path.into_inner().parse()?;
     let limit = query.limit()?;
     let after = query.number()?;
-    let rows = admin::history(&state.db, slug, id, after, limit + 1).await?;
+    let rows = admin::history(&state.db, on.slug, on.id, after, limit + 1).await?;
     let page = EventHistoryPage::of(rows, limit, |e| number_cursor(e.seq), |e| event_view(&e));
     Ok(HttpResponse::Ok().json(page))
 }
@@ -702,16 +700,9 @@ fn group_view(g: &AdminGroup) -> GroupView {
     }
 }
 
-async fn set_group(
-    admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<GroupPath>,
-    exclude: bool,
-) -> Reply {
-    let GroupPath { slug, id } = path.into_inner();
-    let id = parse_id(&id, "group")?;
-    let act = act(slug, &admin, &state);
-    let group = admin::set_group_excluded(&state.db, act, id, exclude).await?;
+async fn set_group(on: OnItem<GroupPath>, state: web::Data<AppState>, exclude: bool) -> Reply {
+    let act = act(on.slug, &on.who, &state);
+    let group = admin::set_group_excluded(&state.db, act, on.id, exclude).await?;
     Ok(HttpResponse::Ok().json(group_view(&group)))
 }
 
@@ -724,12 +715,8 @@ async fn set_group(
     )
 )]
 #[post("/tenants/{slug}/groups/{id}/exclude")]
-async fn exclude_group(
-    admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<GroupPath>,
-) -> Reply {
-    set_group(admin, state, path, true).await
+async fn exclude_group(on: OnItem<GroupPath>, state: web::Data<AppState>) -> Reply {
+    set_group(on, state, true).await
 }
 
 /// Stop excluding a group's members
@@ -741,10 +728,6 @@ async fn exclude_group(
     )
 )]
 #[post("/tenants/{slug}/groups/{id}/include")]
-async fn include_group(
-    admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<GroupPath>,
-) -> Reply {
-    set_group(admin, state, path, false).await
+async fn include_group(on: OnItem<GroupPath>, state: web::Data<AppState>) -> Reply {
+    set_group(on, state, false).await
 }

@@ -10,7 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{PageQuery, Reply, TenantList, TenantPath};
+use super::{ItemPath, OnItem, PageQuery, Reply, TenantList, TenantPath};
 use crate::domain::{PlanAction, RunStatus, RunTrigger};
 use crate::error::Error;
 use crate::http::extract::{AdminCtx, OnTenant};
@@ -197,11 +197,11 @@ struct RunPath {
     id: String,
 }
 
-impl RunPath {
-    fn parse(self) -> Result<(String, Uuid), Error> {
-        let id = Uuid::parse_str(&self.id)
-            .map_err(|_| Error::NotFound(format!("no sync run `{}`", self.id)))?;
-        Ok((self.slug, id))
+impl ItemPath for RunPath {
+    const KIND: &'static str = "sync run";
+
+    fn into_parts(self) -> (String, String) {
+        (self.slug, self.id)
     }
 }
 
@@ -212,9 +212,8 @@ impl RunPath {
     responses((status = 200, description = "The run", body = RunView))
 )]
 #[get("/tenants/{slug}/sync-runs/{id}")]
-async fn get_run(_admin: AdminCtx, state: web::Data<AppState>, path: web::Path<RunPath>) -> Reply {
-    let (slug, id) = path.into_inner().parse()?;
-    let run = sync_writes::run(&state.db, slug, id).await?;
+async fn get_run(on: OnItem<RunPath>, state: web::Data<AppState>) -> Reply {
+    let run = sync_writes::run(&state.db, on.slug, on.id).await?;
     Ok(HttpResponse::Ok().json(RunView::from(run)))
 }
 
@@ -284,12 +283,10 @@ list_page!(PlanPage of PlanItemView);
 )]
 #[get("/tenants/{slug}/sync-runs/{id}/plan")]
 async fn run_plan(
-    _admin: AdminCtx,
+    on: OnItem<RunPath>,
     state: web::Data<AppState>,
-    path: web::Path<RunPath>,
     query: web::Query<PlanQuery>,
 ) -> Reply {
-    let (slug, id) = path.into_inner().parse()?;
     let q = query.into_inner();
     let page = PageQuery {
         cursor: q.cursor,
@@ -305,7 +302,7 @@ async fn run_plan(
             })
         })
         .transpose()?;
-    let rows = sync_writes::plan(&state.db, slug, id, action, after, limit + 1).await?;
+    let rows = sync_writes::plan(&state.db, on.slug, on.id, action, after, limit + 1).await?;
     let page = PlanPage::of(
         rows,
         limit,
@@ -328,13 +325,8 @@ async fn run_plan(
     )
 )]
 #[post("/tenants/{slug}/sync-runs/{id}/approve")]
-async fn approve_run(
-    _admin: AdminCtx,
-    state: web::Data<AppState>,
-    path: web::Path<RunPath>,
-) -> Reply {
-    let (slug, id) = path.into_inner().parse()?;
+async fn approve_run(on: OnItem<RunPath>, state: web::Data<AppState>) -> Reply {
     let now = state.clock.now();
-    let run = sync_writes::approve(&state.db, slug, id, now).await?;
+    let run = sync_writes::approve(&state.db, on.slug, on.id, now).await?;
     Ok(HttpResponse::Ok().json(RunView::from(run)))
 }
