@@ -295,9 +295,13 @@ async fn a_bad_admin_key_answers_401_whatever_else_the_request_holds() {
             201,
         ),
     ];
-    // The server's key with a wrong secret (checked before the key is ever used, so not
-    // from a cache), and a well-formed key the server does not have.
-    let wrong = format!("Bearer {}x", app.admin_key);
+    // A malformed key, the server's key with another secret of the same length (checked
+    // before the key is ever used, so not from a cache), and a well-formed key the server
+    // does not have.
+    let malformed = format!("Bearer {}x", app.admin_key);
+    let mut wrong = format!("Bearer {}", app.admin_key);
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == 'a' { 'b' } else { 'a' });
     let secret = app.admin_key.rsplit('_').next().unwrap();
     let unknown = format!("Bearer scimd_{}_{secret}", "0".repeat(16));
     let good = format!("Bearer {}", app.admin_key);
@@ -315,8 +319,10 @@ async fn a_bad_admin_key_answers_401_whatever_else_the_request_holds() {
         req.send()
     };
     for (method, path, body, _) in &requests {
-        for key in [None, Some(wrong.as_str()), Some(unknown.as_str())] {
-            let res = send(method, path, *body, key).await.unwrap();
+        for key in [None, Some(&malformed), Some(&wrong), Some(&unknown)] {
+            let res = send(method, path, *body, key.map(String::as_str))
+                .await
+                .unwrap();
             assert_eq!(res.status(), 401, "{method} {path} with {key:?}");
             let problem: Value = res.json().await.unwrap();
             assert_eq!(problem["error"], "unauthorized", "{method} {path}");
