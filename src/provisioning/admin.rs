@@ -112,6 +112,8 @@ pub async fn delete_tenant(db: &Db, slug: String) -> Result<Tenant, Error> {
     db.run(move |conn| tenants::delete(conn, &slug)).await
 }
 
+/// Disconnects the tenant's source, keeping its people as manual ones or not
+/// ([`people::disconnect`]).
 pub async fn disconnect(db: &Db, act: Act, keep_people: bool) -> Result<Disconnected, Error> {
     acting(db, act, move |conn, _, actor, now| {
         people::disconnect(conn, actor, keep_people, now)

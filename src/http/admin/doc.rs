@@ -38,7 +38,8 @@ pub const PREFIX: &str = "/admin/v1";
 
 const DESCRIPTION: &str = "\
 Operator API of scimd. Every call needs an admin key: `Authorization: Bearer \
-scimd_<key id>_<secret>` (issue one with `scimd admin-key issue`).
+scimd_<key id>_<secret>` (issue one with `scimd admin-key issue`). A call without a valid \
+key answers 401 whatever else it holds: the key is checked before its query, path or body.
 
 Lists answer `{\"items\": [...], \"next_cursor\": \"…\" | null}`; pass `cursor` to get the \
 next page. The event feed pages by `after` and `next_after` instead of a cursor.
