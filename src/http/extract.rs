@@ -1,6 +1,7 @@
 //! Authenticated request contexts.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -8,11 +9,12 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::try_join;
 use futures_util::TryFutureExt;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::middleware::RequestId;
 use super::ratelimit::{too_many, Decision, Limit};
-use super::AppState;
+use super::{parse_id, AppState};
 use crate::auth::{ClientKey, Principal, Verifier};
 use crate::error::{AdminError, Error};
 
@@ -178,18 +180,80 @@ where
     type Future = Pinned<Self, actix_web::Error>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        // Joined as actix joins a handler's arguments (polled in this order, the first
-        // failure answers), so a request is refused for the same reason as when `T` and
-        // the path were arguments of their own.
-        let both = try_join(
-            T::from_request(req, payload).err_into(),
-            web::Path::<SlugSegment>::from_request(req, payload),
-        );
+        let both = who_and_path::<T, SlugSegment>(req, payload);
+        Box::pin(both.map_ok(|(who, path)| OnTenant {
+            who,
+            slug: path.slug,
+        }))
+    }
+}
+
+/// `T` and the path as `P`, joined as actix joins a handler's arguments (polled in this
+/// order, the first failure answers), so a request is refused for the same reason as when
+/// `T` and the path were arguments of their own.
+fn who_and_path<T, P>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<(T, P), actix_web::Error>> + 'static
+where
+    T: FromRequest + 'static,
+    T::Future: 'static,
+    T::Error: Into<actix_web::Error>,
+    P: DeserializeOwned + 'static,
+{
+    try_join(
+        T::from_request(req, payload).err_into(),
+        web::Path::<P>::from_request(req, payload).map_ok(web::Path::into_inner),
+    )
+}
+
+/// The `{slug}` and `{id}` of a path to one of a tenant's items.
+pub trait ItemPath: DeserializeOwned + 'static {
+    /// What the item is called in the 404 that an id which is not a UUID answers, as an
+    /// unknown id does: "person", "sync run".
+    const KIND: &'static str;
+
+    fn into_parts(self) -> (String, String);
+}
+
+/// A request about one of a tenant's items, which path `P` names, by `who`: the tenant's
+/// slug, as [`OnTenant`] has it, and the item's id, parsed. An id that is not a UUID is
+/// refused in `T`'s words: a problem document for an admin, a page in the console.
+pub struct OnItem<T, P> {
+    pub who: T,
+    pub slug: String,
+    pub id: Uuid,
+    path: PhantomData<P>,
+}
+
+impl<T, P> OnItem<T, P> {
+    /// Who, the tenant's slug and the item's id.
+    pub fn split(self) -> (T, String, Uuid) {
+        (self.who, self.slug, self.id)
+    }
+}
+
+impl<T, P> FromRequest for OnItem<T, P>
+where
+    T: FromRequest + 'static,
+    T::Future: 'static,
+    T::Error: From<Error> + Into<actix_web::Error>,
+    P: ItemPath,
+{
+    type Error = actix_web::Error;
+    type Future = Pinned<Self, actix_web::Error>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let both = who_and_path::<T, P>(req, payload);
         Box::pin(async move {
             let (who, path) = both.await?;
-            Ok(OnTenant {
+            let (slug, id) = path.into_parts();
+            let id = parse_id(&id, P::KIND).map_err(|e| T::Error::from(e).into())?;
+            Ok(OnItem {
                 who,
-                slug: path.into_inner().slug,
+                slug,
+                id,
+                path: PhantomData,
             })
         })
     }

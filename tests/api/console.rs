@@ -964,7 +964,14 @@ async fn another_tenants_import_is_not_found() {
             format!("/console/t/acme/imports/{id}"),
             format!("/console/t/acme/imports/{id}/panel"),
         ] {
-            assert_eq!(browser.get(&path).await.status(), 404, "{path}");
+            let res = browser.get(&path).await;
+            assert_eq!(res.status(), 404, "{path}");
+            // The console's own page, not the admin API's problem document.
+            let page = res.text().await.unwrap();
+            assert!(
+                page.contains("<html") && page.contains("no import"),
+                "{path}: {page}"
+            );
         }
     }
     // Nor can it be confirmed from another tenant.

@@ -12,10 +12,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{act, parse_json, ItemPath, OnItem, PageQuery, Reply, TenantList, TenantPath};
+use super::{act, parse_json, PageQuery, Reply, TenantList, TenantPath};
 use crate::domain::{ConnectionScope, Provider};
 use crate::http::body::AdminBody;
-use crate::http::extract::{AdminCtx, OnTenant};
+use crate::http::extract::{AdminCtx, ItemPath, OnItem, OnTenant};
 use crate::http::AppState;
 use crate::provisioning::connect_links::{self as links, LinkInput, LinkSettings, LinkState};
 use crate::store::connect_links::LinkRow;
@@ -196,7 +196,7 @@ impl ItemPath for LinkPath {
     )
 )]
 #[delete("/tenants/{slug}/connect-links/{id}")]
-async fn revoke_link(on: OnItem<LinkPath>, state: web::Data<AppState>) -> Reply {
+async fn revoke_link(on: OnItem<AdminCtx, LinkPath>, state: web::Data<AppState>) -> Reply {
     links::revoke(&state.db, on.slug, on.id, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,7 +9,6 @@
 //! (`additionalProperties: false`).
 
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::{HttpServiceFactory, Payload};
@@ -18,7 +17,6 @@ use actix_web::{delete, get, patch, post, web, FromRequest, HttpRequest, HttpRes
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use futures_util::TryFutureExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -65,7 +63,7 @@ use doc::{Conflict, Document};
 
 use super::body::AdminBody;
 use super::extract::{AdminCtx, OnTenant};
-use super::{parse_id, AppState};
+use super::AppState;
 use crate::domain::{DeletePolicy, Source};
 use crate::error::{AdminError, Error};
 use crate::provisioning::admin::{self, Act, By};
@@ -227,47 +225,6 @@ impl FromRequest for TenantList {
                 slug: on.slug,
                 limit,
                 page: page.into_inner(),
-            })
-        })
-    }
-}
-
-/// The `{slug}` and `{id}` of a path to one of a tenant's items.
-pub(super) trait ItemPath: serde::de::DeserializeOwned + 'static {
-    /// What the item is called in the 404 that an id which is not a UUID answers, as an
-    /// unknown id does: "person", "sync run".
-    const KIND: &'static str;
-
-    fn into_parts(self) -> (String, String);
-}
-
-/// An admin's request about one of a tenant's items, which path `P` names: the tenant's
-/// slug, as [`OnTenant`] gives it, and the item's id, parsed.
-pub(super) struct OnItem<P> {
-    who: AdminCtx,
-    slug: String,
-    id: uuid::Uuid,
-    path: PhantomData<P>,
-}
-
-impl<P: ItemPath> FromRequest for OnItem<P> {
-    type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let both = futures_util::future::try_join(
-            AdminCtx::from_request(req, payload).err_into(),
-            web::Path::<P>::from_request(req, payload),
-        );
-        Box::pin(async move {
-            let (who, path) = both.await?;
-            let (slug, id) = path.into_inner().into_parts();
-            let id = parse_id(&id, P::KIND).map_err(AdminError::from)?;
-            Ok(OnItem {
-                who,
-                slug,
-                id,
-                path: PhantomData,
             })
         })
     }

@@ -15,13 +15,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{
-    act, number_cursor, parse_json, time_cursor, ItemPath, OnItem, PageQuery, Reply, TenantPath,
-};
+use super::{act, number_cursor, parse_json, time_cursor, PageQuery, Reply, TenantPath};
 use crate::domain::{AdminState, Source};
 use crate::error::Error;
 use crate::http::body::AdminBody;
-use crate::http::extract::{AdminCtx, OnTenant};
+use crate::http::extract::{AdminCtx, ItemPath, OnItem, OnTenant};
 use crate::http::AppState;
 use crate::provisioning::admin;
 use crate::provisioning::events::EventKind;
@@ -356,7 +354,7 @@ async fn count_people(on: OnTenant<AdminCtx>, state: web::Data<AppState>) -> Rep
     )
 )]
 #[get("/tenants/{slug}/people/{id}")]
-async fn get_person(on: OnItem<PersonPath>, state: web::Data<AppState>) -> Reply {
+async fn get_person(on: OnItem<AdminCtx, PersonPath>, state: web::Data<AppState>) -> Reply {
     let (row, excluded) = admin::person(&state.db, on.slug, on.id).await?;
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
 }
@@ -530,7 +528,7 @@ struct DeleteQuery {
 )]
 #[delete("/tenants/{slug}/people/{id}")]
 async fn delete_person(
-    on: OnItem<PersonPath>,
+    on: OnItem<AdminCtx, PersonPath>,
     state: web::Data<AppState>,
     query: web::Query<DeleteQuery>,
 ) -> Reply {
@@ -551,7 +549,7 @@ async fn delete_person(
     )
 )]
 #[post("/tenants/{slug}/people/{id}/restore")]
-async fn restore_person(on: OnItem<PersonPath>, state: web::Data<AppState>) -> Reply {
+async fn restore_person(on: OnItem<AdminCtx, PersonPath>, state: web::Data<AppState>) -> Reply {
     let act = act(on.slug, &on.who, &state);
     let (row, excluded) = admin::restore_person(&state.db, act, on.id).await?;
     Ok(HttpResponse::Ok().json(one_person(&row, &excluded)))
@@ -663,7 +661,7 @@ list_page!(EventHistoryPage of EventView);
 )]
 #[get("/tenants/{slug}/people/{id}/history")]
 async fn person_history(
-    on: OnItem<PersonPath>,
+    on: OnItem<AdminCtx, PersonPath>,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Reply {
@@ -700,7 +698,11 @@ fn group_view(g: &AdminGroup) -> GroupView {
     }
 }
 
-async fn set_group(on: OnItem<GroupPath>, state: web::Data<AppState>, exclude: bool) -> Reply {
+async fn set_group(
+    on: OnItem<AdminCtx, GroupPath>,
+    state: web::Data<AppState>,
+    exclude: bool,
+) -> Reply {
     let act = act(on.slug, &on.who, &state);
     let group = admin::set_group_excluded(&state.db, act, on.id, exclude).await?;
     Ok(HttpResponse::Ok().json(group_view(&group)))
@@ -715,7 +717,7 @@ async fn set_group(on: OnItem<GroupPath>, state: web::Data<AppState>, exclude: b
     )
 )]
 #[post("/tenants/{slug}/groups/{id}/exclude")]
-async fn exclude_group(on: OnItem<GroupPath>, state: web::Data<AppState>) -> Reply {
+async fn exclude_group(on: OnItem<AdminCtx, GroupPath>, state: web::Data<AppState>) -> Reply {
     set_group(on, state, true).await
 }
 
@@ -728,6 +730,6 @@ async fn exclude_group(on: OnItem<GroupPath>, state: web::Data<AppState>) -> Rep
     )
 )]
 #[post("/tenants/{slug}/groups/{id}/include")]
-async fn include_group(on: OnItem<GroupPath>, state: web::Data<AppState>) -> Reply {
+async fn include_group(on: OnItem<AdminCtx, GroupPath>, state: web::Data<AppState>) -> Reply {
     set_group(on, state, false).await
 }

@@ -10,10 +10,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::doc::Conflict;
-use super::{ItemPath, OnItem, PageQuery, Reply, TenantList, TenantPath};
+use super::{PageQuery, Reply, TenantList, TenantPath};
 use crate::domain::{PlanAction, RunStatus, RunTrigger};
 use crate::error::Error;
-use crate::http::extract::{AdminCtx, OnTenant};
+use crate::http::extract::{AdminCtx, ItemPath, OnItem, OnTenant};
 use crate::http::AppState;
 use crate::provisioning::sync as sync_writes;
 use crate::store::sync::{PlanItem, RunRow};
@@ -212,7 +212,7 @@ impl ItemPath for RunPath {
     responses((status = 200, description = "The run", body = RunView))
 )]
 #[get("/tenants/{slug}/sync-runs/{id}")]
-async fn get_run(on: OnItem<RunPath>, state: web::Data<AppState>) -> Reply {
+async fn get_run(on: OnItem<AdminCtx, RunPath>, state: web::Data<AppState>) -> Reply {
     let run = sync_writes::run(&state.db, on.slug, on.id).await?;
     Ok(HttpResponse::Ok().json(RunView::from(run)))
 }
@@ -283,7 +283,7 @@ list_page!(PlanPage of PlanItemView);
 )]
 #[get("/tenants/{slug}/sync-runs/{id}/plan")]
 async fn run_plan(
-    on: OnItem<RunPath>,
+    on: OnItem<AdminCtx, RunPath>,
     state: web::Data<AppState>,
     query: web::Query<PlanQuery>,
 ) -> Reply {
@@ -325,7 +325,7 @@ async fn run_plan(
     )
 )]
 #[post("/tenants/{slug}/sync-runs/{id}/approve")]
-async fn approve_run(on: OnItem<RunPath>, state: web::Data<AppState>) -> Reply {
+async fn approve_run(on: OnItem<AdminCtx, RunPath>, state: web::Data<AppState>) -> Reply {
     let now = state.clock.now();
     let run = sync_writes::approve(&state.db, on.slug, on.id, now).await?;
     Ok(HttpResponse::Ok().json(RunView::from(run)))

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::directory::{provider_name, scope_fields, scope_of, scope_words};
 use super::layout::{csrf, head, notice, shown_once, tenant_page, when, Section};
-use super::{html, refused, see_other, ItemPath, NoticeQuery, Operator, Posted, Reply};
+use super::{html, kind, refused, see_other, Item, NoticeQuery, Operator, Posted, Reply};
 use crate::domain::{PlanAction, Provider, RunStatus, RunTrigger, Source};
 use crate::error::Error;
 use crate::http::extract::OnTenant;
@@ -382,13 +382,9 @@ pub async fn create_link(
     }
 }
 
-pub async fn revoke_link(
-    posted: Posted,
-    state: web::Data<AppState>,
-    path: web::Path<ItemPath>,
-) -> Reply {
-    let _ = posted;
-    let (slug, id) = path.into_inner().parse("connect link")?;
+pub async fn revoke_link(on: Item<Posted, kind::Link>, state: web::Data<AppState>) -> Reply {
+    // The form is read for its anti-forgery token; it has no fields.
+    let (_, slug, id) = on.split();
     links::revoke(&state.db, slug.clone(), id, state.clock.now()).await?;
     Ok(see_other(&format!(
         "/console/t/{slug}/connection?notice=link-revoked"
@@ -508,8 +504,8 @@ async fn panel(op: &Operator, state: &AppState, slug: &str, run: &RunRow) -> Res
     })
 }
 
-pub async fn run(op: Operator, state: web::Data<AppState>, path: web::Path<ItemPath>) -> Reply {
-    let (slug, id) = path.into_inner().parse("sync run")?;
+pub async fn run(on: Item<Operator, kind::Run>, state: web::Data<AppState>) -> Reply {
+    let (op, slug, id) = on.split();
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let run = syncs::run(&state.db, slug.clone(), id).await?;
     let body = html! {
@@ -521,23 +517,15 @@ pub async fn run(op: Operator, state: web::Data<AppState>, path: web::Path<ItemP
 }
 
 /// The run's panel alone, for the page's polling.
-pub async fn run_panel(
-    op: Operator,
-    state: web::Data<AppState>,
-    path: web::Path<ItemPath>,
-) -> Reply {
-    let (slug, id) = path.into_inner().parse("sync run")?;
+pub async fn run_panel(on: Item<Operator, kind::Run>, state: web::Data<AppState>) -> Reply {
+    let (op, slug, id) = on.split();
     let run = syncs::run(&state.db, slug.clone(), id).await?;
     Ok(html(panel(&op, &state, &slug, &run).await?))
 }
 
-pub async fn approve(
-    posted: Posted,
-    state: web::Data<AppState>,
-    path: web::Path<ItemPath>,
-) -> Reply {
-    let _ = posted;
-    let (slug, id) = path.into_inner().parse("sync run")?;
+pub async fn approve(on: Item<Posted, kind::Run>, state: web::Data<AppState>) -> Reply {
+    // The form is read for its anti-forgery token; it has no fields.
+    let (_, slug, id) = on.split();
     syncs::approve(&state.db, slug.clone(), id, state.clock.now()).await?;
     Ok(see_other(&format!("/console/t/{slug}/runs/{id}")))
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::layout::{csrf, head, notice, tenant_page, when, Section};
 use super::tenants::{query_url, search_text};
-use super::{html, see_other, ItemPath, Operator, Posted, Reply};
+use super::{html, kind, see_other, Item, Operator, Posted, Reply};
 use crate::error::Error;
 use crate::http::extract::OnTenant;
 use crate::http::{cut_page, AppState};
@@ -88,8 +88,8 @@ pub async fn list(
 }
 
 /// The confirmation: what excluding (or including) the group does, in numbers.
-pub async fn confirm(op: Operator, state: web::Data<AppState>, path: web::Path<ItemPath>) -> Reply {
-    let (slug, id) = path.into_inner().parse("group")?;
+pub async fn confirm(on: Item<Operator, kind::Group>, state: web::Data<AppState>) -> Reply {
+    let (op, slug, id) = on.split();
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let (group, at_stake) = reads::group(&state.db, slug.clone(), id).await?;
     let excluded = group.excluded_at.is_some();
@@ -124,8 +124,8 @@ pub async fn confirm(op: Operator, state: web::Data<AppState>, path: web::Path<I
     Ok(html(tenant_page(&op, &tenant, Section::Groups, body)))
 }
 
-pub async fn set(posted: Posted, state: web::Data<AppState>, path: web::Path<ItemPath>) -> Reply {
-    let (slug, id) = path.into_inner().parse("group")?;
+pub async fn set(on: Item<Posted, kind::Group>, state: web::Data<AppState>) -> Reply {
+    let (posted, slug, id) = on.split();
     let exclude = match posted.fields.get("exclude") {
         Some("true") => true,
         Some("false") => false,

@@ -14,7 +14,7 @@ use actix_web::web;
 use maud::{html, Markup};
 
 use super::layout::{csrf, tenant_page, Section};
-use super::{html, parse_id, refused_on_form, see_other, ItemPath, Operator, Posted, Reply};
+use super::{html, kind, parse_id, refused_on_form, see_other, Item, Operator, Posted, Reply};
 use crate::error::Error;
 use crate::http::extract::OnTenant;
 use crate::http::AppState;
@@ -215,8 +215,8 @@ pub async fn run(
 }
 
 /// A job's page: the form (with a dry run's file again) and the job's panel.
-pub async fn job(op: Operator, state: web::Data<AppState>, path: web::Path<ItemPath>) -> Reply {
-    let (slug, id) = path.into_inner().parse("import")?;
+pub async fn job(on: Item<Operator, kind::Import>, state: web::Data<AppState>) -> Reply {
+    let (op, slug, id) = on.split();
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let job = jobs::job(&state.db, slug.clone(), id, true, state.clock.now()).await?;
     let csv = job.csv.clone().unwrap_or_default();
@@ -229,12 +229,8 @@ pub async fn job(op: Operator, state: web::Data<AppState>, path: web::Path<ItemP
 }
 
 /// The job's panel alone, for the page's polling.
-pub async fn job_panel(
-    op: Operator,
-    state: web::Data<AppState>,
-    path: web::Path<ItemPath>,
-) -> Reply {
-    let (slug, id) = path.into_inner().parse("import")?;
+pub async fn job_panel(on: Item<Operator, kind::Import>, state: web::Data<AppState>) -> Reply {
+    let (op, slug, id) = on.split();
     let job = jobs::job(&state.db, slug.clone(), id, false, state.clock.now()).await?;
     Ok(html(panel(&op, &slug, &job)))
 }

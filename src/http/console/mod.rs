@@ -19,6 +19,7 @@
 //! `SCIMD_CONSOLE=off` leaves the whole scope unrouted (404).
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::{HttpServiceFactory, Payload};
@@ -37,6 +38,7 @@ mod layout;
 mod people;
 mod tenants;
 
+use super::extract::{ItemPath, OnItem};
 use super::middleware::RequestId;
 use super::parse_id;
 use super::AppState;
@@ -256,20 +258,51 @@ pub struct NoticeQuery {
     pub notice: Option<String>,
 }
 
-/// The path of a page about one of a tenant's things (a person, a group, a sync run, a
-/// connect link, an import): its id as given, for [`ItemPath::parse`] to read.
+/// The path of a page about one of a tenant's things, `K` naming which: its slug and id,
+/// for [`OnItem`] to read.
 #[derive(serde::Deserialize)]
-pub struct ItemPath {
-    pub slug: String,
-    pub id: String,
+#[serde(bound = "")]
+pub struct ItemAt<K> {
+    slug: String,
+    id: String,
+    #[serde(skip)]
+    kind: PhantomData<K>,
 }
 
-impl ItemPath {
-    /// The tenant's slug and the item's id; an id that is not a UUID is unknown (404),
-    /// `what` naming the item.
-    pub fn parse(self, what: &str) -> Result<(String, uuid::Uuid), Error> {
-        Ok((self.slug, parse_id(&self.id, what)?))
+impl<K: kind::Kind> ItemPath for ItemAt<K> {
+    const KIND: &'static str = K::NAME;
+
+    fn into_parts(self) -> (String, String) {
+        (self.slug, self.id)
     }
+}
+
+/// A request about one of a tenant's `K`s by `W`: an operator, or the form they posted.
+pub type Item<W, K> = OnItem<W, ItemAt<K>>;
+
+/// The things a console page can be about, by the name a 404 gives them.
+pub mod kind {
+    pub trait Kind: 'static {
+        const NAME: &'static str;
+    }
+
+    macro_rules! kinds {
+        ($($kind:ident = $name:literal),* $(,)?) => {$(
+            pub enum $kind {}
+
+            impl Kind for $kind {
+                const NAME: &'static str = $name;
+            }
+        )*};
+    }
+
+    kinds!(
+        Person = "person",
+        Group = "group",
+        Run = "sync run",
+        Link = "connect link",
+        Import = "import",
+    );
 }
 
 /// A form's fields, in order; a name may repeat (the people list's `id` checkboxes).

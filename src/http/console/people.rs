@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::layout::{csrf, head, notice, tenant_page, when, Section};
 use super::tenants::{query_url, search_text};
-use super::{html, see_other, ItemPath, NoticeQuery, Operator, Posted, Reply};
+use super::{html, kind, see_other, Item, NoticeQuery, Operator, Posted, Reply};
 use crate::domain::AdminState;
 use crate::error::Error;
 use crate::http::extract::OnTenant;
@@ -231,12 +231,11 @@ pub async fn bulk(
 }
 
 pub async fn one(
-    op: Operator,
+    on: Item<Operator, kind::Person>,
     state: web::Data<AppState>,
-    path: web::Path<ItemPath>,
     query: web::Query<NoticeQuery>,
 ) -> Reply {
-    let (slug, id) = path.into_inner().parse("person")?;
+    let (op, slug, id) = on.split();
     let tenant = admin::tenant(&state.db, slug.clone()).await?;
     let (person, excluded) = admin::person(&state.db, slug.clone(), id).await?;
     let history = admin::history(&state.db, slug.clone(), id, 0, 200).await?;
@@ -323,24 +322,16 @@ pub async fn one(
     Ok(html(tenant_page(&op, &tenant, Section::People, body)))
 }
 
-pub async fn restore(
-    posted: Posted,
-    state: web::Data<AppState>,
-    path: web::Path<ItemPath>,
-) -> Reply {
-    let (slug, id) = path.into_inner().parse("person")?;
+pub async fn restore(on: Item<Posted, kind::Person>, state: web::Data<AppState>) -> Reply {
+    let (posted, slug, id) = on.split();
     admin::restore_person(&state.db, posted.op.act(&slug, &state), id).await?;
     Ok(see_other(&format!(
         "/console/t/{slug}/people/{id}?notice=restored"
     )))
 }
 
-pub async fn delete(
-    posted: Posted,
-    state: web::Data<AppState>,
-    path: web::Path<ItemPath>,
-) -> Reply {
-    let (slug, id) = path.into_inner().parse("person")?;
+pub async fn delete(on: Item<Posted, kind::Person>, state: web::Data<AppState>) -> Reply {
+    let (posted, slug, id) = on.split();
     admin::delete_person(&state.db, posted.op.act(&slug, &state), id, false).await?;
     // Retained people can still be shown; removed ones are gone.
     match admin::person(&state.db, slug.clone(), id).await {
