@@ -195,6 +195,6 @@ impl Metrics {
 
 /// Brings `counter` up to `total`, a running total the rest of the app keeps: a counter
 /// only goes up, so it takes the difference since the last scrape.
-pub(crate) fn catch_up(counter: &IntCounter, total: u64) {
+fn catch_up(counter: &IntCounter, total: u64) {
     counter.inc_by(total.saturating_sub(counter.get()));
 }

@@ -256,10 +256,9 @@ impl Housekeeper {
         loop {
             let due = self
                 .metered(budget, move |conn| {
-                    let what = Old::Deprovisioned;
                     Ok(store::old_ids(
                         conn,
-                        what,
+                        Old::Deprovisioned,
                         tenant_id,
                         cutoff,
                         PEOPLE_PER_BATCH,

@@ -8,7 +8,6 @@ use prometheus::{
 };
 
 use super::http::RetryStats;
-use crate::http::metrics::catch_up;
 
 /// The collectors, registered in the server's registry.
 #[derive(Clone)]
@@ -73,7 +72,10 @@ impl SyncMetrics {
     /// Brings the scraped values up to date: the retry counter, and the stalest tenant's
     /// age (from the database, at scrape time).
     pub fn scraped(&self, oldest_success_age_secs: i64) {
-        catch_up(&self.throttled, self.retries.throttled_retries());
+        // A counter only goes up: it takes the difference since the last scrape.
+        let total = self.retries.throttled_retries();
+        self.throttled
+            .inc_by(total.saturating_sub(self.throttled.get()));
         self.oldest_success.set(oldest_success_age_secs);
     }
 }
